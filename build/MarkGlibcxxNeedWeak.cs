@@ -1,4 +1,5 @@
 // Compiled by MSBuild's RoslynCodeTaskFactory (see LibTorchSharpCompat.targets); not part of any project.
+#nullable enable
 using System;
 using System.Diagnostics;
 using System.IO;

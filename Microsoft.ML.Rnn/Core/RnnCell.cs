@@ -1,0 +1,79 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.Rnn.Core;
+
+/// <summary>
+/// One time step of a recurrent network: <c>(input_t, state) -> (output_t, new_state)</c>, in the spirit of
+/// TensorFlow 1.x's <c>RNNCell</c>. Derive from it to write your own cell; the unrollers
+/// (DynamicUnroller, BidirectionalUnroller, ScanUnroller, ...) run any cell.
+/// </summary>
+/// <remarks>
+/// Shapes use PyTorch's letters: N batch size, H_in = <see cref="InputSize"/>, H_out = <see cref="OutputSize"/>,
+/// S_k = <c>StateSizes[k]</c>.
+/// <list type="bullet">
+/// <item><c>input</c>: (N, H_in)</item>
+/// <item><c>state</c>: one tensor (N, S_k) per entry of <see cref="StateSizes"/> (LSTM: c then h)</item>
+/// <item><c>output</c>: (N, H_out)</item>
+/// </list>
+/// A cell that libtorch's fused kernels can express overrides <see cref="CanFuse"/> and <see cref="ForwardFused"/>;
+/// unrollers then use the fused kernel automatically, with the same parameters and the same results.
+/// </remarks>
+public abstract class RnnCell : nn.Module
+{
+    /// <summary>Creates a cell; <paramref name="name"/> names the module in state dictionaries.</summary>
+    protected RnnCell(string name) : base(name) { }
+
+    /// <summary>H_in: features per time step the cell expects.</summary>
+    public abstract long InputSize { get; }
+
+    /// <summary>Size of each state tensor, in the order <see cref="Step"/> takes and returns them (LSTM: (c, h)).</summary>
+    public abstract IReadOnlyList<long> StateSizes { get; }
+
+    /// <summary>H_out: features of the output of one step.</summary>
+    public abstract long OutputSize { get; }
+
+    /// <summary>Runs one time step.</summary>
+    /// <param name="input">(N, H_in) input at this step.</param>
+    /// <param name="state">One tensor (N, S_k) per entry of <see cref="StateSizes"/>.</param>
+    /// <returns>The output (N, H_out) and the new state, shaped like <paramref name="state"/>.</returns>
+    public abstract (Tensor Output, Tensor[] State) Step(Tensor input, IReadOnlyList<Tensor> state);
+
+    /// <summary>The all-zero state for a batch of <paramref name="batchSize"/> sequences.</summary>
+    public virtual Tensor[] ZeroState(long batchSize, Device? device = null, ScalarType? dtype = null)
+    {
+        var (d, t) = ParameterDeviceAndType(device, dtype);
+        return StateSizes.Select(size => zeros(batchSize, size, dtype: t, device: d)).ToArray();
+    }
+
+    /// <summary>
+    /// Called by unrollers once before the first step of a batch of sequences, so that wrappers can sample
+    /// per-sequence randomness (variational dropout masks) that every step then reuses.
+    /// </summary>
+    public virtual void BeginSequence(long batchSize, Device device, ScalarType dtype) { }
+
+    /// <summary>True when <see cref="ForwardFused"/> can run this cell with a libtorch fused kernel.</summary>
+    public virtual bool CanFuse => false;
+
+    /// <summary>Why <see cref="CanFuse"/> is false, for error messages when a caller forces the fused path.</summary>
+    public virtual string FuseBlocker => $"{GetType().Name} has no fused kernel";
+
+    /// <summary>
+    /// Runs the whole sequence with a libtorch fused kernel; only valid when <see cref="CanFuse"/> is true.
+    /// Semantics are those of DynamicUnroller: outputs past a sequence's length are zero and the
+    /// final state is the state at the last valid step (the initial state for zero-length sequences).
+    /// </summary>
+    /// <param name="inputs">(N, L, H_in), batch-major.</param>
+    /// <param name="lengths">(N) int64 on the CPU, or null when every sequence has length L.</param>
+    /// <param name="initialState">One tensor (N, S_k) per entry of <see cref="StateSizes"/>.</param>
+    /// <returns>Outputs (N, L, H_out) and the final state.</returns>
+    public virtual (Tensor Outputs, Tensor[] FinalState) ForwardFused(Tensor inputs, Tensor? lengths, IReadOnlyList<Tensor> initialState)
+        => throw new NotSupportedException($"{GetType().Name}: cannot run fused: {FuseBlocker}.");
+
+    /// <summary>Device and dtype of this cell's first parameter unless given explicitly.</summary>
+    protected (Device Device, ScalarType Dtype) ParameterDeviceAndType(Device? device, ScalarType? dtype)
+    {
+        var first = parameters().FirstOrDefault();
+        return (device ?? first?.device ?? CPU, dtype ?? first?.dtype ?? get_default_dtype());
+    }
+}
