@@ -104,7 +104,7 @@ public sealed class LstmCell : RnnCell
         if (o.UsePeepholes) reasons.Add("UsePeepholes (the fused kernel has no peepholes)");
         if (o.CellClip is not null) reasons.Add("CellClip (the fused kernel does not clip the cell state)");
         if (o.NumProj is not null) reasons.Add("NumProj (TorchSharp's fused LSTM has no projection)");
-        return reasons.Count == 0 ? null : "LstmCell options block the fused kernel: " + string.Join("; ", reasons);
+        return reasons.Count == 0 ? null : "options block the fused kernel: " + string.Join("; ", reasons);
     }
 
     /// <inheritdoc/>
