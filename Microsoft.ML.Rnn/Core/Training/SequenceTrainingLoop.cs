@@ -112,7 +112,7 @@ public sealed class SequenceTrainingLoop
                 using var scope = NewDisposeScope();
                 _optimizer.zero_grad();
                 var loss = batchLoss(batches[b]);
-                double value = loss.item<double>();
+                double value = loss.ToDouble();
                 if (!double.IsFinite(value))
                     throw new InvalidOperationException(
                         $"SequenceTrainingLoop: the loss became {value} at epoch {epoch}, batch {b}; lower the learning rate or set MaxGradientNorm.");
