@@ -123,7 +123,7 @@ public class DynamicUnrollerTests
         var lengths = tensor(new long[] { 6, 0, 2, 5 });
         var h0 = randn(4, 4, generator: new Generator(6));
         var a0 = randn(4, 4, generator: new Generator(7));
-        UnrollerAgreement.Assert(cell,
+        UnrollerAgreement.Assert([cell],
             p => DynamicUnroller.Unroll(cell, x, lengths, [h0, a0], path: p) is var r ? [r.Outputs, .. r.FinalState] : []);
     }
 

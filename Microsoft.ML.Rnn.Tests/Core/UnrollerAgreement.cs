@@ -7,11 +7,11 @@ namespace Microsoft.ML.Rnn.Tests.Core;
 /// <summary>Fused path versus step path: same outputs and states (1e-5) and same parameter gradients (1e-4).</summary>
 internal static class UnrollerAgreement
 {
-    /// <param name="module">Whose parameters' gradients are compared.</param>
+    /// <param name="modules">Whose parameters' gradients are compared.</param>
     /// <param name="run">Runs the unroll with the given path and returns the tensors to compare.</param>
-    public static void Assert(nn.Module module, Func<UnrollPath, Tensor[]> run)
+    public static void Assert(IEnumerable<nn.Module> modules, Func<UnrollPath, Tensor[]> run)
     {
-        var parameters = module.parameters().ToArray();
+        var parameters = modules.SelectMany(m => m.parameters()).ToArray();
         Xunit.Assert.NotEmpty(parameters);
         var results = new Dictionary<UnrollPath, (Tensor[] Values, Tensor[] Grads)>();
         foreach (var path in new[] { UnrollPath.Step, UnrollPath.Fused })
