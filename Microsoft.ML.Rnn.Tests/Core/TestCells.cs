@@ -89,3 +89,40 @@ internal sealed class EchoCell : RnnCell
     public override (Tensor Output, Tensor[] State) Step(Tensor input, IReadOnlyList<Tensor> state)
         => (input.alias(), [state[0] + 1]);
 }
+
+/// <summary>Wraps a cell and records (detached copies of) the state each sequence starts from.</summary>
+internal sealed class RecordingCell : RnnCell
+{
+    private readonly RnnCell inner;
+    private bool first;
+
+    public RecordingCell(RnnCell inner) : base("recording")
+    {
+        this.inner = inner;
+        RegisterComponents();
+    }
+
+    /// <summary>Per unroll: the initial state as received, and whether it was attached to a graph.</summary>
+    public List<(Tensor[] State, bool RequiresGrad)> InitialStates { get; } = [];
+
+    public override long InputSize => inner.InputSize;
+    public override IReadOnlyList<long> StateSizes => inner.StateSizes;
+    public override long OutputSize => inner.OutputSize;
+
+    public override void BeginSequence(long batchSize, Device device, ScalarType dtype)
+    {
+        first = true;
+        inner.BeginSequence(batchSize, device, dtype);
+    }
+
+    public override (Tensor Output, Tensor[] State) Step(Tensor input, IReadOnlyList<Tensor> state)
+    {
+        if (first)
+        {
+            InitialStates.Add((state.Select(s => s.detach().clone().DetachFromDisposeScope()).ToArray(),
+                state.Any(s => s.requires_grad)));
+            first = false;
+        }
+        return inner.Step(input, state);
+    }
+}

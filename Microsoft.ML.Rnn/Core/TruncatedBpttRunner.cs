@@ -99,7 +99,7 @@ public sealed class TruncatedBpttRunner : IDisposable
             value.backward();
             if (maxGradientNorm is { } max) nn.utils.clip_grad_norm_(parameters, max);
             optimizer.step();
-            total += value.item<double>();
+            total += value.ToDouble();
             windows++;
             Carry(result.FinalState);
         }
