@@ -20,8 +20,11 @@ namespace Microsoft.ML.Rnn.Networks;
 public sealed class SequenceEncoder : nn.Module
 {
     private readonly Embedding? embedding;
-    private readonly StackedCell forward_cells;
-    private readonly StackedCell? backward_cells;
+    // Unidirectional: one StackedCell (fusable as a whole). Bidirectional: a list of layers per direction, since a
+    // deeper layer reads both directions and the layers of one direction do not chain as a StackedCell.
+    private readonly StackedCell? stacked;
+    private readonly ModuleList<RnnCell>? forward_layers;
+    private readonly ModuleList<RnnCell>? backward_layers;
 
     /// <summary>Creates an encoder whose layers are built by <paramref name="cellBuilder"/> (custom cells).</summary>
     public SequenceEncoder(SequenceEncoderOptions options, CellBuilder cellBuilder) : base(nameof(SequenceEncoder))
@@ -40,7 +43,10 @@ public sealed class SequenceEncoder : nn.Module
                         $"SequenceEncoder: expected pretrained embeddings of shape ({options.VocabularySize}, E), got ({string.Join(", ", pretrained.shape)}).",
                         nameof(options));
                 }
-                embedding = nn.Embedding_from_pretrained(pretrained, freeze: options.FreezeEmbeddings);
+                // Not Embedding_from_pretrained: in TorchSharp 0.107 its parameters() still report requires_grad
+                // after freeze: true, so an optimizer would train the "frozen" matrix.
+                embedding = nn.Embedding(pretrained.shape[0], pretrained.shape[1]);
+                embedding.weight = new Parameter(pretrained.detach().clone(), requires_grad: !options.FreezeEmbeddings);
                 VocabularySize = pretrained.shape[0];
                 stepFeatures = pretrained.shape[1];
             }
@@ -65,8 +71,15 @@ public sealed class SequenceEncoder : nn.Module
         InputFeatures = stepFeatures;
         var layers = CellFactory.BuildLayers(cellBuilder, stepFeatures, options.HiddenSize, options.NumberOfLayers,
             options.Bidirectional, options.DropoutBetweenLayers);
-        forward_cells = new StackedCell(layers.Forward, "forward");
-        backward_cells = layers.Backward is null ? null : new StackedCell(layers.Backward, "backward");
+        if (layers.Backward is null)
+        {
+            stacked = new StackedCell(layers.Forward, "forward");
+        }
+        else
+        {
+            forward_layers = new ModuleList<RnnCell>(layers.Forward.ToArray());
+            backward_layers = new ModuleList<RnnCell>(layers.Backward.ToArray());
+        }
         RegisterComponents();
     }
 
@@ -83,13 +96,15 @@ public sealed class SequenceEncoder : nn.Module
     public long HiddenSize => Options.HiddenSize;
 
     /// <summary>D: 2 when bidirectional, else 1.</summary>
-    public int Directions => backward_cells is null ? 1 : 2;
+    public int Directions => stacked is null ? 2 : 1;
 
     /// <summary>D*H: features per step of <see cref="EncoderOutput.Outputs"/> and of pooled vectors.</summary>
     public long OutputSize => Directions * HiddenSize;
 
     /// <summary>The forward layers (and backward layers when bidirectional).</summary>
-    public CellLayers Cells => new(forward_cells.Layers, backward_cells?.Layers);
+    public CellLayers Cells => stacked is not null
+        ? new(stacked.Layers, null)
+        : new(forward_layers!.ToArray(), backward_layers!.ToArray());
 
     /// <summary>Encodes a batch; see the class remarks for shapes.</summary>
     public EncoderOutput Encode(Tensor input, Tensor? lengths = null, UnrollPath path = UnrollPath.Auto)
@@ -100,9 +115,9 @@ public sealed class SequenceEncoder : nn.Module
         long n = x.shape[0], l = x.shape[1];
         var lens = lengths is null ? full(n, l, dtype: ScalarType.Int64) : lengths.to(ScalarType.Int64, CPU);
 
-        Tensor outputs = backward_cells is null
-            ? DynamicUnroller.Unroll(forward_cells, x, lens, path: path).Outputs
-            : StackedBidirectionalUnroller.Unroll(forward_cells.Layers, backward_cells.Layers, x, lens, path: path).Outputs;
+        Tensor outputs = stacked is not null
+            ? DynamicUnroller.Unroll(stacked, x, lens, path: path).Outputs
+            : StackedBidirectionalUnroller.Unroll(forward_layers!.ToArray(), backward_layers!.ToArray(), x, lens, path: path).Outputs;
 
         Tensor final;
         if (l == 0)
@@ -114,7 +129,7 @@ public sealed class SequenceEncoder : nn.Module
             // Outputs are zero past each length, so an empty sequence (index clamped to 0) gets a zero final output.
             var last = (lens - 1).clamp_min(0).to(outputs.device).view(n, 1, 1).expand(n, 1, HiddenSize);
             var forwardFinal = outputs[.., .., ..(int)HiddenSize].gather(1, last).squeeze(1);
-            final = backward_cells is null
+            final = stacked is not null
                 ? forwardFinal
                 : cat([forwardFinal, outputs[.., 0, (int)HiddenSize..]], 1);
         }
