@@ -15,6 +15,19 @@ public sealed record CellLayers(IReadOnlyList<RnnCell> Forward, IReadOnlyList<Rn
 public static class CellFactory
 {
     /// <summary>
+    /// The builder of a built-in cell kind with its fusable defaults: <see cref="LstmCell"/> without TF extras,
+    /// <see cref="GruCell"/> with the reset gate after the recurrent matmul (cuDNN/PyTorch), tanh
+    /// <see cref="SimpleRnnCell"/>. All three run with libtorch's fused kernels.
+    /// </summary>
+    public static CellBuilder ForType(RnnCellType type) => type switch
+    {
+        RnnCellType.Lstm => (inputSize, hiddenSize, _) => new LstmCell(inputSize, hiddenSize),
+        RnnCellType.Gru => (inputSize, hiddenSize, _) => new GruCell(inputSize, hiddenSize),
+        RnnCellType.SimpleRnn => (inputSize, hiddenSize, _) => new SimpleRnnCell(inputSize, hiddenSize),
+        _ => throw new ArgumentOutOfRangeException(nameof(type), type, "CellFactory: unknown cell type."),
+    };
+
+    /// <summary>
     /// Builds <paramref name="layers"/> layers of cells (two sets when <paramref name="bidirectional"/>): layer 0 takes
     /// <paramref name="inputSize"/> features, deeper layers take the previous layer's output (both directions
     /// concatenated when bidirectional). With <paramref name="dropoutBetweenLayers"/> &gt; 0, every layer but the
