@@ -1,0 +1,114 @@
+using Microsoft.ML.Rnn.Core;
+using TorchSharp;
+using Xunit;
+using static Microsoft.ML.Rnn.Tests.Core.Cells.CellTestHelpers;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.Rnn.Tests.Core.Cells;
+
+/// <summary>ForwardFused against a masked loop over Step for every fusable cell: values and gradients.</summary>
+public class FusedVsStepTests
+{
+    private const long InputSize = 3, Hidden = 4, N = 4, L = 5;
+
+    public static TheoryData<string, string> Cases()
+    {
+        var data = new TheoryData<string, string>();
+        foreach (var cell in new[] { "rnn-tanh", "rnn-relu", "gru", "lstm" })
+            foreach (var lengths in new[] { "none", "varying", "varying-with-zero", "all-equal-short", "all-zero", "all-full" })
+                data.Add(cell, lengths);
+        return data;
+    }
+
+    private static RnnCell Make(string kind) => kind switch
+    {
+        "rnn-tanh" => new SimpleRnnCell(InputSize, Hidden),
+        "rnn-relu" => new SimpleRnnCell(InputSize, Hidden, SimpleRnnActivation.Relu),
+        "gru" => new GruCell(InputSize, Hidden),
+        "lstm" => new LstmCell(InputSize, Hidden),
+        _ => throw new ArgumentException(kind),
+    };
+
+    private static long[]? Lengths(string kind) => kind switch
+    {
+        "none" => null,
+        "varying" => [5, 2, 1, 3],
+        "varying-with-zero" => [5, 2, 0, 3],
+        "all-equal-short" => [3, 3, 3, 3],
+        "all-zero" => [0, 0, 0, 0],
+        "all-full" => [5, 5, 5, 5],
+        _ => throw new ArgumentException(kind),
+    };
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void FusedMatchesStepLoop(string cellKind, string lengthsKind)
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(17);
+        using var cell = Make(cellKind);
+        Assert.True(cell.CanFuse);
+        Assert.Equal("", cell.FuseBlocker);
+        var lengths = Lengths(lengthsKind);
+        var inputs = randn(N, L, InputSize).requires_grad_();
+        var init = cell.StateSizes.Select(s => randn(N, s).requires_grad_()).ToArray();
+        var outWeights = randn(N, L, cell.OutputSize);
+        var stateWeights = cell.StateSizes.Select(s => randn(N, s)).ToArray();
+        var leaves = cell.parameters().Cast<Tensor>().Append(inputs).Concat(init).ToArray();
+
+        Tensor[] Grads(Tensor outputs, Tensor[] final)
+        {
+            var loss = (outputs * outWeights).sum();
+            for (int k = 0; k < final.Length; k++)
+                loss = loss + (final[k] * stateWeights[k]).sum();
+            foreach (var t in leaves) t.grad?.zero_();
+            loss.backward();
+            return leaves.Select(t => t.grad is null ? zeros_like(t) : t.grad.clone()).ToArray();
+        }
+
+        var (stepOut, stepFinal) = StepLoop(cell, inputs, lengths, init);
+        var stepGrads = Grads(stepOut, stepFinal);
+        var (fusedOut, fusedFinal) = cell.ForwardFused(inputs, lengths is null ? null : tensor(lengths), init);
+        var fusedGrads = Grads(fusedOut, fusedFinal);
+
+        AssertClose(stepOut, fusedOut, 1e-5, "outputs");
+        Assert.Equal(stepFinal.Length, fusedFinal.Length);
+        for (int k = 0; k < stepFinal.Length; k++)
+            AssertClose(stepFinal[k], fusedFinal[k], 1e-5, $"final state {k}");
+        for (int k = 0; k < leaves.Length; k++)
+            AssertClose(stepGrads[k], fusedGrads[k], 1e-4, $"gradient of leaf {k}");
+
+        if (lengths is not null)
+        {
+            // The reference itself must show TF semantics (guards against a reference that is wrong the same way).
+            for (int b = 0; b < N; b++)
+            {
+                if (lengths[b] < L)
+                    Assert.Equal(0.0, fusedOut[b, TensorIndex.Slice(lengths[b])].abs().sum().item<float>());
+                if (lengths[b] == 0)
+                    for (int k = 0; k < init.Length; k++)
+                        AssertClose(init[k][b], fusedFinal[k][b], 0, "empty sequence keeps its initial state");
+            }
+        }
+    }
+
+    [Fact]
+    public void StepPathReadsTheNativeModulesParameters()
+    {
+        using var scope = NewDisposeScope();
+        using var cell = new LstmCell(InputSize, Hidden);
+        var x = randn(2, 1, InputSize);
+        var init = cell.ZeroState(2);
+        using (no_grad())
+        {
+            cell.WeightIh.mul_(3.0);
+            cell.BiasHh.add_(0.5);
+        }
+        var (fused, _) = cell.ForwardFused(x, null, init);
+        var (step, _) = cell.Step(x.squeeze(1), init);
+        AssertClose(step, fused.squeeze(1), 1e-6, "after editing parameters in place");
+        // The properties hand out the native module's tensors, not copies.
+        var native = cell.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        Assert.Equal(native["fused.weight_ih_l0"].Handle, cell.WeightIh.Handle);
+    }
+}

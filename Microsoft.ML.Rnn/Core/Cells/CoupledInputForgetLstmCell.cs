@@ -1,0 +1,96 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace Microsoft.ML.Rnn.Core;
+
+/// <summary>
+/// LSTM with coupled input and forget gates (CIFG, Greff et al. 2015; TensorFlow's CoupledInputForgetGateLSTMCell
+/// without its optional peepholes/projection): there is no separate forget gate, f = 1 - i. State (c, h) of sizes
+/// (H, H); gates in order i, g, o:
+/// <code>
+/// [i g o] = W_ih x + b_ih + W_hh h + b_hh
+/// i' = sigmoid(i)
+/// c' = (1 - i') * c + i' * tanh(g)
+/// h' = sigmoid(o) * tanh(c')
+/// </code>
+/// The output is h'. Not fusable.
+/// </summary>
+/// <remarks>
+/// Parameters: weight_ih (3H, H_in), weight_hh (3H, H), bias_ih (3H), bias_hh (3H), rows i, g, o, initialised
+/// uniform(-1/sqrt(H), 1/sqrt(H)) from torch's global generator.
+/// </remarks>
+public sealed class CoupledInputForgetLstmCell : RnnCell
+{
+    private readonly long[] _stateSizes;
+    // Field names equal the registered names so that Module.to() rebinds them after moving the parameters.
+#pragma warning disable IDE1006
+    private Parameter weight_ih, weight_hh, bias_ih, bias_hh;
+#pragma warning restore IDE1006
+
+    /// <summary>Creates the cell.</summary>
+    /// <param name="inputSize">H_in, at least 1.</param>
+    /// <param name="hiddenSize">H, at least 1.</param>
+    /// <param name="device">Device of the parameters (CPU by default).</param>
+    /// <param name="dtype">Element type of the parameters (the default dtype by default).</param>
+    public CoupledInputForgetLstmCell(long inputSize, long hiddenSize, Device? device = null, ScalarType? dtype = null)
+        : base(nameof(CoupledInputForgetLstmCell))
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(inputSize, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(hiddenSize, 1);
+        InputSize = inputSize;
+        HiddenSize = hiddenSize;
+        _stateSizes = [hiddenSize, hiddenSize];
+        long g = 3 * hiddenSize;
+        weight_ih = ParameterInit.Uniform([g, inputSize], hiddenSize, device, dtype);
+        weight_hh = ParameterInit.Uniform([g, hiddenSize], hiddenSize, device, dtype);
+        bias_ih = ParameterInit.Uniform([g], hiddenSize, device, dtype);
+        bias_hh = ParameterInit.Uniform([g], hiddenSize, device, dtype);
+        register_parameter(nameof(weight_ih), weight_ih);
+        register_parameter(nameof(weight_hh), weight_hh);
+        register_parameter(nameof(bias_ih), bias_ih);
+        register_parameter(nameof(bias_hh), bias_hh);
+    }
+
+    /// <inheritdoc/>
+    public override long InputSize { get; }
+
+    /// <summary>H, the hidden size.</summary>
+    public long HiddenSize { get; }
+
+    /// <inheritdoc/>
+    public override IReadOnlyList<long> StateSizes => _stateSizes;
+
+    /// <inheritdoc/>
+    public override long OutputSize => HiddenSize;
+
+    /// <summary>(3H, H_in), rows i, g, o.</summary>
+    public Parameter WeightIh => weight_ih;
+
+    /// <summary>(3H, H), rows i, g, o.</summary>
+    public Parameter WeightHh => weight_hh;
+
+    /// <summary>(3H).</summary>
+    public Parameter BiasIh => bias_ih;
+
+    /// <summary>(3H).</summary>
+    public Parameter BiasHh => bias_hh;
+
+    /// <inheritdoc/>
+    public override (Tensor Output, Tensor[] State) Step(Tensor input, IReadOnlyList<Tensor> state)
+    {
+        long n = CellChecks.CheckInput(this, input);
+        CellChecks.CheckState(this, state, n);
+        using var scope = NewDisposeScope();
+        var c = state[0];
+        var gates = (F.linear(input, weight_ih, bias_ih) + F.linear(state[1], weight_hh, bias_hh)).chunk(3, 1);
+        var i = sigmoid(gates[0]);
+        var next = c + i * (tanh(gates[1]) - c); // (1 - i) * c + i * tanh(g)
+        var h = sigmoid(gates[2]) * tanh(next);
+        return (h.MoveToOuterDisposeScope(), [next.MoveToOuterDisposeScope(), h]);
+    }
+
+    /// <inheritdoc/>
+    public override string FuseBlocker => "no fused kernel couples the input and forget gates";
+}

@@ -1,0 +1,154 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace Microsoft.ML.Rnn.Core;
+
+/// <summary>Where a <see cref="GruCell"/> applies its reset gate. Both variants are in wide use and give different results.</summary>
+public enum GruResetGate
+{
+    /// <summary>
+    /// r multiplies the previous state before the recurrent matmul: <c>n = tanh(W_in x + b_in + W_hn (r * h) + b_hn)</c>.
+    /// This is TensorFlow 1.x's GRUCell (and Keras with reset_after=False). Not fusable.
+    /// </summary>
+    BeforeRecurrentMatmul,
+
+    /// <summary>
+    /// r multiplies the result of the recurrent matmul: <c>n = tanh(W_in x + b_in + r * (W_hn h + b_hn))</c>.
+    /// This is cuDNN's, PyTorch's nn.GRU/GRUCell and Keras's reset_after=True. Fusable (libtorch nn.GRU).
+    /// </summary>
+    AfterRecurrentMatmul,
+}
+
+/// <summary>
+/// Gated recurrent unit. State (h), output h', all of size H. With gates in PyTorch order r, z, n:
+/// <code>
+/// r  = sigmoid(W_ir x + b_ir + W_hr h + b_hr)
+/// z  = sigmoid(W_iz x + b_iz + W_hz h + b_hz)
+/// n  = tanh(W_in x + b_in + r * (W_hn h + b_hn))     (AfterRecurrentMatmul)
+/// n  = tanh(W_in x + b_in + W_hn (r * h) + b_hn)     (BeforeRecurrentMatmul)
+/// h' = (1 - z) * n + z * h
+/// </code>
+/// </summary>
+/// <remarks>
+/// Parameters (PyTorch layout, rows r, z, n): weight_ih (3H, H_in), weight_hh (3H, H), bias_ih (3H), bias_hh (3H).
+/// The AfterRecurrentMatmul variant keeps them inside a native nn.GRU and is fusable; the BeforeRecurrentMatmul
+/// variant owns managed parameters with the same layout and initialisation.
+/// </remarks>
+public sealed class GruCell : RnnCell
+{
+    private readonly FusedKernel? _kernel;
+    private readonly long[] _stateSizes;
+    // Field names equal the registered names so that Module.to() rebinds them after moving the parameters.
+#pragma warning disable IDE1006
+    private Parameter? weight_ih, weight_hh, bias_ih, bias_hh;
+#pragma warning restore IDE1006
+
+    /// <summary>Creates the cell with PyTorch's initialisation uniform(-1/sqrt(H), 1/sqrt(H)).</summary>
+    /// <param name="inputSize">H_in, at least 1.</param>
+    /// <param name="hiddenSize">H, at least 1.</param>
+    /// <param name="resetGate">Where the reset gate applies; AfterRecurrentMatmul (the default) is fusable.</param>
+    /// <param name="device">Device of the parameters (CPU by default).</param>
+    /// <param name="dtype">Element type of the parameters (the default dtype by default).</param>
+    public GruCell(long inputSize, long hiddenSize, GruResetGate resetGate = GruResetGate.AfterRecurrentMatmul,
+        Device? device = null, ScalarType? dtype = null) : base(nameof(GruCell))
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(inputSize, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(hiddenSize, 1);
+        InputSize = inputSize;
+        HiddenSize = hiddenSize;
+        ResetGate = resetGate;
+        _stateSizes = [hiddenSize];
+        if (resetGate == GruResetGate.AfterRecurrentMatmul)
+        {
+            _kernel = new FusedKernel(FusedKernelKind.Gru, inputSize, hiddenSize, device, dtype);
+            register_module("fused", _kernel.Module);
+        }
+        else
+        {
+            weight_ih = ParameterInit.Uniform([3 * hiddenSize, inputSize], hiddenSize, device, dtype);
+            weight_hh = ParameterInit.Uniform([3 * hiddenSize, hiddenSize], hiddenSize, device, dtype);
+            bias_ih = ParameterInit.Uniform([3 * hiddenSize], hiddenSize, device, dtype);
+            bias_hh = ParameterInit.Uniform([3 * hiddenSize], hiddenSize, device, dtype);
+            register_parameter(nameof(weight_ih), weight_ih);
+            register_parameter(nameof(weight_hh), weight_hh);
+            register_parameter(nameof(bias_ih), bias_ih);
+            register_parameter(nameof(bias_hh), bias_hh);
+        }
+    }
+
+    /// <inheritdoc/>
+    public override long InputSize { get; }
+
+    /// <summary>H, the hidden size.</summary>
+    public long HiddenSize { get; }
+
+    /// <summary>Where the reset gate applies.</summary>
+    public GruResetGate ResetGate { get; }
+
+    /// <inheritdoc/>
+    public override IReadOnlyList<long> StateSizes => _stateSizes;
+
+    /// <inheritdoc/>
+    public override long OutputSize => HiddenSize;
+
+    /// <summary>(3H, H_in), rows r, z, n.</summary>
+    public Parameter WeightIh => _kernel?.WeightIh ?? weight_ih!;
+
+    /// <summary>(3H, H), rows r, z, n.</summary>
+    public Parameter WeightHh => _kernel?.WeightHh ?? weight_hh!;
+
+    /// <summary>(3H).</summary>
+    public Parameter BiasIh => _kernel?.BiasIh ?? bias_ih!;
+
+    /// <summary>(3H).</summary>
+    public Parameter BiasHh => _kernel?.BiasHh ?? bias_hh!;
+
+    /// <inheritdoc/>
+    public override (Tensor Output, Tensor[] State) Step(Tensor input, IReadOnlyList<Tensor> state)
+    {
+        long n = CellChecks.CheckInput(this, input);
+        CellChecks.CheckState(this, state, n);
+        using var scope = NewDisposeScope();
+        long hs = HiddenSize;
+        var h = state[0];
+        var wHh = WeightHh;
+        var bHh = BiasHh;
+        var gi = F.linear(input, WeightIh, BiasIh).chunk(3, 1);
+        Tensor r, z, cand;
+        if (ResetGate == GruResetGate.AfterRecurrentMatmul)
+        {
+            var gh = F.linear(h, wHh, bHh).chunk(3, 1);
+            r = sigmoid(gi[0] + gh[0]);
+            z = sigmoid(gi[1] + gh[1]);
+            cand = tanh(gi[2] + r * gh[2]);
+        }
+        else
+        {
+            var ghRz = F.linear(h, wHh.narrow(0, 0, 2 * hs), bHh.narrow(0, 0, 2 * hs)).chunk(2, 1);
+            r = sigmoid(gi[0] + ghRz[0]);
+            z = sigmoid(gi[1] + ghRz[1]);
+            cand = tanh(gi[2] + F.linear(r * h, wHh.narrow(0, 2 * hs, hs), bHh.narrow(0, 2 * hs, hs)));
+        }
+        // (1 - z) * n + z * h, written with one fewer temporary.
+        var next = (cand + z * (h - cand)).MoveToOuterDisposeScope();
+        return (next, [next]);
+    }
+
+    /// <inheritdoc/>
+    public override bool CanFuse => _kernel is not null;
+
+    /// <inheritdoc/>
+    public override string FuseBlocker => _kernel is not null ? ""
+        : "the reset gate is applied before the recurrent matmul (TensorFlow 1.x GRUCell), which no fused kernel computes; use GruResetGate.AfterRecurrentMatmul";
+
+    /// <inheritdoc/>
+    public override (Tensor Outputs, Tensor[] FinalState) ForwardFused(Tensor inputs, Tensor? lengths, IReadOnlyList<Tensor> initialState)
+    {
+        if (_kernel is null)
+            return base.ForwardFused(inputs, lengths, initialState);
+        CellChecks.CheckSequence(this, inputs, lengths, initialState);
+        return _kernel.Forward(inputs, lengths, initialState);
+    }
+}

@@ -1,0 +1,126 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace Microsoft.ML.Rnn.Core;
+
+/// <summary>
+/// LSTM with layer normalisation (Ba et al. 2016), as TensorFlow 1.x's LayerNormBasicLSTMCell computes it. State
+/// (c, h) of sizes (H, H); gates in PyTorch order i, f, g, o. LN_k(v) = gain_k * (v - mean(v)) / sqrt(var(v) + eps) + shift_k,
+/// mean and (biased) variance taken over the H features of each row, separately for each gate:
+/// <code>
+/// [i f g o] = W_ih x + W_hh h                       (no bias: the LN shifts play that role, as in TF)
+/// i' = sigmoid(LN_i(i)),  f' = sigmoid(LN_f(f) + forget_bias),  g' = tanh(LN_g(g)),  o' = sigmoid(LN_o(o))
+/// c' = LN_c(f' * c + i' * g')                       (the normalised cell state is also the carried state)
+/// h' = o' * tanh(c')
+/// </code>
+/// What is normalised: each of the four gate pre-activations on its own, and the new cell state before tanh.
+/// The output is h'. Not fusable.
+/// </summary>
+/// <remarks>
+/// Parameters: weight_ih (4H, H_in), weight_hh (4H, H) initialised uniform(-1/sqrt(H), 1/sqrt(H)); gate_norm_weight
+/// (4, H) = 1 and gate_norm_bias (4, H) = 0 (rows i, f, g, o); cell_norm_weight (H) = 1 and cell_norm_bias (H) = 0.
+/// TF's defaults are forget_bias 1.0 (kept here) and epsilon 1e-12 (here 1e-5, PyTorch's LayerNorm default, which
+/// avoids dividing by ~0 when a row is constant).
+/// </remarks>
+public sealed class LayerNormLstmCell : RnnCell
+{
+    private readonly long[] _stateSizes;
+    // Field names equal the registered names so that Module.to() rebinds them after moving the parameters.
+#pragma warning disable IDE1006
+    private Parameter weight_ih, weight_hh, gate_norm_weight, gate_norm_bias, cell_norm_weight, cell_norm_bias;
+#pragma warning restore IDE1006
+
+    /// <summary>Creates the cell.</summary>
+    /// <param name="inputSize">H_in, at least 1.</param>
+    /// <param name="hiddenSize">H, at least 2 (layer norm over one feature is constant).</param>
+    /// <param name="forgetBias">Added to the normalised forget gate pre-activation (TF default 1.0).</param>
+    /// <param name="epsilon">Added to the variance in every normalisation; positive.</param>
+    /// <param name="device">Device of the parameters (CPU by default).</param>
+    /// <param name="dtype">Element type of the parameters (the default dtype by default).</param>
+    public LayerNormLstmCell(long inputSize, long hiddenSize, double forgetBias = 1.0, double epsilon = 1e-5,
+        Device? device = null, ScalarType? dtype = null) : base(nameof(LayerNormLstmCell))
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(inputSize, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(hiddenSize, 2);
+        if (!(epsilon > 0))
+            throw new ArgumentOutOfRangeException(nameof(epsilon), $"LayerNormLstmCell: epsilon must be positive, got {epsilon}");
+        if (double.IsNaN(forgetBias) || double.IsInfinity(forgetBias))
+            throw new ArgumentOutOfRangeException(nameof(forgetBias), $"LayerNormLstmCell: forgetBias must be finite, got {forgetBias}");
+        InputSize = inputSize;
+        HiddenSize = hiddenSize;
+        ForgetBias = forgetBias;
+        Epsilon = epsilon;
+        _stateSizes = [hiddenSize, hiddenSize];
+        weight_ih = ParameterInit.Uniform([4 * hiddenSize, inputSize], hiddenSize, device, dtype);
+        weight_hh = ParameterInit.Uniform([4 * hiddenSize, hiddenSize], hiddenSize, device, dtype);
+        gate_norm_weight = ParameterInit.Constant([4, hiddenSize], 1.0, device, dtype);
+        gate_norm_bias = ParameterInit.Constant([4, hiddenSize], 0.0, device, dtype);
+        cell_norm_weight = ParameterInit.Constant([hiddenSize], 1.0, device, dtype);
+        cell_norm_bias = ParameterInit.Constant([hiddenSize], 0.0, device, dtype);
+        register_parameter(nameof(weight_ih), weight_ih);
+        register_parameter(nameof(weight_hh), weight_hh);
+        register_parameter(nameof(gate_norm_weight), gate_norm_weight);
+        register_parameter(nameof(gate_norm_bias), gate_norm_bias);
+        register_parameter(nameof(cell_norm_weight), cell_norm_weight);
+        register_parameter(nameof(cell_norm_bias), cell_norm_bias);
+    }
+
+    /// <inheritdoc/>
+    public override long InputSize { get; }
+
+    /// <summary>H, the hidden size.</summary>
+    public long HiddenSize { get; }
+
+    /// <summary>Added to the normalised forget gate pre-activation.</summary>
+    public double ForgetBias { get; }
+
+    /// <summary>Variance epsilon of every normalisation.</summary>
+    public double Epsilon { get; }
+
+    /// <inheritdoc/>
+    public override IReadOnlyList<long> StateSizes => _stateSizes;
+
+    /// <inheritdoc/>
+    public override long OutputSize => HiddenSize;
+
+    /// <summary>(4H, H_in), rows i, f, g, o.</summary>
+    public Parameter WeightIh => weight_ih;
+
+    /// <summary>(4H, H), rows i, f, g, o.</summary>
+    public Parameter WeightHh => weight_hh;
+
+    /// <summary>(4, H) layer-norm gains of the gate pre-activations, rows i, f, g, o.</summary>
+    public Parameter GateNormWeight => gate_norm_weight;
+
+    /// <summary>(4, H) layer-norm shifts of the gate pre-activations, rows i, f, g, o.</summary>
+    public Parameter GateNormBias => gate_norm_bias;
+
+    /// <summary>(H) layer-norm gain of the new cell state.</summary>
+    public Parameter CellNormWeight => cell_norm_weight;
+
+    /// <summary>(H) layer-norm shift of the new cell state.</summary>
+    public Parameter CellNormBias => cell_norm_bias;
+
+    /// <inheritdoc/>
+    public override (Tensor Output, Tensor[] State) Step(Tensor input, IReadOnlyList<Tensor> state)
+    {
+        long n = CellChecks.CheckInput(this, input);
+        CellChecks.CheckState(this, state, n);
+        using var scope = NewDisposeScope();
+        long hs = HiddenSize;
+        var pre = (F.linear(input, weight_ih) + F.linear(state[1], weight_hh)).view(n, 4, hs);
+        var gates = (F.layer_norm(pre, [hs], eps: Epsilon) * gate_norm_weight + gate_norm_bias).unbind(1);
+        var i = sigmoid(gates[0]);
+        var f = sigmoid(ForgetBias == 0 ? gates[1] : gates[1] + ForgetBias);
+        var g = tanh(gates[2]);
+        var o = sigmoid(gates[3]);
+        var next = F.layer_norm(f * state[0] + i * g, [hs], cell_norm_weight, cell_norm_bias, Epsilon);
+        var h = o * tanh(next);
+        return (h.MoveToOuterDisposeScope(), [next.MoveToOuterDisposeScope(), h]);
+    }
+
+    /// <inheritdoc/>
+    public override string FuseBlocker => "no fused kernel normalises the gates";
+}

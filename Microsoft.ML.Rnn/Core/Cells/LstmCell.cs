@@ -1,0 +1,196 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace Microsoft.ML.Rnn.Core;
+
+/// <summary>
+/// Long short-term memory cell with TensorFlow 1.x LSTMCell's options. State (c, h); gates in PyTorch order i, f, g, o:
+/// <code>
+/// [i f g o] = W_ih x + b_ih + W_hh h + b_hh
+/// i' = sigmoid(i + w_ci * c)                    (w_ci * c only with peepholes)
+/// f' = sigmoid(f + forget_bias + w_cf * c)      (w_cf * c only with peepholes)
+/// c' = clip(f' * c + i' * tanh(g), CellClip)    (clip only when CellClip is set)
+/// o' = sigmoid(o + w_co * c')                   (peephole on the NEW cell state, as in TF)
+/// m  = o' * tanh(c')
+/// h' = clip(W_proj m, ProjClip)                 (only with NumProj; otherwise h' = m)
+/// </code>
+/// The output is h'. State sizes are (H, H), or (H, NumProj) with a projection; H_out = NumProj ?? H.
+/// </summary>
+/// <remarks>
+/// Parameters (PyTorch layout): weight_ih (4H, H_in), weight_hh (4H, H_out), bias_ih (4H), bias_hh (4H); with
+/// peepholes weight_ci, weight_cf, weight_co (H); with a projection weight_proj (NumProj, H). With default options
+/// the parameters live inside a native nn.LSTM and the cell is fusable; otherwise they are managed Parameters with
+/// the same layout and PyTorch's initialisation uniform(-1/sqrt(H), 1/sqrt(H)).
+/// </remarks>
+public sealed class LstmCell : RnnCell
+{
+    private readonly FusedKernel? _kernel;
+    private readonly long[] _stateSizes;
+    // Field names equal the registered names so that Module.to() rebinds them after moving the parameters.
+#pragma warning disable IDE1006
+    private Parameter? weight_ih, weight_hh, bias_ih, bias_hh, weight_ci, weight_cf, weight_co, weight_proj;
+#pragma warning restore IDE1006
+
+    /// <summary>Creates the cell.</summary>
+    /// <param name="inputSize">H_in, at least 1.</param>
+    /// <param name="hiddenSize">H (cell state size), at least 1.</param>
+    /// <param name="options">TensorFlow LSTMCell options; null for the standard (fusable) LSTM.</param>
+    /// <param name="device">Device of the parameters (CPU by default).</param>
+    /// <param name="dtype">Element type of the parameters (the default dtype by default).</param>
+    public LstmCell(long inputSize, long hiddenSize, LstmCellOptions? options = null, Device? device = null, ScalarType? dtype = null)
+        : base(nameof(LstmCell))
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(inputSize, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(hiddenSize, 1);
+        options ??= new LstmCellOptions();
+        if (options.CellClip is { } cc && !(cc > 0))
+            throw new ArgumentOutOfRangeException(nameof(options), $"LstmCell: CellClip must be positive, got {cc}");
+        if (options.NumProj is { } np && np < 1)
+            throw new ArgumentOutOfRangeException(nameof(options), $"LstmCell: NumProj must be at least 1, got {np}");
+        if (options.ProjClip is { } pc)
+        {
+            if (!(pc > 0))
+                throw new ArgumentOutOfRangeException(nameof(options), $"LstmCell: ProjClip must be positive, got {pc}");
+            if (options.NumProj is null)
+                throw new ArgumentException("LstmCell: ProjClip requires NumProj", nameof(options));
+        }
+        if (double.IsNaN(options.ForgetBias) || double.IsInfinity(options.ForgetBias))
+            throw new ArgumentOutOfRangeException(nameof(options), $"LstmCell: ForgetBias must be finite, got {options.ForgetBias}");
+
+        InputSize = inputSize;
+        HiddenSize = hiddenSize;
+        Options = options;
+        OutputSize = options.NumProj ?? hiddenSize;
+        _stateSizes = [hiddenSize, OutputSize];
+
+        if (Blocker(options) is null)
+        {
+            _kernel = new FusedKernel(FusedKernelKind.Lstm, inputSize, hiddenSize, device, dtype);
+            register_module("fused", _kernel.Module);
+            return;
+        }
+
+        long g = 4 * hiddenSize;
+        weight_ih = ParameterInit.Uniform([g, inputSize], hiddenSize, device, dtype);
+        weight_hh = ParameterInit.Uniform([g, OutputSize], hiddenSize, device, dtype);
+        bias_ih = ParameterInit.Uniform([g], hiddenSize, device, dtype);
+        bias_hh = ParameterInit.Uniform([g], hiddenSize, device, dtype);
+        register_parameter(nameof(weight_ih), weight_ih);
+        register_parameter(nameof(weight_hh), weight_hh);
+        register_parameter(nameof(bias_ih), bias_ih);
+        register_parameter(nameof(bias_hh), bias_hh);
+        if (options.UsePeepholes)
+        {
+            weight_ci = ParameterInit.Uniform([hiddenSize], hiddenSize, device, dtype);
+            weight_cf = ParameterInit.Uniform([hiddenSize], hiddenSize, device, dtype);
+            weight_co = ParameterInit.Uniform([hiddenSize], hiddenSize, device, dtype);
+            register_parameter(nameof(weight_ci), weight_ci);
+            register_parameter(nameof(weight_cf), weight_cf);
+            register_parameter(nameof(weight_co), weight_co);
+        }
+        if (options.NumProj is { } p)
+        {
+            weight_proj = ParameterInit.Uniform([p, hiddenSize], hiddenSize, device, dtype);
+            register_parameter(nameof(weight_proj), weight_proj);
+        }
+    }
+
+    private static string? Blocker(LstmCellOptions o)
+    {
+        var reasons = new List<string>();
+        if (o.ForgetBias != 0) reasons.Add($"ForgetBias = {o.ForgetBias} (the fused kernel has no run-time forget bias)");
+        if (o.UsePeepholes) reasons.Add("UsePeepholes (the fused kernel has no peepholes)");
+        if (o.CellClip is not null) reasons.Add("CellClip (the fused kernel does not clip the cell state)");
+        if (o.NumProj is not null) reasons.Add("NumProj (TorchSharp's fused LSTM has no projection)");
+        return reasons.Count == 0 ? null : "options block the fused kernel: " + string.Join("; ", reasons);
+    }
+
+    /// <inheritdoc/>
+    public override long InputSize { get; }
+
+    /// <summary>H, the cell state size.</summary>
+    public long HiddenSize { get; }
+
+    /// <summary>The options the cell was built with.</summary>
+    public LstmCellOptions Options { get; }
+
+    /// <inheritdoc/>
+    public override IReadOnlyList<long> StateSizes => _stateSizes;
+
+    /// <inheritdoc/>
+    public override long OutputSize { get; }
+
+    /// <summary>(4H, H_in), rows i, f, g, o.</summary>
+    public Parameter WeightIh => _kernel?.WeightIh ?? weight_ih!;
+
+    /// <summary>(4H, H_out), rows i, f, g, o.</summary>
+    public Parameter WeightHh => _kernel?.WeightHh ?? weight_hh!;
+
+    /// <summary>(4H).</summary>
+    public Parameter BiasIh => _kernel?.BiasIh ?? bias_ih!;
+
+    /// <summary>(4H).</summary>
+    public Parameter BiasHh => _kernel?.BiasHh ?? bias_hh!;
+
+    /// <summary>(H) peephole from the previous c to the input gate; null without peepholes.</summary>
+    public Parameter? PeepholeInput => weight_ci;
+
+    /// <summary>(H) peephole from the previous c to the forget gate; null without peepholes.</summary>
+    public Parameter? PeepholeForget => weight_cf;
+
+    /// <summary>(H) peephole from the new c to the output gate; null without peepholes.</summary>
+    public Parameter? PeepholeOutput => weight_co;
+
+    /// <summary>(NumProj, H) output projection; null without NumProj.</summary>
+    public Parameter? ProjectionWeight => weight_proj;
+
+    /// <inheritdoc/>
+    public override (Tensor Output, Tensor[] State) Step(Tensor input, IReadOnlyList<Tensor> state)
+    {
+        long n = CellChecks.CheckInput(this, input);
+        CellChecks.CheckState(this, state, n);
+        using var scope = NewDisposeScope();
+        var c = state[0];
+        var gates = (F.linear(input, WeightIh, BiasIh) + F.linear(state[1], WeightHh, BiasHh)).chunk(4, 1);
+        Tensor i = gates[0], f = gates[1], g = gates[2], o = gates[3];
+        if (weight_ci is not null)
+        {
+            i = i + weight_ci * c;
+            f = f + weight_cf! * c;
+        }
+        if (Options.ForgetBias != 0)
+            f = f + Options.ForgetBias;
+        var next = sigmoid(f) * c + sigmoid(i) * tanh(g);
+        if (Options.CellClip is { } cc)
+            next = next.clamp(-cc, cc);
+        if (weight_co is not null)
+            o = o + weight_co * next;
+        var m = sigmoid(o) * tanh(next);
+        if (weight_proj is not null)
+        {
+            m = F.linear(m, weight_proj);
+            if (Options.ProjClip is { } pc)
+                m = m.clamp(-pc, pc);
+        }
+        next.MoveToOuterDisposeScope();
+        m.MoveToOuterDisposeScope();
+        return (m, [next, m]);
+    }
+
+    /// <inheritdoc/>
+    public override bool CanFuse => _kernel is not null;
+
+    /// <inheritdoc/>
+    public override string FuseBlocker => Blocker(Options) ?? "";
+
+    /// <inheritdoc/>
+    public override (Tensor Outputs, Tensor[] FinalState) ForwardFused(Tensor inputs, Tensor? lengths, IReadOnlyList<Tensor> initialState)
+    {
+        if (_kernel is null)
+            return base.ForwardFused(inputs, lengths, initialState);
+        CellChecks.CheckSequence(this, inputs, lengths, initialState);
+        return _kernel.Forward(inputs, lengths, initialState);
+    }
+}

@@ -1,0 +1,95 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.Rnn.Core;
+
+/// <summary>The nonlinearity of a <see cref="SimpleRnnCell"/>.</summary>
+public enum SimpleRnnActivation
+{
+    /// <summary>tanh (TensorFlow's BasicRNNCell, PyTorch's default).</summary>
+    Tanh,
+    /// <summary>max(0, x).</summary>
+    Relu,
+}
+
+/// <summary>
+/// The Elman cell: <c>h' = act(x W_ih^T + b_ih + h W_hh^T + b_hh)</c>, output = h'. State (h), all sizes H.
+/// Always fusable (libtorch nn.RNN), which owns the parameters.
+/// </summary>
+/// <remarks>Parameters (PyTorch layout): weight_ih (H, H_in), weight_hh (H, H), bias_ih (H), bias_hh (H).</remarks>
+public sealed class SimpleRnnCell : RnnCell
+{
+    private readonly FusedKernel _kernel;
+    private readonly long[] _stateSizes;
+
+    /// <summary>Creates the cell with PyTorch's initialisation uniform(-1/sqrt(H), 1/sqrt(H)).</summary>
+    /// <param name="inputSize">H_in, at least 1.</param>
+    /// <param name="hiddenSize">H, at least 1.</param>
+    /// <param name="activation">The nonlinearity.</param>
+    /// <param name="device">Device of the parameters (CPU by default).</param>
+    /// <param name="dtype">Element type of the parameters (the default dtype by default).</param>
+    public SimpleRnnCell(long inputSize, long hiddenSize, SimpleRnnActivation activation = SimpleRnnActivation.Tanh,
+        Device? device = null, ScalarType? dtype = null) : base(nameof(SimpleRnnCell))
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(inputSize, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(hiddenSize, 1);
+        InputSize = inputSize;
+        HiddenSize = hiddenSize;
+        Activation = activation;
+        _stateSizes = [hiddenSize];
+        _kernel = new FusedKernel(activation == SimpleRnnActivation.Tanh ? FusedKernelKind.RnnTanh : FusedKernelKind.RnnRelu,
+            inputSize, hiddenSize, device, dtype);
+        register_module("fused", _kernel.Module);
+    }
+
+    /// <inheritdoc/>
+    public override long InputSize { get; }
+
+    /// <summary>H, the hidden size.</summary>
+    public long HiddenSize { get; }
+
+    /// <summary>The nonlinearity.</summary>
+    public SimpleRnnActivation Activation { get; }
+
+    /// <inheritdoc/>
+    public override IReadOnlyList<long> StateSizes => _stateSizes;
+
+    /// <inheritdoc/>
+    public override long OutputSize => HiddenSize;
+
+    /// <summary>(H, H_in).</summary>
+    public Parameter WeightIh => _kernel.WeightIh;
+
+    /// <summary>(H, H).</summary>
+    public Parameter WeightHh => _kernel.WeightHh;
+
+    /// <summary>(H).</summary>
+    public Parameter BiasIh => _kernel.BiasIh;
+
+    /// <summary>(H).</summary>
+    public Parameter BiasHh => _kernel.BiasHh;
+
+    /// <inheritdoc/>
+    public override (Tensor Output, Tensor[] State) Step(Tensor input, IReadOnlyList<Tensor> state)
+    {
+        long n = CellChecks.CheckInput(this, input);
+        CellChecks.CheckState(this, state, n);
+        using var pre = nn.functional.linear(input, WeightIh, BiasIh).add_(nn.functional.linear(state[0], WeightHh, BiasHh));
+        var h = Activation == SimpleRnnActivation.Tanh ? tanh(pre) : pre.relu();
+        return (h, [h]);
+    }
+
+    /// <inheritdoc/>
+    public override bool CanFuse => true;
+
+    /// <inheritdoc/>
+    public override string FuseBlocker => "";
+
+    /// <inheritdoc/>
+    public override (Tensor Outputs, Tensor[] FinalState) ForwardFused(Tensor inputs, Tensor? lengths, IReadOnlyList<Tensor> initialState)
+    {
+        CellChecks.CheckSequence(this, inputs, lengths, initialState);
+        return _kernel.Forward(inputs, lengths, initialState);
+    }
+}

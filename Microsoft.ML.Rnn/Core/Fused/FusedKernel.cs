@@ -1,0 +1,183 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn.utils.rnn;
+
+namespace Microsoft.ML.Rnn.Core;
+
+/// <summary>Which libtorch fused kernel a <see cref="FusedKernel"/> wraps.</summary>
+internal enum FusedKernelKind
+{
+    /// <summary>nn.LSTM; state (c, h).</summary>
+    Lstm,
+    /// <summary>nn.GRU (reset gate after the recurrent matmul); state (h).</summary>
+    Gru,
+    /// <summary>nn.RNN with tanh; state (h).</summary>
+    RnnTanh,
+    /// <summary>nn.RNN with ReLU; state (h).</summary>
+    RnnRelu,
+}
+
+/// <summary>
+/// A native single-layer, unidirectional, batch-first nn.LSTM / nn.GRU / nn.RNN that owns a fusable cell's
+/// parameters. The cell's step path reads <see cref="WeightIh"/>, ... which are the native module's own Parameter
+/// tensors, so the step path and <see cref="Forward"/> always compute with the same weights.
+/// </summary>
+/// <remarks>
+/// Parameter layout is PyTorch's: weight_ih (G*H, H_in), weight_hh (G*H, H), bias_ih (G*H), bias_hh (G*H), with
+/// G = 4 (LSTM gates i, f, g, o), 3 (GRU gates r, z, n) or 1 (RNN).
+/// </remarks>
+internal sealed class FusedKernel
+{
+    /// <summary>Creates the native module (initialised by libtorch like PyTorch: uniform(-1/sqrt(H), 1/sqrt(H))).</summary>
+    public FusedKernel(FusedKernelKind kind, long inputSize, long hiddenSize, Device? device, ScalarType? dtype)
+    {
+        Kind = kind;
+        HiddenSize = hiddenSize;
+        Module = kind switch
+        {
+            FusedKernelKind.Lstm => nn.LSTM(inputSize, hiddenSize, batchFirst: true, device: device, dtype: dtype),
+            FusedKernelKind.Gru => nn.GRU(inputSize, hiddenSize, batchFirst: true, device: device, dtype: dtype),
+            FusedKernelKind.RnnTanh => nn.RNN(inputSize, hiddenSize, nonLinearity: nn.NonLinearities.Tanh, batchFirst: true, device: device, dtype: dtype),
+            FusedKernelKind.RnnRelu => nn.RNN(inputSize, hiddenSize, nonLinearity: nn.NonLinearities.ReLU, batchFirst: true, device: device, dtype: dtype),
+            _ => throw new ArgumentOutOfRangeException(nameof(kind)),
+        };
+    }
+
+    /// <summary>The kernel kind.</summary>
+    public FusedKernelKind Kind { get; }
+
+    /// <summary>H, the hidden size.</summary>
+    public long HiddenSize { get; }
+
+    /// <summary>The native module; the owning cell registers it as its only child.</summary>
+    public nn.Module Module { get; }
+
+    /// <summary>(G*H, H_in), looked up on every access so that moves between devices/dtypes are always seen.</summary>
+    public Parameter WeightIh => Get("weight_ih_l0");
+
+    /// <summary>(G*H, H).</summary>
+    public Parameter WeightHh => Get("weight_hh_l0");
+
+    /// <summary>(G*H).</summary>
+    public Parameter BiasIh => Get("bias_ih_l0");
+
+    /// <summary>(G*H).</summary>
+    public Parameter BiasHh => Get("bias_hh_l0");
+
+    private Parameter Get(string name)
+        => Module.get_parameter(name) ?? throw new InvalidOperationException($"FusedKernel: native module has no parameter '{name}'");
+
+    /// <summary>
+    /// Runs the whole batch with the fused kernel, with DynamicUnroller semantics (zero outputs past each length,
+    /// final state at the last valid step, initial state and zero outputs for empty sequences).
+    /// Arguments must already be validated by the cell.
+    /// </summary>
+    /// <param name="inputs">(N, L, H_in).</param>
+    /// <param name="lengths">(N) int64 on the CPU, or null for all-L.</param>
+    /// <param name="initialState">Our state order: LSTM (c, h) of (N, H) each; GRU/RNN (h).</param>
+    /// <returns>Outputs (N, L, H) and the final state in our order.</returns>
+    public (Tensor Outputs, Tensor[] FinalState) Forward(Tensor inputs, Tensor? lengths, IReadOnlyList<Tensor> initialState)
+    {
+        long n = inputs.shape[0], l = inputs.shape[1];
+        if (lengths is null || n == 0 || l == 0)
+        {
+            if (l == 0)
+                return (zeros(n, 0, HiddenSize, dtype: inputs.dtype, device: inputs.device), initialState.Select(s => s.clone()).ToArray());
+            return RunPadded(inputs, initialState);
+        }
+
+        long min = lengths.min().item<long>(), max = lengths.max().item<long>();
+        if (min == max)
+        {
+            // All sequences share one length: the unpacked kernel on the valid prefix is cheaper than packing.
+            if (max == 0)
+                return (zeros(n, l, HiddenSize, dtype: inputs.dtype, device: inputs.device), initialState.Select(s => s.clone()).ToArray());
+            if (max == l)
+                return RunPadded(inputs, initialState);
+            var (prefixOut, prefixState) = RunPadded(inputs.narrow(1, 0, max), initialState);
+            return (nn.functional.pad(prefixOut, [0, 0, 0, l - max]), prefixState);
+        }
+
+        // Packing rejects zero lengths: run those rows for one (padding) step, then restore their initial state
+        // and zero their outputs below; torch.where/masked_fill also give them zero gradient.
+        using var clamped = lengths.clamp_min(1);
+        using var packed = pack_padded_sequence(inputs, clamped, batch_first: true, enforce_sorted: false);
+        var (h0, c0) = ToNative(initialState);
+        PackedSequence packedOut;
+        Tensor[] final;
+        switch (Module)
+        {
+            case LSTM lstm:
+                {
+                    var (o, hN, cN) = lstm.call(packed, (h0, c0!));
+                    packedOut = o;
+                    final = [cN.squeeze(0), hN.squeeze(0)];
+                    break;
+                }
+            case GRU gru:
+                {
+                    var (o, hN) = gru.call(packed, h0);
+                    packedOut = o;
+                    final = [hN.squeeze(0)];
+                    break;
+                }
+            case RNN rnn:
+                {
+                    var (o, hN) = rnn.call(packed, h0);
+                    packedOut = o;
+                    final = [hN.squeeze(0)];
+                    break;
+                }
+            default:
+                throw new InvalidOperationException("FusedKernel: unknown native module");
+        }
+
+        Tensor outputs;
+        using (packedOut)
+        {
+            (outputs, var _) = pad_packed_sequence(packedOut, batch_first: true, total_length: l);
+        }
+
+        if (min == 0)
+        {
+            var empty = lengths.eq(0).to(inputs.device);
+            outputs = outputs.masked_fill(empty.view(n, 1, 1), 0.0);
+            var emptyRows = empty.view(n, 1);
+            for (int k = 0; k < final.Length; k++)
+                final[k] = where(emptyRows, initialState[k], final[k]);
+        }
+        return (outputs, final);
+    }
+
+    private (Tensor Outputs, Tensor[] FinalState) RunPadded(Tensor inputs, IReadOnlyList<Tensor> initialState)
+    {
+        var (h0, c0) = ToNative(initialState);
+        switch (Module)
+        {
+            case LSTM lstm:
+                {
+                    var (o, hN, cN) = lstm.call(inputs, (h0, c0!));
+                    return (o, [cN.squeeze(0), hN.squeeze(0)]);
+                }
+            case GRU gru:
+                {
+                    var (o, hN) = gru.call(inputs, h0);
+                    return (o, [hN.squeeze(0)]);
+                }
+            case RNN rnn:
+                {
+                    var (o, hN) = rnn.call(inputs, h0);
+                    return (o, [hN.squeeze(0)]);
+                }
+            default:
+                throw new InvalidOperationException("FusedKernel: unknown native module");
+        }
+    }
+
+    /// <summary>Our (N, H) state tensors to the native (1, N, H) h0 (and c0 for LSTM).</summary>
+    private (Tensor H0, Tensor? C0) ToNative(IReadOnlyList<Tensor> state)
+        => Kind == FusedKernelKind.Lstm
+            ? (state[1].unsqueeze(0), state[0].unsqueeze(0))
+            : (state[0].unsqueeze(0), null);
+}
