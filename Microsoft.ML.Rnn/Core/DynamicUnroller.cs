@@ -150,7 +150,15 @@ public static class DynamicUnroller
     {
         long batch = x.shape[0], steps = x.shape[1];
         long computed = lengths is null || batch == 0 ? steps : lengths.max().item<long>();
-        var onDevice = lengths?.to(x.device);
+        // Masks for all steps at once, so each step adds only the where() calls (each libtorch call costs µs).
+        Tensor[]? validAt = null;
+        Tensor? zero = null;
+        if (lengths is not null && computed > 0)
+        {
+            var time = arange(computed, dtype: ScalarType.Int64, device: x.device).view(1, computed);
+            validAt = time.lt(lengths.to(x.device).view(batch, 1)).unsqueeze(2).unbind(1);
+            zero = zeros(1, dtype: x.dtype, device: x.device);
+        }
 
         var outputs = new List<Tensor>((int)steps);
         var states = keepStates ? state.Select(_ => new List<Tensor>((int)steps)).ToArray() : null;
@@ -162,10 +170,10 @@ public static class DynamicUnroller
             if (t < computed)
             {
                 var (output, next) = cell.Step(slices[t], state);
-                if (onDevice is not null)
+                if (validAt is not null)
                 {
-                    var valid = onDevice.gt(t).unsqueeze(1);
-                    output = where(valid, output, zeros_like(output));
+                    var valid = validAt[t];
+                    output = where(valid, output, zero!);
                     for (int k = 0; k < next.Length; k++) next[k] = where(valid, next[k], state[k]);
                 }
                 outputs.Add(output);
