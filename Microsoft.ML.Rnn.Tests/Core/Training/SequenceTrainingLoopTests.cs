@@ -1,0 +1,183 @@
+using Microsoft.ML.Rnn.Core.Training;
+using TorchSharp;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.Rnn.Tests.Core.Training;
+
+public class SequenceTrainingLoopTests
+{
+    private sealed class SyncProgress<T>(Action<T> onReport) : IProgress<T>
+    {
+        public void Report(T value) => onReport(value);
+    }
+
+    /// <summary>A linear regression problem y = x·w with rows as "sequences" of length 1..10.</summary>
+    private sealed class Problem : IDisposable
+    {
+        public readonly Tensor X, Y;
+        public readonly int[] Lengths;
+        public Problem(int rows = 64)
+        {
+            var g = new Generator(11);
+            X = randn(rows, 3, generator: g);
+            Y = X.matmul(tensor(new float[] { 1f, -2f, 0.5f })).unsqueeze(1);
+            Lengths = Enumerable.Range(0, rows).Select(i => 1 + i % 10).ToArray();
+        }
+        public Tensor Loss(nn.Module<Tensor, Tensor> model, int[] rows)
+        {
+            var index = tensor(rows.Select(r => (long)r).ToArray());
+            return nn.functional.mse_loss(model.call(X.index_select(0, index)), Y.index_select(0, index));
+        }
+        public void Dispose() { X.Dispose(); Y.Dispose(); }
+    }
+
+    private static nn.Module<Tensor, Tensor> NewModel(int seed)
+    {
+        manual_seed(seed);
+        return nn.Sequential(nn.Linear(3, 8), nn.Dropout(0.2), nn.Linear(8, 1));
+    }
+
+    private static Tensor[] Copy(nn.Module model) => model.parameters().Select(p => p.detach().clone()).ToArray();
+
+    [Fact]
+    public void LearnsAndReportsProgressEveryEpoch()
+    {
+        using var scope = NewDisposeScope();
+        using var problem = new Problem();
+        var model = NewModel(1);
+        var reports = new List<EpochProgress>();
+        var loop = new SequenceTrainingLoop(model, optim.Adam(model.parameters(), 0.05),
+            new SequenceTrainingLoopOptions { MaxEpochs = 30, Seed = 1, RestoreBestWeights = false });
+        var summary = loop.Run(LengthBucketBatcher.ForTraining(problem.Lengths, 8, seed: 1),
+            rows => problem.Loss(model, rows), progress: new SyncProgress<EpochProgress>(reports.Add));
+
+        Assert.Equal(30, summary.EpochsCompleted);
+        Assert.Equal(30 * 8, summary.BatchesRun);
+        Assert.Equal(Enumerable.Range(0, 30), reports.Select(r => r.Epoch));
+        Assert.All(reports, r => Assert.Null(r.ValidationMetric));
+        Assert.Equal(TimeSpan.Zero, reports[^1].EstimatedRemaining);
+        Assert.True(reports[0].EstimatedRemaining > TimeSpan.Zero);
+        Assert.True(summary.TrainLosses[^1] < 0.1 * summary.TrainLosses[0],
+            $"loss {summary.TrainLosses[0]} -> {summary.TrainLosses[^1]}");
+        Assert.True(model.training);
+    }
+
+    [Fact]
+    public void CancellationStopsWithinOneBatchAndRestoresBestWeights()
+    {
+        using var scope = NewDisposeScope();
+        using var problem = new Problem();
+        var model = NewModel(2);
+        using var cts = new CancellationTokenSource();
+        Tensor[]? best = null;
+        int calls = 0;
+        var loop = new SequenceTrainingLoop(model, optim.SGD(model.parameters(), 0.05),
+            new SequenceTrainingLoopOptions { MaxEpochs = 10 });
+        var summary = loop.Run(LengthBucketBatcher.ForTraining(problem.Lengths, 8, seed: 2),
+            rows =>
+            {
+                // Cancel in the middle of the third epoch (8 batches per epoch).
+                if (++calls == 20) cts.Cancel();
+                return problem.Loss(model, rows);
+            },
+            progress: new SyncProgress<EpochProgress>(p => { if (p.IsBest) best = Copy(model); }),
+            cancellationToken: cts.Token);
+
+        Assert.True(summary.Cancelled);
+        Assert.Equal(20, calls);
+        Assert.Equal(20, summary.BatchesRun);
+        Assert.Equal(2, summary.EpochsCompleted);
+        Assert.NotNull(best);
+        var restored = model.parameters().ToArray();
+        for (int i = 0; i < best.Length; i++)
+            Assert.True(restored[i].equal(best[i]).all().item<bool>());
+    }
+
+    [Fact]
+    public void EarlyStoppingOnValidationMetricRestoresBestEpoch()
+    {
+        using var scope = NewDisposeScope();
+        using var problem = new Problem();
+        var model = NewModel(3);
+        double[] metrics = [0.5, 0.7, 0.65, 0.6, 0.9];
+        var snapshots = new List<Tensor[]>();
+        bool validatedInEvalMode = true, validatedWithoutGrad = true;
+        var loop = new SequenceTrainingLoop(model, optim.SGD(model.parameters(), 0.05),
+            new SequenceTrainingLoopOptions { MaxEpochs = 5, Patience = 2, HigherIsBetter = true });
+        var summary = loop.Run(LengthBucketBatcher.ForTraining(problem.Lengths, 16, seed: 3),
+            rows => problem.Loss(model, rows),
+            validate: () =>
+            {
+                validatedInEvalMode &= !model.training;
+                validatedWithoutGrad &= !is_grad_enabled();
+                snapshots.Add(Copy(model).Select(t => t.MoveToOuterDisposeScope()).ToArray());
+                return metrics[snapshots.Count - 1];
+            });
+
+        Assert.True(summary.StoppedEarly);
+        Assert.Equal(4, summary.EpochsCompleted);
+        Assert.Equal(1, summary.BestEpoch);
+        Assert.Equal(0.7, summary.BestMetric);
+        Assert.Equal([0.5, 0.7, 0.65, 0.6], summary.ValidationMetrics.Select(m => m!.Value));
+        Assert.True(validatedInEvalMode);
+        Assert.True(validatedWithoutGrad);
+        var restored = model.parameters().ToArray();
+        for (int i = 0; i < restored.Length; i++)
+        {
+            Assert.True(restored[i].equal(snapshots[1][i]).all().item<bool>());
+            Assert.False(restored[i].equal(snapshots[3][i]).all().item<bool>());
+        }
+    }
+
+    [Fact]
+    public void SameSeedGivesBitIdenticalWeights()
+    {
+        float[][] Train(int seed)
+        {
+            using var scope = NewDisposeScope();
+            using var problem = new Problem();
+            var model = NewModel(seed);
+            var loop = new SequenceTrainingLoop(model, optim.Adam(model.parameters(), 0.01),
+                new SequenceTrainingLoopOptions { MaxEpochs = 2, Seed = seed, MaxGradientNorm = 0.5 });
+            loop.Run(LengthBucketBatcher.ForTraining(problem.Lengths, 8, seed), rows => problem.Loss(model, rows));
+            return model.parameters().Select(p => p.data<float>().ToArray()).ToArray();
+        }
+
+        var a = Train(5);
+        var b = Train(5);
+        var c = Train(6);
+        Assert.Equal(a, b);
+        Assert.NotEqual(a, c);
+    }
+
+    [Fact]
+    public void ClipsTheGradientNorm()
+    {
+        using var scope = NewDisposeScope();
+        var w = nn.Parameter(zeros(4));
+        var module = new ParameterHolder(w);
+        var loop = new SequenceTrainingLoop(module, optim.SGD(module.parameters(), 1.0),
+            new SequenceTrainingLoopOptions { MaxEpochs = 1, MaxGradientNorm = 0.5, RestoreBestWeights = false });
+        // Gradient of sum(w * (30, 40, 0, 0)) is (30, 40, 0, 0), norm 50: clipped to norm 0.5, one SGD step of lr 1.
+        loop.Run(LengthBucketBatcher.ForTraining([1], 1, 0), _ => (w * tensor(new float[] { 30, 40, 0, 0 })).sum());
+        Assert.Equal([-0.3f, -0.4f, 0f, 0f], w.data<float>().ToArray(), (x, y) => Math.Abs(x - y) < 1e-5);
+    }
+
+    [Fact]
+    public void NonFiniteLossIsReported()
+    {
+        using var scope = NewDisposeScope();
+        var model = NewModel(4);
+        var loop = new SequenceTrainingLoop(model, optim.SGD(model.parameters(), 0.1));
+        var e = Assert.Throws<InvalidOperationException>(() => loop.Run(LengthBucketBatcher.ForTraining([1, 2], 1, 0),
+            _ => model.parameters().First().sum() * float.NaN));
+        Assert.Equal("SequenceTrainingLoop: the loss became NaN at epoch 0, batch 0; lower the learning rate or set MaxGradientNorm.", e.Message);
+    }
+
+    private sealed class ParameterHolder : nn.Module
+    {
+        private readonly TorchSharp.Modules.Parameter w;
+        public ParameterHolder(TorchSharp.Modules.Parameter w) : base(nameof(ParameterHolder)) { this.w = w; RegisterComponents(); }
+    }
+}

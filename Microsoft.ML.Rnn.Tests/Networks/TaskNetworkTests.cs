@@ -1,0 +1,181 @@
+using Microsoft.ML.Rnn.Core;
+using Microsoft.ML.Rnn.Core.Training;
+using Microsoft.ML.Rnn.Networks;
+using TorchSharp;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.Rnn.Tests.Networks;
+
+public class TaskNetworkTests
+{
+    /// <summary>Float sequences (N, 8, 1) with lengths 1..8; label 1 when the sum over valid steps is positive.</summary>
+    private static (Tensor X, Tensor Lengths, Tensor Labels) SignOfSum(int n, int seed)
+    {
+        var g = new Generator((ulong)seed);
+        var lengths = randint(1, 9, [n], dtype: int64, generator: g);
+        var valid = arange(8).unsqueeze(0).lt(lengths.unsqueeze(1)).unsqueeze(2);
+        var x = randn(n, 8, 1, generator: g) * valid + randn(n, 8, 1, generator: g) * valid.logical_not() * 5;
+        var labels = (x * valid).sum([1, 2]).gt(0).to_type(int64);
+        return (x, lengths, labels);
+    }
+
+    /// <summary>Tokens in [0, 6) with lengths 2..7; the tag at t is (token at t-1) mod 3, and 0 at t = 0.</summary>
+    private static (Tensor Tokens, Tensor Lengths, Tensor Tags) PreviousTokenTags(int n, int seed)
+    {
+        var g = new Generator((ulong)seed);
+        var tokens = randint(0, 6, [n, 7], dtype: int64, generator: g);
+        var lengths = randint(2, 8, [n], dtype: int64, generator: g);
+        var tags = cat([zeros(n, 1, dtype: int64), tokens[.., ..6].remainder(3)], 1);
+        return (tokens, lengths, tags);
+    }
+
+    private static Tensor Rows(Tensor t, int[] rows) => t.index_select(0, tensor(rows.Select(r => (long)r).ToArray()));
+
+    [Theory]
+    [InlineData(RnnCellType.Lstm, false)]
+    [InlineData(RnnCellType.Gru, true)]
+    public void ClassifierLearnsTheSignOfASum(RnnCellType cellType, bool bidirectional)
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(1);
+        var (x, lengths, labels) = SignOfSum(512, 1);
+        var (testX, testLengths, testLabels) = SignOfSum(256, 2);
+        var network = new SequenceClassifierNetwork(new SequenceEncoder(new SequenceEncoderOptions
+        {
+            InputSize = 1, HiddenSize = 16, CellType = cellType, Bidirectional = bidirectional,
+        }), classCount: 2, pooling: SequencePooling.LastState);
+        Assert.True(network.Encoder.Cells.Forward[0].CanFuse);
+
+        var loop = new SequenceTrainingLoop(network, optim.Adam(network.parameters(), 0.02),
+            new SequenceTrainingLoopOptions { MaxEpochs = 12, Seed = 1, MaxGradientNorm = 1, HigherIsBetter = true });
+        double Accuracy()
+        {
+            using var s = NewDisposeScope();
+            return network.Forward(testX, testLengths).argmax(1).eq(testLabels).to_type(float32).mean().item<float>();
+        }
+        var lengthList = lengths.data<long>().Select(v => (int)v).ToArray();
+        var summary = loop.Run(LengthBucketBatcher.ForTraining(lengthList, 32, seed: 1),
+            rows => network.Loss(Rows(x, rows), Rows(lengths, rows), Rows(labels, rows)),
+            validate: Accuracy);
+
+        Assert.True(summary.BestMetric >= 0.9, $"best accuracy {summary.BestMetric}");
+        Assert.Equal(summary.ValidationMetrics.Max(), summary.BestMetric);
+        // The loop restored the best epoch's weights.
+        network.eval();
+        Assert.Equal(summary.BestMetric, Accuracy(), 1e-6);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void TaggerLearnsPreviousTokenTags(bool useCrf)
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(2);
+        var (tokens, lengths, tags) = PreviousTokenTags(384, 3);
+        var (testTokens, testLengths, testTags) = PreviousTokenTags(128, 4);
+        var network = new SequenceTaggerNetwork(new SequenceEncoder(new SequenceEncoderOptions
+        {
+            VocabularySize = 6, EmbeddingSize = 8, HiddenSize = 16, CellType = RnnCellType.Lstm,
+        }), tagCount: 3, useCrf: useCrf);
+        Assert.Equal(useCrf, network.Crf is not null);
+
+        var loop = new SequenceTrainingLoop(network, optim.Adam(network.parameters(), 0.03),
+            new SequenceTrainingLoopOptions { MaxEpochs = 15, Seed = 2, HigherIsBetter = true });
+        var lengthList = lengths.data<long>().Select(v => (int)v).ToArray();
+        loop.Run(LengthBucketBatcher.ForTraining(lengthList, 32, seed: 2),
+            rows => network.Loss(Rows(tokens, rows), Rows(lengths, rows), Rows(tags, rows)),
+            validate: () => TagAccuracy(network, testTokens, testLengths, testTags));
+
+        network.eval();
+        double accuracy = TagAccuracy(network, testTokens, testLengths, testTags);
+        Assert.True(accuracy >= 0.95, $"tag accuracy {accuracy}");
+        var predicted = network.Predict(testTokens, testLengths);
+        var padding = arange(7).unsqueeze(0).ge(testLengths.unsqueeze(1));
+        Assert.Equal(0, predicted.masked_select(padding).abs().sum().item<long>());
+    }
+
+    private static double TagAccuracy(SequenceTaggerNetwork network, Tensor tokens, Tensor lengths, Tensor tags)
+    {
+        using var s = NewDisposeScope();
+        var valid = arange(tokens.shape[1]).unsqueeze(0).lt(lengths.unsqueeze(1));
+        var correct = network.Predict(tokens, lengths).eq(tags).logical_and(valid);
+        return correct.sum().item<long>() / (double)valid.sum().item<long>();
+    }
+
+    [Fact]
+    public void FusedAndStepPathsAgreeThroughTheEncoder()
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(3);
+        var encoder = new SequenceEncoder(new SequenceEncoderOptions
+        {
+            InputSize = 3, HiddenSize = 5, NumberOfLayers = 2, Bidirectional = true, CellType = RnnCellType.Lstm,
+        });
+        var x = randn(4, 6, 3);
+        var lengths = tensor(new long[] { 6, 2, 0, 4 });
+        var fused = encoder.Encode(x, lengths, UnrollPath.Fused);
+        var step = encoder.Encode(x, lengths, UnrollPath.Step);
+        Assert.True(fused.Outputs.allclose(step.Outputs, 1e-5, 1e-6));
+        Assert.True(fused.FinalHidden.allclose(step.FinalHidden, 1e-5, 1e-6));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void EncoderNetworkLearnsNextStepPrediction(bool tokens)
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(4);
+        // Deterministic successor: next token = (token + 1) mod 5; next feature vector = rotated previous one.
+        var g = new Generator(5);
+        int n = 128;
+        var start = randint(0, 5, [n, 1], dtype: int64, generator: g);
+        var tokenSeq = (start + arange(6).unsqueeze(0)).remainder(5);
+        var angle = rand(n, 1, generator: g) * 6.28 + arange(6).unsqueeze(0) * 0.7;
+        var floatSeq = stack([angle.cos(), angle.sin()], 2);
+        var lengths = randint(2, 7, [n], dtype: int64, generator: g);
+
+        var network = new SequenceEncoderNetwork(new SequenceEncoder(tokens
+            ? new SequenceEncoderOptions { VocabularySize = 5, EmbeddingSize = 4, HiddenSize = 12, CellType = RnnCellType.Gru }
+            : new SequenceEncoderOptions { InputSize = 2, HiddenSize = 12, CellType = RnnCellType.Gru }));
+        var input = tokens ? tokenSeq : floatSeq;
+        var optimizer = optim.Adam(network.parameters(), 0.03);
+        double first = 0, last = 0;
+        for (int i = 0; i < 60; i++)
+        {
+            using var step = NewDisposeScope();
+            optimizer.zero_grad();
+            var loss = network.Loss(input, lengths);
+            if (i == 0) first = loss.item<float>();
+            last = loss.item<float>();
+            loss.backward();
+            optimizer.step();
+        }
+        Assert.True(last < 0.1 * first, $"next-step loss {first} -> {last}");
+        Assert.Equal(new long[] { n, 5, tokens ? 5 : 2 }, network.PredictNext(input, lengths).shape);
+    }
+
+    [Fact]
+    public void NextStepLossIgnoresPairsPastTheLength()
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(5);
+        var network = new SequenceEncoderNetwork(new SequenceEncoder(new SequenceEncoderOptions { InputSize = 2, HiddenSize = 3 }));
+        var x = randn(3, 4, 2);
+        var lengths = tensor(new long[] { 4, 2, 1 });
+        var valid = arange(4).unsqueeze(0).lt(lengths.unsqueeze(1)).unsqueeze(2);
+        var noisy = where(valid, x, full_like(x, double.NaN));
+        var a = network.Loss(x, lengths);
+        var b = network.Loss(noisy, lengths);
+        Assert.Equal(a.item<float>(), b.item<float>());
+
+        // Independent check: the mean over the 3 + 1 valid pairs of the per-pair squared error.
+        var predictions = network.PredictNext(x, lengths);
+        double sum = 0;
+        foreach (var (row, t) in new[] { (0, 0), (0, 1), (0, 2), (1, 0) })
+            sum += (predictions[row, t] - x[row, t + 1]).pow(2).mean().item<float>();
+        Assert.Equal(sum / 4, a.item<float>(), 1e-5);
+    }
+}

@@ -1,0 +1,204 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.Rnn.Core;
+
+/// <summary>
+/// Runs a cell over time, as TensorFlow 1.x's <c>dynamic_rnn</c>: variable-length sequences in a padded batch,
+/// outputs zero past each sequence's length, final state taken at each sequence's last valid step.
+/// </summary>
+/// <remarks>
+/// Shapes (N batch, L steps, H_in = cell.InputSize, H_out = cell.OutputSize, S_k = cell.StateSizes[k]):
+/// <list type="bullet">
+/// <item><c>inputs</c>: (N, L, H_in) when <c>timeMajor</c> is false, (L, N, H_in) when true.</item>
+/// <item><c>sequenceLengths</c>: (N) integers in [0, L], or null when every sequence has length L.</item>
+/// <item><c>initialState</c>: one (N, S_k) tensor per state entry, or null for the cell's zero state.</item>
+/// <item>Outputs: (N, L, H_out), or (L, N, H_out) when time-major. Final state: one (N, S_k) per entry.</item>
+/// </list>
+/// A zero-length sequence gets all-zero outputs and its initial state as final state.
+/// </remarks>
+public static class DynamicUnroller
+{
+    /// <summary>Unrolls <paramref name="cell"/> over the time axis of <paramref name="inputs"/>.</summary>
+    /// <param name="cell">The cell to run at every step.</param>
+    /// <param name="inputs">(N, L, H_in), or (L, N, H_in) when <paramref name="timeMajor"/>.</param>
+    /// <param name="sequenceLengths">(N) valid lengths in [0, L]; null means all L.</param>
+    /// <param name="initialState">One (N, S_k) tensor per state entry; null means the cell's zero state.</param>
+    /// <param name="timeMajor">True when inputs and outputs put time first.</param>
+    /// <param name="path">Fused kernel, step loop, or automatic choice (same results).</param>
+    /// <returns>Outputs (N, L, H_out) or (L, N, H_out) and the final state.</returns>
+    public static UnrollResult Unroll(RnnCell cell, Tensor inputs, Tensor? sequenceLengths = null,
+        IReadOnlyList<Tensor>? initialState = null, bool timeMajor = false, UnrollPath path = UnrollPath.Auto)
+    {
+        ArgumentNullException.ThrowIfNull(cell);
+        ArgumentNullException.ThrowIfNull(inputs);
+        bool fused = ChooseFused(cell, path, nameof(DynamicUnroller));
+
+        using var scope = NewDisposeScope();
+        var x = BatchMajor(inputs, timeMajor, cell, nameof(DynamicUnroller));
+        var lengths = CheckLengths(sequenceLengths, x.shape[0], x.shape[1], nameof(DynamicUnroller));
+        var state = StateOrZero(cell, initialState, x, nameof(DynamicUnroller));
+        cell.BeginSequence(x.shape[0], x.device, x.dtype);
+
+        Tensor outputs;
+        Tensor[] final;
+        if (fused)
+        {
+            (outputs, final) = cell.ForwardFused(x, lengths, state);
+        }
+        else
+        {
+            (outputs, final, _) = StepLoop(cell, x, lengths, state, keepStates: false);
+        }
+
+        if (timeMajor) outputs = outputs.transpose(0, 1);
+        // alias() so that a returned state never is a caller's tensor, which this scope must not move.
+        return new UnrollResult(outputs.alias().MoveToOuterDisposeScope(),
+            final.Select(s => s.alias().MoveToOuterDisposeScope()).ToArray());
+    }
+
+    /// <summary>Whether to run the fused kernel; throws when the fused path is forced on a cell that cannot fuse.</summary>
+    internal static bool ChooseFused(RnnCell cell, UnrollPath path, string caller) => path switch
+    {
+        UnrollPath.Auto => cell.CanFuse,
+        UnrollPath.Step => false,
+        UnrollPath.Fused when cell.CanFuse => true,
+        UnrollPath.Fused => throw new NotSupportedException(
+            $"{caller}: UnrollPath.Fused was requested but cell '{cell.GetType().Name}' cannot run fused: {cell.FuseBlocker}."),
+        _ => throw new ArgumentOutOfRangeException(nameof(path), path, $"{caller}: unknown unroll path."),
+    };
+
+    /// <summary>Checks rank and feature size and returns the inputs as (N, L, H_in).</summary>
+    internal static Tensor BatchMajor(Tensor inputs, bool timeMajor, RnnCell cell, string caller)
+    {
+        if (inputs.dim() != 3)
+        {
+            string layout = timeMajor ? "(L, N, H_in)" : "(N, L, H_in)";
+            throw new ArgumentException(
+                $"{caller}: expected inputs of rank 3 {layout}, got shape {Shape(inputs.shape)}.", nameof(inputs));
+        }
+        if (inputs.shape[2] != cell.InputSize)
+        {
+            throw new ArgumentException(
+                $"{caller}: cell '{cell.GetType().Name}' expects {cell.InputSize} input features, got inputs of shape {Shape(inputs.shape)}.",
+                nameof(inputs));
+        }
+        return timeMajor ? inputs.transpose(0, 1) : inputs;
+    }
+
+    /// <summary>Validates lengths and returns them as an int64 CPU tensor (N), or null when absent.</summary>
+    internal static Tensor? CheckLengths(Tensor? sequenceLengths, long batch, long steps, string caller)
+    {
+        if (sequenceLengths is null) return null;
+        if (sequenceLengths.dim() != 1 || sequenceLengths.shape[0] != batch)
+        {
+            throw new ArgumentException(
+                $"{caller}: expected sequence lengths of shape ({batch}), got {Shape(sequenceLengths.shape)}.",
+                nameof(sequenceLengths));
+        }
+        if (sequenceLengths.is_floating_point() || sequenceLengths.dtype == ScalarType.Bool || sequenceLengths.is_complex())
+        {
+            throw new ArgumentException(
+                $"{caller}: sequence lengths must be integers, got {sequenceLengths.dtype}.", nameof(sequenceLengths));
+        }
+        var lengths = sequenceLengths.to(ScalarType.Int64, CPU);
+        if (batch > 0)
+        {
+            long min = lengths.min().item<long>();
+            long max = lengths.max().item<long>();
+            if (min < 0 || max > steps)
+            {
+                throw new ArgumentOutOfRangeException(nameof(sequenceLengths),
+                    $"{caller}: sequence lengths must lie in [0, {steps}] (the number of steps), got values from {min} to {max}.");
+            }
+        }
+        return lengths;
+    }
+
+    /// <summary>Validates a given initial state against the cell, or makes the zero state.</summary>
+    internal static Tensor[] StateOrZero(RnnCell cell, IReadOnlyList<Tensor>? initialState, Tensor x, string caller)
+    {
+        long batch = x.shape[0];
+        if (initialState is null) return cell.ZeroState(batch, x.device, x.dtype);
+        var sizes = cell.StateSizes;
+        if (initialState.Count != sizes.Count)
+        {
+            throw new ArgumentException(
+                $"{caller}: cell '{cell.GetType().Name}' has {sizes.Count} state tensors, got {initialState.Count}.",
+                nameof(initialState));
+        }
+        for (int k = 0; k < sizes.Count; k++)
+        {
+            var s = initialState[k];
+            if (s.dim() != 2 || s.shape[0] != batch || s.shape[1] != sizes[k])
+            {
+                throw new ArgumentException(
+                    $"{caller}: expected initial state {k} of shape ({batch}, {sizes[k]}), got {Shape(s.shape)}.",
+                    nameof(initialState));
+            }
+        }
+        return initialState.ToArray();
+    }
+
+    /// <summary>
+    /// The step loop shared by the dynamic and scan unrollers. x is (N, L, H_in); lengths int64 CPU (N) or null.
+    /// Steps past the longest sequence are not computed: their outputs are zero and the state is carried.
+    /// </summary>
+    /// <returns>Outputs (N, L, H_out), final state, and when <paramref name="keepStates"/> every step's state (N, L, S_k).</returns>
+    internal static (Tensor Outputs, Tensor[] Final, Tensor[]? States) StepLoop(
+        RnnCell cell, Tensor x, Tensor? lengths, Tensor[] state, bool keepStates)
+    {
+        long batch = x.shape[0], steps = x.shape[1];
+        long computed = lengths is null || batch == 0 ? steps : lengths.max().item<long>();
+        // Masks for all steps at once, so each step adds only the where() calls (each libtorch call costs µs).
+        Tensor[]? validAt = null;
+        Tensor? zero = null;
+        if (lengths is not null && computed > 0)
+        {
+            var time = arange(computed, dtype: ScalarType.Int64, device: x.device).view(1, computed);
+            validAt = time.lt(lengths.to(x.device).view(batch, 1)).unsqueeze(2).unbind(1);
+            zero = zeros(1, dtype: x.dtype, device: x.device);
+        }
+
+        var outputs = new List<Tensor>((int)steps);
+        var states = keepStates ? state.Select(_ => new List<Tensor>((int)steps)).ToArray() : null;
+        // unbind once: indexing x[:, t] per step is much slower in backward for inputs requiring grad.
+        var slices = computed > 0 ? x.unbind(1) : [];
+        Tensor? zeroOutput = null;
+        for (long t = 0; t < steps; t++)
+        {
+            if (t < computed)
+            {
+                var (output, next) = cell.Step(slices[t], state);
+                if (validAt is not null)
+                {
+                    var valid = validAt[t];
+                    output = where(valid, output, zero!);
+                    for (int k = 0; k < next.Length; k++) next[k] = where(valid, next[k], state[k]);
+                }
+                outputs.Add(output);
+                state = next;
+            }
+            else
+            {
+                zeroOutput ??= zeros(batch, cell.OutputSize, dtype: x.dtype, device: x.device);
+                outputs.Add(zeroOutput);
+            }
+            if (states is not null)
+            {
+                for (int k = 0; k < state.Length; k++) states[k].Add(state[k]);
+            }
+        }
+
+        var stacked = steps > 0
+            ? stack(outputs, 1)
+            : zeros(batch, 0, cell.OutputSize, dtype: x.dtype, device: x.device);
+        Tensor[]? all = states?.Select((list, k) => steps > 0
+            ? stack(list, 1)
+            : zeros(batch, 0, cell.StateSizes[k], dtype: x.dtype, device: x.device)).ToArray();
+        return (stacked, state, all);
+    }
+
+    /// <summary>"(2, 4, 5)" for error messages.</summary>
+    internal static string Shape(long[] shape) => "(" + string.Join(", ", shape) + ")";
+}

@@ -1,0 +1,18 @@
+namespace Microsoft.ML.Rnn.Core.Training;
+
+/// <summary>Progress of a training run, reported once per finished epoch.</summary>
+/// <param name="Epoch">0-based index of the epoch that just finished.</param>
+/// <param name="MaxEpochs">Epochs the run would do without early stopping.</param>
+/// <param name="TrainLoss">Mean of the batch losses of the epoch, weighted by rows per batch.</param>
+/// <param name="ValidationMetric">The validation callback's value, or null without one.</param>
+/// <param name="IsBest">True when this epoch is the best so far by the monitored metric.</param>
+/// <param name="Elapsed">Time since the run started.</param>
+/// <param name="EstimatedRemaining">Mean epoch time so far times the epochs left (an upper bound under early stopping).</param>
+public sealed record EpochProgress(
+    int Epoch,
+    int MaxEpochs,
+    double TrainLoss,
+    double? ValidationMetric,
+    bool IsBest,
+    TimeSpan Elapsed,
+    TimeSpan EstimatedRemaining);

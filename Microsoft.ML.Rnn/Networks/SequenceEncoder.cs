@@ -1,0 +1,195 @@
+using Microsoft.ML.Rnn.Core;
+using Microsoft.ML.Rnn.Core.Training;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.Rnn.Networks;
+
+/// <summary>
+/// Reads padded sequences with a stack of recurrent layers, optionally bidirectional, and returns every step's
+/// output plus each direction's final hidden output.
+/// </summary>
+/// <remarks>
+/// Inputs (N batch, L steps): token ids (N, L) int64 read through an embedding (padding is handled by the lengths,
+/// there is no pad embedding), or float features (N, L, F). <c>lengths</c>: (N) int64 in [0, L], or null for all L.
+/// Outputs: see <see cref="EncoderOutput"/>; D = 2 when bidirectional, else 1. Unidirectional stacks run through
+/// <see cref="DynamicUnroller"/> with a <see cref="StackedCell"/>, bidirectional ones through
+/// <see cref="StackedBidirectionalUnroller"/>; both use libtorch's fused kernels when the cells allow it.
+/// </remarks>
+public sealed class SequenceEncoder : nn.Module
+{
+    private readonly Embedding? embedding;
+    // Unidirectional: one StackedCell (fusable as a whole). Bidirectional: a list of layers per direction, since a
+    // deeper layer reads both directions and the layers of one direction do not chain as a StackedCell.
+    private readonly StackedCell? stacked;
+    private readonly ModuleList<RnnCell>? forward_layers;
+    private readonly ModuleList<RnnCell>? backward_layers;
+
+    /// <summary>Creates an encoder of <see cref="SequenceEncoderOptions.CellType"/> cells.</summary>
+    public SequenceEncoder(SequenceEncoderOptions options)
+        : this(options, CellFactory.ForType((options ?? throw new ArgumentNullException(nameof(options))).CellType)) { }
+
+    /// <summary>Creates an encoder whose layers are built by <paramref name="cellBuilder"/> (custom cells).</summary>
+    public SequenceEncoder(SequenceEncoderOptions options, CellBuilder cellBuilder) : base(nameof(SequenceEncoder))
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(cellBuilder);
+        Options = options;
+        long stepFeatures;
+        if (options.UsesTokens)
+        {
+            if (options.PretrainedEmbeddings is { } pretrained)
+            {
+                if (pretrained.dim() != 2 || (options.VocabularySize > 0 && pretrained.shape[0] != options.VocabularySize))
+                {
+                    throw new ArgumentException(
+                        $"SequenceEncoder: expected pretrained embeddings of shape ({options.VocabularySize}, E), got ({string.Join(", ", pretrained.shape)}).",
+                        nameof(options));
+                }
+                // Not Embedding_from_pretrained: in TorchSharp 0.107 its parameters() still report requires_grad
+                // after freeze: true, so an optimizer would train the "frozen" matrix.
+                embedding = nn.Embedding(pretrained.shape[0], pretrained.shape[1]);
+                embedding.weight = new Parameter(pretrained.detach().clone(), requires_grad: !options.FreezeEmbeddings);
+                VocabularySize = pretrained.shape[0];
+                stepFeatures = pretrained.shape[1];
+            }
+            else
+            {
+                if (options.EmbeddingSize < 1)
+                    throw new ArgumentOutOfRangeException(nameof(options), options.EmbeddingSize, "SequenceEncoder: EmbeddingSize must be at least 1.");
+                embedding = nn.Embedding(options.VocabularySize, options.EmbeddingSize);
+                VocabularySize = options.VocabularySize;
+                stepFeatures = options.EmbeddingSize;
+            }
+            if (options.InputSize != 0)
+                throw new ArgumentException("SequenceEncoder: set either VocabularySize (token input) or InputSize (float input), not both.", nameof(options));
+        }
+        else
+        {
+            if (options.InputSize < 1)
+                throw new ArgumentException("SequenceEncoder: set VocabularySize (token input) or InputSize (float input) to at least 1.", nameof(options));
+            stepFeatures = options.InputSize;
+        }
+
+        InputFeatures = stepFeatures;
+        var layers = CellFactory.BuildLayers(cellBuilder, stepFeatures, options.HiddenSize, options.NumberOfLayers,
+            options.Bidirectional, options.DropoutBetweenLayers);
+        if (layers.Backward is null)
+        {
+            stacked = new StackedCell(layers.Forward, "forward");
+        }
+        else
+        {
+            forward_layers = new ModuleList<RnnCell>(layers.Forward.ToArray());
+            backward_layers = new ModuleList<RnnCell>(layers.Backward.ToArray());
+        }
+        RegisterComponents();
+    }
+
+    /// <summary>The configuration this encoder was built from.</summary>
+    public SequenceEncoderOptions Options { get; }
+
+    /// <summary>Number of token ids for token input, 0 for float input.</summary>
+    public long VocabularySize { get; }
+
+    /// <summary>Features per step fed to the first layer (E or F).</summary>
+    public long InputFeatures { get; }
+
+    /// <summary>H: hidden size per direction.</summary>
+    public long HiddenSize => Options.HiddenSize;
+
+    /// <summary>D: 2 when bidirectional, else 1.</summary>
+    public int Directions => stacked is null ? 2 : 1;
+
+    /// <summary>D*H: features per step of <see cref="EncoderOutput.Outputs"/> and of pooled vectors.</summary>
+    public long OutputSize => Directions * HiddenSize;
+
+    /// <summary>The forward layers (and backward layers when bidirectional).</summary>
+    public CellLayers Cells => stacked is not null
+        ? new(stacked.Layers, null)
+        : new(forward_layers!.ToArray(), backward_layers!.ToArray());
+
+    /// <summary>Encodes a batch; see the class remarks for shapes.</summary>
+    public EncoderOutput Encode(Tensor input, Tensor? lengths = null, UnrollPath path = UnrollPath.Auto)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        using var scope = NewDisposeScope();
+        var x = Embed(input);
+        long n = x.shape[0], l = x.shape[1];
+        var lens = lengths is null ? full(n, l, dtype: ScalarType.Int64) : lengths.to(ScalarType.Int64, CPU);
+
+        Tensor outputs = stacked is not null
+            ? DynamicUnroller.Unroll(stacked, x, lens, path: path).Outputs
+            : StackedBidirectionalUnroller.Unroll(forward_layers!.ToArray(), backward_layers!.ToArray(), x, lens, path: path).Outputs;
+
+        Tensor final;
+        if (l == 0)
+        {
+            final = zeros(n, OutputSize, dtype: outputs.dtype, device: outputs.device);
+        }
+        else
+        {
+            // Outputs are zero past each length, so an empty sequence (index clamped to 0) gets a zero final output.
+            var last = (lens - 1).clamp_min(0).to(outputs.device).view(n, 1, 1).expand(n, 1, HiddenSize);
+            var forwardFinal = outputs[.., .., ..(int)HiddenSize].gather(1, last).squeeze(1);
+            final = stacked is not null
+                ? forwardFinal
+                : cat([forwardFinal, outputs[.., 0, (int)HiddenSize..]], 1);
+        }
+        return new EncoderOutput(outputs.MoveToOuterDisposeScope(), final.MoveToOuterDisposeScope(), lens.MoveToOuterDisposeScope());
+    }
+
+    /// <summary>Reduces encoded sequences to one (N, D*H) vector each, looking at valid steps only.</summary>
+    public static Tensor Pool(EncoderOutput encoded, SequencePooling pooling)
+    {
+        ArgumentNullException.ThrowIfNull(encoded);
+        if (pooling == SequencePooling.LastState) return encoded.FinalHidden.alias();
+
+        using var scope = NewDisposeScope();
+        var outputs = encoded.Outputs;
+        long l = outputs.shape[1];
+        var lens = encoded.Lengths.to(outputs.device);
+        var valid = arange(l, device: outputs.device).unsqueeze(0).lt(lens.unsqueeze(1)).unsqueeze(2);   // (N, L, 1)
+        Tensor pooled = pooling switch
+        {
+            SequencePooling.Mean => outputs.masked_fill(valid.logical_not(), 0).sum(1)
+                / lens.clamp_min(1).unsqueeze(1).to_type(outputs.dtype),
+            SequencePooling.Max => l == 0
+                ? zeros(outputs.shape[0], outputs.shape[2], dtype: outputs.dtype, device: outputs.device)
+                : outputs.masked_fill(valid.logical_not(), double.NegativeInfinity).amax([1])
+                    .masked_fill(lens.eq(0).unsqueeze(1), 0),
+            _ => throw new ArgumentOutOfRangeException(nameof(pooling), pooling, "SequenceEncoder: unknown pooling."),
+        };
+        return pooled.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>(N, L, E) embedded tokens or the checked (N, L, F) float input.</summary>
+    private Tensor Embed(Tensor input)
+    {
+        if (embedding is not null)
+        {
+            if (input.dim() != 2 || input.dtype != ScalarType.Int64)
+            {
+                throw new ArgumentException(
+                    $"SequenceEncoder: expected token ids of shape (N, L) int64, got ({string.Join(", ", input.shape)}) {input.dtype}.", nameof(input));
+            }
+            if (input.numel() > 0)
+            {
+                long min = input.min().item<long>(), max = input.max().item<long>();
+                if (min < 0 || max >= VocabularySize)
+                {
+                    throw new ArgumentOutOfRangeException(nameof(input),
+                        $"SequenceEncoder: token ids must lie in [0, {VocabularySize}), got values from {min} to {max}.");
+                }
+            }
+            return embedding.call(input);
+        }
+        if (input.dim() != 3 || input.shape[2] != InputFeatures || !input.is_floating_point())
+        {
+            throw new ArgumentException(
+                $"SequenceEncoder: expected float input of shape (N, L, {InputFeatures}), got ({string.Join(", ", input.shape)}) {input.dtype}.", nameof(input));
+        }
+        return input;
+    }
+}

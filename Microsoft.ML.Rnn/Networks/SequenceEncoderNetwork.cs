@@ -1,0 +1,74 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.Rnn.Networks;
+
+/// <summary>
+/// Trains a <see cref="SequenceEncoder"/> without labels by next-step prediction: from the output at step t, a
+/// linear head predicts step t+1 — its features (float input, mean squared error) or its token (token input,
+/// cross-entropy). Only pairs with t+1 inside the sequence's length count.
+/// </summary>
+/// <remarks>
+/// Only the forward direction's outputs (the first H features) feed the head: a backward direction has already read
+/// step t+1 and would make the task trivial. Input and lengths as for <see cref="SequenceEncoder.Encode"/>.
+/// </remarks>
+public sealed class SequenceEncoderNetwork : nn.Module
+{
+    private readonly SequenceEncoder encoder;
+    private readonly Linear head;
+
+    /// <summary>Creates the network around an encoder.</summary>
+    public SequenceEncoderNetwork(SequenceEncoder encoder) : base(nameof(SequenceEncoderNetwork))
+    {
+        ArgumentNullException.ThrowIfNull(encoder);
+        this.encoder = encoder;
+        head = nn.Linear(encoder.HiddenSize, encoder.VocabularySize > 0 ? encoder.VocabularySize : encoder.InputFeatures);
+        RegisterComponents();
+    }
+
+    /// <summary>The encoder being trained.</summary>
+    public SequenceEncoder Encoder => encoder;
+
+    /// <summary>
+    /// Predictions for steps 1..L-1 from steps 0..L-2: (N, L-1, V) token logits or (N, L-1, F) features.
+    /// </summary>
+    public Tensor PredictNext(Tensor input, Tensor? lengths = null)
+    {
+        using var scope = NewDisposeScope();
+        var encoded = encoder.Encode(input, lengths);
+        long l = encoded.Outputs.shape[1];
+        var forward = encoded.Outputs[.., ..(int)Math.Max(l - 1, 0), ..(int)encoder.HiddenSize];
+        return head.call(forward).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Scalar next-step loss averaged over valid (t, t+1) pairs; 0 when no sequence has two steps.</summary>
+    public Tensor Loss(Tensor input, Tensor? lengths = null)
+    {
+        using var scope = NewDisposeScope();
+        var encoded = encoder.Encode(input, lengths);
+        long n = encoded.Outputs.shape[0], l = encoded.Outputs.shape[1];
+        if (l < 2) return zeros([], dtype: encoded.Outputs.dtype, device: encoded.Outputs.device).MoveToOuterDisposeScope();
+
+        var predictions = head.call(encoded.Outputs[.., ..(int)(l - 1), ..(int)encoder.HiddenSize]);
+        var device = predictions.device;
+        // Pair (t, t+1) is valid when t+1 < length.
+        var valid = arange(1, l, device: device).unsqueeze(0).lt(encoded.Lengths.to(device).unsqueeze(1));   // (N, L-1)
+        Tensor loss;
+        if (encoder.VocabularySize > 0)
+        {
+            var targets = input[.., 1..].to(device).masked_fill(valid.logical_not(), -100);
+            var perPair = nn.functional.cross_entropy(predictions.reshape(-1, encoder.VocabularySize), targets.reshape(-1),
+                ignore_index: -100, reduction: nn.Reduction.Sum);
+            loss = perPair / valid.sum().clamp_min(1).to_type(predictions.dtype);
+        }
+        else
+        {
+            // Targets past the length are zeroed first, so padding values (even NaN) cannot reach the gradient.
+            var targets = input[.., 1..].to(device).masked_fill(valid.logical_not().unsqueeze(2), 0);
+            var squared = (predictions - targets).pow(2).mean([2]);                          // (N, L-1)
+            loss = squared.masked_fill(valid.logical_not(), 0).sum() / valid.sum().clamp_min(1).to_type(predictions.dtype);
+        }
+        return loss.MoveToOuterDisposeScope();
+    }
+}

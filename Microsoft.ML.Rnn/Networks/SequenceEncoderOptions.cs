@@ -1,0 +1,41 @@
+using Microsoft.ML.Rnn.Core.Training;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.Rnn.Networks;
+
+/// <summary>Configuration of a <see cref="SequenceEncoder"/>.</summary>
+public sealed class SequenceEncoderOptions
+{
+    /// <summary>For token input: number of distinct token ids (ids lie in [0, VocabularySize)); 0 for float input.</summary>
+    public long VocabularySize { get; init; }
+
+    /// <summary>For token input: embedding size E (ignored when <see cref="PretrainedEmbeddings"/> is set).</summary>
+    public long EmbeddingSize { get; init; } = 64;
+
+    /// <summary>For token input: an optional (VocabularySize, E) matrix to initialise the embedding with.</summary>
+    public Tensor? PretrainedEmbeddings { get; init; }
+
+    /// <summary>Keep <see cref="PretrainedEmbeddings"/> fixed during training.</summary>
+    public bool FreezeEmbeddings { get; init; }
+
+    /// <summary>For float input: features F per step; 0 for token input.</summary>
+    public long InputSize { get; init; }
+
+    /// <summary>The built-in cell kind (ignored when a custom <see cref="CellBuilder"/> is given to the encoder).</summary>
+    public RnnCellType CellType { get; init; } = RnnCellType.Lstm;
+
+    /// <summary>H: hidden size of every layer and direction.</summary>
+    public long HiddenSize { get; init; } = 64;
+
+    /// <summary>Number of stacked recurrent layers, at least 1.</summary>
+    public int NumberOfLayers { get; init; } = 1;
+
+    /// <summary>Run a backward direction too (D = 2), concatenated to the forward one.</summary>
+    public bool Bidirectional { get; init; }
+
+    /// <summary>Dropout probability on the outputs of every layer but the last, in [0, 1).</summary>
+    public double DropoutBetweenLayers { get; init; }
+
+    /// <summary>True when the encoder reads token ids through an embedding.</summary>
+    public bool UsesTokens => VocabularySize > 0 || PretrainedEmbeddings is not null;
+}

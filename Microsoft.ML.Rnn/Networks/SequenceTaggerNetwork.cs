@@ -1,0 +1,93 @@
+using Microsoft.ML.Rnn.Core;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.Rnn.Networks;
+
+/// <summary>
+/// Sequence tagging: <see cref="SequenceEncoder"/> per-step outputs, dropout, a linear layer to T tag scores per step
+/// (emissions), and optionally a <see cref="LinearChainCrf"/> on top.
+/// </summary>
+/// <remarks>
+/// Input and lengths as for <see cref="SequenceEncoder.Encode"/>. Emissions (N, L, T); tags (N, L) int64 0-based,
+/// ignored past each length. Without a CRF the loss is cross-entropy averaged over valid steps and decoding is the
+/// per-step argmax; with a CRF the loss is the mean negative log-likelihood per sequence and decoding is Viterbi.
+/// </remarks>
+public sealed class SequenceTaggerNetwork : nn.Module
+{
+    private readonly SequenceEncoder encoder;
+    private readonly Dropout dropout;
+    private readonly Linear output;
+    private readonly LinearChainCrf? crf;
+
+    /// <summary>Creates the network around an encoder.</summary>
+    /// <param name="encoder">The recurrent encoder.</param>
+    /// <param name="tagCount">T, at least 1.</param>
+    /// <param name="useCrf">Add a linear-chain CRF over the emissions.</param>
+    /// <param name="dropoutProbability">Dropout before the output layer, in [0, 1).</param>
+    public SequenceTaggerNetwork(SequenceEncoder encoder, long tagCount, bool useCrf = false, double dropoutProbability = 0)
+        : base(nameof(SequenceTaggerNetwork))
+    {
+        ArgumentNullException.ThrowIfNull(encoder);
+        if (tagCount < 1)
+            throw new ArgumentOutOfRangeException(nameof(tagCount), tagCount, "SequenceTaggerNetwork: at least 1 tag is needed.");
+        if (!(dropoutProbability >= 0 && dropoutProbability < 1))
+            throw new ArgumentOutOfRangeException(nameof(dropoutProbability), dropoutProbability, "SequenceTaggerNetwork: dropout must be in [0, 1).");
+        this.encoder = encoder;
+        dropout = nn.Dropout(dropoutProbability);
+        output = nn.Linear(encoder.OutputSize, tagCount);
+        crf = useCrf ? new LinearChainCrf(tagCount) : null;
+        TagCount = tagCount;
+        RegisterComponents();
+    }
+
+    /// <summary>The recurrent encoder.</summary>
+    public SequenceEncoder Encoder => encoder;
+
+    /// <summary>The CRF, or null.</summary>
+    public LinearChainCrf? Crf => crf;
+
+    /// <summary>T: number of tags.</summary>
+    public long TagCount { get; }
+
+    /// <summary>Per-step tag scores (N, L, T) and the lengths (N) int64 used.</summary>
+    public (Tensor Emissions, Tensor Lengths) Forward(Tensor input, Tensor? lengths = null, UnrollPath path = UnrollPath.Auto)
+    {
+        using var scope = NewDisposeScope();
+        var encoded = encoder.Encode(input, lengths, path);
+        var emissions = output.call(dropout.call(encoded.Outputs));
+        return (emissions.MoveToOuterDisposeScope(), encoded.Lengths.MoveToOuterDisposeScope());
+    }
+
+    /// <summary>Scalar training loss against gold tags (N, L) int64.</summary>
+    public Tensor Loss(Tensor input, Tensor? lengths, Tensor tags)
+    {
+        using var scope = NewDisposeScope();
+        var (emissions, lens) = Forward(input, lengths);
+        if (tags.dim() != 2 || tags.shape[0] != emissions.shape[0] || tags.shape[1] != emissions.shape[1])
+        {
+            throw new ArgumentException(
+                $"SequenceTaggerNetwork: expected tags of shape ({emissions.shape[0]}, {emissions.shape[1]}), got ({string.Join(", ", tags.shape)}).", nameof(tags));
+        }
+        if (crf is not null)
+            return crf.NegativeLogLikelihood(emissions, tags, lens).mean().MoveToOuterDisposeScope();
+
+        var valid = arange(emissions.shape[1], device: emissions.device).unsqueeze(0).lt(lens.to(emissions.device).unsqueeze(1));
+        // Padding positions get the ignored index, so they add nothing to the mean.
+        var targets = tags.to(emissions.device).masked_fill(valid.logical_not(), -100);
+        return nn.functional.cross_entropy(emissions.reshape(-1, TagCount), targets.reshape(-1), ignore_index: -100)
+            .MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Best tags (N, L) int64 on the CPU, zero past each length.</summary>
+    public Tensor Predict(Tensor input, Tensor? lengths = null)
+    {
+        using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+        var (emissions, lens) = Forward(input, lengths);
+        if (crf is not null) return crf.Decode(emissions, lens).Tags.MoveToOuterDisposeScope();
+        var valid = arange(emissions.shape[1], device: emissions.device).unsqueeze(0).lt(lens.to(emissions.device).unsqueeze(1));
+        return emissions.argmax(2).masked_fill(valid.logical_not(), 0).cpu().MoveToOuterDisposeScope();
+    }
+}
