@@ -1,0 +1,51 @@
+// Trains a 3-layer Hierarchical Multiscale LSTM as a character-level language model on the fortune texts and
+// reports how often each layer's boundary detector fires. Usage: dotnet run -c Release [-- --steps N]
+using System.Diagnostics;
+using HmLstm;
+using TorchSharp;
+using static TorchSharp.torch;
+
+int steps = args.Length == 2 && args[0] == "--steps" ? int.Parse(args[1]) : 300;
+const int BatchSize = 32, WindowLength = 64, Layers = 3;
+torch.manual_seed(7);
+var random = new Random(7);
+
+var corpus = CharCorpus.Load(Path.Combine(AppContext.BaseDirectory, "data"));
+Console.WriteLine($"corpus: {corpus.Train.Length:N0} training and {corpus.Test.Length:N0} test characters, " +
+                  $"{corpus.VocabularySize} symbols; unigram entropy {corpus.UnigramBitsPerChar:F2} bits/char");
+
+using var model = new CharLanguageModel(corpus.VocabularySize, embeddingSize: 32, hiddenSize: 96, numberOfLayers: Layers);
+using var optimizer = optim.Adam(model.parameters(), lr: 3e-3);
+var clock = Stopwatch.StartNew();
+model.train();
+for (int step = 1; step <= steps; step++)
+{
+    using var scope = NewDisposeScope();
+    model.Cell.Slope = 1.0 + 4.0 * step / steps; // slope annealing, as in the paper
+    var batch = corpus.SampleWindows(corpus.Train, BatchSize, WindowLength + 1, random);
+    var (logits, boundaries) = model.Forward(batch[.., ..WindowLength]);
+    var loss = nn.functional.cross_entropy(logits.reshape(-1, corpus.VocabularySize), batch[.., 1..].reshape(-1));
+    optimizer.zero_grad();
+    loss.backward();
+    nn.utils.clip_grad_norm_(model.parameters(), 1.0);
+    optimizer.step();
+    if (step % 25 == 0 || step == 1)
+        Console.WriteLine($"step {step,4}/{steps}  train {loss.item<float>() / Math.Log(2):F3} bits/char  " +
+                          $"boundary rates {FormatRates(boundaries)}  {clock.Elapsed.TotalSeconds:F0}s");
+}
+
+model.eval();
+using (no_grad())
+using (var scope = NewDisposeScope())
+{
+    var windows = corpus.ConsecutiveWindows(corpus.Test, count: 64, WindowLength + 1);
+    var (logits, boundaries) = model.Forward(windows[.., ..WindowLength]);
+    var loss = nn.functional.cross_entropy(logits.reshape(-1, corpus.VocabularySize), windows[.., 1..].reshape(-1));
+    Console.WriteLine($"test: {loss.item<float>() / Math.Log(2):F3} bits/char (unigram {corpus.UnigramBitsPerChar:F2})");
+    var rates = boundaries.mean([0, 1]).data<float>().ToArray();
+    for (int l = 0; l < Layers; l++)
+        Console.WriteLine($"layer {l + 1} boundary fires at {rates[l]:P1} of steps (every {1 / Math.Max(rates[l], 1e-6):F1} characters)");
+}
+
+static string FormatRates(Tensor boundaries) =>
+    string.Join(" ", boundaries.mean([0, 1]).data<float>().ToArray().Select(r => r.ToString("F2")));
