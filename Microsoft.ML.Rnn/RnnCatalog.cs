@@ -1,3 +1,4 @@
+using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
 
 namespace Microsoft.ML.Rnn;
