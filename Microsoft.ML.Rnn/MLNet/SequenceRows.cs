@@ -1,0 +1,116 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.Rnn.MLNet;
+
+/// <summary>
+/// The sequences of one <see cref="SequenceColumn"/> read from an <see cref="IDataView"/>, row by row, and the
+/// padded tensors of any subset of them (a training or inference batch).
+/// </summary>
+internal sealed class SequenceRows
+{
+    private readonly List<float[]> _singles = new();
+    private readonly List<int[]> _keys = new();
+    private readonly List<int> _lengths = new();
+
+    /// <summary>Creates an empty set of sequences of <paramref name="column"/>.</summary>
+    public SequenceRows(SequenceColumn column)
+    {
+        ArgumentNullException.ThrowIfNull(column);
+        Column = column;
+    }
+
+    /// <summary>The column the sequences come from.</summary>
+    public SequenceColumn Column { get; }
+
+    /// <summary>Number of rows read.</summary>
+    public int Count => _lengths.Count;
+
+    /// <summary>L of each row (steps).</summary>
+    public IReadOnlyList<int> Lengths => _lengths;
+
+    /// <summary>Row <paramref name="row"/> of a Single column: L * F values, step-major.</summary>
+    public float[] Singles(int row) => Column.Kind == SequenceItemKind.Singles
+        ? _singles[row]
+        : throw new InvalidOperationException($"Column '{Column.Name}' holds keys, not Single values.");
+
+    /// <summary>Row <paramref name="row"/> of a key column: L zero-based indices.</summary>
+    public int[] Keys(int row) => Column.Kind == SequenceItemKind.Keys
+        ? _keys[row]
+        : throw new InvalidOperationException($"Column '{Column.Name}' holds Single values, not keys.");
+
+    /// <summary>Reads the sequence of the reader's current row and appends it.</summary>
+    public void AddCurrent(SequenceColumnReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        if (Column.Kind == SequenceItemKind.Singles)
+        {
+            _singles.Add(reader.ReadSingles(out int steps));
+            _lengths.Add(steps);
+        }
+        else
+        {
+            int[] keys = reader.ReadKeys();
+            _keys.Add(keys);
+            _lengths.Add(keys.Length);
+        }
+    }
+
+    /// <summary>
+    /// Binds <paramref name="columnName"/> in <paramref name="data"/>'s schema (ML.NET schema errors) and reads
+    /// every row's sequence.
+    /// </summary>
+    public static SequenceRows ReadAll(IDataView data, string columnName, int featuresPerStep,
+        MissingKeyHandling missingKeys = MissingKeyHandling.Throw, string columnRole = "feature")
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        var column = SequenceColumn.Bind(data.Schema, columnName, featuresPerStep, columnRole);
+        var rows = new SequenceRows(column);
+        using var cursor = data.GetRowCursor(new[] { data.Schema[column.Index] });
+        var reader = new SequenceColumnReader(cursor, column, missingKeys);
+        while (cursor.MoveNext())
+            rows.AddCurrent(reader);
+        return rows;
+    }
+
+    /// <summary>
+    /// Builds the padded batch of <paramref name="rows"/> (indices into this set), on the CPU:
+    /// Single columns give data (N, L_max, F) float32, key columns (N, L_max) int64; padding is 0 and
+    /// lengths (N) int64 hold each row's L. L_max is the longest selected sequence, at least 1 so that a batch
+    /// of empty sequences still has a time axis.
+    /// </summary>
+    public (Tensor Data, Tensor Lengths) MakeBatch(IReadOnlyList<int> rows)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        int n = rows.Count;
+        int maxSteps = 1;
+        var lengths = new long[n];
+        for (int i = 0; i < n; i++)
+        {
+            lengths[i] = _lengths[rows[i]];
+            maxSteps = Math.Max(maxSteps, _lengths[rows[i]]);
+        }
+
+        if (Column.Kind == SequenceItemKind.Singles)
+        {
+            int f = Column.FeaturesPerStep;
+            var data = new float[(long)n * maxSteps * f];
+            for (int i = 0; i < n; i++)
+                _singles[rows[i]].CopyTo(data, (long)i * maxSteps * f);
+            return (torch.tensor(data, new long[] { n, maxSteps, f }, ScalarType.Float32),
+                    torch.tensor(lengths, new long[] { n }, ScalarType.Int64));
+        }
+        else
+        {
+            var data = new long[(long)n * maxSteps];
+            for (int i = 0; i < n; i++)
+            {
+                int[] keys = _keys[rows[i]];
+                for (int t = 0; t < keys.Length; t++)
+                    data[(long)i * maxSteps + t] = keys[t];
+            }
+            return (torch.tensor(data, new long[] { n, maxSteps }, ScalarType.Int64),
+                    torch.tensor(lengths, new long[] { n }, ScalarType.Int64));
+        }
+    }
+}
