@@ -10,6 +10,8 @@ const int SeriesLength = 50_000, BatchSize = 5, TruncatedBackpropLength = 15, St
 int epochs = IntArgument("--epochs", 5);
 string plotPath = StringArgument("--plot", "echo-rnn.png");
 
+// Tiny per-step ops: one intra-op thread is fastest and does not collapse when other processes compute.
+torch.set_num_threads(1);
 torch.manual_seed(1);
 var random = new Random(1);
 using var cell = new SimpleRnnCell(inputSize: 1, hiddenSize: StateSize);
