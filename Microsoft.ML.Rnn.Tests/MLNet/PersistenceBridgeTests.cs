@@ -128,6 +128,30 @@ public sealed class PersistenceBridgeTests : IDisposable
         }
     }
 
+    private sealed class ProbeOutput
+    {
+        public float[] Score = Array.Empty<float>();
+        public uint Predicted = uint.MaxValue;
+    }
+
+    [Fact]
+    public void PredictionEngineWorksOnTheLoadedModel()
+    {
+        var ml = new MLContext(seed: 1);
+        var data = KnownSizeData(ml);
+        using var fitted = new LinearProbeEstimator(ml, "Steps", 3, Classes).Fit(data);
+        string path = Path.Combine(_directory, "probe.zip");
+        ml.Model.Save(fitted, data.Schema, path);
+        var expected = ColumnValues.Read(fitted.Transform(data), "Score").Cast<object[]>().First().Cast<float>().ToArray();
+
+        var loadContext = new MLContext();
+        var engine = loadContext.Model.CreatePredictionEngine<KnownSizeRow, ProbeOutput>(loadContext.Model.Load(path, out _));
+        var prediction = engine.Predict(new KnownSizeRow { Steps = new[] { 1f, 2f, 3f, -1f, 0.5f, 4f } });
+
+        Assert.Equal(expected, prediction.Score);
+        Assert.Equal(expected[1] > expected[0] ? 2u : 1u, prediction.Predicted);
+    }
+
     [Fact]
     public void ModelInANewerFormatFailsWithAClearMessage()
     {

@@ -1,0 +1,72 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Xunit;
+using Xunit.Sdk;
+
+namespace Microsoft.ML.Rnn.Tests;
+
+/// <summary>The workout's comparisons must be able to fail: values beyond tolerance, vector sizes, key counts, annotation values.</summary>
+public sealed class EstimatorWorkoutTests
+{
+    private readonly MLContext _ml = new(seed: 1);
+
+    private sealed class Row
+    {
+        [VectorType(2)] public float[] X = new float[2];
+    }
+
+    private sealed class WideRow
+    {
+        [VectorType(3)] public float[] X = new float[3];
+    }
+
+    private IDataView Data(float a) => _ml.Data.LoadFromEnumerable(new[] { new Row { X = new[] { 1f, a } } });
+
+    private sealed class KeyRow
+    {
+        public uint K = 1;
+    }
+
+    /// <summary>A key column 'K' of <paramref name="count"/> keys whose KeyValues are <paramref name="names"/>.</summary>
+    private IDataView Keys(uint count, params string[] names)
+    {
+        var definition = SchemaDefinition.Create(typeof(KeyRow));
+        definition["K"].ColumnType = new KeyDataViewType(typeof(uint), count);
+        var memory = names.Select(n => n.AsMemory()).ToArray();
+        definition["K"].AddAnnotation(AnnotationUtils.Kinds.KeyValues, new VBuffer<ReadOnlyMemory<char>>(memory.Length, memory),
+            new VectorDataViewType(TextDataViewType.Instance, memory.Length));
+        return _ml.Data.LoadFromEnumerable(new[] { new KeyRow() }, definition);
+    }
+
+    [Fact]
+    public void ValuesWithinToleranceAreEqual() => EstimatorWorkout.AssertValuesEqual(Data(2f), Data(2f + 5e-7f), 1e-6);
+
+    [Fact]
+    public void ValuesBeyondToleranceFail()
+    {
+        var error = Assert.ThrowsAny<XunitException>(() => EstimatorWorkout.AssertValuesEqual(Data(2f), Data(2.00001f), 1e-6));
+        Assert.Contains("column 'X', row 0 [1]", error.Message);
+    }
+
+    [Fact]
+    public void DifferentVectorSizesFail()
+    {
+        var wide = _ml.Data.LoadFromEnumerable(new[] { new WideRow() });
+        Assert.ThrowsAny<XunitException>(() => EstimatorWorkout.AssertSchemasEqual(Data(1f).Schema, wide.Schema, "test"));
+    }
+
+    [Fact]
+    public void DifferentAnnotationValuesFail()
+    {
+        EstimatorWorkout.AssertSchemasEqual(Keys(2, "a", "b").Schema, Keys(2, "a", "b").Schema, "test");
+        var error = Assert.ThrowsAny<XunitException>(() => EstimatorWorkout.AssertSchemasEqual(Keys(2, "a", "b").Schema, Keys(2, "a", "c").Schema, "test"));
+        Assert.Contains("annotation KeyValues of 'K'", error.Message);
+    }
+
+    [Fact]
+    public void DifferentKeyCountsFail()
+    {
+        var error = Assert.ThrowsAny<XunitException>(() => EstimatorWorkout.AssertSchemasEqual(Keys(2, "a", "b").Schema, Keys(3, "a", "b").Schema, "test"));
+        Assert.Contains("'K'", error.Message);
+    }
+}
