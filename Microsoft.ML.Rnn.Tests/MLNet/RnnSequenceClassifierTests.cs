@@ -1,0 +1,313 @@
+using System.Diagnostics;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Rnn.Core.Training;
+using Microsoft.ML.Rnn.MLNet;
+using Xunit;
+
+namespace Microsoft.ML.Rnn.Tests.MLNet;
+
+/// <summary>
+/// RnnSequenceClassifier end to end: workouts for Single and key input, cross-process loading, PredictionEngine vs
+/// batched Transform, the digits task, invalid input, cancellation, determinism.
+/// </summary>
+public sealed class RnnSequenceClassifierTests : IDisposable
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("rnn-classifier-").FullName;
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+
+    private sealed class DigitRow
+    {
+        [LoadColumn(0, 63), VectorType(64)] public float[] Features = Array.Empty<float>();
+        [LoadColumn(64)] public float Digit { get; set; }
+    }
+
+    private sealed class TextRow
+    {
+        public string Text = "";
+        public bool Label;
+    }
+
+    private sealed class VariableRow
+    {
+        public float[] Features = Array.Empty<float>();
+        public bool Label;
+    }
+
+    private sealed class ScoreRow
+    {
+        public float[] Features = Array.Empty<float>();
+    }
+
+    private sealed class BinaryPrediction
+    {
+        public float Score { get; set; }
+        public float Probability { get; set; }
+        public bool PredictedLabel { get; set; }
+    }
+
+    private static string DigitsPath => Path.Combine(AppContext.BaseDirectory, "Data", "digits.csv");
+
+    /// <summary>Digits as 8 steps of 8 pixels scaled to [0, 1], label as a key with the digit values as KeyValues.</summary>
+    private static IDataView Digits(MLContext ml, int? take = null)
+    {
+        var raw = ml.Data.LoadFromTextFile<DigitRow>(DigitsPath, separatorChar: ',', hasHeader: true);
+        if (take is int n) raw = ml.Data.TakeRows(raw, n);
+        var prep = ml.Transforms.Conversion.MapValueToKey("Label", "Digit")
+            .Append(ml.Transforms.NormalizeMinMax("Features"));
+        return prep.Fit(raw).Transform(raw);
+    }
+
+    private static RnnSequenceClassifier.Options SmallOptions(string label = "Label") => new()
+    {
+        LabelColumnName = label,
+        FeaturesPerStep = 8,
+        HiddenSize = 12,
+        MaxEpochs = 3,
+        BatchSize = 16,
+        Seed = 3,
+    };
+
+    /// <summary>A tiny sentiment task: is "good" or "great" in the text. Tokens are keys from TokenizeIntoWords + MapValueToKey.</summary>
+    private static IDataView Tokens(MLContext ml)
+    {
+        string[] positive = { "good", "great" }, filler = { "the", "film", "was", "plot", "a", "bad", "dull", "long" };
+        var random = new Random(4);
+        var rows = new List<TextRow>();
+        for (int i = 0; i < 80; i++)
+        {
+            var words = Enumerable.Range(0, random.Next(2, 7)).Select(_ => filler[random.Next(filler.Length)]).ToList();
+            bool label = i % 2 == 0;
+            if (label) words.Insert(random.Next(words.Count + 1), positive[random.Next(2)]);
+            rows.Add(new TextRow { Text = string.Join(' ', words), Label = label });
+        }
+        var text = ml.Data.LoadFromEnumerable(rows);
+        var prep = ml.Transforms.Text.TokenizeIntoWords("Features", "Text").Append(ml.Transforms.Conversion.MapValueToKey("Features"));
+        return prep.Fit(text).Transform(text);
+    }
+
+    [Fact]
+    public void WorkoutWithSingleStepsAndKeyLabel()
+    {
+        var ml = new MLContext(seed: 1);
+        var data = Digits(ml, take: 120);
+        var estimator = ml.Transforms.Rnn.SequenceClassifier(SmallOptions());
+        var result = EstimatorWorkout.Run(ml, estimator, data, new WorkoutOptions
+        {
+            ModelPath = Path.Combine(_directory, "digits.zip"),
+            Tolerance = 1e-5,
+            InvalidInputs = new (IDataView, string)[]
+            {
+                (ml.Data.LoadFromEnumerable(new[] { new TextRow { Text = "a", Label = true } }), "Features"),
+                (ml.Transforms.Conversion.MapValueToKey("Label", "Text").Fit(ml.Data.LoadFromEnumerable(new[] { new TextRow { Text = "a" } }))
+                    .Transform(ml.Data.LoadFromEnumerable(new[] { new TextRow { Text = "a" } })), "Features"),
+            },
+        });
+        using var fitted = result.Fitted;
+        var predicted = result.LoadedOutput.Schema["PredictedLabel"];
+        Assert.Equal(new KeyDataViewType(typeof(uint), 10), predicted.Type);
+        Assert.Equal(new VectorDataViewType(NumberDataViewType.Single, 10), result.LoadedOutput.Schema["Score"].Type);
+        var names = (object[])ColumnValues.ReadAnnotation(predicted, AnnotationUtils.Kinds.KeyValues);
+        Assert.Equal(10, names.Length);
+        foreach (var score in ColumnValues.Read(result.LoadedOutput, "Score").Cast<object[]>())
+            Assert.Equal(1.0, score.Cast<float>().Sum(), 4);
+
+        // MapKeyToValue works on the prediction because it carries the label's KeyValues.
+        var back = ml.Transforms.Conversion.MapKeyToValue("PredictedDigit", "PredictedLabel").Fit(result.FittedOutput).Transform(result.FittedOutput);
+        Assert.Equal(NumberDataViewType.Single, back.Schema["PredictedDigit"].Type);
+
+        // A separate process with Model.Load only gives the same scores.
+        var loader = LoaderProcess.Run(ml, result.ModelPath, data, new[] { "Score", "PredictedLabel" });
+        var expected = ColumnValues.Read(result.FittedOutput, "Score").Cast<object[]>().ToList();
+        Assert.Equal(expected.Count, loader["Score"].Count);
+        for (int i = 0; i < expected.Count; i++)
+            Assert.Equal(expected[i].Cast<float>().ToArray(), loader["Score"][i], new FloatTolerance(1e-5f));
+        Assert.Equal(ColumnValues.Read(result.FittedOutput, "PredictedLabel").Select(v => (float)(ulong)v), loader["PredictedLabel"].Select(v => v[0]));
+    }
+
+    [Fact]
+    public void WorkoutWithKeyTokensAndBooleanLabel()
+    {
+        var ml = new MLContext(seed: 1);
+        var data = Tokens(ml);
+        var options = new RnnSequenceClassifier.Options { EmbeddingSize = 8, HiddenSize = 8, MaxEpochs = 30, BatchSize = 8, Seed = 2, CellType = RnnCellType.Gru, LearningRate = 0.02f };
+        var result = EstimatorWorkout.Run(ml, ml.Transforms.Rnn.SequenceClassifier(options), data, new WorkoutOptions
+        {
+            ModelPath = Path.Combine(_directory, "tokens.zip"),
+            Tolerance = 1e-5,
+            InvalidInputs = new (IDataView, string)[]
+            {
+                (ml.Data.LoadFromEnumerable(new[] { new TextRow { Text = "good", Label = true } }), "Features"),
+            },
+        });
+        using var fitted = result.Fitted;
+        Assert.Equal(BooleanDataViewType.Instance, result.LoadedOutput.Schema["PredictedLabel"].Type);
+        var metrics = ml.BinaryClassification.Evaluate(result.LoadedOutput);
+        Assert.True(metrics.Accuracy > 0.9, $"accuracy {metrics.Accuracy}");
+        var scores = ColumnValues.Read(result.FittedOutput, "Score").Cast<float>().ToArray();
+        var probabilities = ColumnValues.Read(result.FittedOutput, "Probability").Cast<float>().ToArray();
+        for (int i = 0; i < scores.Length; i++)
+            Assert.Equal(1 / (1 + Math.Exp(-scores[i])), probabilities[i], 5);
+
+        var loader = LoaderProcess.Run(ml, result.ModelPath, data, new[] { "Score" });
+        Assert.Equal(scores, loader["Score"].Select(v => v[0]).ToArray(), new FloatTolerance(1e-5f));
+    }
+
+    [Fact]
+    public void PredictionEnginesAgreeWithBatchedTransformAcrossThreads()
+    {
+        var ml = new MLContext(seed: 1);
+        var random = new Random(9);
+        var rows = Enumerable.Range(0, 23).Select(i => new VariableRow
+        {
+            Features = Enumerable.Range(0, 2 * random.Next(0, 6)).Select(_ => (float)random.NextDouble() - 0.5f).ToArray(),
+            Label = i % 3 == 0,
+        }).ToArray();
+        var data = ml.Data.LoadFromEnumerable(rows);
+        using var model = ml.Transforms.Rnn.SequenceClassifier(new RnnSequenceClassifier.Options
+        {
+            FeaturesPerStep = 2, HiddenSize = 6, MaxEpochs = 2, BatchSize = 5, Seed = 1, Bidirectional = true,
+        }).Fit(data);
+        var batched = ColumnValues.Read(model.Transform(data), "Score").Cast<float>().ToArray();
+
+        // Batches are one network call each: 23 rows with BatchSize 5 give 5 calls.
+        var counting = new CountingScorer(model);
+        Assert.Equal(batched, ColumnValues.Read(new BatchedScoringView<float[]>(data, counting), "Score").Cast<float>());
+        Assert.Equal(5, counting.Calls);
+
+        var failures = new System.Collections.Concurrent.ConcurrentBag<string>();
+        Parallel.For(0, 4, new ParallelOptions { MaxDegreeOfParallelism = 4 }, t =>
+        {
+            var engine = ml.Model.CreatePredictionEngine<ScoreRow, BinaryPrediction>(model);
+            for (int i = 0; i < rows.Length; i++)
+            {
+                var p = engine.Predict(new ScoreRow { Features = rows[i].Features });
+                if (Math.Abs(p.Score - batched[i]) > 1e-5f) failures.Add($"thread {t}, row {i}: {p.Score} vs {batched[i]}");
+            }
+        });
+        Assert.Empty(failures);
+    }
+
+    [Fact]
+    public void DigitsAreClassifiedAbove95Percent()
+    {
+        var ml = new MLContext(seed: 1);
+        var split = ml.Data.TrainTestSplit(Digits(ml), testFraction: 0.2, seed: 1);
+        var clock = Stopwatch.StartNew();
+        var epochs = new List<EpochProgress>();
+        using var model = ml.Transforms.Rnn.SequenceClassifier(new RnnSequenceClassifier.Options
+        {
+            FeaturesPerStep = 8, HiddenSize = 64, MaxEpochs = 60, BatchSize = 32, LearningRate = 0.005f, Seed = 1,
+            Bidirectional = true, EarlyStoppingPatience = 8, Progress = new SyncProgress(epochs.Add),
+        }).Fit(split.TrainSet);
+        var metrics = ml.MulticlassClassification.Evaluate(model.Transform(split.TestSet));
+        Assert.True(metrics.MacroAccuracy > 0.95, $"macro accuracy {metrics.MacroAccuracy:F4}, micro {metrics.MicroAccuracy:F4}, {epochs.Count} epochs");
+        Assert.NotEmpty(epochs);
+        Assert.All(epochs, e => Assert.NotNull(e.ValidationMetric));
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(40), $"took {clock.Elapsed}");
+    }
+
+    [Fact]
+    public void InvalidInputThrowsWithMLNetWording()
+    {
+        var ml = new MLContext(seed: 1);
+        var data = Digits(ml, take: 30);
+        var bad = Assert.Throws<ArgumentOutOfRangeException>(() => ml.Transforms.Rnn.SequenceClassifier(new RnnSequenceClassifier.Options { FeaturesPerStep = 7 }).Fit(data));
+        Assert.Contains("The size 64 of feature column 'Features' is not a multiple of the features per step (7)", bad.Message);
+
+        var missing = Assert.ThrowsAny<Exception>(() => ml.Transforms.Rnn.SequenceClassifier(SmallOptions("Nope")).Fit(data));
+        Assert.Contains("Could not find label column 'Nope'", missing.Message);
+
+        var wrongLabel = Assert.ThrowsAny<Exception>(() => ml.Transforms.Rnn.SequenceClassifier(SmallOptions("Digit")).Fit(data));
+        Assert.Contains("Schema mismatch for label column 'Digit': expected key (UInt32) or Boolean, got Single", wrongLabel.Message);
+
+        var noRows = Assert.Throws<InvalidOperationException>(() => ml.Transforms.Rnn.SequenceClassifier(SmallOptions()).Fit(ml.Data.FilterRowsByColumn(data, "Digit", lowerBound: 100, upperBound: 200)));
+        Assert.Equal("RnnSequenceClassifier: the training data has no rows with a label in column 'Label'.", noRows.Message);
+
+        var oneClass = ml.Data.FilterRowsByKeyColumnFraction(data, "Label", 0, 0.1);
+        var single = Assert.Throws<InvalidOperationException>(() => ml.Transforms.Rnn.SequenceClassifier(SmallOptions()).Fit(oneClass));
+        Assert.Contains("hold a single class", single.Message);
+
+        Assert.Throws<ArgumentOutOfRangeException>(() => ml.Transforms.Rnn.SequenceClassifier(new RnnSequenceClassifier.Options { HiddenSize = 0 }));
+
+        // A fitted 8-per-step model refuses a 60-value vector (not a multiple of 8).
+        using var model = ml.Transforms.Rnn.SequenceClassifier(SmallOptions()).Fit(data);
+        var sixty = ml.Data.LoadFromEnumerable(new[] { new ScoreRow { Features = new float[60] } });
+        var e = Assert.Throws<InvalidOperationException>(() => ColumnValues.Read(model.Transform(sixty), "Score"));
+        Assert.Contains("Feature column 'Features', row 0: the vector length 60 is not a multiple of the features per step (8)", e.Message);
+    }
+
+    [Fact]
+    public void MissingLabelsAreSkippedAndCounted()
+    {
+        var ml = new MLContext(seed: 1);
+        var messages = new List<string>();
+        ml.Log += (_, e) => { lock (messages) messages.Add(e.Message); };
+        var raw = ml.Data.LoadFromTextFile<DigitRow>(DigitsPath, separatorChar: ',', hasHeader: true);
+        raw = ml.Data.TakeRows(raw, 60);
+        // Keys only for digits 0-4: rows of other digits get the missing key 0.
+        var keys = ml.Data.LoadFromEnumerable(Enumerable.Range(0, 5).Select(d => new { Digit = (float)d }));
+        var data = ml.Transforms.Conversion.MapValueToKey("Label", "Digit", keyData: keys).Fit(raw).Transform(raw);
+        int missing = ml.Data.CreateEnumerable<DigitRow>(raw, false).Count(r => r.Digit >= 5);
+        Assert.True(missing > 0);
+        using var model = ml.Transforms.Rnn.SequenceClassifier(SmallOptions()).Fit(data);
+        Assert.Contains(messages, m => m.Contains($"skipped {missing} row(s) with a missing label in column 'Label'"));
+    }
+
+    [Fact]
+    public void CancelExecutionStopsTrainingPromptly()
+    {
+        var ml = new MLContext(seed: 1);
+        var data = Digits(ml, take: 200);
+        var options = SmallOptions();
+        options.MaxEpochs = 10_000;
+        options.EarlyStoppingPatience = null;
+        int reports = 0;
+        options.Progress = new SyncProgress(_ => { if (++reports == 2) ml.CancelExecution(); });
+        var clock = Stopwatch.StartNew();
+        Assert.ThrowsAny<OperationCanceledException>(() => ml.Transforms.Rnn.SequenceClassifier(options).Fit(data));
+        Assert.Equal(2, reports);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"took {clock.Elapsed}");
+    }
+
+    [Fact]
+    public void SameSeedGivesSameScores()
+    {
+        float[][] Scores()
+        {
+            var ml = new MLContext(seed: 1);
+            var data = Digits(ml, take: 80);
+            var options = SmallOptions();
+            options.Dropout = 0.2f;
+            options.NumberOfLayers = 2;
+            using var model = ml.Transforms.Rnn.SequenceClassifier(options).Fit(data);
+            return ColumnValues.Read(model.Transform(data), "Score").Cast<object[]>().Select(s => s.Cast<float>().ToArray()).ToArray();
+        }
+        var first = Scores();
+        var second = Scores();
+        Assert.Equal(first, second);
+    }
+
+    private sealed class SyncProgress(Action<EpochProgress> report) : IProgress<EpochProgress>
+    {
+        public void Report(EpochProgress value) => report(value);
+    }
+
+    private sealed class CountingScorer(ISequenceScorer<float[]> inner) : ISequenceScorer<float[]>
+    {
+        public int Calls;
+        public int BatchSize => inner.BatchSize;
+        public MissingKeyHandling MissingKeys => inner.MissingKeys;
+        public SequenceColumn BindFeatures(DataViewSchema schema) => inner.BindFeatures(schema);
+        public DataViewSchema.DetachedColumn[] GetOutputColumns() => inner.GetOutputColumns();
+        public float[][] Score(SequenceRows rows) { Calls++; return inner.Score(rows); }
+        public Delegate MakeGetter(int output, Func<float[]> current) => inner.MakeGetter(output, current);
+    }
+
+    private sealed class FloatTolerance(float tolerance) : IEqualityComparer<float>
+    {
+        public bool Equals(float x, float y) => Math.Abs(x - y) <= tolerance;
+        public int GetHashCode(float obj) => 0;
+    }
+}

@@ -1,0 +1,140 @@
+using Microsoft.ML.Data;
+
+namespace Microsoft.ML.Rnn.MLNet;
+
+/// <summary>
+/// The output of a sequence component's Transform: the input columns plus the component's outputs, computed
+/// <see cref="ISequenceScorer{TResult}.BatchSize"/> rows per network call. A look-ahead cursor on the input reads the
+/// sequences of the next batch; a second input cursor in the same order serves the passed-through columns.
+/// </summary>
+/// <remarks>Row order is the input's; the view does not shuffle (a shuffled input cursor pair could disagree on order).</remarks>
+internal sealed class BatchedScoringView<TResult> : IDataView
+{
+    private readonly IDataView _input;
+    private readonly ISequenceScorer<TResult> _scorer;
+    private readonly SequenceColumn _features;
+    private readonly ColumnBindings _bindings;
+
+    /// <summary>Binds the feature column (ML.NET schema errors) and builds the output schema.</summary>
+    public BatchedScoringView(IDataView input, ISequenceScorer<TResult> scorer)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(scorer);
+        _input = input;
+        _scorer = scorer;
+        _features = scorer.BindFeatures(input.Schema);
+        _bindings = new ColumnBindings(input.Schema, scorer.GetOutputColumns());
+    }
+
+    public bool CanShuffle => false;
+
+    public DataViewSchema Schema => _bindings.Schema;
+
+    public long? GetRowCount() => _input.GetRowCount();
+
+    public DataViewRowCursor GetRowCursor(IEnumerable<DataViewSchema.Column> columnsNeeded, Random? rand = null)
+    {
+        ArgumentNullException.ThrowIfNull(columnsNeeded);
+        var active = new bool[Schema.Count];
+        foreach (var column in columnsNeeded) active[column.Index] = true;
+        return new Cursor(this, active);
+    }
+
+    public DataViewRowCursor[] GetRowCursorSet(IEnumerable<DataViewSchema.Column> columnsNeeded, int n, Random? rand = null)
+        => new[] { GetRowCursor(columnsNeeded, rand) };
+
+    private sealed class Cursor : DataViewRowCursor
+    {
+        private readonly BatchedScoringView<TResult> _view;
+        private readonly bool[] _active;
+        private readonly DataViewRowCursor _input;
+        private readonly DataViewRowCursor? _lookAhead;
+        private readonly SequenceColumnReader? _reader;
+        private readonly Delegate?[] _outputGetters;
+        private TResult[] _results = Array.Empty<TResult>();
+        private int _index = -1;
+        private bool _disposed;
+
+        public Cursor(BatchedScoringView<TResult> view, bool[] active)
+        {
+            _view = view;
+            _active = active;
+            var bindings = view._bindings;
+            var inputActive = bindings.GetActiveInput(c => active[c]);
+            _input = view._input.GetRowCursor(view._input.Schema.Where(c => inputActive[c.Index]));
+
+            int outputs = bindings.AddedColumnIndices.Count;
+            _outputGetters = new Delegate?[outputs];
+            if (bindings.AddedColumnIndices.Any(i => active[i]))
+            {
+                _lookAhead = view._input.GetRowCursor(new[] { view._input.Schema[view._features.Index] });
+                _reader = new SequenceColumnReader(_lookAhead, view._features, view._scorer.MissingKeys);
+                for (int i = 0; i < outputs; i++)
+                {
+                    if (active[bindings.AddedColumnIndices[i]])
+                        _outputGetters[i] = view._scorer.MakeGetter(i, Current);
+                }
+            }
+        }
+
+        public override DataViewSchema Schema => _view.Schema;
+
+        public override long Position => _input.Position;
+
+        public override long Batch => _input.Batch;
+
+        public override ValueGetter<DataViewRowId> GetIdGetter() => _input.GetIdGetter();
+
+        public override bool IsColumnActive(DataViewSchema.Column column) => _active[column.Index];
+
+        public override ValueGetter<TValue> GetGetter<TValue>(DataViewSchema.Column column)
+        {
+            if (!_active[column.Index])
+                throw new InvalidOperationException($"Column '{column.Name}' is not active in this cursor.");
+            int index = _view._bindings.MapColumnIndex(out bool isSource, column.Index);
+            if (isSource)
+                return _input.GetGetter<TValue>(_input.Schema[index]);
+            return _outputGetters[index] as ValueGetter<TValue>
+                ?? throw new InvalidOperationException($"Invalid TValue {typeof(TValue).Name} for column '{column.Name}' of type {column.Type}.");
+        }
+
+        public override bool MoveNext()
+        {
+            if (_disposed || !_input.MoveNext())
+                return false;
+            if (_lookAhead is not null && ++_index >= _results.Length)
+                FillBatch();
+            return true;
+        }
+
+        private void FillBatch()
+        {
+            var rows = new SequenceRows(_view._features);
+            while (rows.Count < _view._scorer.BatchSize && _lookAhead!.MoveNext())
+                rows.AddCurrent(_reader!);
+            if (rows.Count == 0)
+                throw new InvalidOperationException("The input data view gave fewer rows on a second cursor than on the first; it must be deterministic.");
+            _results = _view._scorer.Score(rows);
+            _index = 0;
+        }
+
+        private TResult Current()
+        {
+            if (_index < 0 || _index >= _results.Length)
+                throw new InvalidOperationException("The cursor is not on a row.");
+            return _results[_index];
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            if (_disposed) return;
+            if (disposing)
+            {
+                _input.Dispose();
+                _lookAhead?.Dispose();
+            }
+            _disposed = true;
+            base.Dispose(disposing);
+        }
+    }
+}

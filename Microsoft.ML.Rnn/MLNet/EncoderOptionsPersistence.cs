@@ -1,0 +1,68 @@
+using Microsoft.ML.Rnn.Core.Training;
+using Microsoft.ML.Rnn.Networks;
+
+namespace Microsoft.ML.Rnn.MLNet;
+
+/// <summary>
+/// Writes and reads the shape of a <see cref="SequenceEncoder"/> (vocabulary size, embedding or input size, cell kind,
+/// hidden size, layers, directions, dropout) so a loader can rebuild the same module before reading its weights.
+/// </summary>
+internal static class EncoderOptionsPersistence
+{
+    /// <summary>
+    /// Writes the shape of <paramref name="encoder"/>. A pretrained embedding is written as its size only: its values
+    /// are weights, saved with the module.
+    /// </summary>
+    public static void Write(ModelSaveContext ctx, SequenceEncoder encoder)
+    {
+        ArgumentNullException.ThrowIfNull(ctx);
+        ArgumentNullException.ThrowIfNull(encoder);
+        var o = encoder.Options;
+        // *** Binary format ***
+        // long: vocabulary size V (0 for Single input)
+        // long: features per step fed to the first layer (E for key input, F for Single input)
+        // int: cell type (RnnCellType)
+        // long: hidden size H
+        // int: number of layers
+        // byte: bidirectional
+        // double: dropout between layers
+        ctx.Writer.Write(encoder.VocabularySize);
+        ctx.Writer.Write(encoder.InputFeatures);
+        ctx.Writer.Write((int)o.CellType);
+        ctx.Writer.Write(o.HiddenSize);
+        ctx.Writer.Write(o.NumberOfLayers);
+        ctx.Writer.Write((byte)(o.Bidirectional ? 1 : 0));
+        ctx.Writer.Write(o.DropoutBetweenLayers);
+    }
+
+    /// <summary>Reads what <see cref="Write"/> wrote; throws <see cref="FormatException"/> naming <paramref name="component"/> on corrupt values.</summary>
+    public static SequenceEncoderOptions Read(ModelLoadContext ctx, string component)
+    {
+        ArgumentNullException.ThrowIfNull(ctx);
+        // *** Binary format ***: see Write.
+        long vocabulary = ctx.Reader.ReadInt64();
+        long features = ctx.Reader.ReadInt64();
+        int cell = ctx.Reader.ReadInt32();
+        long hidden = ctx.Reader.ReadInt64();
+        int layers = ctx.Reader.ReadInt32();
+        byte bidirectional = ctx.Reader.ReadByte();
+        double dropout = ctx.Reader.ReadDouble();
+        if (vocabulary < 0 || features < 1 || !Enum.IsDefined((RnnCellType)cell) || hidden < 1 || layers < 1 || bidirectional > 1
+            || !(dropout >= 0 && dropout < 1))
+        {
+            throw new FormatException($"{component}: corrupt network description in the model (vocabulary {vocabulary}, " +
+                $"features {features}, cell {cell}, hidden {hidden}, layers {layers}, bidirectional {bidirectional}, dropout {dropout}).");
+        }
+        return new SequenceEncoderOptions
+        {
+            VocabularySize = vocabulary,
+            EmbeddingSize = vocabulary > 0 ? features : 64,
+            InputSize = vocabulary > 0 ? 0 : features,
+            CellType = (RnnCellType)cell,
+            HiddenSize = hidden,
+            NumberOfLayers = layers,
+            Bidirectional = bidirectional == 1,
+            DropoutBetweenLayers = dropout,
+        };
+    }
+}

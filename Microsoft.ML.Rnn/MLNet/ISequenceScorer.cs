@@ -1,0 +1,30 @@
+using Microsoft.ML.Data;
+
+namespace Microsoft.ML.Rnn.MLNet;
+
+/// <summary>
+/// What a fitted component tells the shared scoring code (<see cref="SequenceRowMapper{TResult}"/> for single rows,
+/// <see cref="BatchedScoringView{TResult}"/> for batched Transform): its feature column, its output columns, how to
+/// score a batch of sequences and how to read one row's result.
+/// </summary>
+/// <typeparam name="TResult">One row's result (e.g. class scores), immutable once returned.</typeparam>
+internal interface ISequenceScorer<TResult>
+{
+    /// <summary>Rows per network call in batched Transform.</summary>
+    int BatchSize { get; }
+
+    /// <summary>What a missing key (0) in a key feature column becomes.</summary>
+    MissingKeyHandling MissingKeys { get; }
+
+    /// <summary>Finds and checks the feature column in <paramref name="schema"/>; throws ML.NET's schema errors naming it.</summary>
+    SequenceColumn BindFeatures(DataViewSchema schema);
+
+    /// <summary>The columns added to the input.</summary>
+    DataViewSchema.DetachedColumn[] GetOutputColumns();
+
+    /// <summary>Scores every row of <paramref name="rows"/> with one network call; safe to call from several threads.</summary>
+    TResult[] Score(SequenceRows rows);
+
+    /// <summary>A <c>ValueGetter</c> of output column <paramref name="output"/> reading the current row's result.</summary>
+    Delegate MakeGetter(int output, Func<TResult> current);
+}

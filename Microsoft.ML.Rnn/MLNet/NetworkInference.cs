@@ -1,0 +1,35 @@
+using TorchSharp;
+
+namespace Microsoft.ML.Rnn.MLNet;
+
+/// <summary>
+/// Runs a fitted network for scoring: eval mode, no gradients, a dispose scope per call, and a lock so that several
+/// PredictionEngines (one per thread) and cursors can share one module (TorchSharp modules are not thread-safe:
+/// train/eval flags and the fused kernels' flattened weights are shared state).
+/// </summary>
+internal sealed class NetworkInference(torch.nn.Module network, torch.Device device)
+{
+    private readonly Lock _gate = new();
+
+    /// <summary>The network.</summary>
+    public torch.nn.Module Network { get; } = network;
+
+    /// <summary>Where the network's parameters live; inputs are moved there.</summary>
+    public torch.Device Device { get; } = device;
+
+    /// <summary>
+    /// Runs <paramref name="forward"/> under the lock, in eval mode without gradients, inside a dispose scope: the
+    /// result must be managed data (arrays), not tensors.
+    /// </summary>
+    public T Run<T>(Func<T> forward)
+    {
+        ArgumentNullException.ThrowIfNull(forward);
+        lock (_gate)
+        {
+            Network.eval();
+            using var noGrad = torch.no_grad();
+            using var scope = torch.NewDisposeScope();
+            return forward();
+        }
+    }
+}

@@ -1,0 +1,46 @@
+namespace Microsoft.ML.Rnn.MLNet;
+
+/// <summary>Checks the shared fields of <see cref="RnnOptionsBase"/>; messages name the field and echo the value.</summary>
+internal static class RnnOptionsValidation
+{
+    /// <summary>Throws <see cref="ArgumentException"/> / <see cref="ArgumentOutOfRangeException"/> for the first invalid field.</summary>
+    /// <param name="options">The options to check.</param>
+    /// <param name="component">Component name prefixing messages, e.g. "RnnSequenceClassifier".</param>
+    /// <param name="needsLabel">False for components that can train without a label.</param>
+    public static void Validate(RnnOptionsBase options, string component, bool needsLabel = true)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (string.IsNullOrWhiteSpace(options.FeatureColumnName))
+            throw new ArgumentException($"{component}: FeatureColumnName must be a column name.", nameof(options.FeatureColumnName));
+        if (needsLabel && string.IsNullOrWhiteSpace(options.LabelColumnName))
+            throw new ArgumentException($"{component}: LabelColumnName must be a column name.", nameof(options.LabelColumnName));
+        AtLeast(options.FeaturesPerStep, 1, nameof(options.FeaturesPerStep), component);
+        AtLeast(options.EmbeddingSize, 1, nameof(options.EmbeddingSize), component);
+        AtLeast(options.HiddenSize, 1, nameof(options.HiddenSize), component);
+        AtLeast(options.NumberOfLayers, 1, nameof(options.NumberOfLayers), component);
+        AtLeast(options.MaxEpochs, 1, nameof(options.MaxEpochs), component);
+        AtLeast(options.BatchSize, 1, nameof(options.BatchSize), component);
+        if (options.EarlyStoppingPatience is int patience)
+            AtLeast(patience, 1, nameof(options.EarlyStoppingPatience), component);
+        if (!(options.Dropout >= 0 && options.Dropout < 1))
+            throw new ArgumentOutOfRangeException(nameof(options.Dropout), options.Dropout, $"{component}: Dropout must be in [0, 1), got {options.Dropout}.");
+        if (!(options.LearningRate > 0) || float.IsInfinity(options.LearningRate))
+            throw new ArgumentOutOfRangeException(nameof(options.LearningRate), options.LearningRate, $"{component}: LearningRate must be a positive number, got {options.LearningRate}.");
+        if (!(options.MaxGradientNorm >= 0))
+            throw new ArgumentOutOfRangeException(nameof(options.MaxGradientNorm), options.MaxGradientNorm, $"{component}: MaxGradientNorm must be at least 0, got {options.MaxGradientNorm}.");
+        if (!(options.ValidationFraction >= 0 && options.ValidationFraction < 1))
+            throw new ArgumentOutOfRangeException(nameof(options.ValidationFraction), options.ValidationFraction, $"{component}: ValidationFraction must be in [0, 1), got {options.ValidationFraction}.");
+        if (!Enum.IsDefined(options.CellType))
+            throw new ArgumentOutOfRangeException(nameof(options.CellType), options.CellType, $"{component}: unknown CellType {options.CellType}.");
+        if (!Enum.IsDefined(options.Device))
+            throw new ArgumentOutOfRangeException(nameof(options.Device), options.Device, $"{component}: unknown Device {options.Device}.");
+        if (options.WordVectorsFile is { } file && !File.Exists(file))
+            throw new ArgumentException($"{component}: WordVectorsFile '{file}' does not exist.", nameof(options.WordVectorsFile));
+    }
+
+    private static void AtLeast(int value, int min, string name, string component)
+    {
+        if (value < min)
+            throw new ArgumentOutOfRangeException(name, value, $"{component}: {name} must be at least {min}, got {value}.");
+    }
+}

@@ -1,0 +1,36 @@
+using Microsoft.ML.Rnn.Core.Training;
+
+namespace Microsoft.ML.Rnn;
+
+public sealed partial class RnnCatalog
+{
+    /// <summary>
+    /// A recurrent sequence classifier (see <see cref="RnnSequenceClassifier"/>) with the common settings.
+    /// </summary>
+    /// <param name="labelColumnName">Key (multiclass) or Boolean (binary) label column.</param>
+    /// <param name="featureColumnName">Vector of keys (tokens) or of Single (steps of <paramref name="featuresPerStep"/> values).</param>
+    /// <param name="featuresPerStep">Single input: values per step, at least 1; 1 for key input.</param>
+    /// <param name="hiddenSize">Hidden size of the recurrent layers, at least 1.</param>
+    /// <param name="cellType">Recurrent cell kind.</param>
+    /// <param name="maxEpochs">Maximum training epochs, at least 1.</param>
+    /// <param name="batchSize">Rows per mini-batch, at least 1.</param>
+    /// <param name="learningRate">Adam learning rate, greater than 0.</param>
+    public RnnSequenceClassifier SequenceClassifier(string labelColumnName = "Label", string featureColumnName = "Features",
+        int featuresPerStep = 1, int hiddenSize = 64, RnnCellType cellType = RnnCellType.Lstm, int maxEpochs = 10,
+        int batchSize = 32, float learningRate = 0.003f)
+        => SequenceClassifier(new RnnSequenceClassifier.Options
+        {
+            LabelColumnName = labelColumnName,
+            FeatureColumnName = featureColumnName,
+            FeaturesPerStep = featuresPerStep,
+            HiddenSize = hiddenSize,
+            CellType = cellType,
+            MaxEpochs = maxEpochs,
+            BatchSize = batchSize,
+            LearningRate = learningRate,
+        });
+
+    /// <summary>A recurrent sequence classifier configured by <paramref name="options"/>.</summary>
+    public RnnSequenceClassifier SequenceClassifier(RnnSequenceClassifier.Options options)
+        => new(Environment, options);
+}

@@ -1,0 +1,70 @@
+using Microsoft.ML.Rnn.Core.Training;
+
+namespace Microsoft.ML.Rnn;
+
+/// <summary>
+/// Options shared by the recurrent components (<c>RnnSequenceClassifier.Options</c>, <c>LstmTagger.Options</c>,
+/// <c>BiGruEncoder.Options</c>): input columns, network shape, training schedule and device.
+/// </summary>
+public abstract class RnnOptionsBase
+{
+    /// <summary>Input column: a vector of Single (read as steps of <see cref="FeaturesPerStep"/> values) or of keys (token ids). Default "Features".</summary>
+    public string FeatureColumnName = "Features";
+
+    /// <summary>Label column used for training. Default "Label".</summary>
+    public string LabelColumnName = "Label";
+
+    /// <summary>Single input: values per step F, at least 1; a known-size input must hold a multiple of it. Must be 1 for key input.</summary>
+    public int FeaturesPerStep = 1;
+
+    /// <summary>Key input: embedding size E, at least 1 (ignored with <see cref="WordVectorsFile"/>, whose vectors set E).</summary>
+    public int EmbeddingSize = 64;
+
+    /// <summary>Key input: optional word-vector text file (GloVe: "word v1 ... vE" per line; word2vec text: the same after a "count E" header line) initialising the embedding rows of the tokens it contains.</summary>
+    public string? WordVectorsFile;
+
+    /// <summary>Keep the embedding loaded from <see cref="WordVectorsFile"/> fixed during training.</summary>
+    public bool FreezeWordVectors;
+
+    /// <summary>Hidden size H of every recurrent layer and direction, at least 1.</summary>
+    public int HiddenSize = 64;
+
+    /// <summary>Stacked recurrent layers, at least 1.</summary>
+    public int NumberOfLayers = 1;
+
+    /// <summary>Read the sequence in both directions (outputs concatenated).</summary>
+    public bool Bidirectional;
+
+    /// <summary>Recurrent cell kind.</summary>
+    public RnnCellType CellType = RnnCellType.Lstm;
+
+    /// <summary>Dropout probability between layers and before the output layer, in [0, 1).</summary>
+    public float Dropout;
+
+    /// <summary>Maximum training epochs, at least 1.</summary>
+    public int MaxEpochs = 10;
+
+    /// <summary>Rows per mini-batch for training and for batched scoring, at least 1.</summary>
+    public int BatchSize = 32;
+
+    /// <summary>Adam learning rate, greater than 0.</summary>
+    public float LearningRate = 0.003f;
+
+    /// <summary>Largest global L2 norm of the gradients (clipping); 0 disables clipping. At least 0.</summary>
+    public float MaxGradientNorm = 5f;
+
+    /// <summary>Seed of weight initialisation, dropout, shuffling and the validation split; null takes one from the MLContext's seed.</summary>
+    public int? Seed;
+
+    /// <summary>Fraction of the training rows held out for validation and early stopping, in [0, 1); 0 disables the split (early stopping then watches the training loss).</summary>
+    public float ValidationFraction = 0.1f;
+
+    /// <summary>Epochs without improvement before training stops, at least 1; null runs every epoch. The best epoch's weights are kept.</summary>
+    public int? EarlyStoppingPatience = 3;
+
+    /// <summary>Where the network trains and runs. CUDA falls back to the CPU with a logged warning when unavailable.</summary>
+    public RnnDevice Device = RnnDevice.Cpu;
+
+    /// <summary>Receives one report per finished epoch (also logged to the MLContext's log).</summary>
+    public IProgress<EpochProgress>? Progress;
+}

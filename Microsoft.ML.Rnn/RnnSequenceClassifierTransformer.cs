@@ -1,0 +1,270 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Rnn;
+using Microsoft.ML.Rnn.MLNet;
+using Microsoft.ML.Rnn.Networks;
+using Microsoft.ML.Runtime;
+using TorchSharp;
+
+[assembly: LoadableClass(typeof(RnnSequenceClassifierTransformer), null, typeof(SignatureLoadModel),
+    RnnSequenceClassifierTransformer.UserName, RnnSequenceClassifierTransformer.LoaderSignature)]
+[assembly: LoadableClass(typeof(IRowMapper), typeof(RnnSequenceClassifierTransformer), null, typeof(SignatureLoadRowMapper),
+    RnnSequenceClassifierTransformer.UserName, RnnSequenceClassifierTransformer.LoaderSignature)]
+
+namespace Microsoft.ML.Rnn;
+
+/// <summary>
+/// A fitted <see cref="RnnSequenceClassifier"/>: adds <c>Score</c> and <c>PredictedLabel</c> (multiclass: class
+/// probabilities and a key of the label's type with its KeyValues) or <c>Score</c>, <c>Probability</c> and
+/// <c>PredictedLabel</c> (binary: logit margin, probability of true, Boolean). Transform scores
+/// <c>BatchSize</c> rows per network call; PredictionEngines (one per thread) may run concurrently.
+/// Owns a native network: dispose it when done.
+/// </summary>
+public sealed class RnnSequenceClassifierTransformer : RowToRowTransformerBase, ITransformer, IDisposable, ISequenceScorer<float[]>
+{
+    internal const string UserName = "RNN Sequence Classifier";
+    internal const string LoaderSignature = "RnnSeqClassifier";
+    internal const string ScoreColumnName = "Score";
+    internal const string ProbabilityColumnName = "Probability";
+    internal const string PredictedLabelColumnName = "PredictedLabel";
+    private const string NetworkStream = "Network";
+
+    private readonly SequenceClassifierNetwork _network;
+    private readonly NetworkInference _inference;
+    private readonly SequenceItemKind _featureKind;
+    private readonly ulong _featureKeyCount;
+    private readonly KeyValueAnnotation? _labelNames;
+    private bool _disposed;
+
+    internal RnnSequenceClassifierTransformer(IHostEnvironment env, string featureColumnName, SequenceColumn features, bool isBinary,
+        int classCount, KeyValueAnnotation? labelNames, int batchSize, SequenceClassifierNetwork network, torch.Device device)
+        : base(env.Register(nameof(RnnSequenceClassifierTransformer)))
+    {
+        FeatureColumnName = featureColumnName;
+        FeaturesPerStep = features.FeaturesPerStep;
+        _featureKind = features.Kind;
+        _featureKeyCount = features.KeyCount;
+        IsBinary = isBinary;
+        ClassCount = classCount;
+        _labelNames = labelNames;
+        BatchSize = batchSize;
+        _network = network;
+        _network.eval();
+        _inference = new NetworkInference(network, device);
+    }
+
+    /// <summary>The input column read.</summary>
+    public string FeatureColumnName { get; }
+
+    /// <summary>Values per step of a Single input (1 for key input).</summary>
+    public int FeaturesPerStep { get; }
+
+    /// <summary>True for a Boolean label (binary outputs), false for a key label (multiclass outputs).</summary>
+    public bool IsBinary { get; }
+
+    /// <summary>Number of classes C (2 for a binary classifier).</summary>
+    public int ClassCount { get; }
+
+    /// <summary>Rows per network call in <see cref="Transform"/>.</summary>
+    public int BatchSize { get; }
+
+    /// <summary>The trained network (owned by this transformer).</summary>
+    internal SequenceClassifierNetwork Network => _network;
+
+    /// <summary>Adds the prediction columns; rows are scored <see cref="BatchSize"/> at a time when read.</summary>
+    public new IDataView Transform(IDataView input)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ArgumentNullException.ThrowIfNull(input);
+        return new BatchedScoringView<float[]>(input, this);
+    }
+
+    IDataView ITransformer.Transform(IDataView input) => Transform(input);
+
+    // Format history:
+    // 0x00010001: initial.
+    private static VersionInfo GetVersionInfo()
+        => ModelPersistence.CreateVersionInfo("RNNSQCLS", verWrittenCur: 0x00010001, verReadableCur: 0x00010001,
+            verWeCanReadBack: 0x00010001, LoaderSignature, typeof(RnnSequenceClassifierTransformer).Assembly);
+
+    /// <summary>Writes the transformer into a model zip (called by <c>mlContext.Model.Save</c>).</summary>
+    public override void SaveModel(ModelSaveContext ctx)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ModelPersistence.BeginSave(ctx, GetVersionInfo());
+        // *** Binary format ***
+        // int: id of the feature column name
+        // int: features per step
+        // byte: feature kind (0 Single steps, 1 keys)
+        // long: feature key count (0 for Single input)
+        // byte: label kind (0 key, 1 Boolean)
+        // int: class count C
+        // key values: label names (may be absent)
+        // int: batch size
+        // int: pooling (SequencePooling)
+        // encoder description (EncoderOptionsPersistence.Write)
+        // binary stream "Network": SequenceClassifierNetwork weights
+        ctx.SaveNonEmptyString(FeatureColumnName);
+        ctx.Writer.Write(FeaturesPerStep);
+        ctx.Writer.Write((byte)(_featureKind == SequenceItemKind.Keys ? 1 : 0));
+        ctx.Writer.Write((long)_featureKeyCount);
+        ctx.Writer.Write((byte)(IsBinary ? 1 : 0));
+        ctx.Writer.Write(ClassCount);
+        ModelPersistence.WriteKeyValues(ctx, Host, _labelNames);
+        ctx.Writer.Write(BatchSize);
+        ctx.Writer.Write((int)_network.Pooling);
+        EncoderOptionsPersistence.Write(ctx, _network.Encoder);
+        ModelPersistence.SaveModule(ctx, NetworkStream, _network);
+    }
+
+    private static RnnSequenceClassifierTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
+    {
+        ModelPersistence.BeginLoad(ctx, GetVersionInfo(), UserName);
+        // *** Binary format ***: see SaveModel.
+        string feature = ctx.LoadNonEmptyString();
+        int featuresPerStep = ctx.Reader.ReadInt32();
+        byte featureKind = ctx.Reader.ReadByte();
+        long keyCount = ctx.Reader.ReadInt64();
+        byte labelKind = ctx.Reader.ReadByte();
+        int classCount = ctx.Reader.ReadInt32();
+        var labelNames = ModelPersistence.ReadKeyValues(ctx, env);
+        int batchSize = ctx.Reader.ReadInt32();
+        int pooling = ctx.Reader.ReadInt32();
+        if (featuresPerStep < 1 || featureKind > 1 || keyCount < 0 || labelKind > 1 || classCount < 2 || batchSize < 1
+            || !Enum.IsDefined((SequencePooling)pooling) || (labelNames is not null && labelNames.Count != classCount))
+            throw new FormatException($"{UserName}: corrupt model header.");
+        var encoderOptions = EncoderOptionsPersistence.Read(ctx, UserName);
+        var network = new SequenceClassifierNetwork(new SequenceEncoder(encoderOptions), classCount, (SequencePooling)pooling);
+        ModelPersistence.LoadModule(ctx, NetworkStream, network, UserName);
+        var features = featureKind == 1
+            ? SequenceColumn.Bind(KeySchema(feature, (ulong)keyCount), feature, 1)
+            : SequenceColumn.Bind(SingleSchema(feature), feature, featuresPerStep);
+        return new RnnSequenceClassifierTransformer(env, feature, features, labelKind == 1, classCount, labelNames, batchSize,
+            network, torch.CPU);
+    }
+
+    private static IRowMapper Create(IHostEnvironment env, ModelLoadContext ctx, DataViewSchema inputSchema)
+        => Create(env, ctx).MakeRowMapper(inputSchema);
+
+    private static DataViewSchema KeySchema(string name, ulong count)
+    {
+        var builder = new DataViewSchema.Builder();
+        builder.AddColumn(name, new VectorDataViewType(new KeyDataViewType(typeof(uint), count)));
+        return builder.ToSchema();
+    }
+
+    private static DataViewSchema SingleSchema(string name)
+    {
+        var builder = new DataViewSchema.Builder();
+        builder.AddColumn(name, new VectorDataViewType(NumberDataViewType.Single));
+        return builder.ToSchema();
+    }
+
+    /// <inheritdoc/>
+    public override IRowMapper MakeRowMapper(DataViewSchema schema)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return new SequenceRowMapper<float[]>(Host, schema, this, this, SaveModel);
+    }
+
+    /// <summary>Releases the network's native memory.</summary>
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        _network.Dispose();
+    }
+
+    MissingKeyHandling ISequenceScorer<float[]>.MissingKeys => MissingKeyHandling.MapToUnknownIndex;
+
+    SequenceColumn ISequenceScorer<float[]>.BindFeatures(DataViewSchema schema)
+    {
+        var column = SequenceColumn.Bind(schema, FeatureColumnName, _featureKind == SequenceItemKind.Keys ? 1 : FeaturesPerStep);
+        if (column.Kind != _featureKind || column.KeyCount != _featureKeyCount)
+        {
+            string expected = _featureKind == SequenceItemKind.Keys
+                ? new VectorDataViewType(new KeyDataViewType(typeof(uint), _featureKeyCount)).ToString()
+                : "vector of Single";
+            throw Contracts.ExceptSchemaMismatch(nameof(schema), "feature", FeatureColumnName, expected, column.Type.ToString());
+        }
+        return column;
+    }
+
+    DataViewSchema.DetachedColumn[] ISequenceScorer<float[]>.GetOutputColumns()
+    {
+        if (IsBinary)
+        {
+            return new[]
+            {
+                new DataViewSchema.DetachedColumn(ScoreColumnName, NumberDataViewType.Single),
+                new DataViewSchema.DetachedColumn(ProbabilityColumnName, NumberDataViewType.Single),
+                new DataViewSchema.DetachedColumn(PredictedLabelColumnName, BooleanDataViewType.Instance),
+            };
+        }
+        return new[]
+        {
+            new DataViewSchema.DetachedColumn(ScoreColumnName, new VectorDataViewType(NumberDataViewType.Single, ClassCount)),
+            new DataViewSchema.DetachedColumn(PredictedLabelColumnName, new KeyDataViewType(typeof(uint), ClassCount),
+                _labelNames?.ToAnnotations()),
+        };
+    }
+
+    /// <summary>Logits (C) of each row, one network call for all rows.</summary>
+    float[][] ISequenceScorer<float[]>.Score(SequenceRows rows)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return _inference.Run(() =>
+        {
+            var (data, lengths) = rows.MakeBatch(Enumerable.Range(0, rows.Count).ToArray());
+            var logits = _network.Forward(data.to(_inference.Device), lengths).cpu().data<float>().ToArray();
+            var result = new float[rows.Count][];
+            for (int i = 0; i < result.Length; i++)
+                result[i] = logits.AsSpan(i * ClassCount, ClassCount).ToArray();
+            return result;
+        });
+    }
+
+    Delegate ISequenceScorer<float[]>.MakeGetter(int output, Func<float[]> current)
+    {
+        if (IsBinary)
+        {
+            return output switch
+            {
+                0 => (ValueGetter<float>)((ref float dst) => dst = Margin(current())),
+                1 => (ValueGetter<float>)((ref float dst) => dst = 1f / (1f + MathF.Exp(-Margin(current())))),
+                _ => (ValueGetter<bool>)((ref bool dst) => dst = Margin(current()) > 0),
+            };
+        }
+        if (output == 0)
+        {
+            return (ValueGetter<VBuffer<float>>)((ref VBuffer<float> dst) =>
+            {
+                var logits = current();
+                var editor = VBufferEditor.Create(ref dst, logits.Length);
+                Softmax(logits, editor.Values);
+                dst = editor.Commit();
+            });
+        }
+        return (ValueGetter<uint>)((ref uint dst) =>
+        {
+            var logits = current();
+            int best = 0;
+            for (int i = 1; i < logits.Length; i++)
+                if (logits[i] > logits[best]) best = i;
+            // Classes are 0-based in the network, keys 1-based in ML.NET.
+            dst = (uint)best + 1;
+        });
+    }
+
+    /// <summary>Binary: logit of true minus logit of false, so sigmoid(margin) is the two-class softmax probability of true.</summary>
+    private static float Margin(float[] logits) => logits[1] - logits[0];
+
+    private static void Softmax(ReadOnlySpan<float> logits, Span<float> probabilities)
+    {
+        float max = float.NegativeInfinity;
+        foreach (float v in logits) max = Math.Max(max, v);
+        double sum = 0;
+        for (int i = 0; i < logits.Length; i++) sum += Math.Exp(logits[i] - max);
+        for (int i = 0; i < logits.Length; i++) probabilities[i] = (float)(Math.Exp(logits[i] - max) / sum);
+    }
+}
