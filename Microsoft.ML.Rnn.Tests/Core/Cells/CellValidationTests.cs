@@ -155,4 +155,40 @@ public class CellValidationTests
         foreach (var (pa, pb) in a.parameters().Zip(b.parameters()))
             Assert.Equal(0f, (pa - pb).abs().max().item<float>());
     }
+
+    [Fact]
+    public void ManagedParametersAreInitialisedLikePyTorch()
+    {
+        using var scope = NewDisposeScope();
+        const long h = 16;
+        double k = 1.0 / Math.Sqrt(h);
+        manual_seed(11);
+        RnnCell[] cells =
+        [
+            new GruCell(8, h, GruResetGate.BeforeRecurrentMatmul),
+            new LstmCell(8, h, new LstmCellOptions { ForgetBias = 1, UsePeepholes = true, CellClip = 1, NumProj = 5 }),
+            new CoupledInputForgetLstmCell(8, h),
+            new LayerNormLstmCell(8, h),
+        ];
+        foreach (var cell in cells)
+        {
+            Assert.False(cell.CanFuse);
+            foreach (var (name, p) in cell.named_parameters())
+            {
+                if (name.EndsWith("norm_weight"))
+                    Assert.Equal((1f, 1f), (p.min().item<float>(), p.max().item<float>()));
+                if (name.EndsWith("norm_bias"))
+                    Assert.Equal(0f, p.abs().max().item<float>());
+                if (name.Contains("norm"))
+                    continue;
+                double max = p.abs().max().item<float>();
+                // Within the PyTorch bound, and spread over it (a wrong bound such as 1/sqrt(H_in) or 1 would fail).
+                Assert.True(max <= k, $"{cell.GetType().Name}.{name}: |value| {max} exceeds 1/sqrt(H) = {k}");
+                if (p.numel() >= 16)
+                    Assert.True(max > 0.7 * k, $"{cell.GetType().Name}.{name}: values only reach {max}, expected close to {k}");
+                Assert.True(p.requires_grad, $"{cell.GetType().Name}.{name} must require grad");
+            }
+            cell.Dispose();
+        }
+    }
 }

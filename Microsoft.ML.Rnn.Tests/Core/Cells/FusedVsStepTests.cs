@@ -111,4 +111,55 @@ public class FusedVsStepTests
         var native = cell.named_parameters().ToDictionary(p => p.name, p => p.parameter);
         Assert.Equal(native["fused.weight_ih_l0"].Handle, cell.WeightIh.Handle);
     }
+
+    [Theory]
+    [InlineData("rnn-tanh")]
+    [InlineData("rnn-relu")]
+    [InlineData("gru")]
+    [InlineData("lstm")]
+    public void FusedPathFollowsDtypeMovesAndParameterEdits(string cellKind)
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(23);
+        using var cell = Make(cellKind);
+        cell.to(float64);
+        using (no_grad())
+        {
+            foreach (var p in cell.parameters())
+                p.add_(0.25);
+        }
+        Assert.All(cell.parameters(), p => Assert.Equal(ScalarType.Float64, p.dtype));
+        var inputs = randn(N, L, InputSize, dtype: float64);
+        var init = cell.StateSizes.Select(s => randn(N, s, dtype: float64)).ToArray();
+        long[] lengths = [5, 0, 3, 1];
+        using var _ = no_grad();
+        var (stepOut, stepFinal) = StepLoop(cell, inputs, lengths, init);
+        var (fusedOut, fusedFinal) = cell.ForwardFused(inputs, tensor(lengths), init);
+        Assert.Equal(ScalarType.Float64, fusedOut.dtype);
+        AssertClose(stepOut, fusedOut, 1e-10, "outputs after a move to float64");
+        for (int k = 0; k < stepFinal.Length; k++)
+            AssertClose(stepFinal[k], fusedFinal[k], 1e-10, $"final state {k} after a move to float64");
+    }
+
+    [Theory]
+    [InlineData("gru", "none")]
+    [InlineData("lstm", "varying")]
+    [InlineData("lstm", "varying-with-zero")]
+    [InlineData("rnn-tanh", "all-equal-short")]
+    [InlineData("rnn-relu", "all-zero")]
+    public void ForwardFusedWithoutCallerScopeLeavesOnlyItsResults(string cellKind, string lengthsKind)
+    {
+        // Deliberately no dispose scope around the call: the kernel's temporaries must be freed by the kernel.
+        using var cell = Make(cellKind);
+        using var inputs = randn(N, L, InputSize);
+        var lengths = Lengths(lengthsKind) is { } ls ? tensor(ls) : null;
+        var init = cell.ZeroState(N);
+        long before = TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        var (outputs, final) = cell.ForwardFused(inputs, lengths, init);
+        long after = TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        Assert.Equal(before + 1 + final.Length, after);
+        outputs.Dispose();
+        foreach (var t in final.Concat(init)) t.Dispose();
+        lengths?.Dispose();
+    }
 }

@@ -53,7 +53,9 @@ internal static class CellChecks
                     nameof(lengths));
             if (n > 0)
             {
-                long min = lengths.min().item<long>(), max = lengths.max().item<long>();
+                using var minT = lengths.min();
+                using var maxT = lengths.max();
+                long min = minT.item<long>(), max = maxT.item<long>();
                 if (min < 0 || max > l)
                     throw new ArgumentOutOfRangeException(nameof(lengths),
                         $"{name}: sequence lengths must lie in [0, {l}], got values in [{min}, {max}]");

@@ -6,9 +6,8 @@ using F = TorchSharp.torch.nn.functional;
 namespace Microsoft.ML.Rnn.Core;
 
 /// <summary>
-/// LSTM with coupled input and forget gates (CIFG, Greff et al. 2015; TensorFlow's CoupledInputForgetGateLSTMCell
-/// without its optional peepholes/projection): there is no separate forget gate, f = 1 - i. State (c, h) of sizes
-/// (H, H); gates in order i, g, o:
+/// LSTM with coupled input and forget gates (CIFG, Greff et al. 2015): there is no separate forget gate, f = 1 - i.
+/// State (c, h) of sizes (H, H); gates in order i, g, o:
 /// <code>
 /// [i g o] = W_ih x + b_ih + W_hh h + b_hh
 /// i' = sigmoid(i)
@@ -20,6 +19,9 @@ namespace Microsoft.ML.Rnn.Core;
 /// <remarks>
 /// Parameters: weight_ih (3H, H_in), weight_hh (3H, H), bias_ih (3H), bias_hh (3H), rows i, g, o, initialised
 /// uniform(-1/sqrt(H), 1/sqrt(H)) from torch's global generator.
+/// TensorFlow 1.x's CoupledInputForgetGateLSTMCell computes the same family but learns the forget gate instead
+/// (gates j, f, o; i = 1 - f; forget_bias 1.0 by default, optional peepholes/projection): since
+/// 1 - sigmoid(a) = sigmoid(-a), its weights map to these by negating its f rows (and its forget_bias) into the i rows.
 /// </remarks>
 public sealed class CoupledInputForgetLstmCell : RnnCell
 {

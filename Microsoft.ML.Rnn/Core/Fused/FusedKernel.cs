@@ -79,6 +79,18 @@ internal sealed class FusedKernel
     /// <returns>Outputs (N, L, H) and the final state in our order.</returns>
     public (Tensor Outputs, Tensor[] FinalState) Forward(Tensor inputs, Tensor? lengths, IReadOnlyList<Tensor> initialState)
     {
+        // Own scope: the masks, views and native (1, N, H) states made here must not outlive the call when the
+        // caller has no scope of its own; only the results move out.
+        using var scope = NewDisposeScope();
+        var (outputs, final) = ForwardCore(inputs, lengths, initialState);
+        outputs.MoveToOuterDisposeScope();
+        foreach (var s in final)
+            s.MoveToOuterDisposeScope();
+        return (outputs, final);
+    }
+
+    private (Tensor Outputs, Tensor[] FinalState) ForwardCore(Tensor inputs, Tensor? lengths, IReadOnlyList<Tensor> initialState)
+    {
         long n = inputs.shape[0], l = inputs.shape[1];
         if (lengths is null || n == 0 || l == 0)
         {
