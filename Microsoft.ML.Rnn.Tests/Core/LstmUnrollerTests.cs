@@ -90,6 +90,19 @@ public class LstmUnrollerTests
     }
 
     [Fact]
+    public void ForcedFusedOnAPeepholeLstmNamesItsBlockerAndAutoFallsBackToSteps()
+    {
+        using var scope = NewDisposeScope();
+        var cell = new StackedCell([new LstmCell(3, 3), new LstmCell(3, 3, new LstmCellOptions { UsePeepholes = true })]);
+        Assert.False(cell.CanFuse);
+        var e = Assert.Throws<NotSupportedException>(() => DynamicUnroller.Unroll(cell, Inputs(3), Lengths, path: UnrollPath.Fused));
+        Assert.StartsWith("DynamicUnroller: UnrollPath.Fused was requested but cell 'StackedCell' cannot run fused: layer 1 (LstmCell): ", e.Message);
+        Assert.Contains(cell.Layers[1].FuseBlocker, e.Message);
+        var auto = DynamicUnroller.Unroll(cell, Inputs(3), Lengths);
+        TensorAssert.AllZero(auto.Outputs[1]);
+    }
+
+    [Fact]
     public void WrappedLstmGradientsMatchFiniteDifferences()
     {
         using var scope = NewDisposeScope();

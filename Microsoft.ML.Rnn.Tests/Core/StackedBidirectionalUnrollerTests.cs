@@ -44,6 +44,21 @@ public class StackedBidirectionalUnrollerTests
     }
 
     [Fact]
+    public void GradientsMatchFiniteDifferencesWithLengths()
+    {
+        using var scope = NewDisposeScope();
+        RnnCell[] fws = [new TanhSumCell(2, 2, dtype: float64, seed: 1), new TanhSumCell(4, 2, dtype: float64, seed: 3)];
+        RnnCell[] bws = [new TanhSumCell(2, 2, dtype: float64, seed: 2), new TanhSumCell(4, 1, dtype: float64, seed: 4)];
+        var x = randn(2, 3, 2, dtype: float64).requires_grad_();
+        var lengths = tensor(new long[] { 3, 1 });
+        GradientCheck.AssertGradientsMatch(() =>
+        {
+            var r = StackedBidirectionalUnroller.Unroll(fws, bws, x, lengths);
+            return r.Outputs.pow(2).sum() + r.BackwardFinalStates[0][0].sum();
+        }, [.. fws.SelectMany(c => c.parameters()), .. bws.SelectMany(c => c.parameters()), x]);
+    }
+
+    [Fact]
     public void LayerMismatchesAreRejected()
     {
         using var scope = NewDisposeScope();

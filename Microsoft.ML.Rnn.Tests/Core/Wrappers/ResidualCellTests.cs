@@ -50,6 +50,21 @@ public class ResidualCellTests
     }
 
     [Fact]
+    public void TrainEvalAndBeginSequenceReachTheInnerCellWhichIsASubmodule()
+    {
+        using var scope = NewDisposeScope();
+        var inner = new TanhSumCell(2, 2);
+        var residual = new ResidualCell(inner);
+        Assert.Contains(residual.named_children(), c => ReferenceEquals(c.module, inner));
+        residual.eval();
+        Assert.False(inner.training);
+        residual.train();
+        Assert.True(inner.training);
+        DynamicUnroller.Unroll(residual, randn(1, 2, 2));
+        Assert.Equal(1, inner.BeginSequenceCalls);
+    }
+
+    [Fact]
     public void UnequalInputAndOutputSizesAreRejected()
     {
         var e = Assert.Throws<ArgumentException>(() => new ResidualCell(new TanhSumCell(3, 4)));
