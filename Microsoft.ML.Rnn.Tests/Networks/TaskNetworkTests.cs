@@ -129,6 +129,42 @@ public class TaskNetworkTests
         Assert.Equal(0, predicted.masked_select(padding).abs().sum().item<long>());
     }
 
+    [Theory]
+    [InlineData(false, 2)]
+    [InlineData(false, 0)]
+    [InlineData(true, 2)]
+    [InlineData(true, 0)]
+    public void TaggerLossOnABatchOfEmptySequencesIsZeroAndBackPropagates(bool useCrf, int paddedLength)
+    {
+        // Length bucketing puts empty rows together, so a whole training batch can have no valid step.
+        using var scope = NewDisposeScope();
+        manual_seed(5);
+        var network = new SequenceTaggerNetwork(new SequenceEncoder(new SequenceEncoderOptions
+        {
+            VocabularySize = 4, EmbeddingSize = 3, HiddenSize = 2,
+        }), tagCount: 3, useCrf: useCrf);
+        var tokens = zeros(2, paddedLength, dtype: int64);
+        var lengths = zeros(2, dtype: int64);
+        var loss = network.Loss(tokens, lengths, zeros(2, paddedLength, dtype: int64));
+        Assert.Equal(0f, loss.item<float>());
+        loss.backward();
+        Assert.Equal(new long[] { 2, paddedLength }, network.Predict(tokens, lengths).shape);
+    }
+
+    [Fact]
+    public void NextStepLossOfSequencesShorterThanTwoStepsIsZeroAndBackPropagates()
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(6);
+        var network = new SequenceEncoderNetwork(new SequenceEncoder(new SequenceEncoderOptions { InputSize = 2, HiddenSize = 3 }));
+        foreach (long l in new long[] { 1, 3 })
+        {
+            var loss = network.Loss(randn(2, l, 2), ones(2, dtype: int64));
+            Assert.Equal(0f, loss.item<float>());
+            loss.backward();
+        }
+    }
+
     private static double TagAccuracy(SequenceTaggerNetwork network, Tensor tokens, Tensor lengths, Tensor tags)
     {
         using var s = NewDisposeScope();
