@@ -104,9 +104,44 @@ public class SequenceEncoderTests
         Assert.Equal(new long[] { 2, 3, 2 }, r.Outputs.shape);
 
         var e = Assert.Throws<ArgumentOutOfRangeException>(() => encoder.Encode(tensor(new long[] { 0, 4 }, [1, 2])));
-        Assert.StartsWith("SequenceEncoder: token ids must lie in [0, 4), got values from 0 to 4.", e.Message);
+        Assert.StartsWith("SequenceEncoder: token ids at valid steps must lie in [0, 4), got values from 0 to 4.", e.Message);
         var e2 = Assert.Throws<ArgumentException>(() => encoder.Encode(zeros(1, 2, 3)));
         Assert.StartsWith("SequenceEncoder: expected token ids of shape (N, L) int64, got (1, 2, 3) Float32.", e2.Message);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void TokenPaddingMayHoldAnyId(bool bidirectional)
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(4);
+        var encoder = new SequenceEncoder(new SequenceEncoderOptions
+        {
+            VocabularySize = 5, EmbeddingSize = 3, HiddenSize = 2, NumberOfLayers = 2, Bidirectional = bidirectional,
+        }, ElmanTestCell.Build);
+        var lengths = tensor(new long[] { 4, 2, 0 });
+        var ids = tensor(new long[] { 1, 4, 2, 3, 2, 0, 0, 0, 0, 0, 0, 0 }, [3, 4]);
+        var padded = tensor(new long[] { 1, 4, 2, 3, 2, 0, -1, 99, -7, 5, 1, 3 }, [3, 4]);
+
+        var a = encoder.Encode(ids, lengths);
+        var b = encoder.Encode(padded, lengths);
+        Assert.True(a.Outputs.equal(b.Outputs).all().item<bool>());
+        foreach (var pooling in Enum.GetValues<SequencePooling>())
+            Assert.True(SequenceEncoder.Pool(a, pooling).equal(SequenceEncoder.Pool(b, pooling)).all().item<bool>());
+
+        // An out-of-range id inside a sequence is still an error.
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => encoder.Encode(padded, tensor(new long[] { 4, 3, 0 })));
+        Assert.StartsWith("SequenceEncoder: token ids at valid steps must lie in [0, 5), got values from -1 to 4.", e.Message);
+    }
+
+    [Fact]
+    public void LengthsMustMatchTheBatch()
+    {
+        using var scope = NewDisposeScope();
+        var encoder = FloatEncoder(false);
+        var e = Assert.Throws<ArgumentException>(() => encoder.Encode(zeros(2, 5, 3), tensor(new long[] { 5, 5, 5 })));
+        Assert.StartsWith("SequenceEncoder: expected lengths of shape (2), got (3).", e.Message);
     }
 
     [Fact]

@@ -66,6 +66,39 @@ public class TaskNetworkTests
         Assert.Equal(summary.BestMetric, Accuracy(), 1e-6);
     }
 
+    [Fact]
+    public void SameSeedTrainsABidirectionalDropoutClassifierToBitIdenticalWeights()
+    {
+        // initSeed: initial weights and batches; loopSeed: the loop's torch.manual_seed, i.e. the dropout masks
+        // (variational between layers, plain before the head).
+        float[][] Train(int initSeed, int loopSeed)
+        {
+            using var scope = NewDisposeScope();
+            var (x, lengths, labels) = SignOfSum(48, 7);
+            manual_seed(initSeed);
+            var network = new SequenceClassifierNetwork(new SequenceEncoder(new SequenceEncoderOptions
+            {
+                InputSize = 1, HiddenSize = 6, NumberOfLayers = 2, Bidirectional = true, DropoutBetweenLayers = 0.3,
+                CellType = RnnCellType.Lstm,
+            }), classCount: 2, pooling: SequencePooling.Mean, dropoutProbability: 0.2);
+            var loop = new SequenceTrainingLoop(network, optim.Adam(network.parameters(), 0.01),
+                new SequenceTrainingLoopOptions { MaxEpochs = 2, Seed = loopSeed, RestoreBestWeights = false });
+            var lengthList = lengths.data<long>().Select(v => (int)v).ToArray();
+            loop.Run(LengthBucketBatcher.ForTraining(lengthList, 8, initSeed),
+                rows => network.Loss(Rows(x, rows), Rows(lengths, rows), Rows(labels, rows)));
+            return network.parameters().Select(p => p.data<float>().ToArray()).ToArray();
+        }
+
+        var a = Train(3, 3);
+        var b = Train(3, 3);
+        var c = Train(3, 4);
+        Assert.Equal(a.Length, b.Length);
+        for (int i = 0; i < a.Length; i++)
+            Assert.Equal(a[i], b[i]);
+        // Same start and batches, other dropout masks: the loop seed really reaches the dropout.
+        Assert.NotEqual(a, c);
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
@@ -94,6 +127,42 @@ public class TaskNetworkTests
         var predicted = network.Predict(testTokens, testLengths);
         var padding = arange(7).unsqueeze(0).ge(testLengths.unsqueeze(1));
         Assert.Equal(0, predicted.masked_select(padding).abs().sum().item<long>());
+    }
+
+    [Theory]
+    [InlineData(false, 2)]
+    [InlineData(false, 0)]
+    [InlineData(true, 2)]
+    [InlineData(true, 0)]
+    public void TaggerLossOnABatchOfEmptySequencesIsZeroAndBackPropagates(bool useCrf, int paddedLength)
+    {
+        // Length bucketing puts empty rows together, so a whole training batch can have no valid step.
+        using var scope = NewDisposeScope();
+        manual_seed(5);
+        var network = new SequenceTaggerNetwork(new SequenceEncoder(new SequenceEncoderOptions
+        {
+            VocabularySize = 4, EmbeddingSize = 3, HiddenSize = 2,
+        }), tagCount: 3, useCrf: useCrf);
+        var tokens = zeros(2, paddedLength, dtype: int64);
+        var lengths = zeros(2, dtype: int64);
+        var loss = network.Loss(tokens, lengths, zeros(2, paddedLength, dtype: int64));
+        Assert.Equal(0f, loss.item<float>());
+        loss.backward();
+        Assert.Equal(new long[] { 2, paddedLength }, network.Predict(tokens, lengths).shape);
+    }
+
+    [Fact]
+    public void NextStepLossOfSequencesShorterThanTwoStepsIsZeroAndBackPropagates()
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(6);
+        var network = new SequenceEncoderNetwork(new SequenceEncoder(new SequenceEncoderOptions { InputSize = 2, HiddenSize = 3 }));
+        foreach (long l in new long[] { 1, 3 })
+        {
+            var loss = network.Loss(randn(2, l, 2), ones(2, dtype: int64));
+            Assert.Equal(0f, loss.item<float>());
+            loss.backward();
+        }
     }
 
     private static double TagAccuracy(SequenceTaggerNetwork network, Tensor tokens, Tensor lengths, Tensor tags)

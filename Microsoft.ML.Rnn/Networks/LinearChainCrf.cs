@@ -13,7 +13,8 @@ namespace Microsoft.ML.Rnn.Networks;
 /// <remarks>
 /// Shapes: N batch, L padded steps, T tags. <c>emissions</c> (N, L, T) float; <c>tags</c> (N, L) int64;
 /// <c>lengths</c> (N) int64 with values in [0, L]. Steps at or past a sequence's length are ignored, whatever their
-/// values. A zero-length sequence has a negative log-likelihood of 0 and an empty path.
+/// values. A zero-length sequence has a negative log-likelihood of 0 and an empty path; L may be 0 (a batch of empty
+/// sequences, which length bucketing produces).
 /// <c>transitions[i, j]</c> scores moving from tag i to tag j.
 /// </remarks>
 public sealed class LinearChainCrf : nn.Module
@@ -67,6 +68,9 @@ public sealed class LinearChainCrf : nn.Module
         if (safeTags.numel() > 0 && (safeTags.min().item<long>() < 0 || safeTags.max().item<long>() >= TagCount))
             throw new ArgumentException($"LinearChainCrf: tags at valid steps must be in [0, {TagCount}).", nameof(tags));
 
+        // Still a function of the emissions, so a batch of empty sequences back-propagates (zero gradients).
+        if (l == 0) return emissions.sum([1, 2]).MoveToOuterDisposeScope();
+
         var maskF = mask.to_type(emissions.dtype);
         var nonEmpty = lens.gt(0).to_type(emissions.dtype);
 
@@ -105,6 +109,11 @@ public sealed class LinearChainCrf : nn.Module
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
         long n = emissions.shape[0], l = emissions.shape[1], tagCount = TagCount;
+        if (l == 0)
+        {
+            return (zeros(n, 0, dtype: ScalarType.Int64).MoveToOuterDisposeScope(),
+                zeros(n, dtype: emissions.dtype, device: emissions.device).MoveToOuterDisposeScope());
+        }
         var lens = lengths.to(emissions.device);
         var mask = arange(l, device: emissions.device).unsqueeze(0).lt(lens.unsqueeze(1));
         var maskSteps = mask.unbind(1);
@@ -146,9 +155,9 @@ public sealed class LinearChainCrf : nn.Module
     private void CheckEmissions(Tensor emissions, Tensor lengths)
     {
         using var scope = NewDisposeScope();
-        if (emissions.dim() != 3 || emissions.shape[2] != TagCount || emissions.shape[1] < 1)
+        if (emissions.dim() != 3 || emissions.shape[2] != TagCount)
             throw new ArgumentException(
-                $"LinearChainCrf: expected emissions of shape (N, L, {TagCount}) with L ≥ 1, got ({string.Join(", ", emissions.shape)}).", nameof(emissions));
+                $"LinearChainCrf: expected emissions of shape (N, L, {TagCount}), got ({string.Join(", ", emissions.shape)}).", nameof(emissions));
         if (lengths.dtype != ScalarType.Int64 || lengths.dim() != 1 || lengths.shape[0] != emissions.shape[0])
             throw new ArgumentException(
                 $"LinearChainCrf: expected lengths of shape ({emissions.shape[0]}) int64, got ({string.Join(", ", lengths.shape)}) {lengths.dtype}.", nameof(lengths));

@@ -115,9 +115,13 @@ public sealed class SequenceEncoder : nn.Module
     {
         ArgumentNullException.ThrowIfNull(input);
         using var scope = NewDisposeScope();
-        var x = Embed(input);
-        long n = x.shape[0], l = x.shape[1];
+        if (input.dim() < 2)
+            throw new ArgumentException($"SequenceEncoder: expected input of shape (N, L) or (N, L, F), got ({string.Join(", ", input.shape)}).", nameof(input));
+        long n = input.shape[0], l = input.shape[1];
         var lens = lengths is null ? full(n, l, dtype: ScalarType.Int64) : lengths.to(ScalarType.Int64, CPU);
+        if (lens.dim() != 1 || lens.shape[0] != n)
+            throw new ArgumentException($"SequenceEncoder: expected lengths of shape ({n}), got ({string.Join(", ", lens.shape)}).", nameof(lengths));
+        var x = Embed(input, lens);
 
         Tensor outputs = stacked is not null
             ? DynamicUnroller.Unroll(stacked, x, lens, path: path).Outputs
@@ -165,7 +169,9 @@ public sealed class SequenceEncoder : nn.Module
     }
 
     /// <summary>(N, L, E) embedded tokens or the checked (N, L, F) float input.</summary>
-    private Tensor Embed(Tensor input)
+    /// <param name="input">Token ids or float features.</param>
+    /// <param name="lengths">(N) int64 on the CPU; token ids past them may hold anything (e.g. -1 as padding).</param>
+    private Tensor Embed(Tensor input, Tensor lengths)
     {
         if (embedding is not null)
         {
@@ -174,16 +180,19 @@ public sealed class SequenceEncoder : nn.Module
                 throw new ArgumentException(
                     $"SequenceEncoder: expected token ids of shape (N, L) int64, got ({string.Join(", ", input.shape)}) {input.dtype}.", nameof(input));
             }
-            if (input.numel() > 0)
+            // Padding ids become 0 so any padding value is accepted; the unroller zeroes those steps' outputs anyway.
+            var valid = arange(input.shape[1], device: input.device).unsqueeze(0).lt(lengths.to(input.device).unsqueeze(1));
+            var ids = input.masked_fill(valid.logical_not(), 0);
+            if (ids.numel() > 0)
             {
-                long min = input.min().item<long>(), max = input.max().item<long>();
+                long min = ids.min().item<long>(), max = ids.max().item<long>();
                 if (min < 0 || max >= VocabularySize)
                 {
                     throw new ArgumentOutOfRangeException(nameof(input),
-                        $"SequenceEncoder: token ids must lie in [0, {VocabularySize}), got values from {min} to {max}.");
+                        $"SequenceEncoder: token ids at valid steps must lie in [0, {VocabularySize}), got values from {min} to {max}.");
                 }
             }
-            return embedding.call(input);
+            return embedding.call(ids);
         }
         if (input.dim() != 3 || input.shape[2] != InputFeatures || !input.is_floating_point())
         {

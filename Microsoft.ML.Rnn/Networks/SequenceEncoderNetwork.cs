@@ -48,7 +48,8 @@ public sealed class SequenceEncoderNetwork : nn.Module
         using var scope = NewDisposeScope();
         var encoded = encoder.Encode(input, lengths);
         long n = encoded.Outputs.shape[0], l = encoded.Outputs.shape[1];
-        if (l < 2) return zeros([], dtype: encoded.Outputs.dtype, device: encoded.Outputs.device).MoveToOuterDisposeScope();
+        // A zero that still depends on the parameters, so backward() works on a batch of too-short sequences.
+        if (l < 2) return (encoded.Outputs.sum() * 0).MoveToOuterDisposeScope();
 
         var predictions = head.call(encoded.Outputs[.., ..(int)(l - 1), ..(int)encoder.HiddenSize]);
         var device = predictions.device;

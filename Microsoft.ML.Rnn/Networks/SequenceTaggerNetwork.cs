@@ -11,7 +11,8 @@ namespace Microsoft.ML.Rnn.Networks;
 /// </summary>
 /// <remarks>
 /// Input and lengths as for <see cref="SequenceEncoder.Encode"/>. Emissions (N, L, T); tags (N, L) int64 0-based,
-/// ignored past each length. Without a CRF the loss is cross-entropy averaged over valid steps and decoding is the
+/// ignored past each length. Without a CRF the loss is cross-entropy averaged over valid steps (0 when there are none)
+/// and decoding is the
 /// per-step argmax; with a CRF the loss is the mean negative log-likelihood per sequence and decoding is Viterbi.
 /// </remarks>
 public sealed class SequenceTaggerNetwork : nn.Module
@@ -74,10 +75,12 @@ public sealed class SequenceTaggerNetwork : nn.Module
             return crf.NegativeLogLikelihood(emissions, tags, lens).mean().MoveToOuterDisposeScope();
 
         var valid = arange(emissions.shape[1], device: emissions.device).unsqueeze(0).lt(lens.to(emissions.device).unsqueeze(1));
-        // Padding positions get the ignored index, so they add nothing to the mean.
+        // Padding positions get the ignored index, so they add nothing. Sum / max(count, 1) rather than the built-in
+        // mean, which is 0/0 = NaN for a batch of empty sequences (length bucketing groups them together).
         var targets = tags.to(emissions.device).masked_fill(valid.logical_not(), -100);
-        return nn.functional.cross_entropy(emissions.reshape(-1, TagCount), targets.reshape(-1), ignore_index: -100)
-            .MoveToOuterDisposeScope();
+        var total = nn.functional.cross_entropy(emissions.reshape(-1, TagCount), targets.reshape(-1), ignore_index: -100,
+            reduction: nn.Reduction.Sum);
+        return (total / valid.sum().clamp_min(1).to_type(total.dtype)).MoveToOuterDisposeScope();
     }
 
     /// <summary>Best tags (N, L) int64 on the CPU, zero past each length.</summary>

@@ -175,6 +175,42 @@ public class SequenceTrainingLoopTests
         Assert.Equal("SequenceTrainingLoop: the loss became NaN at epoch 0, batch 0; lower the learning rate or set MaxGradientNorm.", e.Message);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void AFailingBatchRestoresTheBestWeightsBeforeThrowing(bool nonFiniteLoss)
+    {
+        using var scope = NewDisposeScope();
+        using var problem = new Problem();
+        var model = NewModel(7);
+        Tensor[]? best = null;
+        int calls = 0;
+        var loop = new SequenceTrainingLoop(model, optim.SGD(model.parameters(), 0.05),
+            new SequenceTrainingLoopOptions { MaxEpochs = 10 });
+        // The third epoch fails at its fifth batch (8 batches per epoch), after four more optimizer steps.
+        Tensor Loss(int[] rows)
+        {
+            var loss = problem.Loss(model, rows);
+            if (++calls < 21) return loss;
+            if (nonFiniteLoss) return loss * float.PositiveInfinity;
+            throw new OperationCanceledException("stopped by the caller");
+        }
+        Exception e = nonFiniteLoss
+            ? Assert.Throws<InvalidOperationException>(() => loop.Run(LengthBucketBatcher.ForTraining(problem.Lengths, 8, seed: 7),
+                Loss, progress: new SyncProgress<EpochProgress>(p => { if (p.IsBest) best = Copy(model); })))
+            : Assert.Throws<OperationCanceledException>(() => loop.Run(LengthBucketBatcher.ForTraining(problem.Lengths, 8, seed: 7),
+                Loss, progress: new SyncProgress<EpochProgress>(p => { if (p.IsBest) best = Copy(model); })));
+        Assert.Equal(nonFiniteLoss
+            ? "SequenceTrainingLoop: the loss became Infinity at epoch 2, batch 4; lower the learning rate or set MaxGradientNorm."
+            : "stopped by the caller", e.Message);
+
+        Assert.NotNull(best);
+        var restored = model.parameters().ToArray();
+        for (int i = 0; i < best.Length; i++)
+            Assert.True(restored[i].equal(best[i]).all().item<bool>());
+        Assert.True(model.training);
+    }
+
     private sealed class ParameterHolder : nn.Module
     {
         private readonly TorchSharp.Modules.Parameter w;

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -80,6 +81,8 @@ public sealed class SequenceTrainingLoop
     /// <param name="validate">Optional metric computed after each epoch, run in eval mode without gradients.</param>
     /// <param name="progress">Receives one <see cref="EpochProgress"/> per completed epoch.</param>
     /// <param name="cancellationToken">Ends the run before the next batch; best weights are restored when kept.</param>
+    /// <remarks>When a batch loss is not finite, or a callback throws, the best weights are restored (when kept)
+    /// before the exception propagates.</remarks>
     public TrainingSummary Run(
         LengthBucketBatcher batcher,
         Func<int[], Tensor> batchLoss,
@@ -100,53 +103,64 @@ public sealed class SequenceTrainingLoop
         int batchesRun = 0;
         bool cancelled = false, stoppedEarly = false;
 
-        for (int epoch = 0; epoch < _options.MaxEpochs && !cancelled && !stoppedEarly; epoch++)
+        try
         {
-            _module.train();
-            double lossSum = 0;
-            long rows = 0;
-            var batches = batcher.GetBatches(epoch);
-            for (int b = 0; b < batches.Count; b++)
+            for (int epoch = 0; epoch < _options.MaxEpochs && !cancelled && !stoppedEarly; epoch++)
             {
-                if (cancellationToken.IsCancellationRequested) { cancelled = true; break; }
-                using var scope = NewDisposeScope();
-                _optimizer.zero_grad();
-                var loss = batchLoss(batches[b]);
-                double value = loss.ToDouble();
-                if (!double.IsFinite(value))
-                    throw new InvalidOperationException(
-                        $"SequenceTrainingLoop: the loss became {value} at epoch {epoch}, batch {b}; lower the learning rate or set MaxGradientNorm.");
-                loss.backward();
-                if (_options.MaxGradientNorm > 0)
-                    nn.utils.clip_grad_norm_(parameters, _options.MaxGradientNorm);
-                _optimizer.step();
-                batchesRun++;
-                lossSum += value * batches[b].Length;
-                rows += batches[b].Length;
-            }
-            if (cancelled || cancellationToken.IsCancellationRequested) { cancelled = true; break; }
-
-            double trainLoss = rows > 0 ? lossSum / rows : double.NaN;
-            double? metric = null;
-            if (validate is not null)
-            {
-                _module.eval();
-                using (no_grad())
-                using (NewDisposeScope())
-                {
-                    metric = validate();
-                }
                 _module.train();
+                double lossSum = 0;
+                long rows = 0;
+                var batches = batcher.GetBatches(epoch);
+                for (int b = 0; b < batches.Count; b++)
+                {
+                    if (cancellationToken.IsCancellationRequested) { cancelled = true; break; }
+                    using var scope = NewDisposeScope();
+                    _optimizer.zero_grad();
+                    var loss = batchLoss(batches[b]);
+                    double value = loss.ToDouble();
+                    if (!double.IsFinite(value))
+                        throw new InvalidOperationException(
+                            string.Create(CultureInfo.InvariantCulture,
+                                $"SequenceTrainingLoop: the loss became {value} at epoch {epoch}, batch {b}; lower the learning rate or set MaxGradientNorm."));
+                    loss.backward();
+                    if (_options.MaxGradientNorm > 0)
+                        nn.utils.clip_grad_norm_(parameters, _options.MaxGradientNorm);
+                    _optimizer.step();
+                    batchesRun++;
+                    lossSum += value * batches[b].Length;
+                    rows += batches[b].Length;
+                }
+                if (cancelled || cancellationToken.IsCancellationRequested) { cancelled = true; break; }
+
+                double trainLoss = rows > 0 ? lossSum / rows : double.NaN;
+                double? metric = null;
+                if (validate is not null)
+                {
+                    _module.eval();
+                    using (no_grad())
+                    using (NewDisposeScope())
+                    {
+                        metric = validate();
+                    }
+                    _module.train();
+                }
+
+                trainLosses.Add(trainLoss);
+                validationMetrics.Add(metric);
+                bool isBest = tracker.Report(epoch, metric ?? trainLoss, _options.RestoreBestWeights ? _module : null);
+                stoppedEarly = _options.Patience is not null && tracker.ShouldStop;
+
+                var elapsed = clock.Elapsed;
+                var remaining = TimeSpan.FromTicks(elapsed.Ticks / (epoch + 1) * (_options.MaxEpochs - epoch - 1));
+                progress?.Report(new EpochProgress(epoch, _options.MaxEpochs, trainLoss, metric, isBest, elapsed, remaining));
             }
-
-            trainLosses.Add(trainLoss);
-            validationMetrics.Add(metric);
-            bool isBest = tracker.Report(epoch, metric ?? trainLoss, _options.RestoreBestWeights ? _module : null);
-            stoppedEarly = _options.Patience is not null && tracker.ShouldStop;
-
-            var elapsed = clock.Elapsed;
-            var remaining = TimeSpan.FromTicks(elapsed.Ticks / (epoch + 1) * (_options.MaxEpochs - epoch - 1));
-            progress?.Report(new EpochProgress(epoch, _options.MaxEpochs, trainLoss, metric, isBest, elapsed, remaining));
+        }
+        catch
+        {
+            // A non-finite loss, or an exception from a callback (e.g. OperationCanceledException from the caller's
+            // loss): leave the module with the best weights seen, as a cancelled run would, then rethrow.
+            RestoreAfterFailure(tracker);
+            throw;
         }
 
         if (_options.RestoreBestWeights)
@@ -155,5 +169,20 @@ public sealed class SequenceTrainingLoop
 
         return new TrainingSummary(trainLosses.Count, batchesRun, tracker.BestEpoch, tracker.BestMetric,
             stoppedEarly, cancelled, trainLosses, validationMetrics);
+    }
+
+    /// <summary>Puts back the best weights (when kept) and training mode after a failed run.</summary>
+    private void RestoreAfterFailure(EarlyStopping tracker)
+    {
+        try
+        {
+            if (_options.RestoreBestWeights)
+                tracker.RestoreBest(_module);
+            _module.train();
+        }
+        catch
+        {
+            // The original exception matters more than a failed restore.
+        }
     }
 }
