@@ -72,7 +72,7 @@ public sealed class RnnSequenceClassifier : IEstimator<RnnSequenceClassifierTran
         torch.manual_seed(seed);
         using var ch = host.Start("Network");
         var device = DeviceSelection.Resolve(o.Device, ch, ComponentName);
-        var encoderOptions = EncoderOptions(ch, input.Schema[features.Index], features, seed);
+        var encoderOptions = FeatureEncoding.Of(features).EncoderOptions(o, ch, input.Schema[features.Index], seed, ComponentName);
         var network = new SequenceClassifierNetwork(new SequenceEncoder(encoderOptions), label.ClassCount, o.Pooling, o.Dropout);
         network.to(device);
         try
@@ -103,7 +103,7 @@ public sealed class RnnSequenceClassifier : IEstimator<RnnSequenceClassifierTran
             network.Dispose();
             throw;
         }
-        return new RnnSequenceClassifierTransformer(_env, o.FeatureColumnName, features, label.IsBinary, (int)label.ClassCount,
+        return new RnnSequenceClassifierTransformer(_env, FeatureEncoding.Of(features), label.IsBinary, (int)label.ClassCount,
             label.KeyValues, o.BatchSize, network, device);
     }
 
@@ -198,34 +198,5 @@ public sealed class RnnSequenceClassifier : IEstimator<RnnSequenceClassifierTran
             ch.Warning($"{ComponentName}: skipped {skipped} row(s) with a missing label in column '{label.Column.Name}'.");
         }
         return new SequenceDataSet<long[]>(rows, targets.ToArray());
-    }
-
-    private SequenceEncoderOptions EncoderOptions(IChannel ch, DataViewSchema.Column featureColumn, SequenceColumn features, int seed)
-    {
-        var o = _options;
-        if (features.Kind == SequenceItemKind.Singles)
-        {
-            return new SequenceEncoderOptions
-            {
-                InputSize = features.FeaturesPerStep, CellType = o.CellType, HiddenSize = o.HiddenSize,
-                NumberOfLayers = o.NumberOfLayers, Bidirectional = o.Bidirectional, DropoutBetweenLayers = o.Dropout,
-            };
-        }
-        // One embedding row per key plus one for missing keys (tokens not in the dictionary at scoring time).
-        long vocabulary = checked((long)features.KeyCount + 1);
-        Tensor? pretrained = null;
-        if (o.WordVectorsFile is { } file)
-        {
-            var words = KeyValueAnnotation.FromColumn(featureColumn)?.ToStrings()
-                ?? throw new InvalidOperationException($"{ComponentName}: WordVectorsFile needs the KeyValues annotation (the vocabulary) on feature column '{features.Name}'.");
-            pretrained = WordVectorFile.Load(file, words, (int)vocabulary, seed, out int found);
-            ch.Info($"{ComponentName}: {found} of {words.Length} tokens found in '{file}'.");
-        }
-        return new SequenceEncoderOptions
-        {
-            VocabularySize = vocabulary, EmbeddingSize = o.EmbeddingSize, PretrainedEmbeddings = pretrained,
-            FreezeEmbeddings = o.FreezeWordVectors, CellType = o.CellType, HiddenSize = o.HiddenSize,
-            NumberOfLayers = o.NumberOfLayers, Bidirectional = o.Bidirectional, DropoutBetweenLayers = o.Dropout,
-        };
     }
 }

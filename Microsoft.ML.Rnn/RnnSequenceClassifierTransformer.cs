@@ -31,19 +31,15 @@ public sealed class RnnSequenceClassifierTransformer : RowToRowTransformerBase, 
 
     private readonly SequenceClassifierNetwork _network;
     private readonly NetworkInference _inference;
-    private readonly SequenceItemKind _featureKind;
-    private readonly ulong _featureKeyCount;
+    private readonly FeatureEncoding _features;
     private readonly KeyValueAnnotation? _labelNames;
     private bool _disposed;
 
-    internal RnnSequenceClassifierTransformer(IHostEnvironment env, string featureColumnName, SequenceColumn features, bool isBinary,
+    internal RnnSequenceClassifierTransformer(IHostEnvironment env, FeatureEncoding features, bool isBinary,
         int classCount, KeyValueAnnotation? labelNames, int batchSize, SequenceClassifierNetwork network, torch.Device device)
         : base(env.Register(nameof(RnnSequenceClassifierTransformer)))
     {
-        FeatureColumnName = featureColumnName;
-        FeaturesPerStep = features.FeaturesPerStep;
-        _featureKind = features.Kind;
-        _featureKeyCount = features.KeyCount;
+        _features = features;
         IsBinary = isBinary;
         ClassCount = classCount;
         _labelNames = labelNames;
@@ -54,10 +50,10 @@ public sealed class RnnSequenceClassifierTransformer : RowToRowTransformerBase, 
     }
 
     /// <summary>The input column read.</summary>
-    public string FeatureColumnName { get; }
+    public string FeatureColumnName => _features.Name;
 
     /// <summary>Values per step of a Single input (1 for key input).</summary>
-    public int FeaturesPerStep { get; }
+    public int FeaturesPerStep => _features.FeaturesPerStep;
 
     /// <summary>True for a Boolean label (binary outputs), false for a key label (multiclass outputs).</summary>
     public bool IsBinary { get; }
@@ -93,10 +89,7 @@ public sealed class RnnSequenceClassifierTransformer : RowToRowTransformerBase, 
         ObjectDisposedException.ThrowIf(_disposed, this);
         ModelPersistence.BeginSave(ctx, GetVersionInfo());
         // *** Binary format ***
-        // int: id of the feature column name
-        // int: features per step
-        // byte: feature kind (0 Single steps, 1 keys)
-        // long: feature key count (0 for Single input)
+        // feature column description (FeatureEncoding.Write)
         // byte: label kind (0 key, 1 Boolean)
         // int: class count C
         // key values: label names (may be absent)
@@ -104,10 +97,7 @@ public sealed class RnnSequenceClassifierTransformer : RowToRowTransformerBase, 
         // int: pooling (SequencePooling)
         // encoder description (EncoderOptionsPersistence.Write)
         // binary stream "Network": SequenceClassifierNetwork weights
-        ctx.SaveNonEmptyString(FeatureColumnName);
-        ctx.Writer.Write(FeaturesPerStep);
-        ctx.Writer.Write((byte)(_featureKind == SequenceItemKind.Keys ? 1 : 0));
-        ctx.Writer.Write((long)_featureKeyCount);
+        _features.Write(ctx);
         ctx.Writer.Write((byte)(IsBinary ? 1 : 0));
         ctx.Writer.Write(ClassCount);
         ModelPersistence.WriteKeyValues(ctx, Host, _labelNames);
@@ -121,44 +111,24 @@ public sealed class RnnSequenceClassifierTransformer : RowToRowTransformerBase, 
     {
         ModelPersistence.BeginLoad(ctx, GetVersionInfo(), UserName);
         // *** Binary format ***: see SaveModel.
-        string feature = ctx.LoadNonEmptyString();
-        int featuresPerStep = ctx.Reader.ReadInt32();
-        byte featureKind = ctx.Reader.ReadByte();
-        long keyCount = ctx.Reader.ReadInt64();
+        var features = FeatureEncoding.Read(ctx, UserName);
         byte labelKind = ctx.Reader.ReadByte();
         int classCount = ctx.Reader.ReadInt32();
         var labelNames = ModelPersistence.ReadKeyValues(ctx, env);
         int batchSize = ctx.Reader.ReadInt32();
         int pooling = ctx.Reader.ReadInt32();
-        if (featuresPerStep < 1 || featureKind > 1 || keyCount < 0 || labelKind > 1 || classCount < 2 || batchSize < 1
+        if (labelKind > 1 || classCount < 2 || batchSize < 1
             || !Enum.IsDefined((SequencePooling)pooling) || (labelNames is not null && labelNames.Count != classCount))
             throw new FormatException($"{UserName}: corrupt model header.");
         var encoderOptions = EncoderOptionsPersistence.Read(ctx, UserName);
         var network = new SequenceClassifierNetwork(new SequenceEncoder(encoderOptions), classCount, (SequencePooling)pooling);
         ModelPersistence.LoadModule(ctx, NetworkStream, network, UserName);
-        var features = featureKind == 1
-            ? SequenceColumn.Bind(KeySchema(feature, (ulong)keyCount), feature, 1)
-            : SequenceColumn.Bind(SingleSchema(feature), feature, featuresPerStep);
-        return new RnnSequenceClassifierTransformer(env, feature, features, labelKind == 1, classCount, labelNames, batchSize,
+        return new RnnSequenceClassifierTransformer(env, features, labelKind == 1, classCount, labelNames, batchSize,
             network, torch.CPU);
     }
 
     private static IRowMapper Create(IHostEnvironment env, ModelLoadContext ctx, DataViewSchema inputSchema)
         => Create(env, ctx).MakeRowMapper(inputSchema);
-
-    private static DataViewSchema KeySchema(string name, ulong count)
-    {
-        var builder = new DataViewSchema.Builder();
-        builder.AddColumn(name, new VectorDataViewType(new KeyDataViewType(typeof(uint), count)));
-        return builder.ToSchema();
-    }
-
-    private static DataViewSchema SingleSchema(string name)
-    {
-        var builder = new DataViewSchema.Builder();
-        builder.AddColumn(name, new VectorDataViewType(NumberDataViewType.Single));
-        return builder.ToSchema();
-    }
 
     /// <inheritdoc/>
     public override IRowMapper MakeRowMapper(DataViewSchema schema)
@@ -177,18 +147,7 @@ public sealed class RnnSequenceClassifierTransformer : RowToRowTransformerBase, 
 
     MissingKeyHandling ISequenceScorer<float[]>.MissingKeys => MissingKeyHandling.MapToUnknownIndex;
 
-    SequenceColumn ISequenceScorer<float[]>.BindFeatures(DataViewSchema schema)
-    {
-        var column = SequenceColumn.Bind(schema, FeatureColumnName, _featureKind == SequenceItemKind.Keys ? 1 : FeaturesPerStep);
-        if (column.Kind != _featureKind || column.KeyCount != _featureKeyCount)
-        {
-            string expected = _featureKind == SequenceItemKind.Keys
-                ? new VectorDataViewType(new KeyDataViewType(typeof(uint), _featureKeyCount)).ToString()
-                : "vector of Single";
-            throw Contracts.ExceptSchemaMismatch(nameof(schema), "feature", FeatureColumnName, expected, column.Type.ToString());
-        }
-        return column;
-    }
+    SequenceColumn ISequenceScorer<float[]>.BindFeatures(DataViewSchema schema) => _features.Bind(schema);
 
     DataViewSchema.DetachedColumn[] ISequenceScorer<float[]>.GetOutputColumns()
     {

@@ -1,0 +1,86 @@
+using Microsoft.ML.Data;
+using Microsoft.ML.Rnn.Networks;
+using Microsoft.ML.Runtime;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.Rnn.MLNet;
+
+/// <summary>
+/// What every component does with its feature column: build the encoder options from the user's options and the
+/// column kind (training), write/read the feature column's description (persistence), and check that a scoring schema
+/// has the same kind of column (scoring).
+/// </summary>
+internal sealed record FeatureEncoding(string Name, SequenceItemKind Kind, ulong KeyCount, int FeaturesPerStep)
+{
+    /// <summary>The encoding of a bound training column.</summary>
+    public static FeatureEncoding Of(SequenceColumn column) => new(column.Name, column.Kind, column.KeyCount, column.FeaturesPerStep);
+
+    /// <summary>Encoder options for this feature column: an embedding with one extra row for missing keys, or Single steps.</summary>
+    public SequenceEncoderOptions EncoderOptions(RnnOptionsBase o, IChannel ch, DataViewSchema.Column featureColumn, int seed, string component)
+    {
+        if (Kind == SequenceItemKind.Singles)
+        {
+            return new SequenceEncoderOptions
+            {
+                InputSize = FeaturesPerStep, CellType = o.CellType, HiddenSize = o.HiddenSize,
+                NumberOfLayers = o.NumberOfLayers, Bidirectional = o.Bidirectional, DropoutBetweenLayers = o.Dropout,
+            };
+        }
+        // One embedding row per key plus one for missing keys (tokens not in the dictionary at scoring time).
+        long vocabulary = checked((long)KeyCount + 1);
+        Tensor? pretrained = null;
+        if (o.WordVectorsFile is { } file)
+        {
+            var words = KeyValueAnnotation.FromColumn(featureColumn)?.ToStrings()
+                ?? throw new InvalidOperationException($"{component}: WordVectorsFile needs the KeyValues annotation (the vocabulary) on feature column '{Name}'.");
+            pretrained = WordVectorFile.Load(file, words, (int)vocabulary, seed, out int found);
+            ch.Info($"{component}: {found} of {words.Length} tokens found in '{file}'.");
+        }
+        return new SequenceEncoderOptions
+        {
+            VocabularySize = vocabulary, EmbeddingSize = o.EmbeddingSize, PretrainedEmbeddings = pretrained,
+            FreezeEmbeddings = o.FreezeWordVectors, CellType = o.CellType, HiddenSize = o.HiddenSize,
+            NumberOfLayers = o.NumberOfLayers, Bidirectional = o.Bidirectional, DropoutBetweenLayers = o.Dropout,
+        };
+    }
+
+    /// <summary>Writes the feature column's description.</summary>
+    public void Write(ModelSaveContext ctx)
+    {
+        // *** Binary format ***
+        // int: id of the feature column name
+        // int: features per step
+        // byte: feature kind (0 Single steps, 1 keys)
+        // long: feature key count (0 for Single input)
+        ctx.SaveNonEmptyString(Name);
+        ctx.Writer.Write(FeaturesPerStep);
+        ctx.Writer.Write((byte)(Kind == SequenceItemKind.Keys ? 1 : 0));
+        ctx.Writer.Write((long)KeyCount);
+    }
+
+    /// <summary>Reads what <see cref="Write"/> wrote; throws <see cref="FormatException"/> on corrupt values.</summary>
+    public static FeatureEncoding Read(ModelLoadContext ctx, string component)
+    {
+        string name = ctx.LoadNonEmptyString();
+        int featuresPerStep = ctx.Reader.ReadInt32();
+        byte kind = ctx.Reader.ReadByte();
+        long keyCount = ctx.Reader.ReadInt64();
+        if (featuresPerStep < 1 || kind > 1 || keyCount < 0 || (kind == 1 && (keyCount == 0 || featuresPerStep != 1)))
+            throw new FormatException($"{component}: corrupt feature column description in the model.");
+        return new FeatureEncoding(name, kind == 1 ? SequenceItemKind.Keys : SequenceItemKind.Singles, (ulong)keyCount, featuresPerStep);
+    }
+
+    /// <summary>Binds the feature column of a scoring schema, which must be of the kind the model was trained on.</summary>
+    public SequenceColumn Bind(DataViewSchema schema)
+    {
+        var column = SequenceColumn.Bind(schema, Name, Kind == SequenceItemKind.Keys ? 1 : FeaturesPerStep);
+        if (column.Kind != Kind || column.KeyCount != KeyCount)
+        {
+            string expected = Kind == SequenceItemKind.Keys
+                ? new VectorDataViewType(new KeyDataViewType(typeof(uint), KeyCount)).ToString()
+                : "vector of Single";
+            throw Contracts.ExceptSchemaMismatch(nameof(schema), "feature", Name, expected, column.Type.ToString());
+        }
+        return column;
+    }
+}
