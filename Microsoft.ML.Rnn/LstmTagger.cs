@@ -1,0 +1,162 @@
+using Microsoft.ML.Data;
+using Microsoft.ML.Rnn.MLNet;
+using Microsoft.ML.Rnn.Networks;
+using Microsoft.ML.Runtime;
+using TorchSharp;
+
+namespace Microsoft.ML.Rnn;
+
+/// <summary>
+/// Trains a sequence tagger: a (stacked, optionally bidirectional) recurrent network reads each row's tokens (keys
+/// through an embedding, or Single steps) and predicts one tag per token, optionally decoding the best tag sequence
+/// with a linear-chain CRF (Viterbi). The label is a variable-length vector of keys aligned with the tokens; the
+/// transformer adds <c>PredictedLabel</c> (a vector of keys of the label's type, as long as the input sequence) and
+/// <c>Score</c> (per-token tag probabilities, flattened: L × T values, token-major). Evaluate with
+/// <see cref="TaggingEvaluator"/>.
+/// </summary>
+public sealed class LstmTagger : IEstimator<LstmTaggerTransformer>
+{
+    internal const string ComponentName = nameof(LstmTagger);
+    private const string ExpectedLabelType = "vector of key (UInt32)";
+
+    /// <summary>Options of <see cref="LstmTagger"/>.</summary>
+    public sealed class Options : RnnOptionsBase
+    {
+        /// <summary>Decode with a linear-chain CRF (learned tag transitions, Viterbi) instead of per-token argmax.</summary>
+        public bool UseCrf;
+    }
+
+    private readonly IHostEnvironment _env;
+    private readonly Options _options;
+
+    internal LstmTagger(IHostEnvironment env, Options options)
+    {
+        ArgumentNullException.ThrowIfNull(env);
+        ArgumentNullException.ThrowIfNull(options);
+        RnnOptionsValidation.Validate(options, ComponentName);
+        _env = env;
+        _options = options;
+    }
+
+    /// <summary>Trains on <paramref name="input"/>, holding out <see cref="RnnOptionsBase.ValidationFraction"/> for early stopping.</summary>
+    public LstmTaggerTransformer Fit(IDataView input) => Fit(input, null);
+
+    /// <summary>Trains on <paramref name="input"/> with early stopping on <paramref name="validationData"/> (null: split <paramref name="input"/>).</summary>
+    public LstmTaggerTransformer Fit(IDataView input, IDataView? validationData)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        var host = _env.Register(ComponentName);
+        var o = _options;
+        var features = SequenceColumn.Bind(input.Schema, o.FeatureColumnName, o.FeaturesPerStep);
+        var tags = BindLabel(input.Schema, o.LabelColumnName, nameof(input));
+        var train = ReadTagged(host, input, features, tags);
+        if (train.Rows.Count == 0)
+            throw new InvalidOperationException($"{ComponentName}: the training data has no rows.");
+        SequenceDataSet<SequenceRows>? validation = null;
+        if (validationData is not null)
+        {
+            var validationFeatures = FeatureEncoding.Of(features).Bind(validationData.Schema);
+            var validationTags = BindLabel(validationData.Schema, o.LabelColumnName, nameof(validationData));
+            if (validationTags.KeyCount != tags.KeyCount)
+                throw Contracts.ExceptSchemaMismatch(nameof(validationData), "label", o.LabelColumnName, tags.Type.ToString(), validationTags.Type.ToString());
+            validation = ReadTagged(host, validationData, validationFeatures, validationTags);
+        }
+
+        int seed = SequenceTrainingDriver.ResolveSeed(o, host);
+        torch.manual_seed(seed);
+        using var ch = host.Start("Network");
+        var device = DeviceSelection.Resolve(o.Device, ch, ComponentName);
+        var encoding = FeatureEncoding.Of(features);
+        var encoderOptions = encoding.EncoderOptions(o, ch, input.Schema[features.Index], seed, ComponentName);
+        var network = new SequenceTaggerNetwork(new SequenceEncoder(encoderOptions), (long)tags.KeyCount, o.UseCrf, o.Dropout);
+        network.to(device);
+        try
+        {
+            SequenceTrainingDriver.Train(
+                new TrainingSetup
+                {
+                    Host = host, Options = o, Component = ComponentName, Network = network, Seed = seed,
+                    MetricName = "token accuracy", HigherIsBetter = true,
+                },
+                train, validation,
+                (set, rows) =>
+                {
+                    var (data, lengths) = set.Rows.MakeBatch(rows);
+                    var (gold, _) = set.Targets.MakeBatch(rows);
+                    return network.Loss(data.to(device), lengths, gold.to(device));
+                },
+                (set, rows) =>
+                {
+                    var (data, lengths) = set.Rows.MakeBatch(rows);
+                    var (gold, _) = set.Targets.MakeBatch(rows);
+                    var predicted = network.Predict(data.to(device), lengths);
+                    long[] lens = lengths.data<long>().ToArray();
+                    var valid = torch.arange(predicted.shape[1]).unsqueeze(0).lt(lengths.unsqueeze(1));
+                    long correct = predicted.eq(gold).logical_and(valid).sum().item<long>();
+                    return (correct, lens.Sum());
+                });
+        }
+        catch
+        {
+            network.Dispose();
+            throw;
+        }
+        return new LstmTaggerTransformer(_env, encoding, (int)tags.KeyCount, KeyValueAnnotation.FromColumn(input.Schema[tags.Index]),
+            o.BatchSize, network, device);
+    }
+
+    /// <summary>Checks the input columns and describes the outputs (PredictedLabel: vector of keys; Score: vector of Single).</summary>
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    {
+        ArgumentNullException.ThrowIfNull(inputSchema);
+        SequenceColumn.CheckShape(inputSchema, _options.FeatureColumnName);
+        if (!inputSchema.TryFindColumn(_options.LabelColumnName, out var label))
+            throw Contracts.ExceptSchemaMismatch(nameof(inputSchema), "label", _options.LabelColumnName);
+        if (label.Kind == SchemaShape.Column.VectorKind.Scalar || !label.IsKey || label.ItemType.RawType != typeof(uint))
+            throw Contracts.ExceptSchemaMismatch(nameof(inputSchema), "label", _options.LabelColumnName, ExpectedLabelType, label.GetTypeString());
+        var columns = inputSchema.ToDictionary(c => c.Name);
+        var keyValues = label.Annotations.Where(a => a.Name == AnnotationUtils.Kinds.KeyValues).ToArray();
+        columns[LstmTaggerTransformer.PredictedLabelColumnName] = new SchemaShape.Column(LstmTaggerTransformer.PredictedLabelColumnName,
+            SchemaShape.Column.VectorKind.VariableVector, NumberDataViewType.UInt32, true, new SchemaShape(keyValues));
+        columns[LstmTaggerTransformer.ScoreColumnName] = new SchemaShape.Column(LstmTaggerTransformer.ScoreColumnName,
+            SchemaShape.Column.VectorKind.VariableVector, NumberDataViewType.Single, false);
+        return new SchemaShape(columns.Values);
+    }
+
+    private static SequenceColumn BindLabel(DataViewSchema schema, string name, string parameter)
+    {
+        if (schema.GetColumnOrNull(name) is not { } column)
+            throw Contracts.ExceptSchemaMismatch(parameter, "label", name);
+        if (column.Type is not VectorDataViewType { ItemType: KeyDataViewType { RawType: var raw } } || raw != typeof(uint))
+            throw Contracts.ExceptSchemaMismatch(parameter, "label", name, ExpectedLabelType, column.Type.ToString());
+        var tags = SequenceColumn.Bind(schema, name, 1, "label");
+        if (tags.KeyCount < 2)
+            throw new InvalidOperationException($"{ComponentName}: label column '{name}' has {tags.KeyCount} tag(s); at least two are needed.");
+        return tags;
+    }
+
+    /// <summary>Reads every row's tokens and 0-based tags, which must be as many as the tokens.</summary>
+    private static SequenceDataSet<SequenceRows> ReadTagged(IHost host, IDataView data, SequenceColumn features, SequenceColumn tags)
+    {
+        var rows = new SequenceRows(features);
+        var targets = new SequenceRows(tags);
+        using var cursor = data.GetRowCursor(new[] { data.Schema[features.Index], data.Schema[tags.Index] });
+        // Missing feature keys (unknown tokens) get their own embedding row; a missing tag cannot be trained on.
+        var featureReader = new SequenceColumnReader(cursor, features, MissingKeyHandling.MapToUnknownIndex);
+        var tagReader = new SequenceColumnReader(cursor, tags, MissingKeyHandling.Throw);
+        while (cursor.MoveNext())
+        {
+            host.CheckAlive();
+            rows.AddCurrent(featureReader);
+            targets.AddCurrent(tagReader);
+            int tokens = rows.Lengths[^1], labels = targets.Lengths[^1];
+            if (tokens != labels)
+            {
+                throw new InvalidOperationException(
+                    $"{ComponentName}: row {cursor.Position} has {tokens} steps in feature column '{features.Name}' but {labels} tags " +
+                    $"in label column '{tags.Name}'; each token needs exactly one tag.");
+            }
+        }
+        return new SequenceDataSet<SequenceRows>(rows, targets);
+    }
+}
