@@ -49,8 +49,8 @@ public sealed class RnnSequenceClassifier : IEstimator<RnnSequenceClassifierTran
         var host = _env.Register(ComponentName);
         var o = _options;
         var features = SequenceColumn.Bind(input.Schema, o.FeatureColumnName, o.FeaturesPerStep);
-        var label = BindLabel(input.Schema, o.LabelColumnName, nameof(input));
-        var train = ReadLabeled(host, input, features, label);
+        var label = BindLabel(input.Schema, o.LabelColumnName, nameof(input), ComponentName);
+        var train = ReadLabeled(host, input, features, label, ComponentName);
         if (train.Rows.Count == 0)
             throw new InvalidOperationException($"{ComponentName}: the training data has no rows with a label in column '{o.LabelColumnName}'.");
         var distinct = train.Targets.Distinct().Count();
@@ -62,10 +62,10 @@ public sealed class RnnSequenceClassifier : IEstimator<RnnSequenceClassifierTran
             var validationFeatures = SequenceColumn.Bind(validationData.Schema, o.FeatureColumnName, o.FeaturesPerStep);
             if (validationFeatures.Kind != features.Kind || validationFeatures.KeyCount != features.KeyCount)
                 throw Contracts.ExceptSchemaMismatch(nameof(validationData), "feature", o.FeatureColumnName, features.Type.ToString(), validationFeatures.Type.ToString());
-            var validationLabel = BindLabel(validationData.Schema, o.LabelColumnName, nameof(validationData));
+            var validationLabel = BindLabel(validationData.Schema, o.LabelColumnName, nameof(validationData), ComponentName);
             if (validationLabel.ClassCount != label.ClassCount)
                 throw Contracts.ExceptSchemaMismatch(nameof(validationData), "label", o.LabelColumnName, label.Column.Type.ToString(), validationLabel.Column.Type.ToString());
-            validation = ReadLabeled(host, validationData, validationFeatures, validationLabel);
+            validation = ReadLabeled(host, validationData, validationFeatures, validationLabel, ComponentName);
         }
 
         int seed = SequenceTrainingDriver.ResolveSeed(o, host);
@@ -140,11 +140,13 @@ public sealed class RnnSequenceClassifier : IEstimator<RnnSequenceClassifierTran
         return new SchemaShape(columns.Values);
     }
 
-    private const string ExpectedLabelType = "key (UInt32) or Boolean";
+    internal const string ExpectedLabelType = "key (UInt32) or Boolean";
 
-    private sealed record LabelBinding(DataViewSchema.Column Column, bool IsBinary, long ClassCount, KeyValueAnnotation? KeyValues);
+    /// <summary>A bound class label: key (multiclass) or Boolean (binary, two classes).</summary>
+    internal sealed record LabelBinding(DataViewSchema.Column Column, bool IsBinary, long ClassCount, KeyValueAnnotation? KeyValues);
 
-    private static LabelBinding BindLabel(DataViewSchema schema, string name, string parameter)
+    /// <summary>Binds a key or Boolean label column; ML.NET schema errors name it.</summary>
+    internal static LabelBinding BindLabel(DataViewSchema schema, string name, string parameter, string component)
     {
         if (schema.GetColumnOrNull(name) is not { } column)
             throw Contracts.ExceptSchemaMismatch(parameter, "label", name);
@@ -153,14 +155,14 @@ public sealed class RnnSequenceClassifier : IEstimator<RnnSequenceClassifierTran
         if (column.Type is KeyDataViewType key && key.RawType == typeof(uint))
         {
             if (key.Count < 2)
-                throw new InvalidOperationException($"{ComponentName}: label column '{name}' has {key.Count} class(es); at least two are needed.");
+                throw new InvalidOperationException($"{component}: label column '{name}' has {key.Count} class(es); at least two are needed.");
             return new LabelBinding(column, false, (long)key.Count, KeyValueAnnotation.FromColumn(column));
         }
         throw Contracts.ExceptSchemaMismatch(parameter, "label", name, ExpectedLabelType, column.Type.ToString());
     }
 
     /// <summary>Reads the sequences and 0-based class indices of the rows with a label; missing keys (0) are skipped and counted.</summary>
-    private static SequenceDataSet<long[]> ReadLabeled(IHost host, IDataView data, SequenceColumn features, LabelBinding label)
+    internal static SequenceDataSet<long[]> ReadLabeled(IHost host, IDataView data, SequenceColumn features, LabelBinding label, string component)
     {
         var rows = new SequenceRows(features);
         var targets = new List<long>();
@@ -195,7 +197,7 @@ public sealed class RnnSequenceClassifier : IEstimator<RnnSequenceClassifierTran
         if (skipped > 0)
         {
             using var ch = host.Start("Labels");
-            ch.Warning($"{ComponentName}: skipped {skipped} row(s) with a missing label in column '{label.Column.Name}'.");
+            ch.Warning($"{component}: skipped {skipped} row(s) with a missing label in column '{label.Column.Name}'.");
         }
         return new SequenceDataSet<long[]>(rows, targets.ToArray());
     }

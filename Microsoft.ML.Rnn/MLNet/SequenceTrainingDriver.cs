@@ -12,7 +12,7 @@ namespace Microsoft.ML.Rnn.MLNet;
 internal sealed record SequenceDataSet<TTargets>(SequenceRows Rows, TTargets Targets);
 
 /// <summary>What <see cref="SequenceTrainingDriver.Train{TTargets}"/> needs besides the data and the loss.</summary>
-internal sealed class TrainingSetup
+internal sealed record TrainingSetup
 {
     /// <summary>The component's host: its channel gets the progress, its cancellation stops training.</summary>
     public required IHost Host { get; init; }
