@@ -21,6 +21,11 @@ public sealed class SequenceColumnTests
         [VectorType(6)] public float[] Steps = Array.Empty<float>();
     }
 
+    private sealed class SparseRow
+    {
+        [VectorType(6)] public VBuffer<float> Steps;
+    }
+
     private sealed class KeyRow
     {
         public uint[] Tokens = Array.Empty<uint>();
@@ -60,6 +65,18 @@ public sealed class SequenceColumnTests
         Assert.Equal(2, rows.Column.FixedSteps);
         Assert.Equal(new[] { 2 }, rows.Lengths);
         Assert.Equal(new[] { 1f, 2f, 3f, 4f, 5f, 6f }, rows.Singles(0));
+    }
+
+    [Fact]
+    public void SparseSinglesAreDensified()
+    {
+        var data = _ml.Data.LoadFromEnumerable(new[]
+        {
+            new SparseRow { Steps = new VBuffer<float>(6, 2, new[] { 7f, -1f }, new[] { 1, 4 }) },
+        });
+        var rows = SequenceRows.ReadAll(data, "Steps", featuresPerStep: 2);
+        Assert.Equal(new[] { 3 }, rows.Lengths);
+        Assert.Equal(new[] { 0f, 7f, 0f, 0f, -1f, 0f }, rows.Singles(0));
     }
 
     [Fact]

@@ -16,7 +16,8 @@ internal sealed class WorkoutOptions
 
     /// <summary>
     /// Invalid inputs: data views missing the named column or holding it with a wrong type. Fit, GetOutputSchema
-    /// (estimator and transformer, fitted and loaded) and Transform must throw with a message naming the column.
+    /// (estimator and fitted transformer) and Transform (fitted and loaded) must throw with ML.NET's schema wording
+    /// ("Could not find ... column 'X'" / "Schema mismatch for ... column 'X': ...") naming the column.
     /// </summary>
     public IReadOnlyList<(IDataView Data, string ColumnName)> InvalidInputs { get; init; } = Array.Empty<(IDataView, string)>();
 
@@ -36,6 +37,8 @@ internal sealed record WorkoutResult<TTransformer>(TTransformer Fitted, ITransfo
 /// </summary>
 internal static class EstimatorWorkout
 {
+    private static readonly string[] MLNetSchemaWording = { "Could not find ", "Schema mismatch for " };
+
     /// <summary>Runs the workout; see <see cref="EstimatorWorkout"/>.</summary>
     public static WorkoutResult<TTransformer> Run<TTransformer>(MLContext mlContext, IEstimator<TTransformer> estimator,
         IDataView trainData, WorkoutOptions? options = null) where TTransformer : class, ITransformer
@@ -62,11 +65,11 @@ internal static class EstimatorWorkout
 
         foreach (var (data, column) in options.InvalidInputs)
         {
-            AssertThrowsNaming(column, "estimator GetOutputSchema", () => estimator.GetOutputSchema(SchemaShape.Create(data.Schema)));
-            AssertThrowsNaming(column, "Fit", () => estimator.Fit(data));
-            AssertThrowsNaming(column, "fitted GetOutputSchema", () => fitted.GetOutputSchema(data.Schema));
-            AssertThrowsNaming(column, "fitted Transform", () => fitted.Transform(data));
-            AssertThrowsNaming(column, "loaded Transform", () => loaded.Transform(data));
+            AssertThrowsSchemaError(column, "estimator GetOutputSchema", () => estimator.GetOutputSchema(SchemaShape.Create(data.Schema)));
+            AssertThrowsSchemaError(column, "Fit", () => estimator.Fit(data));
+            AssertThrowsSchemaError(column, "fitted GetOutputSchema", () => fitted.GetOutputSchema(data.Schema));
+            AssertThrowsSchemaError(column, "fitted Transform", () => fitted.Transform(data));
+            AssertThrowsSchemaError(column, "loaded Transform", () => loaded.Transform(data));
         }
         return new WorkoutResult<TTransformer>(fitted, loaded, modelPath, fittedOutput, loadedOutput);
     }
@@ -149,7 +152,8 @@ internal static class EstimatorWorkout
         }
     }
 
-    private static void AssertThrowsNaming(string column, string step, Action action)
+    /// <summary><paramref name="action"/> throws with ML.NET's schema wording naming <paramref name="column"/>; <paramref name="step"/> names it in failures.</summary>
+    public static void AssertThrowsSchemaError(string column, string step, Action action)
     {
         Exception? thrown = null;
         try
@@ -164,5 +168,9 @@ internal static class EstimatorWorkout
             throw new XunitException($"{step} accepted an input with a missing or mistyped column '{column}'.");
         if (!thrown.Message.Contains($"'{column}'", StringComparison.Ordinal))
             throw new XunitException($"{step} threw, but its message does not name column '{column}': {thrown.GetType().Name}: {thrown.Message}");
+        // ML.NET's wording (Contracts.ExceptSchemaMismatch): "Could not find <role> column 'X'" or
+        // "Schema mismatch for <role> column 'X': expected ..., got ...".
+        if (!MLNetSchemaWording.Any(w => thrown.Message.StartsWith(w, StringComparison.Ordinal)))
+            throw new XunitException($"{step} threw, but not with ML.NET's schema wording ({string.Join(" / ", MLNetSchemaWording)}...): {thrown.GetType().Name}: {thrown.Message}");
     }
 }

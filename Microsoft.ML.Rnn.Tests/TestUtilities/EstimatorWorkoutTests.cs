@@ -69,4 +69,54 @@ public sealed class EstimatorWorkoutTests
         var error = Assert.ThrowsAny<XunitException>(() => EstimatorWorkout.AssertSchemasEqual(Keys(2, "a", "b").Schema, Keys(3, "a", "b").Schema, "test"));
         Assert.Contains("'K'", error.Message);
     }
+
+    private sealed class TextRow
+    {
+        public string Text = "";
+    }
+
+    private sealed class OtherRow
+    {
+        public float Other = 1f;
+    }
+
+    private IDataView Texts(params string[] values) => _ml.Data.LoadFromEnumerable(values.Select(v => new TextRow { Text = v }));
+
+    [Fact]
+    public void WorkoutPassesForAnMLNetEstimator()
+    {
+        var estimator = _ml.Transforms.Conversion.MapValueToKey("Key", "Text");
+        var result = EstimatorWorkout.Run(_ml, estimator, Texts("b", "a", "b"), new WorkoutOptions
+        {
+            InvalidInputs = new (IDataView, string)[] { (_ml.Data.LoadFromEnumerable(new[] { new OtherRow() }), "Text") },
+        });
+        Assert.Equal(new KeyDataViewType(typeof(uint), 2), result.LoadedOutput.Schema["Key"].Type);
+        Assert.Equal(new object[] { 1UL, 2UL, 1UL }, ColumnValues.Read(result.LoadedOutput, "Key"));
+        File.Delete(result.ModelPath);
+    }
+
+    [Fact]
+    public void WorkoutFailsWhenAnInvalidInputIsAccepted()
+    {
+        var estimator = _ml.Transforms.Conversion.MapValueToKey("Key", "Text");
+        var error = Assert.ThrowsAny<XunitException>(() => EstimatorWorkout.Run(_ml, estimator, Texts("a"), new WorkoutOptions
+        {
+            InvalidInputs = new (IDataView, string)[] { (Texts("c"), "Text") },
+        }));
+        Assert.Contains("accepted an input with a missing or mistyped column 'Text'", error.Message);
+    }
+
+    [Fact]
+    public void SchemaErrorsMustNameTheColumnInMLNetWording()
+    {
+        EstimatorWorkout.AssertThrowsSchemaError("X", "step", () => throw new ArgumentOutOfRangeException("schema", "Schema mismatch for feature column 'X': expected Single, got Text"));
+        EstimatorWorkout.AssertThrowsSchemaError("X", "step", () => throw new ArgumentOutOfRangeException("schema", "Could not find input column 'X'"));
+
+        var unnamed = Assert.ThrowsAny<XunitException>(() => EstimatorWorkout.AssertThrowsSchemaError("X", "step",
+            () => throw new ArgumentOutOfRangeException("schema", "Schema mismatch for feature column 'Y': expected Single, got Text")));
+        Assert.Contains("does not name column 'X'", unnamed.Message);
+        var otherWording = Assert.ThrowsAny<XunitException>(() => EstimatorWorkout.AssertThrowsSchemaError("X", "step",
+            () => throw new InvalidOperationException("Bad column 'X'.")));
+        Assert.Contains("not with ML.NET's schema wording", otherWording.Message);
+    }
 }

@@ -15,6 +15,9 @@ internal static class LoaderProcess
     public static string LoaderPath => typeof(LoaderProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
         .Single(a => a.Key == "RnnTestsLoaderPath").Value!;
 
+    /// <summary>The dotnet host running the tests (set by the SDK), else "dotnet" from PATH.</summary>
+    private static string DotnetHost => Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
+
     /// <summary>
     /// Saves <paramref name="data"/> as a binary IDataView, runs the Loader on <paramref name="modelPath"/> and returns,
     /// for each of <paramref name="columns"/>, one float array per row (keys as their raw 1-based value).
@@ -27,7 +30,7 @@ internal static class LoaderProcess
         using (var stream = File.Create(dataPath))
             mlContext.Data.SaveAsBinary(data, stream);
 
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var psi = new ProcessStartInfo(DotnetHost) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         psi.ArgumentList.Add(LoaderPath);
         psi.ArgumentList.Add(modelPath);
         psi.ArgumentList.Add(dataPath);
