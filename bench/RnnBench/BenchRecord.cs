@@ -1,0 +1,41 @@
+using System.Text.Json.Serialization;
+
+namespace RnnBench;
+
+/// <summary>One benchmark shape: batch N, steps L, input H_in, hidden H_out, layers, directions, variable lengths.</summary>
+internal sealed record BenchConfig(int N, int L, int InputSize, int HiddenSize, int Layers = 1, int Directions = 1, bool VariableLengths = false)
+{
+    /// <summary>Short label for the table.</summary>
+    public override string ToString() => $"N={N} L={L}{(VariableLengths ? "(var)" : "")} Hin={InputSize} H={HiddenSize}";
+}
+
+/// <summary>Median with p10/p90 spread.</summary>
+internal sealed record Spread(double P10, double P90, int Repetitions);
+
+/// <summary>
+/// One measured figure against its reference: <c>Ratio</c> = value / reference, compared with <c>Goal</c>
+/// (≥ goal when <c>HigherIsBetter</c>, ≤ goal otherwise). Goals are informative; nothing fails on them.
+/// </summary>
+internal sealed record BenchRecord(
+    string Name,
+    BenchConfig Config,
+    double Value,
+    double? Reference,
+    double? Ratio,
+    double? Goal,
+    bool HigherIsBetter,
+    string Units,
+    string ReferenceName,
+    Spread? ValueSpread,
+    Spread? ReferenceSpread)
+{
+    /// <summary>Whether the ratio meets the goal (null when there is no goal).</summary>
+    [JsonPropertyOrder(100)]
+    public bool? MeetsGoal => Goal is not double g || Ratio is not double r ? null : HigherIsBetter ? r >= g : r <= g;
+
+    /// <summary>Builds a record from two samples (value and reference), ratio value / reference.</summary>
+    public static BenchRecord Compare(string name, BenchConfig config, Sample value, Sample reference, string units,
+        string referenceName, double? goal, bool higherIsBetter)
+        => new(name, config, value.Median, reference.Median, value.Median / reference.Median, goal, higherIsBetter, units, referenceName,
+            new Spread(value.P10, value.P90, value.Repetitions), new Spread(reference.P10, reference.P90, reference.Repetitions));
+}

@@ -1,0 +1,157 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Rnn;
+using static TorchSharp.torch;
+
+namespace RnnBench;
+
+/// <summary>Figures 1–3 and the prediction half of 7: the ML.NET RnnSequenceClassifier against raw TorchSharp.</summary>
+internal sealed class ClassifierBenchmarks(BenchSettings settings, List<BenchRecord> records)
+{
+    private readonly MLContext _ml = new(seed: 1);
+
+    private RnnSequenceClassifier Estimator(BenchConfig c, int epochs) => _ml.Transforms.Rnn.SequenceClassifier(new RnnSequenceClassifier.Options
+    {
+        FeaturesPerStep = c.InputSize, HiddenSize = c.HiddenSize, NumberOfLayers = c.Layers, Bidirectional = c.Directions == 2,
+        MaxEpochs = epochs, BatchSize = c.N, ValidationFraction = 0, EarlyStoppingPatience = null, Seed = 1,
+    });
+
+    /// <summary>1: sequences/s of Fit (reading the IDataView included) vs a raw nn.LSTM + Linear + Adam loop on the same tensors.</summary>
+    public void Training(BenchConfig c)
+    {
+        var data = new SyntheticData(c, settings.RowsPerEpoch(c));
+        var view = data.ToDataView(_ml);
+        var estimator = Estimator(c, settings.Epochs);
+        double work = data.Rows.Length * (double)settings.Epochs;
+        var mlnet = Harness.Time(() => estimator.Fit(view).Dispose(), settings.Warmup, settings.Repetitions).AsRate(work);
+
+        var batches = data.Batches();
+        try
+        {
+            var raw = Harness.Time(() =>
+            {
+                using var model = new RawLstmClassifier(c, SyntheticData.Classes);
+                for (int e = 0; e < settings.Epochs; e++)
+                {
+                    foreach (var (x, y) in batches)
+                    {
+                        using var step = NewDisposeScope();
+                        model.TrainStep(x, y);
+                    }
+                }
+            }, settings.Warmup, settings.Repetitions).AsRate(work);
+            Add(BenchRecord.Compare("1 training: ML.NET Fit vs raw TorchSharp", c, mlnet, raw, "sequences/s", "raw nn.LSTM+Linear+Adam", 0.90, true));
+            RawTraining[c] = raw;
+            MlNetTraining[c] = mlnet;
+        }
+        finally
+        {
+            foreach (var (x, y) in batches) { x.Dispose(); y.Dispose(); }
+        }
+    }
+
+    /// <summary>Training rates by config, for the Python comparison.</summary>
+    public Dictionary<BenchConfig, Sample> RawTraining { get; } = [];
+
+    /// <summary>ML.NET training rates by config, for the Python comparison.</summary>
+    public Dictionary<BenchConfig, Sample> MlNetTraining { get; } = [];
+
+    /// <summary>Raw inference rates by config, for the Python comparison.</summary>
+    public Dictionary<BenchConfig, Sample> RawInference { get; } = [];
+
+    /// <summary>2: sequences/s of a batched Transform read through a cursor vs raw batched no-grad forward + softmax.</summary>
+    public void Inference(BenchConfig c)
+    {
+        var data = new SyntheticData(c, settings.RowsPerEpoch(c));
+        var view = data.ToDataView(_ml);
+        using var model = Estimator(c, 1).Fit(view);
+        double work = data.Rows.Length;
+        var mlnet = Harness.Time(() =>
+        {
+            var scored = model.Transform(view);
+            var column = scored.Schema["Score"];
+            using var cursor = scored.GetRowCursor([column]);
+            var getter = cursor.GetGetter<VBuffer<float>>(column);
+            VBuffer<float> buffer = default;
+            while (cursor.MoveNext()) getter(ref buffer);
+        }, settings.Warmup, settings.Repetitions).AsRate(work);
+
+        var batches = data.Batches();
+        try
+        {
+            using var rawModel = new RawLstmClassifier(c, SyntheticData.Classes);
+            var raw = Harness.Time(() =>
+            {
+                foreach (var (x, _) in batches)
+                {
+                    using var step = NewDisposeScope();
+                    rawModel.Predict(x);
+                }
+            }, settings.Warmup, settings.Repetitions).AsRate(work);
+            Add(BenchRecord.Compare("2 inference: ML.NET Transform vs raw fused forward", c, mlnet, raw, "sequences/s", "raw nn.LSTM no-grad batches", 0.85, true));
+            RawInference[c] = raw;
+        }
+        finally
+        {
+            foreach (var (x, y) in batches) { x.Dispose(); y.Dispose(); }
+        }
+    }
+
+    /// <summary>3: PredictionEngine single-sequence latency (p50, p99) vs a raw single no-grad forward; then 7 (predictions).</summary>
+    public void LatencyAndPredictionMemory(BenchConfig c)
+    {
+        var data = new SyntheticData(c, 32);
+        var view = data.ToDataView(_ml);
+        var trainConfig = c with { N = 16 };
+        using var model = _ml.Transforms.Rnn.SequenceClassifier(new RnnSequenceClassifier.Options
+        {
+            FeaturesPerStep = c.InputSize, HiddenSize = c.HiddenSize, MaxEpochs = 1, BatchSize = trainConfig.N,
+            ValidationFraction = 0, EarlyStoppingPatience = null, Seed = 1,
+        }).Fit(view);
+        using var engine = _ml.Model.CreatePredictionEngine<SequenceRow, ClassPrediction>(model, inputSchemaDefinition: data.Schema());
+        int next = 0;
+        var mlnet = Harness.Latencies(() => engine.Predict(data.Rows[next++ % data.Rows.Length]), settings.LatencyCalls / 10, settings.LatencyCalls);
+
+        using var raw = new RawLstmClassifier(c, SyntheticData.Classes);
+        var inputs = data.Rows.Take(8).Select(r => tensor(r.Features, [1, c.L, c.InputSize]).DetachFromDisposeScope()).ToArray();
+        try
+        {
+            int k = 0;
+            var reference = Harness.Latencies(() => raw.Predict(inputs[k++ % inputs.Length]), settings.LatencyCalls / 10, settings.LatencyCalls);
+            foreach (var (q, goal) in new[] { (0.5, (double?)1.5), (0.99, null) })
+            {
+                double v = Sample.Percentile(mlnet, q) * 1e3, r = Sample.Percentile(reference, q) * 1e3;
+                Add(new BenchRecord($"3 latency p{q * 100:0}: PredictionEngine vs raw single forward", c with { N = 1 }, v, r, v / r, goal, false,
+                    "ms", "raw nn.LSTM no-grad (1, L, H_in)",
+                    new Spread(Sample.Percentile(mlnet, 0.1) * 1e3, Sample.Percentile(mlnet, 0.9) * 1e3, mlnet.Length),
+                    new Spread(Sample.Percentile(reference, 0.1) * 1e3, Sample.Percentile(reference, 0.9) * 1e3, reference.Length)));
+            }
+        }
+        finally
+        {
+            foreach (var x in inputs) x.Dispose();
+        }
+
+        // 7 (predictions): RSS after a warm-up vs after MemoryPredictions more predictions.
+        for (int i = 0; i < 1000; i++) engine.Predict(data.Rows[i % data.Rows.Length]);
+        long before = SettledRss();
+        for (int i = 0; i < settings.MemoryPredictions; i++) engine.Predict(data.Rows[i % data.Rows.Length]);
+        long after = SettledRss();
+        Add(new BenchRecord($"7 memory: RSS after {settings.MemoryPredictions} PredictionEngine predictions", c with { N = 1 },
+            after / 1048576.0, before / 1048576.0, (double)after / before, 1.05, false, "MB", "RSS before (after 1000 warm-up predictions)", null, null));
+    }
+
+    internal static long SettledRss()
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        return Harness.ResidentBytes();
+    }
+
+    private void Add(BenchRecord record)
+    {
+        records.Add(record);
+        Report.PrintRow(record);
+    }
+}

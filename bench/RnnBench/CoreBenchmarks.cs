@@ -1,0 +1,170 @@
+using Microsoft.ML.Rnn.Core;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace RnnBench;
+
+/// <summary>Figures 4–6, the training half of 7, and 8: the library's Core unrollers on an LstmCell.</summary>
+internal sealed class CoreBenchmarks(BenchSettings settings, List<BenchRecord> records)
+{
+    /// <summary>4: valid tokens/s of DynamicUnroller Auto with lengths uniform in [5, 50] vs fused on a padded batch of equal total tokens.</summary>
+    public void VariableLengths(BenchConfig c)
+    {
+        var random = new Random(11);
+        var lengthValues = Enumerable.Range(0, c.N).Select(_ => (long)random.Next(5, c.L + 1)).ToArray();
+        long tokens = lengthValues.Sum();
+        int equalSteps = (int)Math.Round((double)tokens / c.N);
+        manual_seed(3);
+        using var cell = new LstmCell(c.InputSize, c.HiddenSize);
+        using var x = randn(c.N, c.L, c.InputSize);
+        using var lengths = tensor(lengthValues);
+        using var padded = randn(c.N, equalSteps, c.InputSize);
+        using var noGrad = no_grad();
+        var auto = Harness.Time(() => DynamicUnroller.Unroll(cell, x, lengths), settings.Warmup, settings.Repetitions).AsRate(tokens);
+        var fused = Harness.Time(() => DynamicUnroller.Unroll(cell, padded, path: UnrollPath.Fused), settings.Warmup, settings.Repetitions)
+            .AsRate((double)c.N * equalSteps);
+        Add(BenchRecord.Compare($"4 variable lengths: Auto with lengths vs fused, equal tokens (L'={equalSteps})", c, auto, fused,
+            "tokens/s", "fused, no lengths, (N, mean length)", 0.9, true));
+    }
+
+    /// <summary>5: the C# step loop on an LstmCell vs the fused kernel, inference and training (forward + backward).</summary>
+    public void StepVersusFused(BenchConfig c)
+    {
+        manual_seed(3);
+        using var cell = new LstmCell(c.InputSize, c.HiddenSize);
+        using var x = randn(c.N, c.L, c.InputSize);
+        Sample Inference(UnrollPath path)
+        {
+            using var noGrad = no_grad();
+            return Harness.Time(() => DynamicUnroller.Unroll(cell, x, path: path), settings.Warmup, settings.Repetitions).Scaled(1e3);
+        }
+        Sample Training(UnrollPath path) => Harness.Time(() =>
+        {
+            cell.zero_grad();
+            DynamicUnroller.Unroll(cell, x, path: path).Outputs.mean().backward();
+        }, settings.Warmup, settings.Repetitions).Scaled(1e3);
+
+        Add(BenchRecord.Compare("5 step path vs fused: inference", c, Inference(UnrollPath.Step), Inference(UnrollPath.Fused),
+            "ms/batch", "fused kernel", 2.0, false));
+        Add(BenchRecord.Compare("5 step path vs fused: training (fwd+bwd)", c, Training(UnrollPath.Step), Training(UnrollPath.Fused),
+            "ms/batch", "fused kernel", 1.3, false));
+    }
+
+    /// <summary>Median GFLOP/s of one 1024³ float32 matmul in this process (the reference of figure 6).</summary>
+    public Sample MatmulGflops()
+    {
+        manual_seed(5);
+        using var a = randn(1024, 1024);
+        using var b = randn(1024, 1024);
+        return Harness.Time(() => a.matmul(b), settings.Warmup + 2, settings.Repetitions * 3).AsRate(2.0 * 1024 * 1024 * 1024 / 1e9);
+    }
+
+    /// <summary>6: fused LSTM inference GFLOP/s, counting 2·4H·(H_in + H)·N·L, as a fraction of the matmul's.</summary>
+    public void FusedGflops(BenchConfig c, Sample matmul)
+    {
+        manual_seed(3);
+        using var cell = new LstmCell(c.InputSize, c.HiddenSize);
+        using var x = randn(c.N, c.L, c.InputSize);
+        using var noGrad = no_grad();
+        double gflop = 2.0 * 4 * c.HiddenSize * (c.InputSize + c.HiddenSize) * c.N * c.L / 1e9;
+        var fused = Harness.Time(() => DynamicUnroller.Unroll(cell, x, path: UnrollPath.Fused), settings.Warmup, settings.Repetitions).AsRate(gflop);
+        Add(BenchRecord.Compare("6 fused inference GFLOP/s vs 1024^3 matmul", c, fused, matmul, "GFLOP/s", "1024^3 float32 matmul", 0.85, true));
+    }
+
+    /// <summary>One library training step: LstmCell (Auto path) → last step → Linear, cross-entropy, clipping, Adam.</summary>
+    private sealed class CoreTrainer : IDisposable
+    {
+        private readonly LstmCell _cell;
+        private readonly TorchSharp.Modules.Linear _linear;
+        private readonly optim.Optimizer _optimizer;
+        private readonly TorchSharp.Modules.Parameter[] _parameters;
+
+        public CoreTrainer(BenchConfig c)
+        {
+            _cell = new LstmCell(c.InputSize, c.HiddenSize);
+            _linear = nn.Linear(c.HiddenSize, SyntheticData.Classes);
+            _parameters = _cell.parameters().Concat(_linear.parameters()).ToArray();
+            _optimizer = optim.Adam(_parameters, lr: 0.003);
+        }
+
+        public void Step(Tensor x, Tensor y)
+        {
+            _optimizer.zero_grad();
+            var h = DynamicUnroller.Unroll(_cell, x).FinalState[1];
+            nn.functional.cross_entropy(_linear.call(h), y).backward();
+            nn.utils.clip_grad_norm_(_parameters, 5.0);
+            _optimizer.step();
+        }
+
+        public void Dispose()
+        {
+            _optimizer.Dispose();
+            _cell.Dispose();
+            _linear.Dispose();
+        }
+    }
+
+    /// <summary>7 (training): RSS after a warm-up vs after MemoryTrainingSteps more library training steps.</summary>
+    public void TrainingMemory(BenchConfig c)
+    {
+        manual_seed(3);
+        using var trainer = new CoreTrainer(c);
+        using var x = randn(c.N, c.L, c.InputSize);
+        using var y = randint(0, SyntheticData.Classes, [c.N]);
+        void Steps(int count)
+        {
+            for (int i = 0; i < count; i++)
+            {
+                using var scope = NewDisposeScope();
+                trainer.Step(x, y);
+            }
+        }
+        Steps(50);
+        long before = ClassifierBenchmarks.SettledRss();
+        Steps(settings.MemoryTrainingSteps);
+        long after = ClassifierBenchmarks.SettledRss();
+        Add(new BenchRecord($"7 memory: RSS after {settings.MemoryTrainingSteps} training steps", c, after / 1048576.0, before / 1048576.0,
+            (double)after / before, 1.05, false, "MB", "RSS before (after 50 warm-up steps)", null, null));
+    }
+
+    /// <summary>8: library training throughput with libtorch's default thread count, one thread, and all cores.</summary>
+    public void Threads(BenchConfig c)
+    {
+        int defaultThreads = get_num_threads();
+        manual_seed(3);
+        using var trainer = new CoreTrainer(c);
+        using var x = randn(c.N, c.L, c.InputSize);
+        using var y = randint(0, SyntheticData.Classes, [c.N]);
+        const int stepsPerRepetition = 3;
+        Sample Run(int threads)
+        {
+            set_num_threads(threads);
+            try
+            {
+                return Harness.Time(() =>
+                {
+                    for (int i = 0; i < stepsPerRepetition; i++)
+                    {
+                        using var scope = NewDisposeScope();
+                        trainer.Step(x, y);
+                    }
+                }, settings.Warmup, settings.Repetitions).AsRate((double)c.N * stepsPerRepetition);
+            }
+            finally
+            {
+                set_num_threads(defaultThreads);
+            }
+        }
+        var baseline = Run(defaultThreads);
+        Add(BenchRecord.Compare($"8 threads: libtorch default ({defaultThreads})", c, baseline, baseline, "sequences/s", "default", null, true));
+        Add(BenchRecord.Compare("8 threads: set_num_threads(1)", c, Run(1), baseline, "sequences/s", $"default ({defaultThreads})", null, true));
+        Add(BenchRecord.Compare($"8 threads: all cores ({Environment.ProcessorCount})", c, Run(Environment.ProcessorCount), baseline,
+            "sequences/s", $"default ({defaultThreads})", null, true));
+    }
+
+    private void Add(BenchRecord record)
+    {
+        records.Add(record);
+        Report.PrintRow(record);
+    }
+}

@@ -1,0 +1,70 @@
+// Benchmark harness of the speed issue: every figure is measured against its reference in the same process (warm-up,
+// repeated timings, median with p10/p90), printed as a table and written to bench/results/latest.json.
+// Usage: dotnet run -c Release --project bench/RnnBench -- [--quick]
+// Timings never decide a test; "met" only reports whether a ratio reaches its goal on this run.
+using System.Diagnostics;
+using RnnBench;
+using static TorchSharp.torch;
+
+bool quick = args.Contains("--quick");
+var settings = quick ? BenchSettings.QuickRun : BenchSettings.Full;
+string root = FindRepositoryRoot();
+var records = new List<BenchRecord>();
+var total = Stopwatch.StartNew();
+
+Console.WriteLine($"RnnBench ({(quick ? "quick" : "full")}): {settings.Repetitions} repetitions after {settings.Warmup} warm-up, " +
+                  $"median with p10/p90 in the JSON; libtorch threads {get_num_threads()}, cores {Environment.ProcessorCount}, " +
+                  $"load average {LoadAverage()}");
+GlobalWarmup.Run();
+Report.PrintHeader();
+
+var classifier = new ClassifierBenchmarks(settings, records);
+var core = new CoreBenchmarks(settings, records);
+foreach (var c in settings.FixedConfigs) classifier.Training(c);
+foreach (var c in settings.FixedConfigs) classifier.Inference(c);
+classifier.LatencyAndPredictionMemory(BenchSettings.Config4);
+core.VariableLengths(BenchSettings.VariableConfig);
+core.StepVersusFused(BenchSettings.Config1);
+var matmul = core.MatmulGflops();
+foreach (var c in settings.FixedConfigs) core.FusedGflops(c, matmul);
+core.TrainingMemory(new BenchConfig(16, 20, 16, 32));
+core.Threads(BenchSettings.Config1);
+PythonComparison.Add(Path.Combine(root, "bench", "results", "python.json"), classifier, records);
+
+string output = Path.Combine(root, "bench", "results", "latest.json");
+Report.WriteJson(output, new
+{
+    Meta = new
+    {
+        Mode = quick ? "quick" : "full",
+        Date = DateTime.UtcNow.ToString("o"),
+        settings.Warmup,
+        settings.Repetitions,
+        LibtorchThreads = get_num_threads(),
+        Cores = Environment.ProcessorCount,
+        LoadAverageAtEnd = LoadAverage(),
+        Runtime = System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription,
+        Note = "ratio = value / reference; meetsGoal compares ratio with goal (>= when higherIsBetter). Informative only.",
+        ElapsedSeconds = total.Elapsed.TotalSeconds,
+    },
+    Records = records,
+});
+Console.WriteLine($"\n{records.Count} figures in {total.Elapsed.TotalSeconds:F1} s; written to {output}");
+
+static string LoadAverage()
+{
+    try { return string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)); }
+    catch (IOException) { return "?"; }
+}
+
+static string FindRepositoryRoot()
+{
+    foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
+    {
+        for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Rnn.MLNet.sln"))) return dir.FullName;
+        }
+    }
+    return Directory.GetCurrentDirectory();
+}
