@@ -25,7 +25,9 @@ var encoder = ml.Transforms.Rnn.BiGruEncoder(new BiGruEncoder.Options
         Console.WriteLine($"  encoder epoch {p.Epoch + 1}: loss {p.TrainLoss:F4}, validation accuracy {p.ValidationMetric:F4}")),
 });
 var ngrams = ml.Transforms.Text.FeaturizeText("TextFeatures", "Text");
-var sdca = ml.MulticlassClassification.Trainers.SdcaMaximumEntropy();
+// SDCA makes many passes over its input: cache the features so the encoder runs once, not once per pass; scale them
+// (measured: n-grams + SDCA 0.60 micro accuracy scaled, 0.49 unscaled) and bound the passes.
+var sdca = ml.Transforms.NormalizeMinMax("Features").AppendCacheCheckpoint(ml).Append(ml.MulticlassClassification.Trainers.SdcaMaximumEntropy(maximumNumberOfIterations: 30));
 
 var results = new List<(string Model, MulticlassClassificationMetrics Metrics, double Seconds)>();
 Run("FeaturizeText n-grams + SDCA", prepare.Append(ngrams).Append(ml.Transforms.CopyColumns("Features", "TextFeatures")).Append(sdca));
