@@ -1,0 +1,254 @@
+using System.IO.Compression;
+using System.Reflection.Metadata;
+using System.Reflection.PortableExecutable;
+using System.Text;
+using System.Xml.Linq;
+using Microsoft.ML.Runtime;
+using Xunit;
+
+namespace Microsoft.ML.Rnn.Tests.Packaging;
+
+/// <summary>
+/// The NuGet package as a user gets it: its contents, and a fresh console app outside the repository that references
+/// it from a local folder, builds (the package's build-transitive targets apply the libstdc++ fix), trains, saves,
+/// loads and scores.
+/// </summary>
+public class PackageConsumerTests(PackageFixture package) : IClassFixture<PackageFixture>
+{
+    [Fact]
+    public void PackageHoldsLibraryDocsReadmeAndBuildTransitiveTargetsOnly()
+    {
+        using var zip = ZipFile.OpenRead(package.PackagePath);
+        var entries = zip.Entries.Select(e => e.FullName)
+            .Where(n => !n.StartsWith("_rels/") && !n.StartsWith("package/") && n != "[Content_Types].xml")
+            .OrderBy(n => n, StringComparer.Ordinal).ToArray();
+        Assert.Equal(new[]
+        {
+            "buildTransitive/MarkGlibcxxNeedWeak.cs",
+            "buildTransitive/Microsoft.ML.Rnn.targets",
+            "lib/net10.0/Microsoft.ML.Rnn.dll",
+            "lib/net10.0/Microsoft.ML.Rnn.xml",
+            "Microsoft.ML.Rnn.nuspec",
+            "README.md",
+        }.OrderBy(n => n, StringComparer.Ordinal), entries);
+
+        // The XML docs document the public surface (a sample of members users meet first).
+        var docs = XDocument.Load(zip.GetEntry("lib/net10.0/Microsoft.ML.Rnn.xml")!.Open());
+        var documented = docs.Descendants("member").Select(m => (string)m.Attribute("name")!).ToHashSet();
+        Assert.Contains("T:Microsoft.ML.Rnn.RnnSequenceClassifier", documented);
+        Assert.Contains("T:Microsoft.ML.Rnn.Core.RnnCell", documented);
+        Assert.Contains("F:Microsoft.ML.Rnn.RnnOptionsBase.HiddenSize", documented);
+
+        // The targets file shipped is the repository's fix, pointing at the task source next to it.
+        string targets = Read(zip, "buildTransitive/Microsoft.ML.Rnn.targets");
+        Assert.Contains("RnnFixLibTorchSharpForOldLibStdCxx", targets);
+        Assert.Contains("$(MSBuildThisFileDirectory)MarkGlibcxxNeedWeak.cs", targets);
+        Assert.Equal(File.ReadAllText(Path.Combine(PackageFixture.RepositoryRoot, "build", "MarkGlibcxxNeedWeak.cs")),
+            Read(zip, "buildTransitive/MarkGlibcxxNeedWeak.cs"));
+
+        // Dependencies: the real Microsoft.ML package (no publicized copy travels) and TorchSharp, nothing else.
+        var nuspec = XDocument.Parse(Read(zip, "Microsoft.ML.Rnn.nuspec"));
+        XNamespace ns = nuspec.Root!.Name.Namespace;
+        var dependencies = nuspec.Descendants(ns + "dependency").Select(d => (string)d.Attribute("id")!).OrderBy(x => x).ToArray();
+        Assert.Equal(new[] { "Microsoft.ML", "TorchSharp" }, dependencies);
+        Assert.Equal("README.md", (string?)nuspec.Descendants(ns + "readme").SingleOrDefault());
+    }
+
+    [Fact]
+    public void PackedAssemblyReferencesTheRealSignedMLNetAssemblies()
+    {
+        using var zip = ZipFile.OpenRead(package.PackagePath);
+        using var dll = new MemoryStream();
+        using (var entry = zip.GetEntry("lib/net10.0/Microsoft.ML.Rnn.dll")!.Open())
+            entry.CopyTo(dll);
+        dll.Position = 0;
+        using var pe = new PEReader(dll);
+        var reader = pe.GetMetadataReader();
+        var references = reader.AssemblyReferences.Select(h => reader.GetAssemblyReference(h))
+            .ToDictionary(r => reader.GetString(r.Name), r => r.GetAssemblyName());
+
+        // Compiled against publicized copies, the assembly must still bind to the identities of the real ones.
+        foreach (var real in new[] { typeof(IHostEnvironment).Assembly.GetName(), typeof(MLContext).Assembly.GetName() })
+        {
+            Assert.True(references.TryGetValue(real.Name!, out var reference), $"no reference to {real.Name}");
+            Assert.Equal(real.GetPublicKeyToken(), reference!.GetPublicKeyToken());
+            Assert.Equal(real.Version, reference.Version);
+        }
+    }
+
+    [Fact]
+    public void FreshConsoleAppReferencingThePackageTrainsSavesLoadsAndScores()
+    {
+        string app = Path.Combine(package.WorkDirectory, "ConsumerApp");
+        Directory.CreateDirectory(app);
+        WriteConsumerApp(app);
+
+        string build = DotnetCli.Run(app, TimeSpan.FromMinutes(5), "build", "-c", "Release", "-nodeReuse:false", "--disable-build-servers");
+        string output = Path.Combine(app, "bin", "Release", "net10.0");
+        Assert.True(File.Exists(Path.Combine(output, "ConsumerApp.dll")), build);
+
+        var (exitCode, run) = DotnetCli.RunAllowingFailure(app, TimeSpan.FromMinutes(3), Path.Combine(output, "ConsumerApp.dll"));
+        Assert.True(exitCode == 0, $"consumer app exited with {exitCode}:\n{run}");
+        Assert.Contains("saved and reloaded model scored 40 rows identically", run);
+
+        AssertLibStdCxxFixApplied(output);
+    }
+
+    /// <summary>
+    /// The package's buildTransitive targets must have run on the app's build: where the host's libstdc++ lacks
+    /// GLIBCXX_3.4.32 the output copy of libLibTorchSharp.so differs from the NuGet cache's copy in the version-need
+    /// flag only (one or two bytes); elsewhere it is left unchanged. The cache copy is never modified.
+    /// </summary>
+    private static void AssertLibStdCxxFixApplied(string outputDirectory)
+    {
+        var copies = Directory.GetFiles(outputDirectory, "libLibTorchSharp.so", SearchOption.AllDirectories);
+        Assert.NotEmpty(copies);
+        string cached = Directory.GetFiles(Path.Combine(PackageFixture.GlobalPackagesFolder, "torchsharp"), "libLibTorchSharp.so",
+            SearchOption.AllDirectories).Single(p => p.Contains("0.107.0") && p.Contains("linux-x64"));
+        byte[] original = File.ReadAllBytes(cached);
+        Assert.Equal(0, FlagOfVersionNeed(original)); // the cache keeps the package as shipped
+
+        bool hostLacksVersion = HostLibStdCxx() is { } lib && !Contains(File.ReadAllBytes(lib), "GLIBCXX_3.4.32\0"u8.ToArray());
+        foreach (var copy in copies)
+        {
+            byte[] patched = File.ReadAllBytes(copy);
+            Assert.Equal(original.Length, patched.Length);
+            int differing = original.Zip(patched).Count(p => p.First != p.Second);
+            Assert.Equal(hostLacksVersion ? 1 : 0, differing);
+            Assert.Equal(hostLacksVersion ? 2 : 0, FlagOfVersionNeed(patched)); // VER_FLG_WEAK
+        }
+    }
+
+    /// <summary>Reads vna_flags of the GLIBCXX_3.4.32 entry through the ELF section headers (independent of the task's code path).</summary>
+    private static int FlagOfVersionNeed(byte[] elf)
+    {
+        long shoff = BitConverter.ToInt64(elf, 0x28);
+        int shentsize = BitConverter.ToUInt16(elf, 0x3A), shnum = BitConverter.ToUInt16(elf, 0x3C);
+        for (int i = 0; i < shnum; i++)
+        {
+            long sh = shoff + (long)i * shentsize;
+            if (BitConverter.ToUInt32(elf, (int)sh + 4) != 0x6ffffffe) // SHT_GNU_verneed
+                continue;
+            long offset = BitConverter.ToInt64(elf, (int)sh + 0x18);
+            int link = (int)BitConverter.ToUInt32(elf, (int)sh + 0x28);
+            long strtab = BitConverter.ToInt64(elf, (int)(shoff + (long)link * shentsize) + 0x18);
+            long need = offset;
+            while (true)
+            {
+                int count = BitConverter.ToUInt16(elf, (int)need + 2);
+                long aux = need + BitConverter.ToUInt32(elf, (int)need + 8);
+                for (int a = 0; a < count; a++)
+                {
+                    long name = strtab + BitConverter.ToUInt32(elf, (int)aux + 8);
+                    int end = Array.IndexOf(elf, (byte)0, (int)name);
+                    if (Encoding.ASCII.GetString(elf, (int)name, end - (int)name) == "GLIBCXX_3.4.32")
+                        return BitConverter.ToUInt16(elf, (int)aux + 4);
+                    aux += BitConverter.ToUInt32(elf, (int)aux + 12);
+                }
+                uint next = BitConverter.ToUInt32(elf, (int)need + 12);
+                if (next == 0) break;
+                need += next;
+            }
+        }
+        throw new InvalidDataException("no GLIBCXX_3.4.32 version need in libLibTorchSharp.so");
+    }
+
+    private static string? HostLibStdCxx() => new[]
+    {
+        "/usr/lib/x86_64-linux-gnu/libstdc++.so.6", "/lib/x86_64-linux-gnu/libstdc++.so.6", "/usr/lib64/libstdc++.so.6", "/usr/lib/libstdc++.so.6",
+    }.FirstOrDefault(File.Exists);
+
+    private static bool Contains(byte[] haystack, byte[] needle) => haystack.AsSpan().IndexOf(needle) >= 0;
+
+    private static string Read(ZipArchive zip, string name)
+    {
+        using var reader = new StreamReader(zip.GetEntry(name)!.Open());
+        return reader.ReadToEnd();
+    }
+
+    /// <summary>
+    /// Writes the app: its own NuGet.config (the local feed, then the repository's sources), empty Directory.*.props
+    /// and .targets so that nothing above the folder is imported, a csproj with two package references, and a
+    /// Program.cs that trains a small binary classifier, saves it, reloads it and checks the scores.
+    /// </summary>
+    private void WriteConsumerApp(string app)
+    {
+        var config = XDocument.Load(Path.Combine(PackageFixture.RepositoryRoot, "NuGet.config"));
+        var sources = config.Root!.Element("packageSources")!;
+        var local = new XElement("add", new XAttribute("key", "rnn-local-feed"), new XAttribute("value", package.FeedDirectory));
+        if (sources.Element("clear") is { } clear) clear.AddAfterSelf(local);
+        else sources.AddFirst(new XElement("clear"), local);
+        if (config.Root.Element("packageSourceMapping") is { } mapping)
+            mapping.Add(new XElement("packageSource", new XAttribute("key", "rnn-local-feed"),
+                new XElement("package", new XAttribute("pattern", "Microsoft.ML.Rnn"))));
+        config.Save(Path.Combine(app, "NuGet.config"));
+
+        File.WriteAllText(Path.Combine(app, "Directory.Build.props"), "<Project />\n");
+        File.WriteAllText(Path.Combine(app, "Directory.Build.targets"), "<Project />\n");
+        File.WriteAllText(Path.Combine(app, "Directory.Packages.props"), "<Project />\n");
+        string libtorch = XDocument.Load(Path.Combine(PackageFixture.RepositoryRoot, "Directory.Packages.props"))
+            .Descendants("PackageVersion").Single(e => (string?)e.Attribute("Include") == "libtorch-cpu-linux-x64")
+            .Attribute("Version")!.Value;
+        File.WriteAllText(Path.Combine(app, "ConsumerApp.csproj"), $"""
+            <Project Sdk="Microsoft.NET.Sdk">
+              <PropertyGroup>
+                <OutputType>Exe</OutputType>
+                <TargetFramework>net10.0</TargetFramework>
+                <Nullable>enable</Nullable>
+                <ImplicitUsings>enable</ImplicitUsings>
+                <TreatWarningsAsErrors>true</TreatWarningsAsErrors>
+                <NoWarn>$(NoWarn);NU1603</NoWarn>
+              </PropertyGroup>
+              <ItemGroup>
+                <PackageReference Include="Microsoft.ML.Rnn" Version="{package.Version}" />
+                <PackageReference Include="libtorch-cpu-linux-x64" Version="{libtorch}" />
+              </ItemGroup>
+            </Project>
+            """);
+        File.WriteAllText(Path.Combine(app, "Program.cs"), """
+            using Microsoft.ML;
+            using Microsoft.ML.Data;
+            using Microsoft.ML.Rnn;
+
+            TorchSharp.torch.set_num_threads(1);
+            var random = new Random(1);
+            Row MakeRow()
+            {
+                var features = Enumerable.Range(0, 12).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+                return new Row { Features = features, Label = features.Where((_, i) => i % 2 == 0).Sum() > 0 };
+            }
+            var train = Enumerable.Range(0, 160).Select(_ => MakeRow()).ToList();
+            var test = Enumerable.Range(0, 40).Select(_ => MakeRow()).ToList();
+
+            var ml = new MLContext(seed: 1);
+            var trainView = ml.Data.LoadFromEnumerable(train);
+            var model = ml.Transforms.Rnn.SequenceClassifier(featuresPerStep: 2, hiddenSize: 8, maxEpochs: 3).Fit(trainView);
+            ml.Model.Save(model, trainView.Schema, "model.zip");
+
+            var loaded = new MLContext().Model.Load("model.zip", out _);
+            var testView = ml.Data.LoadFromEnumerable(test);
+            var before = model.Transform(testView).GetColumn<float>("Probability").ToArray();
+            var after = loaded.Transform(testView).GetColumn<float>("Probability").ToArray();
+            var engine = ml.Model.CreatePredictionEngine<Row, Prediction>(loaded);
+            var single = test.Select(r => engine.Predict(r).Probability).ToArray();
+            if (before.Length != 40 || !before.SequenceEqual(after) || !before.SequenceEqual(single))
+            {
+                Console.Error.WriteLine("scores differ after reloading the model");
+                return 1;
+            }
+            Console.WriteLine($"saved and reloaded model scored {after.Length} rows identically");
+            return 0;
+
+            class Row
+            {
+                [VectorType(12)] public float[] Features { get; set; } = [];
+                public bool Label { get; set; }
+            }
+
+            class Prediction
+            {
+                public float Probability { get; set; }
+            }
+            """);
+    }
+}
