@@ -1,14 +1,25 @@
 // Handwritten digits (UCI, 8x8 pixels): an image read row by row is a sequence of 8 steps of 8 pixels. The recurrent
 // classifier is compared in the same run, on the same 80/20 split, with ML.NET's SdcaMaximumEntropy and LightGbm on
-// the flat 64 pixels. Prints one table and saves the recurrent model as digits-rnn.zip.
-// Usage: dotnet run -c Release --project examples/DigitsRows
+// the flat 64 pixels. Prints one table, saves the recurrent model as digits-rnn.zip (examples/ProductionApp loads it)
+// and its learning curves as digits-rnn-curves.png.
+// Usage: dotnet run -c Release --project examples/DigitsRows [-- --epochs N --rnn-only --model path.zip --scores path.tsv]
+//   --rnn-only skips the two baselines; --scores writes the recurrent model's scores of every row of Data/digits.csv
+//   (used by the end-to-end tests to compare with examples/ProductionApp in another process).
 using System.Diagnostics;
+using Examples.Shared;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Rnn;
 
+string? Argument(string name) => Array.IndexOf(args, name) is var i and >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+int epochs = int.Parse(Argument("--epochs") ?? "60");
+string modelPath = Argument("--model") ?? "digits-rnn.zip";
+string? scoresPath = Argument("--scores");
+bool rnnOnly = args.Contains("--rnn-only");
+
 var ml = new MLContext(seed: 1);
-var raw = ml.Data.LoadFromTextFile<DigitRow>(Path.Combine(AppContext.BaseDirectory, "Data", "digits.csv"), separatorChar: ',', hasHeader: true);
+string dataPath = Path.Combine(AppContext.BaseDirectory, "Data", "digits.csv");
+var raw = ml.Data.LoadFromTextFile<DigitRow>(dataPath, separatorChar: ',', hasHeader: true);
 var split = ml.Data.TrainTestSplit(raw, testFraction: 0.2, seed: 1);
 var prepare = ml.Transforms.Conversion.MapValueToKey("Label", "Digit").Append(ml.Transforms.NormalizeMinMax("Features"));
 
@@ -16,21 +27,29 @@ var results = new List<(string Model, MulticlassClassificationMetrics Metrics, T
 
 var rnnOptions = new RnnSequenceClassifier.Options
 {
-    FeaturesPerStep = 8, HiddenSize = 64, Bidirectional = true, MaxEpochs = 60, BatchSize = 32, LearningRate = 0.003f,
+    FeaturesPerStep = 8, HiddenSize = 64, Bidirectional = true, MaxEpochs = epochs, BatchSize = 32, LearningRate = 0.003f,
     EarlyStoppingPatience = 10, Seed = 1,
-    Progress = new ConsoleProgress(),
+    Progress = new TrainingProgress("BiLSTM", "val acc"),
 };
 var rnn = Train("BiLSTM (8 steps x 8)", prepare.Append(ml.Transforms.Rnn.SequenceClassifier(rnnOptions)));
-Train("SdcaMaximumEntropy (64)", prepare.Append(ml.MulticlassClassification.Trainers.SdcaMaximumEntropy()));
-Train("LightGbm (64)", prepare.Append(ml.MulticlassClassification.Trainers.LightGbm()));
+var progress = (TrainingProgress)rnnOptions.Progress;
+progress.Done();
+Console.WriteLine($"learning curves written to {LearningCurves.Save("digits-rnn-curves.png", "BiLSTM on digits (8 steps x 8 pixels)", progress)}");
+if (!rnnOnly)
+{
+    Train("SdcaMaximumEntropy (64)", prepare.Append(ml.MulticlassClassification.Trainers.SdcaMaximumEntropy()));
+    Train("LightGbm (64)", prepare.Append(ml.MulticlassClassification.Trainers.LightGbm()));
+}
 
-ml.Model.Save(rnn, raw.Schema, "digits-rnn.zip");
+ml.Model.Save(rnn, raw.Schema, modelPath);
+if (scoresPath is not null)
+    ScoreFile.Write(rnn.Transform(raw), scoresPath);
 
 Console.WriteLine();
 Console.WriteLine($"{"model",-26} {"macro acc",10} {"micro acc",10} {"log-loss",10} {"train s",9}");
 foreach (var (model, m, training) in results)
     Console.WriteLine($"{model,-26} {m.MacroAccuracy,10:F4} {m.MicroAccuracy,10:F4} {m.LogLoss,10:F4} {training.TotalSeconds,9:F1}");
-Console.WriteLine($"(test rows: {ml.Data.CreateEnumerable<DigitRow>(split.TestSet, false).Count()}; recurrent model saved to digits-rnn.zip)");
+Console.WriteLine($"(test rows: {ml.Data.CreateEnumerable<DigitRow>(split.TestSet, false).Count()}; recurrent model saved to {modelPath})");
 
 ITransformer Train(string name, IEstimator<ITransformer> pipeline)
 {
@@ -47,10 +66,4 @@ internal sealed class DigitRow
 {
     [LoadColumn(0, 63), VectorType(64)] public float[] Features = Array.Empty<float>();
     [LoadColumn(64)] public float Digit { get; set; }
-}
-
-internal sealed class ConsoleProgress : IProgress<Microsoft.ML.Rnn.Core.Training.EpochProgress>
-{
-    public void Report(Microsoft.ML.Rnn.Core.Training.EpochProgress p)
-        => Console.WriteLine($"  epoch {p.Epoch + 1,2}/{p.MaxEpochs}: loss {p.TrainLoss:F4}, validation accuracy {p.ValidationMetric:F4}{(p.IsBest ? " *" : "")}");
 }

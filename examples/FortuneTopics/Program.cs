@@ -1,8 +1,10 @@
 // Which fortune file (computers, politics, science, law, food, sports, medicine, education) does a text come from?
 // Compares, in the same run and on the fixed test file, ML.NET's FeaturizeText n-grams + SDCA, BiGruEncoder features +
-// SDCA, and both concatenated + SDCA. Prints one table and saves the concatenated pipeline as fortune-topics-rnn.zip.
+// SDCA, and both concatenated + SDCA. Prints one table, saves the concatenated pipeline as fortune-topics-rnn.zip and the
+// encoder's learning curves as fortune-topics-curves.png.
 // Usage: dotnet run -c Release --project examples/FortuneTopics
 using System.Diagnostics;
+using Examples.Shared;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Rnn;
@@ -17,12 +19,12 @@ var prepare = ml.Transforms.Conversion.MapValueToKey("Label", "Topic")
     .Append(ml.Transforms.Text.NormalizeText("Normalized", "Text"))
     .Append(ml.Transforms.Text.TokenizeIntoWords("Words", "Normalized"))
     .Append(ml.Transforms.Conversion.MapValueToKey("Tokens", "Words", maximumNumberOfKeys: 8000));
+var encoderProgress = new TrainingProgress("BiGRU encoder", "val acc");
 var encoder = ml.Transforms.Rnn.BiGruEncoder(new BiGruEncoder.Options
 {
     FeatureColumnName = "Tokens", EmbeddingSize = 32, HiddenSize = 32, Pooling = Microsoft.ML.Rnn.Networks.SequencePooling.Max,
     MaxEpochs = 4, BatchSize = 32, LearningRate = 0.005f, EarlyStoppingPatience = 2, Seed = 1,
-    Progress = new Progress<Microsoft.ML.Rnn.Core.Training.EpochProgress>(p =>
-        Console.WriteLine($"  encoder epoch {p.Epoch + 1}: loss {p.TrainLoss:F4}, validation accuracy {p.ValidationMetric:F4}")),
+    Progress = encoderProgress,
 });
 var ngrams = ml.Transforms.Text.FeaturizeText("TextFeatures", "Text");
 // SDCA makes many passes over its input: cache the features so the encoder runs once, not once per pass; scale them
@@ -35,6 +37,7 @@ Run("BiGruEncoder + SDCA", prepare.Append(encoder).Append(ml.Transforms.CopyColu
 var both = Run("BiGruEncoder + n-grams + SDCA",
     prepare.Append(encoder).Append(ngrams).Append(ml.Transforms.Concatenate("Features", "Encoding", "TextFeatures")).Append(sdca));
 ml.Model.Save(both, train.Schema, "fortune-topics-rnn.zip");
+LearningCurves.Save("fortune-topics-curves.png", "BiGRU encoder on the fortune topics (supervised on the topic), last fit", encoderProgress);
 
 Console.WriteLine();
 Console.WriteLine($"{"model",-32} {"micro acc",10} {"macro acc",10} {"train s",8}");
@@ -49,6 +52,7 @@ ITransformer Run(string name, IEstimator<ITransformer> pipeline)
     var clock = Stopwatch.StartNew();
     var model = pipeline.Fit(train);
     double seconds = clock.Elapsed.TotalSeconds;
+    encoderProgress.Done();
     results.Add((name, ml.MulticlassClassification.Evaluate(model.Transform(test)), seconds));
     return model;
 }

@@ -1,9 +1,11 @@
 // Truecasing and punctuation restoration as sequence tagging: from lower-cased words, predict each word's case
 // (L, C, U, M) and the punctuation after it (O, COMMA, PERIOD, QUESTION, EXCLAIM). A bidirectional LstmTagger is
 // compared in the same run with the most-frequent-tag-per-word baseline on the fixed test file. Prints one table and
-// saves the punctuation tagger as truecase-punct-rnn.zip.
+// saves the punctuation tagger as truecase-punct-rnn.zip; writes the learning curves (truecase-punct-curves.png) and
+// one confusion matrix per task (truecase-punct-<task>-confusion.png).
 // Usage: dotnet run -c Release --project examples/TruecasePunct
 using System.Diagnostics;
+using Examples.Shared;
 using Microsoft.ML;
 using Microsoft.ML.Rnn;
 
@@ -12,6 +14,7 @@ var train = Conll.Read(Path.Combine(AppContext.BaseDirectory, "Data", "truecase-
 var test = Conll.Read(Path.Combine(AppContext.BaseDirectory, "Data", "truecase-punct-test.conll"));
 Console.WriteLine($"{train.Count} training and {test.Count} test sentences");
 
+var curves = new List<TrainingProgress>();
 var rows = new List<(string Task, string Model, TaggingMetrics Metrics, string[] Tags, double Seconds)>();
 foreach (var (task, pick, tags) in new (string, Func<Sentence, string[]>, string[])[]
 {
@@ -21,17 +24,21 @@ foreach (var (task, pick, tags) in new (string, Func<Sentence, string[]>, string
 {
     var trainView = ml.Data.LoadFromEnumerable(train.Select(s => new TagRow { Tokens = s.Tokens, Tags = pick(s) }));
     var testView = ml.Data.LoadFromEnumerable(test.Select(s => new TagRow { Tokens = s.Tokens, Tags = pick(s) }));
+    var progress = new TrainingProgress($"{task} tagger", "val token acc");
     var pipeline = ml.Transforms.Conversion.MapValueToKey("Features", "Tokens")
         .Append(ml.Transforms.Conversion.MapValueToKey("Label", "Tags"))
         .Append(ml.Transforms.Rnn.LstmTagger(new LstmTagger.Options
         {
             EmbeddingSize = 64, HiddenSize = 96, Bidirectional = true, MaxEpochs = 12, BatchSize = 32, LearningRate = 0.005f,
-            EarlyStoppingPatience = 3, Seed = 1, Progress = new Progress<Microsoft.ML.Rnn.Core.Training.EpochProgress>(p =>
-                Console.WriteLine($"  {task} epoch {p.Epoch + 1,2}: loss {p.TrainLoss:F4}, validation token accuracy {p.ValidationMetric:F4}")),
+            EarlyStoppingPatience = 3, Seed = 1, Progress = progress,
         }));
     var clock = Stopwatch.StartNew();
     var model = pipeline.Fit(trainView);
     double seconds = clock.Elapsed.TotalSeconds;
+    progress.Done();
+    curves.Add(progress);
+    var (confusionTags, confusion) = ConfusionMatrixPlot.FromTaggerOutput(model.Transform(testView));
+    ConfusionMatrixPlot.Save($"truecase-punct-{task}-confusion.png", $"BiLSTM {task} tagger on the test sentences", confusionTags, confusion);
     rows.Add((task, "BiLSTM tagger", TaggingEvaluator.Evaluate(model.Transform(testView)), tags, seconds));
     if (task == "punct") ml.Model.Save(model, trainView.Schema, "truecase-punct-rnn.zip");
 
@@ -49,7 +56,9 @@ foreach (var (task, model, m, tags, seconds) in rows)
     string f1 = string.Join(" ", tags.Select(t => $"{t} {(m.PerTag.TryGetValue(t, out var x) ? x.F1 : 0):F3}"));
     Console.WriteLine($"{task,-6} {model,-28} {m.TokenAccuracy,9:F4} {m.MacroF1,9:F4}  {f1,-40} {seconds,8:F1}");
 }
-Console.WriteLine("(punctuation tagger saved to truecase-punct-rnn.zip)");
+LearningCurves.Save("truecase-punct-curves.png", "BiLSTM taggers: punctuation and case", curves.ToArray());
+Console.WriteLine("(punctuation tagger saved to truecase-punct-rnn.zip; learning curves in truecase-punct-curves.png, " +
+                  "confusion matrices in truecase-punct-punct-confusion.png and truecase-punct-case-confusion.png)");
 
 static Func<string, string> MostFrequentTag(IEnumerable<Sentence> train, Func<Sentence, string[]> pick)
 {

@@ -1,0 +1,52 @@
+using System.Diagnostics;
+using System.Reflection;
+using System.Text;
+
+namespace Microsoft.ML.Rnn.EndToEndTests;
+
+/// <summary>Runs one of the built example apps (<c>dotnet App.dll args</c>) as a separate process.</summary>
+internal static class ExampleProcess
+{
+    /// <summary>examples/DigitsRows, built with the tests.</summary>
+    public static string DigitsRows => Metadata("DigitsRowsPath");
+
+    /// <summary>examples/ProductionApp, built with the tests.</summary>
+    public static string ProductionApp => Metadata("ProductionAppPath");
+
+    private static string Host => Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
+
+    /// <summary>The exit code, standard output and standard error of <c>dotnet <paramref name="app"/> args</c> run in <paramref name="workingDirectory"/>.</summary>
+    public static (int ExitCode, string Output, string Error) Run(string app, string workingDirectory, params string[] args)
+    {
+        var psi = new ProcessStartInfo(Host)
+        {
+            WorkingDirectory = workingDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        psi.ArgumentList.Add(app);
+        foreach (var arg in args)
+            psi.ArgumentList.Add(arg);
+        // Other test processes may compute at the same time on few cores: one libtorch thread per process.
+        psi.Environment["OMP_NUM_THREADS"] = "1";
+        var output = new StringBuilder();
+        var error = new StringBuilder();
+        using var process = new Process { StartInfo = psi };
+        process.OutputDataReceived += (_, e) => { if (e.Data != null) lock (output) output.AppendLine(e.Data); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data != null) lock (error) error.AppendLine(e.Data); };
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        if (!process.WaitForExit(180_000))
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"{Path.GetFileName(app)} did not finish within 180 s:\n{output}\n{error}");
+        }
+        process.WaitForExit(); // flushes the asynchronous readers
+        return (process.ExitCode, output.ToString(), error.ToString());
+    }
+
+    private static string Metadata(string key) => typeof(ExampleProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
+        .Single(a => a.Key == key).Value!;
+}

@@ -1,0 +1,149 @@
+using Microsoft.VisualStudio.TestTools.UnitTesting;
+
+[assembly: DoNotParallelize]
+
+namespace Microsoft.ML.Rnn.EndToEndTests;
+
+/// <summary>
+/// Train in one process, score in another: examples/DigitsRows trains a small model, saves the zip and writes its own
+/// scores of every digit row; examples/ProductionApp loads that zip (it has no training code) and scores the same file
+/// with a PredictionEngine row by row and with Transform in batches. Predictions must be identical, and a missing or
+/// corrupt zip must end the app with a clear message and a non-zero exit code.
+/// </summary>
+[TestClass]
+public sealed class ProductionAppTests
+{
+    private static string s_directory = "";
+    private static string s_model = "";
+    private static string s_trainerScores = "";
+    private static string s_trainerOutput = "";
+
+    /// <summary>Trains once for the class: 3 epochs, no baselines, in a temporary folder.</summary>
+    [ClassInitialize]
+    public static void TrainInAnotherProcess(TestContext context)
+    {
+        s_directory = Path.Combine(Path.GetTempPath(), "rnn-e2e-" + Guid.NewGuid().ToString("N")[..12]);
+        Directory.CreateDirectory(s_directory);
+        s_model = Path.Combine(s_directory, "digits-rnn.zip");
+        s_trainerScores = Path.Combine(s_directory, "trainer-scores.tsv");
+        var (exitCode, output, error) = ExampleProcess.Run(ExampleProcess.DigitsRows, s_directory,
+            "--epochs", "3", "--rnn-only", "--model", s_model, "--scores", s_trainerScores);
+        Assert.AreEqual(0, exitCode, $"DigitsRows failed:\n{output}\n{error}");
+        s_trainerOutput = output;
+    }
+
+    [ClassCleanup]
+    public static void DeleteFolder()
+    {
+        if (Directory.Exists(s_directory))
+            Directory.Delete(s_directory, recursive: true);
+    }
+
+    [TestMethod]
+    public void TrainerReportsProgressAndWritesItsLearningCurves()
+    {
+        // Redirected output: one plain line per epoch, then the summary line.
+        StringAssert.Contains(s_trainerOutput, "BiLSTM epoch 1/3  loss ");
+        StringAssert.Contains(s_trainerOutput, "BiLSTM epoch 3/3  loss ");
+        StringAssert.Contains(s_trainerOutput, "val acc ");
+        Assert.IsFalse(s_trainerOutput.Contains('\r'), "no live redraw when the output is redirected");
+        var png = Path.Combine(s_directory, "digits-rnn-curves.png");
+        Assert.IsTrue(File.Exists(png));
+        byte[] header = File.ReadAllBytes(png)[..8];
+        CollectionAssert.AreEqual(new byte[] { 0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A }, header);
+    }
+
+    [TestMethod]
+    public void ProductionAppScoresTheFileExactlyAsTheTrainingProcessDid()
+    {
+        string batch = Path.Combine(s_directory, "production-batch.tsv");
+        string single = Path.Combine(s_directory, "production-single.tsv");
+        var (exitCode, output, error) = ExampleProcess.Run(ExampleProcess.ProductionApp, s_directory,
+            s_model, "--rows", "5", "--scores", batch, "--single-scores", single);
+        Assert.AreEqual(0, exitCode, $"ProductionApp failed:\n{output}\n{error}");
+
+        string[] expected = File.ReadAllLines(s_trainerScores);
+        string[] batchLines = File.ReadAllLines(batch);
+        Assert.AreEqual(1797, expected.Length);
+        // Round-trip floats: identical text means bit-identical probabilities for every row.
+        CollectionAssert.AreEqual(expected, batchLines);
+        // The PredictionEngine (one row at a time) agrees with the batched Transform: same predicted class, and the
+        // same probabilities up to float rounding (a batch of 1 and a batch of 32 take different matmul kernels).
+        string[] singleLines = File.ReadAllLines(single);
+        Assert.HasCount(5, singleLines);
+        for (int row = 0; row < 5; row++)
+        {
+            var (batchKey, batchScores) = Parse(expected[row]);
+            var (singleKey, singleScores) = Parse(singleLines[row]);
+            Assert.AreEqual(batchKey, singleKey, $"row {row}");
+            Assert.HasCount(batchScores.Length, singleScores);
+            for (int k = 0; k < batchScores.Length; k++)
+                Assert.AreEqual(batchScores[k], singleScores[k], 1e-5f, $"row {row}, class {k}");
+        }
+        StringAssert.Contains(output, "scored 1797 rows in batches");
+        StringAssert.Contains(output, "row 0: predicted ");
+    }
+
+    private static (uint Key, float[] Scores) Parse(string line)
+    {
+        var parts = line.Split('\t');
+        return (uint.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture),
+            parts[2].Split(' ').Select(v => float.Parse(v, System.Globalization.CultureInfo.InvariantCulture)).ToArray());
+    }
+
+    [TestMethod]
+    public void MissingModelExitsWithCodeTwoAndSaysHowToMakeOne()
+    {
+        var (exitCode, _, error) = ExampleProcess.Run(ExampleProcess.ProductionApp, s_directory, Path.Combine(s_directory, "absent.zip"));
+        Assert.AreEqual(2, exitCode);
+        StringAssert.Contains(error, "ProductionApp: model file '");
+        StringAssert.Contains(error, "absent.zip' not found");
+        StringAssert.Contains(error, "dotnet run --project examples/DigitsRows -c Release");
+    }
+
+    [TestMethod]
+    public void TruncatedModelExitsWithCodeThree()
+    {
+        string truncated = Path.Combine(s_directory, "truncated.zip");
+        byte[] bytes = File.ReadAllBytes(s_model);
+        File.WriteAllBytes(truncated, bytes[..(bytes.Length / 2)]);
+        var (exitCode, _, error) = ExampleProcess.Run(ExampleProcess.ProductionApp, s_directory, truncated);
+        Assert.AreEqual(3, exitCode, error);
+        StringAssert.Contains(error, "truncated.zip': it is corrupt, truncated or not an ML.NET model zip");
+    }
+
+    [TestMethod]
+    public void ZipWithDamagedEntriesExitsWithCodeThree()
+    {
+        // A valid zip whose entries are damaged: flip bytes in the middle of every entry's data.
+        string corrupt = Path.Combine(s_directory, "corrupt.zip");
+        File.Copy(s_model, corrupt, overwrite: true);
+        using (var zip = System.IO.Compression.ZipFile.Open(corrupt, System.IO.Compression.ZipArchiveMode.Update))
+        {
+            foreach (var entry in zip.Entries.ToList())
+            {
+                byte[] data;
+                using (var read = entry.Open()) { using var copy = new MemoryStream(); read.CopyTo(copy); data = copy.ToArray(); }
+                for (int i = data.Length / 3; i < data.Length / 3 + 16 && i < data.Length; i++)
+                    data[i] ^= 0x5A;
+                string name = entry.FullName;
+                entry.Delete();
+                using var write = zip.CreateEntry(name).Open();
+                write.Write(data);
+            }
+        }
+        var (exitCode, _, error) = ExampleProcess.Run(ExampleProcess.ProductionApp, s_directory, corrupt);
+        Assert.AreEqual(3, exitCode, error);
+        StringAssert.Contains(error, "corrupt.zip': it is corrupt, truncated or not an ML.NET model zip");
+    }
+
+    [TestMethod]
+    public void NonModelFileExitsWithCodeThree()
+    {
+        string text = Path.Combine(s_directory, "notes.zip");
+        File.WriteAllText(text, "not a model");
+        var (exitCode, _, error) = ExampleProcess.Run(ExampleProcess.ProductionApp, s_directory, text);
+        Assert.AreEqual(3, exitCode, error);
+        StringAssert.Contains(error, "notes.zip': it is corrupt, truncated or not an ML.NET model zip");
+    }
+}
