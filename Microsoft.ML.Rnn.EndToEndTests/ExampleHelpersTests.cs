@@ -48,6 +48,17 @@ public sealed class ExampleHelpersTests
     }
 
     [TestMethod]
+    public void HandWrittenLoopsNameTheirUnit()
+    {
+        var text = new StringWriter();
+        var progress = new TrainingProgress("HM-LSTM", output: text, unit: "step");
+        progress.Report(Epoch(299, 3.25, null, false, max: 300));
+        progress.Done();
+        StringAssert.Contains(text.ToString(), "  HM-LSTM step 300/300  loss 3.2500    10m00s elapsed, ~0.0s left");
+        StringAssert.Contains(text.ToString(), "  HM-LSTM: 300 steps in 10m00s" + Environment.NewLine);
+    }
+
+    [TestMethod]
     public void AnEpochZeroReportStartsANewRun()
     {
         var progress = new TrainingProgress("encoder", output: TextWriter.Null);

@@ -1,8 +1,11 @@
 // The seeds' Echo-RNN: a binary input series, the target is the input echoed 3 steps later. A simple RNN cell with
 // 4 units learns it with truncated backpropagation through time (windows of 15 steps, state carried across windows).
+// Writes the predictions of the first test steps to echo-rnn.png and the training curve to echo-rnn-curves.png.
 // Usage: dotnet run -c Release [-- --epochs N --plot path.png]
 using System.Diagnostics;
+using Examples.Shared;
 using Microsoft.ML.Rnn.Core;
+using Microsoft.ML.Rnn.Core.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -22,6 +25,9 @@ using var runner = new TruncatedBpttRunner(cell, head,
     optimizer, TruncatedBackpropLength);
 
 var clock = Stopwatch.StartNew();
+// One report per two chunks of 1,500 steps (a point of the training curve), numbered across epochs.
+int reports = 0, reportsPerEpoch = (SeriesLength / BatchSize + 2 * 1_500 - 1) / (2 * 1_500);
+var progress = new TrainingProgress("Echo-RNN", unit: "report");
 for (int epoch = 1; epoch <= epochs; epoch++)
 {
     var (x, y) = EchoData.Generate(SeriesLength, BatchSize, EchoStep, random);
@@ -35,11 +41,18 @@ for (int epoch = 1; epoch <= epochs; epoch++)
         long width = Math.Min(Chunk, x.shape[1] - start);
         double loss = runner.TrainBatch(x.narrow(1, start, width).unsqueeze(2), y.narrow(1, start, width));
         if (start % (Chunk * 2) == 0)
-            Console.WriteLine($"epoch {epoch} step {start,6}: loss {loss:F4}  ({clock.Elapsed.TotalSeconds:F1}s)");
+        {
+            reports++;
+            progress.Report(new EpochProgress(reports - 1, epochs * reportsPerEpoch, loss, null, false, clock.Elapsed,
+                clock.Elapsed / reports * (epochs * reportsPerEpoch - reports)));
+        }
     }
     x.Dispose();
     y.Dispose();
 }
+
+progress.Done();
+Console.WriteLine($"training curve written to {LearningCurves.Save("echo-rnn-curves.png", $"Echo-RNN: loss of every other 1,500-step chunk, {epochs} epochs", progress)}");
 
 // Fresh data the model never saw, state carried from window to window exactly as in training.
 var (testX, testY) = EchoData.Generate(SeriesLength, BatchSize, EchoStep, new Random(12345));

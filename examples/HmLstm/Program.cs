@@ -1,7 +1,10 @@
 // Trains a 3-layer Hierarchical Multiscale LSTM as a character-level language model on the fortune texts and
-// reports how often each layer's boundary detector fires. Usage: dotnet run -c Release [-- --steps N]
+// reports how often each layer's boundary detector fires; writes the training curve to hm-lstm-curves.png.
+// Usage: dotnet run -c Release [-- --steps N]
 using System.Diagnostics;
+using Examples.Shared;
 using HmLstm;
+using Microsoft.ML.Rnn.Core.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -20,6 +23,7 @@ Console.WriteLine($"corpus: {corpus.Train.Length:N0} training and {corpus.Test.L
 using var model = new CharLanguageModel(corpus.VocabularySize, embeddingSize: 32, hiddenSize: 96, numberOfLayers: Layers);
 using var optimizer = optim.Adam(model.parameters(), lr: 3e-3);
 var clock = Stopwatch.StartNew();
+var progress = new TrainingProgress("HM-LSTM", unit: "step");
 model.train();
 for (int step = 1; step <= steps; step++)
 {
@@ -33,9 +37,11 @@ for (int step = 1; step <= steps; step++)
     nn.utils.clip_grad_norm_(model.parameters(), 1.0);
     optimizer.step();
     if (step % 25 == 0 || step == 1)
-        Console.WriteLine($"step {step,4}/{steps}  train {loss.item<float>() / Math.Log(2):F3} bits/char  " +
-                          $"boundary rates {FormatRates(boundaries)}  {clock.Elapsed.TotalSeconds:F0}s");
+        progress.Report(new EpochProgress(step - 1, steps, loss.item<float>() / Math.Log(2), null, false, clock.Elapsed,
+            clock.Elapsed / step * (steps - step)));
 }
+progress.Done();
+Console.WriteLine($"training curve (bits/char) written to {LearningCurves.Save("hm-lstm-curves.png", "HM-LSTM character language model: training bits/char", progress)}");
 
 model.eval();
 using (no_grad())
@@ -50,6 +56,3 @@ using (var scope = NewDisposeScope())
         Console.WriteLine($"layer {l + 1} boundary fires at {rates[l]:P1} of steps" +
                           (rates[l] > 0 ? $" (every {1 / rates[l]:F1} characters)" : " (never: the layer only copies its state)"));
 }
-
-static string FormatRates(Tensor boundaries) =>
-    string.Join(" ", boundaries.mean([0, 1]).data<float>().ToArray().Select(r => r.ToString("F2")));

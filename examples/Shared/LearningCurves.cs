@@ -47,11 +47,11 @@ public static class LearningCurves
             {
                 var kept = plot.Add.VerticalLine(best.Epoch + 1, 1, color);
                 kept.LinePattern = LinePattern.Dotted;
-                kept.LegendText = $"{run.Name}: kept epoch {best.Epoch + 1}";
+                kept.LegendText = $"{run.Name}: kept {run.Unit} {best.Epoch + 1}";
             }
         }
         plot.Title(title);
-        plot.XLabel("epoch");
+        plot.XLabel(string.Join(" / ", runs.Select(r => r.Unit).Distinct()));
         plot.Axes.Left.Label.Text = "training loss (solid)";
         if (anyMetric)
             plot.Axes.Right.Label.Text = $"{metricNames} (dashed)";

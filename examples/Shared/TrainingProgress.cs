@@ -24,10 +24,13 @@ public sealed class TrainingProgress : IProgress<EpochProgress>
     /// <param name="metricName">What the components' validation metric is, e.g. "val acc".</param>
     /// <param name="output">Where to write (default: the console).</param>
     /// <param name="live">Redraw one line in place; default: only when the output is a terminal.</param>
-    public TrainingProgress(string name, string metricName = "val", TextWriter? output = null, bool? live = null)
+    /// <param name="unit">What one report stands for: "epoch" for the components; e.g. "step" for a hand-written loop
+    /// that reports <see cref="EpochProgress"/> records itself.</param>
+    public TrainingProgress(string name, string metricName = "val", TextWriter? output = null, bool? live = null, string unit = "epoch")
     {
         Name = name;
         MetricName = metricName;
+        Unit = unit;
         _out = output ?? Console.Out;
         _live = live ?? (output is null && !Console.IsOutputRedirected);
     }
@@ -37,6 +40,9 @@ public sealed class TrainingProgress : IProgress<EpochProgress>
 
     /// <summary>Label of the validation metric.</summary>
     public string MetricName { get; }
+
+    /// <summary>What one report stands for ("epoch", "step", ...).</summary>
+    public string Unit { get; }
 
     /// <summary>Every epoch of the latest run, in order.</summary>
     public IReadOnlyList<EpochProgress> History => _history;
@@ -74,8 +80,8 @@ public sealed class TrainingProgress : IProgress<EpochProgress>
         {
             var last = _history[^1];
             var best = Best;
-            string stop = last.Epoch + 1 < last.MaxEpochs ? $"early stopping after {last.Epoch + 1}/{last.MaxEpochs} epochs" : $"{last.MaxEpochs} epochs";
-            string kept = best is null ? "" : $", kept epoch {best.Epoch + 1}";
+            string stop = last.Epoch + 1 < last.MaxEpochs ? $"early stopping after {last.Epoch + 1}/{last.MaxEpochs} {Unit}s" : $"{last.MaxEpochs} {Unit}s";
+            string kept = best is null ? "" : $", kept {Unit} {best.Epoch + 1}";
             _out.WriteLine($"  {Name}: {stop} in {Duration(last.Elapsed)}{kept}");
         }
         _out.Flush();
@@ -90,7 +96,7 @@ public sealed class TrainingProgress : IProgress<EpochProgress>
         string epoch = (p.Epoch + 1).ToString(CultureInfo.InvariantCulture).PadLeft(width);
         string metric = p.ValidationMetric is double v ? string.Create(CultureInfo.InvariantCulture, $"  {MetricName} {v:F4}") : "";
         string text = string.Create(CultureInfo.InvariantCulture,
-            $"  {Name} epoch {epoch}/{p.MaxEpochs}  loss {p.TrainLoss:F4}{metric}{(p.IsBest ? " *" : "  ")}  {Duration(p.Elapsed)} elapsed, ~{Duration(p.EstimatedRemaining)} left");
+            $"  {Name} {Unit} {epoch}/{p.MaxEpochs}  loss {p.TrainLoss:F4}{metric}{(p.IsBest ? " *" : "  ")}  {Duration(p.Elapsed)} elapsed, ~{Duration(p.EstimatedRemaining)} left");
         if (!_live)
             return text;
         int filled = (int)Math.Round(BarWidth * (p.Epoch + 1) / (double)p.MaxEpochs);
