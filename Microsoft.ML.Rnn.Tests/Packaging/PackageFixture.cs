@@ -38,7 +38,8 @@ public sealed class PackageFixture : IDisposable
         Version = $"0.0.0-test.{DateTime.UtcNow:yyyyMMddHHmmss}.{Environment.ProcessId}";
         var project = Path.Combine(RepositoryRoot, "Microsoft.ML.Rnn", "Microsoft.ML.Rnn.csproj");
         PackOutput = DotnetCli.Run(RepositoryRoot, TimeSpan.FromMinutes(3), "pack", project, "-c", Configuration, "--no-build",
-            "-o", FeedDirectory, $"-p:PackageVersion={Version}", "-nodeReuse:false");
+            "-o", FeedDirectory, $"-p:PackageVersion={Version}", $"-p:NuspecOutputPath={Path.Combine(WorkDirectory, "nuspec")}{Path.DirectorySeparatorChar}",
+            "-nodeReuse:false");
         PackagePath = Path.Combine(FeedDirectory, $"Microsoft.ML.Rnn.{Version}.nupkg");
         if (!File.Exists(PackagePath))
             throw new InvalidOperationException($"dotnet pack did not produce {PackagePath}:\n{PackOutput}");
