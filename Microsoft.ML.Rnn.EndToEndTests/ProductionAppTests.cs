@@ -138,6 +138,37 @@ public sealed class ProductionAppTests
     }
 
     [TestMethod]
+    public void ModelThatDoesNotClassifyDigitsExitsWithCodeFour()
+    {
+        // A valid ML.NET model over the same columns that produces no class scores.
+        var ml = new MLContext(seed: 1);
+        var data = ml.Data.LoadFromEnumerable(new[] { new PixelRow { Features = new float[64], Digit = 3 } });
+        string other = Path.Combine(s_directory, "normalizer.zip");
+        ml.Model.Save(ml.Transforms.NormalizeMinMax("Features").Fit(data), data.Schema, other);
+        var (exitCode, _, error) = ExampleProcess.Run(ExampleProcess.ProductionApp, s_directory, other);
+        Assert.AreEqual(4, exitCode, error);
+        StringAssert.Contains(error, "normalizer.zip' (input columns: Features, Digit) does not score digit rows");
+        StringAssert.Contains(error, "it has no multiclass Score and PredictedLabel output columns");
+    }
+
+    [TestMethod]
+    public void MissingDataFileExitsWithCodeFiveAndBadArgumentsWithCodeOne()
+    {
+        var (exitCode, _, error) = ExampleProcess.Run(ExampleProcess.ProductionApp, s_directory, s_model, Path.Combine(s_directory, "absent.csv"));
+        Assert.AreEqual(5, exitCode, error);
+        StringAssert.Contains(error, "absent.csv' not found.");
+        (exitCode, _, error) = ExampleProcess.Run(ExampleProcess.ProductionApp, s_directory, s_model, "--rows", "many");
+        Assert.AreEqual(1, exitCode, error);
+        StringAssert.Contains(error, "ProductionApp: --rows must be a non-negative integer, got 'many'.");
+    }
+
+    private sealed class PixelRow
+    {
+        [Microsoft.ML.Data.VectorType(64)] public float[] Features { get; set; } = [];
+        public float Digit { get; set; }
+    }
+
+    [TestMethod]
     public void NonModelFileExitsWithCodeThree()
     {
         string text = Path.Combine(s_directory, "notes.zip");
