@@ -60,6 +60,9 @@ public sealed class TrainingProgress : IProgress<EpochProgress>
         string line = Format(value);
         if (_live)
         {
+            // A line wider than the terminal wraps, and "\r" would then redraw only its last part: cut it.
+            if (TerminalWidth() is int width && line.Length >= width)
+                line = line[..(width - 1)];
             // Pad over the previous, possibly longer, line; stay on the line until Done.
             _out.Write("\r" + line.PadRight(_lastLineLength));
             _lastLineLength = line.Length;
@@ -101,6 +104,20 @@ public sealed class TrainingProgress : IProgress<EpochProgress>
             return text;
         int filled = (int)Math.Round(BarWidth * (p.Epoch + 1) / (double)p.MaxEpochs);
         return "[" + new string('#', filled) + new string('.', BarWidth - filled) + "]" + text;
+    }
+
+    private int? TerminalWidth()
+    {
+        if (!ReferenceEquals(_out, Console.Out))
+            return null;
+        try
+        {
+            return Console.WindowWidth > 10 ? Console.WindowWidth : null;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
     }
 
     private static string Duration(TimeSpan t) => t.TotalHours >= 1 ? $"{(int)t.TotalHours}h{t.Minutes:D2}m"
