@@ -52,6 +52,7 @@ public static class LearningCurves
         }
         plot.Title(title);
         plot.XLabel(string.Join(" / ", runs.Select(r => r.Unit).Distinct()));
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true }; // no epoch 1.5
         plot.Axes.Left.Label.Text = "training loss (solid)";
         if (anyMetric)
             plot.Axes.Right.Label.Text = $"{metricNames} (dashed)";
