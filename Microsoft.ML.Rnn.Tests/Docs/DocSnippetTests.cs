@@ -12,6 +12,7 @@ public class DocSnippetTests
         var shown = DocSnippets.FromMarkdown().ToList();
         // The README's pipeline, the getting-started guide, the core unroll example and the custom cell at least.
         Assert.Contains(shown, s => s.File == "README.md" && s.Name == "text-classification");
+        Assert.Contains(shown, s => s.File.EndsWith("PackageReadme.md") && s.Name == "text-classification");
         Assert.Contains(shown, s => s.File.EndsWith("getting-started.md") && s.Name == "text-classification");
         Assert.Contains(shown, s => s.Name == "core-unroll");
         Assert.Contains(shown, s => s.Name == "custom-cell");

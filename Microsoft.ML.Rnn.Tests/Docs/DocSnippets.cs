@@ -11,11 +11,11 @@ namespace Microsoft.ML.Rnn.Tests.Docs;
 /// </summary>
 internal static partial class DocSnippets
 {
-    /// <summary>Every marked block of the README and docs/*.md: (file relative to the repository root, snippet name, lines).</summary>
+    /// <summary>Every marked block of the README, the package README and docs/*.md: (file relative to the repository root, snippet name, lines).</summary>
     public static IEnumerable<(string File, string Name, string[] Lines)> FromMarkdown()
     {
         string root = PackageFixture.RepositoryRoot;
-        var files = new[] { Path.Combine(root, "README.md") }
+        var files = new[] { Path.Combine(root, "README.md"), Path.Combine(root, "Microsoft.ML.Rnn", "PackageReadme.md") }
             .Concat(Directory.GetFiles(Path.Combine(root, "docs"), "*.md", SearchOption.AllDirectories));
         foreach (var file in files.Order(StringComparer.Ordinal))
         {
