@@ -101,6 +101,13 @@ public class PackageConsumerTests(PackageFixture package) : IClassFixture<Packag
         DotnetCli.Run(app, TimeSpan.FromMinutes(3), "build", "-c", "Release", "-o", unpatched, "-p:RnnSkipLibStdCxxFix=true",
             "-nodeReuse:false", "--disable-build-servers");
         AssertLibStdCxxFixApplied(unpatched, expectPatch: false);
+
+        // dotnet publish gets the fix too, and the published app runs.
+        string published = Path.Combine(package.WorkDirectory, "published");
+        DotnetCli.Run(app, TimeSpan.FromMinutes(3), "publish", "-c", "Release", "-o", published, "-nodeReuse:false", "--disable-build-servers");
+        AssertLibStdCxxFixApplied(published, expectPatch: true);
+        var (publishedExit, publishedRun) = DotnetCli.RunAllowingFailure(published, TimeSpan.FromMinutes(3), Path.Combine(published, "ConsumerApp.dll"));
+        Assert.True(publishedExit == 0, $"published consumer app exited with {publishedExit}:\n{publishedRun}");
     }
 
     /// <summary>
