@@ -53,7 +53,10 @@ public sealed class PackageFixture : IDisposable
     public void Dispose()
     {
         TryDelete(WorkDirectory);
-        TryDelete(Path.Combine(GlobalPackagesFolder, "microsoft.ml.rnn", Version.ToLowerInvariant()));
+        string packageFolder = Path.Combine(GlobalPackagesFolder, "microsoft.ml.rnn");
+        TryDelete(Path.Combine(packageFolder, Version.ToLowerInvariant()));
+        if (Directory.Exists(packageFolder) && !Directory.EnumerateFileSystemEntries(packageFolder).Any())
+            TryDelete(packageFolder); // only this run's version was there
     }
 
     private static void TryDelete(string directory)
