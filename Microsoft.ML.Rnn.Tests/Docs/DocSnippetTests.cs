@@ -16,6 +16,8 @@ public class DocSnippetTests
         Assert.Contains(shown, s => s.File.EndsWith("getting-started.md") && s.Name == "text-classification");
         Assert.Contains(shown, s => s.Name == "core-unroll");
         Assert.Contains(shown, s => s.Name == "custom-cell");
+        Assert.Contains(shown, s => s.File == "README.md" && s.Name == "tagging-pipeline");
+        Assert.Contains(shown, s => s.File == "README.md" && s.Name == "encoder-pipeline");
         foreach (var (file, name, lines) in shown)
         {
             Assert.True(compiled.TryGetValue(name, out var code), $"{file}: snippet '{name}' has no compiled copy in the tests.");
