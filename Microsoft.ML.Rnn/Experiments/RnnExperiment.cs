@@ -246,7 +246,7 @@ public abstract class RnnExperiment
             {
                 var (name, parameter) = space.Parameters[d];
                 var value = experiment.BaseValue(name);
-                options[name] = value is null ? "" : parameter.Format(value);
+                options[name] = value switch { null => "", string text => text, _ => parameter.Format(value) };
                 try
                 {
                     point[d] = value is null ? 0.5 : parameter.ToUnit(value);

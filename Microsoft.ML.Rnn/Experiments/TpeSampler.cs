@@ -21,11 +21,11 @@ public sealed class TpeSampler
         _random = new Random(seed);
     }
 
-    /// <summary>Fraction of the observations (at least one) that make up the good group; default 0.25.</summary>
-    public double Gamma { get; init; } = 0.25;
+    /// <summary>Fraction of the observations (at least one) that make up the good group; default 0.15.</summary>
+    public double Gamma { get; init; } = 0.15;
 
-    /// <summary>Points drawn from the good densities per proposal; default 24.</summary>
-    public int Candidates { get; init; } = 24;
+    /// <summary>Points drawn from the good densities per proposal; default 48.</summary>
+    public int Candidates { get; init; } = 48;
 
     /// <summary>Proposes the next point from observations (point in the unit hypercube, loss: lower is better).</summary>
     /// <remarks>With fewer than two observations it returns a uniform random point.</remarks>
