@@ -371,6 +371,7 @@ public abstract class RnnExperiment
             {
                 result.Seconds += watch.Elapsed.TotalSeconds;
                 if (result.Rungs.Count == 0) result.Status = RnnTrialStatus.Cancelled;
+                result.Interrupted = true;
                 ch.Info($"Trial {result.Id}: cancelled ({(token.IsCancellationRequested ? "cancellation requested" : IsCanceled(host) ? "MLContext cancelled" : "time budget reached")}).");
                 _stop = true;
             }
@@ -378,8 +379,10 @@ public abstract class RnnExperiment
             {
                 result.Seconds += watch.Elapsed.TotalSeconds;
                 if (result.Rungs.Count == 0) result.Status = RnnTrialStatus.Failed;
-                result.Error = e.Message;
-                ch.Warning($"Trial {result.Id} failed: {e.Message}");
+                // libtorch messages carry a native stack trace after the first line; the history keeps the first line.
+                result.Error = e.Message.Split('\n', 2)[0].Trim();
+                ch.Warning($"Trial {result.Id} failed: {e}");
+                if (Environment.GetEnvironmentVariable("RNN_DEBUG") == "1") Console.Error.WriteLine(e);
                 if (IsCanceled(host) || token.IsCancellationRequested) _stop = true;
             }
             finally

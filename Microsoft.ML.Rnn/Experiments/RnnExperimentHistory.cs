@@ -59,7 +59,7 @@ public sealed class RnnExperimentHistory
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         // Write then move, so a reader never sees half a file while the experiment rewrites it.
         string temporary = path + ".tmp";
-        File.WriteAllText(temporary, JsonSerializer.Serialize(this, Json), Encoding.UTF8);
+        File.WriteAllText(temporary, JsonSerializer.Serialize(this, Json), new UTF8Encoding(encoderShouldEmitUTF8Identifier: false));
         File.Move(temporary, path, overwrite: true);
     }
 

@@ -51,6 +51,9 @@ public sealed class RnnTrialResult
     /// <summary>True when the scheduler stopped it before the last rung (successive halving).</summary>
     public bool StoppedEarly { get; set; }
 
+    /// <summary>True when its last run was cancelled (budget or cancellation) before finishing; its earlier rungs stand.</summary>
+    public bool Interrupted { get; set; }
+
     /// <summary>How it ended.</summary>
     public RnnTrialStatus Status { get; set; }
 
@@ -64,7 +67,7 @@ public sealed class RnnTrialResult
     internal RnnTrialResult Snapshot() => new()
     {
         Id = Id, IsDefault = IsDefault, Options = new(Options), Point = Point.ToArray(), Source = Source, Metric = Metric,
-        BestEpochs = BestEpochs, EpochsRun = EpochsRun, Seconds = Seconds, StoppedEarly = StoppedEarly, Status = Status,
+        BestEpochs = BestEpochs, EpochsRun = EpochsRun, Seconds = Seconds, StoppedEarly = StoppedEarly, Interrupted = Interrupted, Status = Status,
         Error = Error, Rungs = Rungs.ToList(),
     };
 
