@@ -382,7 +382,6 @@ public abstract class RnnExperiment
                 // libtorch messages carry a native stack trace after the first line; the history keeps the first line.
                 result.Error = e.Message.Split('\n', 2)[0].Trim();
                 ch.Warning($"Trial {result.Id} failed: {e}");
-                if (Environment.GetEnvironmentVariable("RNN_DEBUG") == "1") Console.Error.WriteLine(e);
                 if (IsCanceled(host) || token.IsCancellationRequested) _stop = true;
             }
             finally
