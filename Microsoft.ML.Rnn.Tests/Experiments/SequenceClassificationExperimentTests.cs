@@ -187,6 +187,48 @@ public sealed class SequenceClassificationExperimentTests : IDisposable
         model.Dispose();
     }
 
+    private sealed class BinaryRow
+    {
+        [Microsoft.ML.Data.VectorType(64)] public float[] Features { get; set; } = Array.Empty<float>();
+        public bool Label { get; set; }
+    }
+
+    private sealed class DigitFeatures
+    {
+        public float[] Features { get; set; } = Array.Empty<float>();
+        public float Digit { get; set; }
+    }
+
+    [Fact]
+    public void BooleanLabelIsScoredWithBinaryMetrics()
+    {
+        var ml = new MLContext(1);
+        var rows = ml.Data.CreateEnumerable<DigitFeatures>(ExperimentData.Digits(ml, 240), reuseRowObject: false)
+            .Select(r => new BinaryRow { Features = r.Features, Label = r.Digit < 5 }).ToList();
+        var data = ml.Data.LoadFromEnumerable(rows);
+        var options = ExperimentData.DigitOptions(3);
+        var result = ml.Transforms.Rnn.CreateSequenceClassificationExperiment(options, new RnnExperimentSettings { MaxTrials = 3, Seed = 4 })
+            .Execute(data);
+        Assert.Equal(RnnExperimentMetric.AreaUnderRocCurve, result.History.Metric);
+        var test = ml.Data.TrainTestSplit(data, 0.2, seed: 4).TestSet;
+        Assert.Equal(result.BestTrial.Metric, ml.BinaryClassification.Evaluate(result.Model.Transform(test)).AreaUnderRocCurve, 9);
+        Assert.True(result.BestTrial.Metric >= result.History.Trials[0].Metric);
+        ((IDisposable)result.Model).Dispose();
+    }
+
+    [Fact]
+    public void AGivenValidationSetScoresTheTrials()
+    {
+        var ml = new MLContext(1);
+        var data = ExperimentData.Digits(ml, 300);
+        var train = ml.Data.TakeRows(data, 200);
+        var validation = ml.Data.SkipRows(data, 200);
+        var result = Experiment(ml, new RnnExperimentSettings { MaxTrials = 3, Seed = 2 }).Execute(train, validation);
+        double scored = ml.MulticlassClassification.Evaluate(result.Model.Transform(validation)).MacroAccuracy;
+        Assert.Equal(result.BestTrial.Metric, scored, 9);
+        ((IDisposable)result.Model).Dispose();
+    }
+
     [Fact]
     public void UnknownSearchParameterAndWrongMetricAreRejected()
     {

@@ -13,7 +13,7 @@ namespace Microsoft.ML.Rnn.Experiments;
 /// over epochs (<see cref="SuccessiveHalvingSchedule"/>) that continues promising trials from where they stopped,
 /// holdout or k-fold scoring with the task's ML.NET metric, a wall-clock budget, a trial limit and cancellation.
 /// Create one from <c>mlContext.Transforms.Rnn.Create...Experiment</c>, adjust <see cref="SearchSpace"/> and
-/// <see cref="Settings"/>, then call <see cref="Execute"/>.
+/// <see cref="Settings"/>, then call <see cref="Execute(IDataView, IProgress{RnnTrialResult}?, CancellationToken)"/>.
 /// </summary>
 public abstract class RnnExperiment
 {
@@ -31,10 +31,10 @@ public abstract class RnnExperiment
     /// <summary>The experiment kind, e.g. "SequenceClassification".</summary>
     public string Task { get; }
 
-    /// <summary>Budget, evaluation and scheduler settings (read when <see cref="Execute"/> starts).</summary>
+    /// <summary>Budget, evaluation and scheduler settings (read when <see cref="Execute(IDataView, IProgress{RnnTrialResult}?, CancellationToken)"/> starts).</summary>
     public RnnExperimentSettings Settings { get; }
 
-    /// <summary>The searched options and their ranges (read when <see cref="Execute"/> starts).</summary>
+    /// <summary>The searched options and their ranges (read when <see cref="Execute(IDataView, IProgress{RnnTrialResult}?, CancellationToken)"/> starts).</summary>
     public RnnSearchSpace SearchSpace { get; }
 
     /// <summary>The component options every trial starts from; the default trial uses them unchanged.</summary>
@@ -61,6 +61,27 @@ public abstract class RnnExperiment
     public RnnExperimentResult Execute(IDataView data, IProgress<RnnTrialResult>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(data);
+        return ExecuteCore(data, null, progress, cancellationToken);
+    }
+
+    /// <summary>Runs the experiment training on <paramref name="trainData"/> and scoring every trial on
+    /// <paramref name="validationData"/> (no split, no folds; <see cref="RnnExperimentSettings.HoldoutFraction"/> and
+    /// <see cref="RnnExperimentSettings.CrossValidationFolds"/> are ignored).</summary>
+    /// <param name="trainData">Labeled training rows.</param>
+    /// <param name="validationData">Labeled rows that score the trials (same schema).</param>
+    /// <param name="progress">Receives a snapshot of a trial after each of its runs.</param>
+    /// <param name="cancellationToken">Ends the experiment within one mini-batch; the best trial so far is returned.</param>
+    public RnnExperimentResult Execute(IDataView trainData, IDataView validationData, IProgress<RnnTrialResult>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(trainData);
+        ArgumentNullException.ThrowIfNull(validationData);
+        return ExecuteCore(trainData, validationData, progress, cancellationToken);
+    }
+
+    private RnnExperimentResult ExecuteCore(IDataView data, IDataView? validationData, IProgress<RnnTrialResult>? progress,
+        CancellationToken cancellationToken)
+    {
         var settings = Settings;
         settings.Validate();
         var clock = Stopwatch.StartNew();
@@ -81,7 +102,9 @@ public abstract class RnnExperiment
 
         var operations = new DataOperationsCatalog(host);
         var cached = operations.Cache(data);
-        var folds = settings.CrossValidationFolds >= 2
+        var folds = validationData is not null
+            ? new[] { (cached, operations.Cache(validationData)) }
+            : settings.CrossValidationFolds >= 2
             ? operations.CrossValidationSplit(cached, settings.CrossValidationFolds, seed: settings.Seed).Select(f => (f.TrainSet, f.TestSet)).ToArray()
             : new[] { Split(operations.TrainTestSplit(cached, settings.HoldoutFraction, seed: settings.Seed)) };
 
@@ -181,7 +204,7 @@ public abstract class RnnExperiment
         (model as IDisposable)?.Dispose();
     }
 
-    /// <summary>The state of one <see cref="Execute"/> call.</summary>
+    /// <summary>The state of one <see cref="Execute(IDataView, IProgress{RnnTrialResult}?, CancellationToken)"/> call.</summary>
     private sealed class Run(RnnExperiment experiment, IHost host, IChannel ch, RnnSearchSpace space, SuccessiveHalvingSchedule schedule,
         RnnExperimentMetric metric, (IDataView Train, IDataView Test)[] folds, RnnExperimentHistory history,
         IProgress<RnnTrialResult>? progress, Stopwatch clock, CancellationToken token)

@@ -1,6 +1,6 @@
 namespace Microsoft.ML.Rnn.Experiments;
 
-/// <summary>What <see cref="RnnExperiment.Execute"/> returns: the best fitted pipeline, its trial and the whole history.</summary>
+/// <summary>What <see cref="RnnExperiment.Execute(IDataView, IProgress{RnnTrialResult}?, CancellationToken)"/> returns: the best fitted pipeline, its trial and the whole history.</summary>
 public sealed class RnnExperimentResult
 {
     internal RnnExperimentResult(ITransformer model, RnnTrialResult bestTrial, RnnExperimentHistory history)
