@@ -223,7 +223,8 @@ public sealed class SequenceClassificationExperimentTests : IDisposable
         var data = ExperimentData.Digits(ml, 300);
         var train = ml.Data.TakeRows(data, 200);
         var validation = ml.Data.SkipRows(data, 200);
-        var result = Experiment(ml, new RnnExperimentSettings { MaxTrials = 3, Seed = 2 }).Execute(train, validation);
+        var result = Experiment(ml, new RnnExperimentSettings { MaxTrials = 3, Seed = 2, MaxExperimentTime = TimeSpan.FromDays(400) })
+            .Execute(train, validation);
         double scored = ml.MulticlassClassification.Evaluate(result.Model.Transform(validation)).MacroAccuracy;
         Assert.Equal(result.BestTrial.Metric, scored, 9);
         ((IDisposable)result.Model).Dispose();

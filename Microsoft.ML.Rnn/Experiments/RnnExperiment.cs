@@ -350,7 +350,9 @@ public abstract class RnnExperiment
             ITransformer? kept = null;
             try
             {
-                using var timer = new Timer(_ => cancel.CancelExecution(), null, remaining, Timeout.InfiniteTimeSpan);
+                // Timer accepts at most 2^32 - 2 ms (about 49 days); a longer budget needs no timer for one trial run.
+                var due = remaining.TotalMilliseconds < uint.MaxValue - 1 ? remaining : Timeout.InfiniteTimeSpan;
+                using var timer = new Timer(_ => cancel.CancelExecution(), null, due, Timeout.InfiniteTimeSpan);
                 using var registration = token.Register(cancel.CancelExecution);
                 double sum = 0;
                 for (int f = 0; f < folds.Length; f++)
