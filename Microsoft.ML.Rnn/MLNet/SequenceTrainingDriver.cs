@@ -104,18 +104,27 @@ internal static class SequenceTrainingDriver
         ch.Info($"{setup.Component}: training on {trainIndices.Length} rows, validating on {validationIndices.Length} rows" +
                 $"{(validation is null ? $" (ValidationFraction {options.ValidationFraction})" : " (given validation set)")}.");
 
+        // Experiments' resume hook: continue a previous run for the missing epochs (see TrainingCheckpoint).
+        var checkpoint = options.Checkpoint;
+        int epochsDone = checkpoint?.EpochsCompleted ?? 0;
+        if (epochsDone >= options.MaxEpochs)
+            throw new InvalidOperationException($"{setup.Component}: the checkpoint already ran {epochsDone} epochs; MaxEpochs {options.MaxEpochs} leaves none to run.");
+        // A continued segment draws new batch orders and dropout masks; a first segment is exactly a plain run.
+        int segmentSeed = epochsDone == 0 ? setup.Seed : unchecked(setup.Seed + 7919 * epochsDone);
+
         var trainLengths = trainIndices.Select(i => train.Rows.Lengths[i]).ToArray();
-        var batcher = LengthBucketBatcher.ForTraining(trainLengths, options.BatchSize, setup.Seed);
+        var batcher = LengthBucketBatcher.ForTraining(trainLengths, options.BatchSize, segmentSeed);
         var parameters = setup.Network.parameters().Where(p => p.requires_grad).ToArray();
         using var optimizer = optim.Adam(parameters, lr: options.LearningRate);
+        checkpoint?.Restore(setup.Network, optimizer);
         var loop = new SequenceTrainingLoop(setup.Network, optimizer, new SequenceTrainingLoopOptions
         {
-            MaxEpochs = options.MaxEpochs,
+            MaxEpochs = options.MaxEpochs - epochsDone,
             MaxGradientNorm = options.MaxGradientNorm,
             Patience = options.EarlyStoppingPatience,
             HigherIsBetter = setup.HigherIsBetter,
             RestoreBestWeights = true,
-            Seed = setup.Seed,
+            Seed = segmentSeed,
         });
 
         Func<double>? validate = null;
@@ -159,6 +168,7 @@ internal static class SequenceTrainingDriver
             },
             validate, progress);
         host.CheckAlive();
+        checkpoint?.Capture(setup.Network, optimizer, summary.EpochsCompleted);
         ch.Info($"{setup.Component}: {summary.EpochsCompleted} epochs{(summary.StoppedEarly ? " (stopped early)" : "")}, " +
                 $"best epoch {summary.BestEpoch + 1} ({(validate is null ? "training loss" : metricName)} {summary.BestMetric:G4}).");
         setup.Network.eval();

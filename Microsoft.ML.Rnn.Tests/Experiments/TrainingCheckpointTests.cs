@@ -1,0 +1,60 @@
+using Microsoft.ML.Rnn.Core.Training;
+using Microsoft.ML.Rnn.MLNet;
+using Xunit;
+
+namespace Microsoft.ML.Rnn.Tests.Experiments;
+
+/// <summary>The resume hook successive halving relies on: a first segment is a plain run, a later one trains only the missing epochs.</summary>
+public sealed class TrainingCheckpointTests
+{
+    private sealed class Epochs : IProgress<EpochProgress>
+    {
+        public List<EpochProgress> Reports { get; } = new();
+        public void Report(EpochProgress value) => Reports.Add(value);
+    }
+
+    private static float[] Scores(MLContext ml, RnnSequenceClassifierTransformer model, IDataView data)
+        => ml.Data.CreateEnumerable<ScoreRow>(model.Transform(data), reuseRowObject: false).SelectMany(r => r.Score).ToArray();
+
+    private sealed class ScoreRow
+    {
+        public float[] Score { get; set; } = Array.Empty<float>();
+    }
+
+    [Fact]
+    public void AFirstSegmentIsAPlainRunAndLaterSegmentsContinue()
+    {
+        var ml = new MLContext(1);
+        var data = ExperimentData.Digits(ml, 200);
+        RnnSequenceClassifier.Options Options(int epochs, TrainingCheckpoint? checkpoint, Epochs progress)
+        {
+            var o = ExperimentData.DigitOptions(epochs);
+            o.Seed = 4;
+            o.Checkpoint = checkpoint;
+            o.Progress = progress;
+            return o;
+        }
+
+        var plainProgress = new Epochs();
+        using var plain = ml.Transforms.Rnn.SequenceClassifier(Options(2, null, plainProgress)).Fit(data);
+        var checkpoint = new TrainingCheckpoint();
+        var first = new Epochs();
+        using var segment = ml.Transforms.Rnn.SequenceClassifier(Options(2, checkpoint, first)).Fit(data);
+        Assert.Equal(Scores(ml, plain, data), Scores(ml, segment, data));
+        Assert.Equal(2, checkpoint.EpochsCompleted);
+        Assert.Equal(plainProgress.Reports.Select(r => r.TrainLoss), first.Reports.Select(r => r.TrainLoss));
+
+        // Continuing to 5 epochs trains 3 more, starting from the saved weights: its first training loss is close to the
+        // last one of the first segment, far below a fresh start's.
+        var second = new Epochs();
+        using var continued = ml.Transforms.Rnn.SequenceClassifier(Options(5, checkpoint, second)).Fit(data);
+        Assert.Equal(3, second.Reports.Count);
+        Assert.Equal(5, checkpoint.EpochsCompleted);
+        Assert.Equal(2, checkpoint.Segments);
+        Assert.True(second.Reports[0].TrainLoss < first.Reports[0].TrainLoss - 0.01,
+            $"continued epoch loss {second.Reports[0].TrainLoss} vs fresh {first.Reports[0].TrainLoss}");
+
+        var e = Assert.Throws<InvalidOperationException>(() => ml.Transforms.Rnn.SequenceClassifier(Options(5, checkpoint, new Epochs())).Fit(data));
+        Assert.Equal("RnnSequenceClassifier: the checkpoint already ran 5 epochs; MaxEpochs 5 leaves none to run.", e.Message);
+    }
+}
