@@ -1,4 +1,5 @@
 using Microsoft.ML.Data;
+using Microsoft.ML.Rnn.Core;
 using Microsoft.ML.Rnn.MLNet;
 using Microsoft.ML.Rnn.Networks;
 using Microsoft.ML.Runtime;
@@ -91,7 +92,7 @@ public sealed class LstmTagger : IEstimator<LstmTaggerTransformer>
                     var (gold, _) = set.Targets.MakeBatch(rows);
                     var predicted = network.Predict(data.to(device), lengths);
                     long[] lens = lengths.data<long>().ToArray();
-                    var valid = torch.arange(predicted.shape[1]).unsqueeze(0).lt(lengths.unsqueeze(1));
+                    var valid = LengthMask.Valid(lengths, predicted.shape[1], predicted.device);
                     long correct = predicted.eq(gold).logical_and(valid).sum().item<long>();
                     return (correct, lens.Sum());
                 });

@@ -1,3 +1,4 @@
+using Microsoft.ML.Rnn.Core;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -63,8 +64,8 @@ public sealed class LinearChainCrf : nn.Module
         long n = emissions.shape[0], l = emissions.shape[1];
         var device = emissions.device;
         var lens = lengths.to(device);
-        var mask = arange(l, device: device).unsqueeze(0).lt(lens.unsqueeze(1));      // (N, L)
-        var safeTags = tags.masked_fill(mask.logical_not(), 0);
+        var mask = LengthMask.Valid(lens, l, device);                                  // (N, L)
+        var safeTags = tags.masked_fill(mask.logical_not(), KeptScalars.Zero);
         if (safeTags.numel() > 0 && (safeTags.min().item<long>() < 0 || safeTags.max().item<long>() >= TagCount))
             throw new ArgumentException($"LinearChainCrf: tags at valid steps must be in [0, {TagCount}).", nameof(tags));
 
@@ -72,7 +73,7 @@ public sealed class LinearChainCrf : nn.Module
         if (l == 0) return emissions.sum([1, 2]).MoveToOuterDisposeScope();
 
         var maskF = mask.to_type(emissions.dtype);
-        var nonEmpty = lens.gt(0).to_type(emissions.dtype);
+        var nonEmpty = lens.gt(KeptScalars.Zero).to_type(emissions.dtype);
 
         // Gold path score.
         var emitted = emissions.gather(2, safeTags.unsqueeze(2)).squeeze(2);          // (N, L)
@@ -83,7 +84,7 @@ public sealed class LinearChainCrf : nn.Module
             gold = gold + (pairs * maskF[.., 1..]).sum(1);
         }
         var first = safeTags[.., 0];
-        var last = safeTags.gather(1, (lens - 1).clamp_min(0).unsqueeze(1)).squeeze(1);
+        var last = safeTags.gather(1, lens.sub(KeptScalars.One).clamp_min(KeptScalars.Zero).unsqueeze(1)).squeeze(1);
         gold = gold + (start_scores.index_select(0, first) + end_scores.index_select(0, last)) * nonEmpty;
 
         // Partition function: alpha_t[j] = logsumexp_i(alpha_{t-1}[i] + transitions[i, j]) + emissions[t, j].
@@ -115,7 +116,7 @@ public sealed class LinearChainCrf : nn.Module
                 zeros(n, dtype: emissions.dtype, device: emissions.device).MoveToOuterDisposeScope());
         }
         var lens = lengths.to(emissions.device);
-        var mask = arange(l, device: emissions.device).unsqueeze(0).lt(lens.unsqueeze(1));
+        var mask = LengthMask.Valid(lens, l, emissions.device);
         var maskSteps = mask.unbind(1);
         var steps = emissions.unbind(1);
 
@@ -128,8 +129,8 @@ public sealed class LinearChainCrf : nn.Module
             backPointers[t] = argBest;
         }
         var (finalScore, lastTag) = (score + end_scores.unsqueeze(0)).max(1);
-        var nonEmpty = lens.gt(0);
-        finalScore = finalScore.masked_fill(nonEmpty.logical_not(), 0);
+        var nonEmpty = lens.gt(KeptScalars.Zero);
+        finalScore = finalScore.masked_fill(nonEmpty.logical_not(), KeptScalars.Zero);
 
         // Backtrack on the CPU: one small array per step is cheaper than N×L tiny tensor ops.
         var pointers = new long[l][];

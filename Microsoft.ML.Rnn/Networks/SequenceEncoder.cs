@@ -118,7 +118,8 @@ public sealed class SequenceEncoder : nn.Module
         if (input.dim() < 2)
             throw new ArgumentException($"SequenceEncoder: expected input of shape (N, L) or (N, L, F), got ({string.Join(", ", input.shape)}).", nameof(input));
         long n = input.shape[0], l = input.shape[1];
-        var lens = lengths is null ? full(n, l, dtype: ScalarType.Int64) : lengths.to(ScalarType.Int64, CPU);
+        using var fullLength = l.ToScalar();
+        var lens = lengths is null ? full(n, fullLength, dtype: ScalarType.Int64) : lengths.to(ScalarType.Int64, CPU);
         if (lens.dim() != 1 || lens.shape[0] != n)
             throw new ArgumentException($"SequenceEncoder: expected lengths of shape ({n}), got ({string.Join(", ", lens.shape)}).", nameof(lengths));
         var x = Embed(input, lens);
@@ -135,7 +136,7 @@ public sealed class SequenceEncoder : nn.Module
         else
         {
             // Outputs are zero past each length, so an empty sequence (index clamped to 0) gets a zero final output.
-            var last = (lens - 1).clamp_min(0).to(outputs.device).view(n, 1, 1).expand(n, 1, HiddenSize);
+            var last = lens.sub(KeptScalars.One).clamp_min(KeptScalars.Zero).to(outputs.device).view(n, 1, 1).expand(n, 1, HiddenSize);
             var forwardFinal = outputs[.., .., ..(int)HiddenSize].gather(1, last).squeeze(1);
             final = stacked is not null
                 ? forwardFinal
@@ -154,15 +155,15 @@ public sealed class SequenceEncoder : nn.Module
         var outputs = encoded.Outputs;
         long l = outputs.shape[1];
         var lens = encoded.Lengths.to(outputs.device);
-        var valid = arange(l, device: outputs.device).unsqueeze(0).lt(lens.unsqueeze(1)).unsqueeze(2);   // (N, L, 1)
+        var valid = LengthMask.Valid(lens, l, outputs.device).unsqueeze(2);                    // (N, L, 1)
         Tensor pooled = pooling switch
         {
-            SequencePooling.Mean => outputs.masked_fill(valid.logical_not(), 0).sum(1)
-                / lens.clamp_min(1).unsqueeze(1).to_type(outputs.dtype),
+            SequencePooling.Mean => outputs.masked_fill(valid.logical_not(), KeptScalars.Zero).sum(1)
+                / lens.clamp_min(KeptScalars.One).unsqueeze(1).to_type(outputs.dtype),
             SequencePooling.Max => l == 0
                 ? zeros(outputs.shape[0], outputs.shape[2], dtype: outputs.dtype, device: outputs.device)
-                : outputs.masked_fill(valid.logical_not(), double.NegativeInfinity).amax([1])
-                    .masked_fill(lens.eq(0).unsqueeze(1), 0),
+                : outputs.masked_fill(valid.logical_not(), KeptScalars.NegativeInfinity).amax([1])
+                    .masked_fill(lens.eq(KeptScalars.Zero).unsqueeze(1), KeptScalars.Zero),
             _ => throw new ArgumentOutOfRangeException(nameof(pooling), pooling, "SequenceEncoder: unknown pooling."),
         };
         return pooled.MoveToOuterDisposeScope();
@@ -181,8 +182,8 @@ public sealed class SequenceEncoder : nn.Module
                     $"SequenceEncoder: expected token ids of shape (N, L) int64, got ({string.Join(", ", input.shape)}) {input.dtype}.", nameof(input));
             }
             // Padding ids become 0 so any padding value is accepted; the unroller zeroes those steps' outputs anyway.
-            var valid = arange(input.shape[1], device: input.device).unsqueeze(0).lt(lengths.to(input.device).unsqueeze(1));
-            var ids = input.masked_fill(valid.logical_not(), 0);
+            var valid = LengthMask.Valid(lengths, input.shape[1], input.device);
+            var ids = input.masked_fill(valid.logical_not(), KeptScalars.Zero);
             if (ids.numel() > 0)
             {
                 long min = ids.min().item<long>(), max = ids.max().item<long>();

@@ -1,3 +1,4 @@
+using Microsoft.ML.Rnn.Core;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -49,26 +50,26 @@ public sealed class SequenceEncoderNetwork : nn.Module
         var encoded = encoder.Encode(input, lengths);
         long n = encoded.Outputs.shape[0], l = encoded.Outputs.shape[1];
         // A zero that still depends on the parameters, so backward() works on a batch of too-short sequences.
-        if (l < 2) return (encoded.Outputs.sum() * 0).MoveToOuterDisposeScope();
+        if (l < 2) return encoded.Outputs.sum().mul(KeptScalars.Zero).MoveToOuterDisposeScope();
 
         var predictions = head.call(encoded.Outputs[.., ..(int)(l - 1), ..(int)encoder.HiddenSize]);
         var device = predictions.device;
         // Pair (t, t+1) is valid when t+1 < length.
-        var valid = arange(1, l, device: device).unsqueeze(0).lt(encoded.Lengths.to(device).unsqueeze(1));   // (N, L-1)
+        var valid = LengthMask.Valid(encoded.Lengths, l, device)[.., 1..];                    // (N, L-1)
         Tensor loss;
         if (encoder.VocabularySize > 0)
         {
-            var targets = input[.., 1..].to(device).masked_fill(valid.logical_not(), -100);
+            var targets = input[.., 1..].to(device).masked_fill(valid.logical_not(), KeptScalars.IgnoredTarget);
             var perPair = nn.functional.cross_entropy(predictions.reshape(-1, encoder.VocabularySize), targets.reshape(-1),
-                ignore_index: -100, reduction: nn.Reduction.Sum);
-            loss = perPair / valid.sum().clamp_min(1).to_type(predictions.dtype);
+                ignore_index: KeptScalars.IgnoredTargetIndex, reduction: nn.Reduction.Sum);
+            loss = perPair / valid.sum().clamp_min(KeptScalars.One).to_type(predictions.dtype);
         }
         else
         {
             // Targets past the length are zeroed first, so padding values (even NaN) cannot reach the gradient.
-            var targets = input[.., 1..].to(device).masked_fill(valid.logical_not().unsqueeze(2), 0);
-            var squared = (predictions - targets).pow(2).mean([2]);                          // (N, L-1)
-            loss = squared.masked_fill(valid.logical_not(), 0).sum() / valid.sum().clamp_min(1).to_type(predictions.dtype);
+            var targets = input[.., 1..].to(device).masked_fill(valid.logical_not().unsqueeze(2), KeptScalars.Zero);
+            var squared = (predictions - targets).square().mean([2]);                      // (N, L-1)
+            loss = squared.masked_fill(valid.logical_not(), KeptScalars.Zero).sum() / valid.sum().clamp_min(KeptScalars.One).to_type(predictions.dtype);
         }
         return loss.MoveToOuterDisposeScope();
     }

@@ -74,13 +74,13 @@ public sealed class SequenceTaggerNetwork : nn.Module
         if (crf is not null)
             return crf.NegativeLogLikelihood(emissions, tags, lens).mean().MoveToOuterDisposeScope();
 
-        var valid = arange(emissions.shape[1], device: emissions.device).unsqueeze(0).lt(lens.to(emissions.device).unsqueeze(1));
+        var valid = LengthMask.Valid(lens, emissions.shape[1], emissions.device);
         // Padding positions get the ignored index, so they add nothing. Sum / max(count, 1) rather than the built-in
         // mean, which is 0/0 = NaN for a batch of empty sequences (length bucketing groups them together).
-        var targets = tags.to(emissions.device).masked_fill(valid.logical_not(), -100);
-        var total = nn.functional.cross_entropy(emissions.reshape(-1, TagCount), targets.reshape(-1), ignore_index: -100,
+        var targets = tags.to(emissions.device).masked_fill(valid.logical_not(), KeptScalars.IgnoredTarget);
+        var total = nn.functional.cross_entropy(emissions.reshape(-1, TagCount), targets.reshape(-1), ignore_index: KeptScalars.IgnoredTargetIndex,
             reduction: nn.Reduction.Sum);
-        return (total / valid.sum().clamp_min(1).to_type(total.dtype)).MoveToOuterDisposeScope();
+        return (total / valid.sum().clamp_min(KeptScalars.One).to_type(total.dtype)).MoveToOuterDisposeScope();
     }
 
     /// <summary>Best tags (N, L) int64 on the CPU, zero past each length.</summary>
@@ -90,7 +90,7 @@ public sealed class SequenceTaggerNetwork : nn.Module
         using var scope = NewDisposeScope();
         var (emissions, lens) = Forward(input, lengths);
         if (crf is not null) return crf.Decode(emissions, lens).Tags.MoveToOuterDisposeScope();
-        var valid = arange(emissions.shape[1], device: emissions.device).unsqueeze(0).lt(lens.to(emissions.device).unsqueeze(1));
-        return emissions.argmax(2).masked_fill(valid.logical_not(), 0).cpu().MoveToOuterDisposeScope();
+        var valid = LengthMask.Valid(lens, emissions.shape[1], emissions.device);
+        return emissions.argmax(2).masked_fill(valid.logical_not(), KeptScalars.Zero).cpu().MoveToOuterDisposeScope();
     }
 }
