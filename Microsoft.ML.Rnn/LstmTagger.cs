@@ -55,7 +55,7 @@ public sealed class LstmTagger : IEstimator<LstmTaggerTransformer>
         SequenceDataSet<SequenceRows>? validation = null;
         if (validationData is not null)
         {
-            var validationFeatures = FeatureEncoding.Of(features).Bind(validationData.Schema);
+            var validationFeatures = FeatureEncoding.Of(features).Bind(validationData.Schema, nameof(validationData));
             var validationTags = BindLabel(validationData.Schema, o.LabelColumnName, nameof(validationData));
             if (validationTags.KeyCount != tags.KeyCount)
                 throw Contracts.ExceptSchemaMismatch(nameof(validationData), "label", o.LabelColumnName, tags.Type.ToString(), validationTags.Type.ToString());

@@ -70,8 +70,10 @@ internal sealed record FeatureEncoding(string Name, SequenceItemKind Kind, ulong
         return new FeatureEncoding(name, kind == 1 ? SequenceItemKind.Keys : SequenceItemKind.Singles, (ulong)keyCount, featuresPerStep);
     }
 
-    /// <summary>Binds the feature column of a scoring schema, which must be of the kind the model was trained on.</summary>
-    public SequenceColumn Bind(DataViewSchema schema)
+    /// <summary>Binds the feature column of a scoring (or validation) schema, which must be of the kind the model was trained on.</summary>
+    /// <param name="schema">The schema to bind.</param>
+    /// <param name="parameterName">The caller's parameter named in the exception (e.g. "validationData").</param>
+    public SequenceColumn Bind(DataViewSchema schema, string parameterName = "schema")
     {
         var column = SequenceColumn.Bind(schema, Name, Kind == SequenceItemKind.Keys ? 1 : FeaturesPerStep);
         if (column.Kind != Kind || column.KeyCount != KeyCount)
@@ -79,7 +81,7 @@ internal sealed record FeatureEncoding(string Name, SequenceItemKind Kind, ulong
             string expected = Kind == SequenceItemKind.Keys
                 ? new VectorDataViewType(new KeyDataViewType(typeof(uint), KeyCount)).ToString()
                 : "vector of Single";
-            throw Contracts.ExceptSchemaMismatch(nameof(schema), "feature", Name, expected, column.Type.ToString());
+            throw Contracts.ExceptSchemaMismatch(parameterName, "feature", Name, expected, column.Type.ToString());
         }
         return column;
     }
