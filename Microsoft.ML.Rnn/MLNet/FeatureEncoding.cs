@@ -75,7 +75,10 @@ internal sealed record FeatureEncoding(string Name, SequenceItemKind Kind, ulong
     /// <param name="parameterName">The caller's parameter named in the exception (e.g. "validationData").</param>
     public SequenceColumn Bind(DataViewSchema schema, string parameterName = "schema")
     {
-        var column = SequenceColumn.Bind(schema, Name, Kind == SequenceItemKind.Keys ? 1 : FeaturesPerStep);
+        // Key steps are bound one per step whatever the model's F, so a key column given to a Single-step model is
+        // reported as the type mismatch it is rather than as a features-per-step error.
+        bool keyColumn = schema.GetColumnOrNull(Name)?.Type is VectorDataViewType { ItemType: KeyDataViewType };
+        var column = SequenceColumn.Bind(schema, Name, Kind == SequenceItemKind.Keys || keyColumn ? 1 : FeaturesPerStep);
         if (column.Kind != Kind || column.KeyCount != KeyCount)
         {
             string expected = Kind == SequenceItemKind.Keys
