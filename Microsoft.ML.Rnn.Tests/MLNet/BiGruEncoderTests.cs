@@ -204,6 +204,55 @@ public sealed class BiGruEncoderTests : IDisposable
         Assert.Contains("Schema mismatch for label column 'Label': expected Boolean, got Key<UInt32, 0-", e.Message);
     }
 
+    private sealed class TextInput
+    {
+        public string Text = "";
+    }
+
+    private sealed class EncodingOutput
+    {
+        public float[] Encoding = [];
+    }
+
+    /// <summary>
+    /// PredictionEngines over tokenizer + encoder (one per thread) give the batched Transform's encodings, including
+    /// rows with words never seen in training (the missing-key row) and an empty text.
+    /// </summary>
+    [Theory]
+    [InlineData(SequencePooling.LastState)]
+    [InlineData(SequencePooling.Max)]
+    public void PredictionEnginesAgreeWithBatchedTransformAcrossThreads(SequencePooling pooling)
+    {
+        var ml = new MLContext(seed: 1);
+        var rows = Sentiment(40, seed: 6);
+        var tokens = ml.Transforms.Text.TokenizeIntoWords("Features", "Text").Append(ml.Transforms.Conversion.MapValueToKey("Features"))
+            .Fit(ml.Data.LoadFromEnumerable(rows));
+        using var encoder = ml.Transforms.Rnn.BiGruEncoder(new BiGruEncoder.Options
+        {
+            EmbeddingSize = 6, HiddenSize = 5, MaxEpochs = 2, BatchSize = 6, Seed = 3, Pooling = pooling,
+        }).Fit(tokens.Transform(ml.Data.LoadFromEnumerable(rows)));
+        var model = tokens.Append(encoder);
+        var texts = rows.Select(r => r.Text).Concat(new[] { "an unseen good sentence", "", "plot plot plot" }).ToArray();
+        var batched = ColumnValues.Read(model.Transform(ml.Data.LoadFromEnumerable(texts.Select(t => new TextInput { Text = t }))), "Encoding")
+            .Cast<object[]>().Select(v => v.Cast<float>().ToArray()).ToList();
+        Assert.All(batched, v => Assert.Equal(10, v.Length));
+        Assert.All(batched[^2], v => Assert.Equal(0f, v)); // no tokens: zero outputs and zero final state
+
+        var failures = new System.Collections.Concurrent.ConcurrentBag<string>();
+        Parallel.For(0, 3, new ParallelOptions { MaxDegreeOfParallelism = 3 }, thread =>
+        {
+            // Not disposed: disposing a PredictionEngine disposes the transformer it was made from (ML.NET 5).
+            var engine = ml.Model.CreatePredictionEngine<TextInput, EncodingOutput>(model);
+            for (int i = 0; i < texts.Length; i++)
+            {
+                var p = engine.Predict(new TextInput { Text = texts[i] });
+                if (p.Encoding.Length != 10 || p.Encoding.Zip(batched[i]).Any(z => Math.Abs(z.First - z.Second) > 1e-5f))
+                    failures.Add($"thread {thread}, row {i}: [{string.Join(", ", p.Encoding)}] vs [{string.Join(", ", batched[i])}]");
+            }
+        });
+        Assert.Empty(failures);
+    }
+
     [Fact]
     public void WrongLabelTypeIsRejected()
     {
