@@ -20,6 +20,11 @@ internal sealed record FeatureEncoding(string Name, SequenceItemKind Kind, ulong
     {
         if (Kind == SequenceItemKind.Singles)
         {
+            if (o.WordVectorsFile is not null)
+            {
+                throw new ArgumentException($"{component}: WordVectorsFile initialises token embeddings, but feature column '{Name}' " +
+                    "holds Single steps (no embedding); use a key-typed token column or leave WordVectorsFile unset.", nameof(o.WordVectorsFile));
+            }
             return new SequenceEncoderOptions
             {
                 InputSize = FeaturesPerStep, CellType = o.CellType, HiddenSize = o.HiddenSize,
@@ -33,8 +38,26 @@ internal sealed record FeatureEncoding(string Name, SequenceItemKind Kind, ulong
         {
             var words = KeyValueAnnotation.FromColumn(featureColumn)?.ToStrings()
                 ?? throw new InvalidOperationException($"{component}: WordVectorsFile needs the KeyValues annotation (the vocabulary) on feature column '{Name}'.");
-            pretrained = WordVectorFile.Load(file, words, (int)vocabulary, seed, out int found);
-            ch.Info($"{component}: {found} of {words.Length} tokens found in '{file}'.");
+            try
+            {
+                // The file's vectors become the embedding, so its size must be the one the user asked for: checked on
+                // the first line, before reading a possibly large file.
+                int dimension = WordVectorFile.ReadDimension(file);
+                if (dimension != o.EmbeddingSize)
+                {
+                    throw new ArgumentException($"{component}: WordVectorsFile '{file}' holds vectors of {dimension} values but " +
+                        $"EmbeddingSize is {o.EmbeddingSize}; set EmbeddingSize to {dimension}.", nameof(o.EmbeddingSize));
+                }
+                pretrained = WordVectorFile.Load(file, words, (int)vocabulary, seed, out int found);
+                ch.Info($"{component}: {found} of {words.Length} tokens found in WordVectorsFile '{file}'.");
+            }
+            catch (FormatException e)
+            {
+                // Name the option the user set rather than the internal reader.
+                const string reader = "WordVectorFile: ";
+                string detail = e.Message.StartsWith(reader, StringComparison.Ordinal) ? e.Message[reader.Length..] : e.Message;
+                throw new FormatException($"{component}: WordVectorsFile {detail}", e);
+            }
         }
         return new SequenceEncoderOptions
         {
