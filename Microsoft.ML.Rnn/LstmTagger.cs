@@ -24,6 +24,13 @@ public sealed class LstmTagger : IEstimator<LstmTaggerTransformer>
     {
         /// <summary>Decode with a linear-chain CRF (learned tag transitions, Viterbi) instead of per-token argmax.</summary>
         public bool UseCrf;
+
+        /// <summary>
+        /// Weights of the tags in the per-token loss, from their training frequencies (like scikit-learn's
+        /// class_weight="balanced" or Keras' class_weight): rare tags (e.g. QUESTION among mostly O) count more. Not with
+        /// <see cref="UseCrf"/>.
+        /// </summary>
+        public TagWeighting TagWeighting = TagWeighting.None;
     }
 
     private readonly IHostEnvironment _env;
@@ -34,6 +41,10 @@ public sealed class LstmTagger : IEstimator<LstmTaggerTransformer>
         ArgumentNullException.ThrowIfNull(env);
         ArgumentNullException.ThrowIfNull(options);
         RnnOptionsValidation.Validate(options, ComponentName);
+        if (!Enum.IsDefined(options.TagWeighting))
+            throw new ArgumentOutOfRangeException(nameof(options.TagWeighting), options.TagWeighting, $"{ComponentName}: unknown TagWeighting {options.TagWeighting}.");
+        if (options.UseCrf && options.TagWeighting != TagWeighting.None)
+            throw new ArgumentException($"{ComponentName}: TagWeighting {options.TagWeighting} weights the per-token loss and cannot be used with UseCrf.", nameof(options.TagWeighting));
         _env = env;
         _options = options;
     }
@@ -70,6 +81,7 @@ public sealed class LstmTagger : IEstimator<LstmTaggerTransformer>
         var encoderOptions = encoding.EncoderOptions(o, ch, input.Schema[features.Index], seed, ComponentName);
         var network = new SequenceTaggerNetwork(new SequenceEncoder(encoderOptions), (long)tags.KeyCount, o.UseCrf, o.Dropout);
         network.to(device);
+        var tagWeights = TagWeights(o.TagWeighting, train.Targets, (int)tags.KeyCount, ch)?.to(device);
         try
         {
             SequenceTrainingDriver.Train(
@@ -83,7 +95,7 @@ public sealed class LstmTagger : IEstimator<LstmTaggerTransformer>
                 {
                     var (data, lengths) = set.Rows.MakeBatch(rows);
                     var (gold, _) = set.Targets.MakeBatch(rows);
-                    return network.Loss(data.to(device), lengths, gold.to(device));
+                    return network.Loss(data.to(device), lengths, gold.to(device), tagWeights);
                 },
                 (set, rows) =>
                 {
@@ -133,6 +145,32 @@ public sealed class LstmTagger : IEstimator<LstmTaggerTransformer>
         if (tags.KeyCount < 2)
             throw new InvalidOperationException($"{ComponentName}: label column '{name}' has {tags.KeyCount} tag(s); at least two are needed.");
         return tags;
+    }
+
+    /// <summary>
+    /// (T) weights (n / (T · count_k))^p over the n training tokens, p = 1 (inverse frequency) or 0.5 (its square root);
+    /// tags absent from the training data get weight 1. Null for <see cref="TagWeighting.None"/>.
+    /// </summary>
+    internal static torch.Tensor? TagWeights(TagWeighting weighting, SequenceRows tags, int tagCount, IChannel? ch)
+    {
+        if (weighting == TagWeighting.None) return null;
+        var counts = new long[tagCount];
+        var (data, lengths) = tags.MakeBatch(Enumerable.Range(0, tags.Count).ToArray());
+        using (data)
+        using (lengths)
+        {
+            var ids = data.data<long>().ToArray();
+            var lens = lengths.data<long>().ToArray();
+            long width = data.shape.Length > 1 ? data.shape[1] : 0;
+            for (int r = 0; r < lens.Length; r++)
+                for (long t = 0; t < lens[r]; t++)
+                    counts[ids[r * width + t]]++;
+        }
+        long n = counts.Sum();
+        double power = weighting == TagWeighting.InverseFrequency ? 1 : 0.5;
+        var weights = counts.Select(c => c == 0 ? 1f : (float)Math.Pow((double)n / (tagCount * c), power)).ToArray();
+        ch?.Info($"{ComponentName}: tag weights ({weighting}) {string.Join(", ", weights.Select(w => w.ToString("G4", System.Globalization.CultureInfo.InvariantCulture)))}.");
+        return torch.tensor(weights);
     }
 
     /// <summary>Reads every row's tokens and 0-based tags, which must be as many as the tokens.</summary>

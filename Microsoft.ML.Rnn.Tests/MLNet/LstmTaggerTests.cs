@@ -1,6 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Rnn.Core.Training;
+using Microsoft.ML.Rnn.MLNet;
 using Xunit;
 
 namespace Microsoft.ML.Rnn.Tests.MLNet;
@@ -241,6 +242,48 @@ public sealed class LstmTaggerTests : IDisposable
             }
         });
         Assert.Empty(failures);
+    }
+
+    [Fact]
+    public void TagWeightsFollowTheTrainingTagFrequencies()
+    {
+        var ml = new MLContext(seed: 1);
+        // 12 tokens: tag 0 ×8, tag 1 ×3, tag 2 ×1; tag 3 never occurs. n / (T · count) = 12 / (4 · count).
+        var text = ml.Data.LoadFromEnumerable(new[]
+        {
+            new { Tags = new[] { "a", "a", "b", "a" } }, new { Tags = new[] { "c", "a", "a", "b", "a" } }, new { Tags = new[] { "a", "b", "a" } },
+        });
+        var keys = ml.Data.LoadFromEnumerable(new[] { "a", "b", "c", "d" }.Select(t => new { Tags = t }));
+        var tagKeys = ml.Transforms.Conversion.MapValueToKey("Tags", keyData: keys).Fit(text).Transform(text);
+        var rows = SequenceRows.ReadAll(tagKeys, "Tags", 1, columnRole: "label");
+        using var inverse = LstmTagger.TagWeights(TagWeighting.InverseFrequency, rows, 4, null)!;
+        Assert.Equal(new[] { 12f / 32, 12f / 12, 12f / 4, 1f }, inverse.data<float>().ToArray());
+        using var root = LstmTagger.TagWeights(TagWeighting.InverseSquareRootFrequency, rows, 4, null)!;
+        Assert.Equal(new[] { MathF.Sqrt(12f / 32), 1f, MathF.Sqrt(3f), 1f }, root.data<float>().ToArray(), new Tolerance(1e-6f));
+        Assert.Null(LstmTagger.TagWeights(TagWeighting.None, rows, 4, null));
+
+        // Fit computes them from its training tags (logged) and trains with them.
+        var messages = new List<string>();
+        ml.Log += (_, m) => { lock (messages) messages.Add(m.Message); };
+        var steps = RisingSteps(1, seed: 1, fixedSteps: 4); // START, then three UP/DOWN tags
+        var stepOptions = StepOptions();
+        stepOptions.TagWeighting = TagWeighting.InverseFrequency;
+        stepOptions.MaxEpochs = 1;
+        stepOptions.ValidationFraction = 0;
+        using (ml.Transforms.Rnn.LstmTagger(stepOptions).Fit(TagKeys(ml, ml.Data.LoadFromEnumerable(steps)))) { }
+        int up = steps[0].Tags.Count(t => t == "UP"), down = 3 - up;
+        Assert.True(up is 1 or 2, "the fixture needs both UP and DOWN");
+        string F(double v) => v.ToString("G4", System.Globalization.CultureInfo.InvariantCulture);
+        // Keys in order of appearance: START, then the first of UP/DOWN, then the other.
+        var firstTag = steps[0].Tags[1];
+        var expectedWeights = new[] { 4.0 / 3, 4.0 / (3 * (firstTag == "UP" ? up : down)), 4.0 / (3 * (firstTag == "UP" ? down : up)) };
+        Assert.Contains(messages, m => m.Contains($"LstmTagger: tag weights (InverseFrequency) {string.Join(", ", expectedWeights.Select(F))}."));
+
+        var options = Small(crf: true);
+        options.TagWeighting = TagWeighting.InverseFrequency;
+        var e = Assert.Throws<ArgumentException>(() => ml.Transforms.Rnn.LstmTagger(options));
+        Assert.Equal("TagWeighting", e.ParamName);
+        Assert.StartsWith("LstmTagger: TagWeighting InverseFrequency weights the per-token loss and cannot be used with UseCrf.", e.Message);
     }
 
     [Fact]
