@@ -31,6 +31,9 @@ public sealed class LstmTagger : IEstimator<LstmTaggerTransformer>
         /// <see cref="UseCrf"/>.
         /// </summary>
         public TagWeighting TagWeighting = TagWeighting.None;
+
+        /// <summary>Validation metric reported to <see cref="RnnOptionsBase.Progress"/> and used for early stopping (the best epoch's weights are kept).</summary>
+        public TaggerValidationMetric ValidationMetric = TaggerValidationMetric.TokenAccuracy;
     }
 
     private readonly IHostEnvironment _env;
@@ -43,6 +46,8 @@ public sealed class LstmTagger : IEstimator<LstmTaggerTransformer>
         RnnOptionsValidation.Validate(options, ComponentName);
         if (!Enum.IsDefined(options.TagWeighting))
             throw new ArgumentOutOfRangeException(nameof(options.TagWeighting), options.TagWeighting, $"{ComponentName}: unknown TagWeighting {options.TagWeighting}.");
+        if (!Enum.IsDefined(options.ValidationMetric))
+            throw new ArgumentOutOfRangeException(nameof(options.ValidationMetric), options.ValidationMetric, $"{ComponentName}: unknown ValidationMetric {options.ValidationMetric}.");
         if (options.UseCrf && options.TagWeighting != TagWeighting.None)
             throw new ArgumentException($"{ComponentName}: TagWeighting {options.TagWeighting} weights the per-token loss and cannot be used with UseCrf.", nameof(options.TagWeighting));
         _env = env;
@@ -88,7 +93,7 @@ public sealed class LstmTagger : IEstimator<LstmTaggerTransformer>
                 new TrainingSetup
                 {
                     Host = host, Options = o, Component = ComponentName, Network = network, Seed = seed,
-                    MetricName = "token accuracy", HigherIsBetter = true,
+                    MetricName = o.ValidationMetric == TaggerValidationMetric.MacroF1 ? "macro-F1" : "token accuracy", HigherIsBetter = true,
                 },
                 train, validation,
                 (set, rows) =>
@@ -106,6 +111,18 @@ public sealed class LstmTagger : IEstimator<LstmTaggerTransformer>
                     var valid = torch.arange(predicted.shape[1]).unsqueeze(0).lt(lengths.unsqueeze(1));
                     long correct = predicted.eq(gold).logical_and(valid).sum().item<long>();
                     return (correct, lens.Sum());
+                },
+                o.ValidationMetric != TaggerValidationMetric.MacroF1 ? null : (set, batches) =>
+                {
+                    var counts = new TagCounts((int)tags.KeyCount);
+                    foreach (var rows in batches)
+                    {
+                        using var scope = torch.NewDisposeScope();
+                        var (data, lengths) = set.Rows.MakeBatch(rows);
+                        var (gold, _) = set.Targets.MakeBatch(rows);
+                        counts.Add(network.Predict(data.to(device), lengths), gold, lengths);
+                    }
+                    return counts.MacroF1();
                 });
         }
         catch
@@ -145,6 +162,39 @@ public sealed class LstmTagger : IEstimator<LstmTaggerTransformer>
         if (tags.KeyCount < 2)
             throw new InvalidOperationException($"{ComponentName}: label column '{name}' has {tags.KeyCount} tag(s); at least two are needed.");
         return tags;
+    }
+
+    /// <summary>Per-tag counts of correct, predicted and gold tokens, for macro-F1 over a whole validation set.</summary>
+    internal sealed class TagCounts(int tagCount)
+    {
+        private readonly long[] _correct = new long[tagCount], _predicted = new long[tagCount], _gold = new long[tagCount];
+
+        /// <summary>Adds a batch: predicted and gold tags (N, L) int64, lengths (N).</summary>
+        public void Add(torch.Tensor predicted, torch.Tensor gold, torch.Tensor lengths)
+        {
+            long width = predicted.shape[1];
+            var p = predicted.cpu().data<long>().ToArray();
+            var g = gold.cpu().data<long>().ToArray();
+            var lens = lengths.cpu().data<long>().ToArray();
+            for (int r = 0; r < lens.Length; r++)
+            {
+                for (long t = 0; t < lens[r]; t++)
+                {
+                    long pi = p[r * width + t], gi = g[r * width + t];
+                    _predicted[pi]++;
+                    _gold[gi]++;
+                    if (pi == gi) _correct[pi]++;
+                }
+            }
+        }
+
+        /// <summary>Mean F1 = 2·correct / (predicted + gold) over the tags that were predicted or gold at least once (0 if none).</summary>
+        public double MacroF1()
+        {
+            var f1 = Enumerable.Range(0, _gold.Length).Where(k => _predicted[k] + _gold[k] > 0)
+                .Select(k => 2.0 * _correct[k] / (_predicted[k] + _gold[k])).ToArray();
+            return f1.Length == 0 ? 0 : f1.Average();
+        }
     }
 
     /// <summary>

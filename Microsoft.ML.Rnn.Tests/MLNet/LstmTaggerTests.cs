@@ -287,6 +287,47 @@ public sealed class LstmTaggerTests : IDisposable
     }
 
     [Fact]
+    public void TagCountsMacroF1MatchesAHandComputation()
+    {
+        // Gold   [0 0 1 2 | 1 ·]  (second row has length 1)
+        // Pred   [0 1 1 0 | 1 ·]  tag 0: correct 1, predicted 2, gold 2 -> F1 2/4; tag 1: correct 2, predicted 3, gold 2
+        // -> 4/5; tag 2: 0, 0, 1 -> 0; tag 3 is neither gold nor predicted at a valid step: left out. Macro-F1 = 1.3 / 3.
+        var counts = new LstmTagger.TagCounts(4);
+        using var predicted = TorchSharp.torch.tensor(new long[,] { { 0, 1, 1, 0 }, { 1, 3, 3, 3 } });
+        using var gold = TorchSharp.torch.tensor(new long[,] { { 0, 0, 1, 2 }, { 1, 0, 0, 0 } });
+        using var lengths = TorchSharp.torch.tensor(new long[] { 4, 1 });
+        counts.Add(predicted, gold, lengths);
+        Assert.Equal(1.3 / 3, counts.MacroF1(), 12);
+        Assert.Equal(0, new LstmTagger.TagCounts(3).MacroF1());
+    }
+
+    /// <summary>
+    /// ValidationMetric = MacroF1 with Fit(train, validation): after one epoch the reported metric is the macro-F1 that
+    /// TaggingEvaluator computes from the fitted tagger's output on the validation set.
+    /// </summary>
+    [Fact]
+    public void MacroF1ValidationMetricOnAGivenValidationSetMatchesTheEvaluator()
+    {
+        var ml = new MLContext(seed: 1);
+        var train = ml.Data.LoadFromEnumerable(RisingSteps(60, seed: 6));
+        var tagKeys = ml.Transforms.Conversion.MapValueToKey("Label", "Tags").Fit(train);
+        var validation = tagKeys.Transform(ml.Data.LoadFromEnumerable(RisingSteps(25, seed: 7)));
+        var epochs = new List<EpochProgress>();
+        var options = StepOptions();
+        options.MaxEpochs = 1;
+        options.ValidationMetric = TaggerValidationMetric.MacroF1;
+        options.Progress = new SyncProgress(epochs.Add);
+        using var tagger = ml.Transforms.Rnn.LstmTagger(options).Fit(tagKeys.Transform(train), validation);
+        var expected = TaggingEvaluator.Evaluate(tagger.Transform(validation)).MacroF1;
+        Assert.Equal(expected, Assert.Single(epochs).ValidationMetric!.Value, 12);
+    }
+
+    private sealed class SyncProgress(Action<EpochProgress> report) : IProgress<EpochProgress>
+    {
+        public void Report(EpochProgress value) => report(value);
+    }
+
+    [Fact]
     public void TagsTokensLengthMismatchNamesBothColumns()
     {
         var ml = new MLContext(seed: 1);
