@@ -58,13 +58,22 @@ public sealed class BiGruEncoder : IEstimator<BiGruEncoderTransformer>
     private bool Supervised => _options.Objective == EncoderObjective.Supervised;
 
     /// <summary>Trains on <paramref name="input"/>, holding out <see cref="RnnOptionsBase.ValidationFraction"/> for early stopping.</summary>
-    public BiGruEncoderTransformer Fit(IDataView input)
+    public BiGruEncoderTransformer Fit(IDataView input) => Fit(input, null);
+
+    /// <summary>
+    /// Trains on <paramref name="input"/> with early stopping on <paramref name="validationData"/> (null: split
+    /// <paramref name="input"/>). The validation set needs the same feature column (and, for the supervised
+    /// objective, the same label type); <see cref="RnnOptionsBase.ValidationFraction"/> is then ignored.
+    /// </summary>
+    public BiGruEncoderTransformer Fit(IDataView input, IDataView? validationData)
     {
         ArgumentNullException.ThrowIfNull(input);
         var host = _env.Register(ComponentName);
         var o = _options;
         var features = SequenceColumn.Bind(input.Schema, o.FeatureColumnName, o.FeaturesPerStep);
         var encoding = FeatureEncoding.Of(features);
+        // Bound before any training so a mismatched validation set fails fast.
+        var validationFeatures = validationData is null ? null : encoding.Bind(validationData.Schema, nameof(validationData));
         int seed = SequenceTrainingDriver.ResolveSeed(o, host);
         SequenceEncoderOptions encoderOptions;
         using (var ch = host.Start("Network"))
@@ -74,13 +83,21 @@ public sealed class BiGruEncoder : IEstimator<BiGruEncoderTransformer>
         if (Supervised)
         {
             var label = RnnSequenceClassifier.BindLabel(input.Schema, o.LabelColumnName, nameof(input), ComponentName);
+            SequenceDataSet<long[]>? validation = null;
+            if (validationData is not null)
+            {
+                var validationLabel = RnnSequenceClassifier.BindLabel(validationData.Schema, o.LabelColumnName, nameof(validationData), ComponentName);
+                if (validationLabel.IsBinary != label.IsBinary || validationLabel.ClassCount != label.ClassCount)
+                    throw Contracts.ExceptSchemaMismatch(nameof(validationData), "label", o.LabelColumnName, label.Column.Type.ToString(), validationLabel.Column.Type.ToString());
+                validation = RnnSequenceClassifier.ReadLabeled(host, validationData, validationFeatures!, validationLabel, ComponentName);
+            }
             var train = RnnSequenceClassifier.ReadLabeled(host, input, features, label, ComponentName);
             if (train.Rows.Count == 0)
                 throw new InvalidOperationException($"{ComponentName}: the training data has no rows with a label in column '{o.LabelColumnName}'.");
             trained = Train(host, seed, () => new SequenceClassifierNetwork(new SequenceEncoder(encoderOptions), label.ClassCount, o.Pooling, o.Dropout),
                 (network, setup, device) =>
                 {
-                    SequenceTrainingDriver.Train(setup with { MetricName = "accuracy", HigherIsBetter = true }, train, null,
+                    SequenceTrainingDriver.Train(setup with { MetricName = "accuracy", HigherIsBetter = true }, train, validation,
                         (set, rows) =>
                         {
                             var (data, lengths) = set.Rows.MakeBatch(rows);
@@ -98,23 +115,14 @@ public sealed class BiGruEncoder : IEstimator<BiGruEncoderTransformer>
         }
         else
         {
-            var rows = new SequenceRows(features);
-            using (var cursor = input.GetRowCursor(new[] { input.Schema[features.Index] }))
-            {
-                var reader = new SequenceColumnReader(cursor, features, MissingKeyHandling.MapToUnknownIndex);
-                while (cursor.MoveNext())
-                {
-                    host.CheckAlive();
-                    rows.AddCurrent(reader);
-                }
-            }
-            if (rows.Count == 0)
+            var train = new SequenceDataSet<bool>(ReadUnlabeled(host, input, features), false);
+            if (train.Rows.Count == 0)
                 throw new InvalidOperationException($"{ComponentName}: the training data has no rows.");
-            var train = new SequenceDataSet<bool>(rows, false);
+            var validation = validationData is null ? null : new SequenceDataSet<bool>(ReadUnlabeled(host, validationData, validationFeatures!), false);
             trained = Train(host, seed, () => new SequenceEncoderNetwork(new SequenceEncoder(encoderOptions)),
                 (network, setup, device) =>
                 {
-                    SequenceTrainingDriver.Train(setup with { MetricName = "next-step loss", HigherIsBetter = false }, train, null,
+                    SequenceTrainingDriver.Train(setup with { MetricName = "next-step loss", HigherIsBetter = false }, train, validation,
                         (set, batch) =>
                         {
                             var (data, lengths) = set.Rows.MakeBatch(batch);
@@ -124,6 +132,20 @@ public sealed class BiGruEncoder : IEstimator<BiGruEncoderTransformer>
                 });
         }
         return new BiGruEncoderTransformer(_env, encoding, o.OutputColumnName, o.Pooling, o.BatchSize, trained.Encoder, trained.Device);
+    }
+
+    /// <summary>Reads every row's sequence (self-supervised training needs no label).</summary>
+    private static SequenceRows ReadUnlabeled(IHost host, IDataView data, SequenceColumn features)
+    {
+        var rows = new SequenceRows(features);
+        using var cursor = data.GetRowCursor(new[] { data.Schema[features.Index] });
+        var reader = new SequenceColumnReader(cursor, features, MissingKeyHandling.MapToUnknownIndex);
+        while (cursor.MoveNext())
+        {
+            host.CheckAlive();
+            rows.AddCurrent(reader);
+        }
+        return rows;
     }
 
     /// <summary>Builds the training network on the chosen device, trains it, and returns its encoder (the head is dropped).</summary>

@@ -57,6 +57,9 @@ public sealed class BiGruEncoderTransformer : RowToRowTransformerBase, ITransfor
     /// <summary>Rows per network call in <see cref="Transform"/>.</summary>
     public int BatchSize { get; }
 
+    /// <summary>The trained encoder (tests inspect its parameters).</summary>
+    internal SequenceEncoder Encoder => _encoder;
+
     /// <summary>Adds the encoding column; rows are encoded <see cref="BatchSize"/> at a time when read.</summary>
     public new IDataView Transform(IDataView input)
     {

@@ -25,6 +25,16 @@ public sealed class LstmTagger : IEstimator<LstmTaggerTransformer>
     {
         /// <summary>Decode with a linear-chain CRF (learned tag transitions, Viterbi) instead of per-token argmax.</summary>
         public bool UseCrf;
+
+        /// <summary>
+        /// Weights of the tags in the per-token loss, from their training frequencies (like scikit-learn's
+        /// class_weight="balanced" or Keras' class_weight): rare tags (e.g. QUESTION among mostly O) count more. Not with
+        /// <see cref="UseCrf"/>.
+        /// </summary>
+        public TagWeighting TagWeighting = TagWeighting.None;
+
+        /// <summary>Validation metric reported to <see cref="RnnOptionsBase.Progress"/> and used for early stopping (the best epoch's weights are kept).</summary>
+        public TaggerValidationMetric ValidationMetric = TaggerValidationMetric.TokenAccuracy;
     }
 
     private readonly IHostEnvironment _env;
@@ -35,6 +45,12 @@ public sealed class LstmTagger : IEstimator<LstmTaggerTransformer>
         ArgumentNullException.ThrowIfNull(env);
         ArgumentNullException.ThrowIfNull(options);
         RnnOptionsValidation.Validate(options, ComponentName);
+        if (!Enum.IsDefined(options.TagWeighting))
+            throw new ArgumentOutOfRangeException(nameof(options.TagWeighting), options.TagWeighting, $"{ComponentName}: unknown TagWeighting {options.TagWeighting}.");
+        if (!Enum.IsDefined(options.ValidationMetric))
+            throw new ArgumentOutOfRangeException(nameof(options.ValidationMetric), options.ValidationMetric, $"{ComponentName}: unknown ValidationMetric {options.ValidationMetric}.");
+        if (options.UseCrf && options.TagWeighting != TagWeighting.None)
+            throw new ArgumentException($"{ComponentName}: TagWeighting {options.TagWeighting} weights the per-token loss and cannot be used with UseCrf.", nameof(options.TagWeighting));
         _env = env;
         _options = options;
     }
@@ -56,7 +72,7 @@ public sealed class LstmTagger : IEstimator<LstmTaggerTransformer>
         SequenceDataSet<SequenceRows>? validation = null;
         if (validationData is not null)
         {
-            var validationFeatures = FeatureEncoding.Of(features).Bind(validationData.Schema);
+            var validationFeatures = FeatureEncoding.Of(features).Bind(validationData.Schema, nameof(validationData));
             var validationTags = BindLabel(validationData.Schema, o.LabelColumnName, nameof(validationData));
             if (validationTags.KeyCount != tags.KeyCount)
                 throw Contracts.ExceptSchemaMismatch(nameof(validationData), "label", o.LabelColumnName, tags.Type.ToString(), validationTags.Type.ToString());
@@ -71,20 +87,21 @@ public sealed class LstmTagger : IEstimator<LstmTaggerTransformer>
         var encoderOptions = encoding.EncoderOptions(o, ch, input.Schema[features.Index], seed, ComponentName);
         var network = new SequenceTaggerNetwork(new SequenceEncoder(encoderOptions), (long)tags.KeyCount, o.UseCrf, o.Dropout);
         network.to(device);
+        var tagWeights = TagWeights(o.TagWeighting, train.Targets, (int)tags.KeyCount, ch)?.to(device);
         try
         {
             SequenceTrainingDriver.Train(
                 new TrainingSetup
                 {
                     Host = host, Options = o, Component = ComponentName, Network = network, Seed = seed,
-                    MetricName = "token accuracy", HigherIsBetter = true,
+                    MetricName = o.ValidationMetric == TaggerValidationMetric.MacroF1 ? "macro-F1" : "token accuracy", HigherIsBetter = true,
                 },
                 train, validation,
                 (set, rows) =>
                 {
                     var (data, lengths) = set.Rows.MakeBatch(rows);
                     var (gold, _) = set.Targets.MakeBatch(rows);
-                    return network.Loss(data.to(device), lengths, gold.to(device));
+                    return network.Loss(data.to(device), lengths, gold.to(device), tagWeights);
                 },
                 (set, rows) =>
                 {
@@ -95,6 +112,18 @@ public sealed class LstmTagger : IEstimator<LstmTaggerTransformer>
                     var valid = LengthMask.Valid(lengths, predicted.shape[1], predicted.device);
                     long correct = predicted.eq(gold).logical_and(valid).sum().item<long>();
                     return (correct, lens.Sum());
+                },
+                o.ValidationMetric != TaggerValidationMetric.MacroF1 ? null : (set, batches) =>
+                {
+                    var counts = new TagCounts((int)tags.KeyCount);
+                    foreach (var rows in batches)
+                    {
+                        using var scope = torch.NewDisposeScope();
+                        var (data, lengths) = set.Rows.MakeBatch(rows);
+                        var (gold, _) = set.Targets.MakeBatch(rows);
+                        counts.Add(network.Predict(data.to(device), lengths), gold, lengths);
+                    }
+                    return counts.MacroF1();
                 });
         }
         catch
@@ -134,6 +163,65 @@ public sealed class LstmTagger : IEstimator<LstmTaggerTransformer>
         if (tags.KeyCount < 2)
             throw new InvalidOperationException($"{ComponentName}: label column '{name}' has {tags.KeyCount} tag(s); at least two are needed.");
         return tags;
+    }
+
+    /// <summary>Per-tag counts of correct, predicted and gold tokens, for macro-F1 over a whole validation set.</summary>
+    internal sealed class TagCounts(int tagCount)
+    {
+        private readonly long[] _correct = new long[tagCount], _predicted = new long[tagCount], _gold = new long[tagCount];
+
+        /// <summary>Adds a batch: predicted and gold tags (N, L) int64, lengths (N).</summary>
+        public void Add(torch.Tensor predicted, torch.Tensor gold, torch.Tensor lengths)
+        {
+            long width = predicted.shape[1];
+            var p = predicted.cpu().data<long>().ToArray();
+            var g = gold.cpu().data<long>().ToArray();
+            var lens = lengths.cpu().data<long>().ToArray();
+            for (int r = 0; r < lens.Length; r++)
+            {
+                for (long t = 0; t < lens[r]; t++)
+                {
+                    long pi = p[r * width + t], gi = g[r * width + t];
+                    _predicted[pi]++;
+                    _gold[gi]++;
+                    if (pi == gi) _correct[pi]++;
+                }
+            }
+        }
+
+        /// <summary>Mean F1 = 2·correct / (predicted + gold) over the tags that were predicted or gold at least once (0 if none).</summary>
+        public double MacroF1()
+        {
+            var f1 = Enumerable.Range(0, _gold.Length).Where(k => _predicted[k] + _gold[k] > 0)
+                .Select(k => 2.0 * _correct[k] / (_predicted[k] + _gold[k])).ToArray();
+            return f1.Length == 0 ? 0 : f1.Average();
+        }
+    }
+
+    /// <summary>
+    /// (T) weights (n / (T · count_k))^p over the n training tokens, p = 1 (inverse frequency) or 0.5 (its square root);
+    /// tags absent from the training data get weight 1. Null for <see cref="TagWeighting.None"/>.
+    /// </summary>
+    internal static torch.Tensor? TagWeights(TagWeighting weighting, SequenceRows tags, int tagCount, IChannel? ch)
+    {
+        if (weighting == TagWeighting.None) return null;
+        var counts = new long[tagCount];
+        var (data, lengths) = tags.MakeBatch(Enumerable.Range(0, tags.Count).ToArray());
+        using (data)
+        using (lengths)
+        {
+            var ids = data.data<long>().ToArray();
+            var lens = lengths.data<long>().ToArray();
+            long width = data.shape.Length > 1 ? data.shape[1] : 0;
+            for (int r = 0; r < lens.Length; r++)
+                for (long t = 0; t < lens[r]; t++)
+                    counts[ids[r * width + t]]++;
+        }
+        long n = counts.Sum();
+        double power = weighting == TagWeighting.InverseFrequency ? 1 : 0.5;
+        var weights = counts.Select(c => c == 0 ? 1f : (float)Math.Pow((double)n / (tagCount * c), power)).ToArray();
+        ch?.Info($"{ComponentName}: tag weights ({weighting}) {string.Join(", ", weights.Select(w => w.ToString("G4", System.Globalization.CultureInfo.InvariantCulture)))}.");
+        return torch.tensor(weights);
     }
 
     /// <summary>Reads every row's tokens and 0-based tags, which must be as many as the tokens.</summary>

@@ -17,10 +17,10 @@ public abstract class RnnOptionsBase
     /// <summary>Single input: values per step F, at least 1; a known-size input must hold a multiple of it. Must be 1 for key input.</summary>
     public int FeaturesPerStep = 1;
 
-    /// <summary>Key input: embedding size E, at least 1 (ignored with <see cref="WordVectorsFile"/>, whose vectors set E).</summary>
+    /// <summary>Key input: embedding size E, at least 1; with <see cref="WordVectorsFile"/>, it must equal the file's vector size.</summary>
     public int EmbeddingSize = 64;
 
-    /// <summary>Key input: optional word-vector text file (GloVe: "word v1 ... vE" per line; word2vec text: the same after a "count E" header line) initialising the embedding rows of the tokens it contains.</summary>
+    /// <summary>Key input: optional word-vector text file (GloVe: "word v1 ... vE" per line; word2vec text: the same after a "count E" header line) initialising the embedding rows of the tokens it contains (exact match, else lower-cased); other rows start random. Read at training only: the model keeps the embedding.</summary>
     public string? WordVectorsFile;
 
     /// <summary>Keep the embedding loaded from <see cref="WordVectorsFile"/> fixed during training.</summary>

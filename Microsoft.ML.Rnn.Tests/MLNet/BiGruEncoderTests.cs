@@ -1,5 +1,6 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML.Rnn.Core.Training;
 using Microsoft.ML.Rnn.Networks;
 using Xunit;
 
@@ -83,6 +84,173 @@ public sealed class BiGruEncoderTests : IDisposable
             hiddenSize: 8, maxEpochs: 3, batchSize: 16), data, new WorkoutOptions { ModelPath = Path.Combine(_directory, "steps.zip"), Tolerance = 1e-5 });
         using var fitted = result.Fitted;
         Assert.Equal(16, fitted.OutputSize);
+    }
+
+    private sealed class TextRow
+    {
+        public string Text = "";
+        public bool Label;
+    }
+
+    /// <summary>A tiny sentiment task ("good"/"great" in the text); <paramref name="flip"/> inverts every label.</summary>
+    private static TextRow[] Sentiment(int count, int seed, bool flip = false)
+    {
+        string[] positive = { "good", "great" }, filler = { "the", "film", "was", "plot", "a", "bad", "dull", "long" };
+        var random = new Random(seed);
+        return Enumerable.Range(0, count).Select(i =>
+        {
+            var words = Enumerable.Range(0, random.Next(2, 7)).Select(_ => filler[random.Next(filler.Length)]).ToList();
+            bool label = i % 2 == 0;
+            if (label) words.Insert(random.Next(words.Count + 1), positive[random.Next(2)]);
+            return new TextRow { Text = string.Join(' ', words), Label = label ^ flip };
+        }).ToArray();
+    }
+
+    private sealed class SyncProgress(Action<EpochProgress> report) : IProgress<EpochProgress>
+    {
+        public void Report(EpochProgress value) => report(value);
+    }
+
+    /// <summary>
+    /// Fit(train, validation): the given set drives the validation metric. Training is the same whatever the validation
+    /// set (same seed, all training rows), so with the validation labels inverted each epoch's accuracy must be exactly
+    /// one minus the accuracy on the same rows with their true labels; ValidationFraction is ignored (all 80 rows train).
+    /// </summary>
+    [Fact]
+    public void GivenValidationSetDrivesTheValidationMetric()
+    {
+        var ml = new MLContext(seed: 1);
+        var messages = new List<string>();
+        ml.Log += (_, e) => { lock (messages) messages.Add(e.Message); };
+        var rows = Sentiment(80, seed: 4);
+        var prep = ml.Transforms.Text.TokenizeIntoWords("Features", "Text").Append(ml.Transforms.Conversion.MapValueToKey("Features"))
+            .Fit(ml.Data.LoadFromEnumerable(rows));
+        var train = prep.Transform(ml.Data.LoadFromEnumerable(rows));
+        var heldOut = Sentiment(30, seed: 8);
+        var validation = prep.Transform(ml.Data.LoadFromEnumerable(heldOut));
+        var inverted = prep.Transform(ml.Data.LoadFromEnumerable(heldOut.Select(r => new TextRow { Text = r.Text, Label = !r.Label })));
+
+        List<EpochProgress> Run(IDataView validationData)
+        {
+            var epochs = new List<EpochProgress>();
+            using var encoder = ml.Transforms.Rnn.BiGruEncoder(new BiGruEncoder.Options
+            {
+                EmbeddingSize = 8, HiddenSize = 8, MaxEpochs = 4, BatchSize = 8, LearningRate = 0.02f, Seed = 2,
+                ValidationFraction = 0.5f, EarlyStoppingPatience = null, Progress = new SyncProgress(epochs.Add),
+            }).Fit(train, validationData);
+            return epochs;
+        }
+        var plain = Run(validation);
+        var flipped = Run(inverted);
+
+        Assert.Equal(4, plain.Count);
+        Assert.Equal(plain.Select(e => e.TrainLoss), flipped.Select(e => e.TrainLoss));
+        for (int i = 0; i < plain.Count; i++)
+        {
+            double accuracy = plain[i].ValidationMetric!.Value;
+            Assert.Equal(Math.Round(accuracy * 30), accuracy * 30, 9); // a count of the 30 validation rows
+            Assert.Equal(1 - accuracy, flipped[i].ValidationMetric!.Value, 12);
+        }
+        Assert.True(plain[^1].ValidationMetric > 0.8, $"validation accuracy {plain[^1].ValidationMetric}");
+        Assert.Contains(messages, m => m.Contains("BiGruEncoder: training on 80 rows, validating on 30 rows (given validation set)."));
+    }
+
+    [Fact]
+    public void GivenValidationSetWorksWithoutLabelAndIsChecked()
+    {
+        var ml = new MLContext(seed: 1);
+        var random = new Random(3);
+        Steps[] Waves(int count) => Enumerable.Range(0, count).Select(_ =>
+        {
+            double phase = random.NextDouble() * 6.28;
+            return new Steps { Features = Enumerable.Range(0, random.Next(3, 10)).Select(t => (float)Math.Sin(phase + 0.6 * t)).ToArray() };
+        }).ToArray();
+        var train = ml.Data.LoadFromEnumerable(Waves(32));
+        var validation = ml.Data.LoadFromEnumerable(Waves(8));
+
+        List<EpochProgress> Run(IDataView? validationData)
+        {
+            var epochs = new List<EpochProgress>();
+            using var encoder = ml.Transforms.Rnn.BiGruEncoder(new BiGruEncoder.Options
+            {
+                Objective = EncoderObjective.NextStepPrediction, HiddenSize = 4, MaxEpochs = 2, BatchSize = 8, Seed = 1,
+                ValidationFraction = 0, EarlyStoppingPatience = null, Progress = new SyncProgress(epochs.Add),
+            }).Fit(train, validationData);
+            return epochs;
+        }
+        Assert.All(Run(null), e => Assert.Null(e.ValidationMetric)); // no split and no set: nothing to validate on
+        var given = Run(validation);
+        Assert.All(given, e => Assert.True(e.ValidationMetric is > 0 and < 10, $"next-step loss {e.ValidationMetric}"));
+
+        var tokens = ml.Data.LoadFromEnumerable(new[] { new TextRow { Text = "a" } });
+        var e = Assert.ThrowsAny<Exception>(() => ml.Transforms.Rnn.BiGruEncoder(labelColumnName: null).Fit(train, tokens));
+        Assert.Contains("Could not find feature column 'Features'", e.Message);
+        var keys = ml.Transforms.Text.TokenizeIntoWords("Features", "Text").Append(ml.Transforms.Conversion.MapValueToKey("Features"))
+            .Fit(tokens).Transform(tokens);
+        e = Assert.ThrowsAny<Exception>(() => ml.Transforms.Rnn.BiGruEncoder(labelColumnName: null).Fit(train, keys));
+        Assert.Equal("Schema mismatch for feature column 'Features': expected vector of Single, got Vector<Key<UInt32, 0-0>> (Parameter 'validationData')", e.Message);
+    }
+
+    [Fact]
+    public void GivenValidationSetWithAnotherLabelTypeIsRejected()
+    {
+        var ml = new MLContext(seed: 1);
+        var rows = Sentiment(20, seed: 1);
+        var prep = ml.Transforms.Text.TokenizeIntoWords("Features", "Text").Append(ml.Transforms.Conversion.MapValueToKey("Features"))
+            .Fit(ml.Data.LoadFromEnumerable(rows));
+        var train = prep.Transform(ml.Data.LoadFromEnumerable(rows));
+        var keyLabel = ml.Transforms.Conversion.MapValueToKey("Label", "Text").Fit(train).Transform(train);
+        var e = Assert.ThrowsAny<Exception>(() => ml.Transforms.Rnn.BiGruEncoder().Fit(train, keyLabel));
+        Assert.Contains("Schema mismatch for label column 'Label': expected Boolean, got Key<UInt32, 0-", e.Message);
+    }
+
+    private sealed class TextInput
+    {
+        public string Text = "";
+    }
+
+    private sealed class EncodingOutput
+    {
+        public float[] Encoding = [];
+    }
+
+    /// <summary>
+    /// PredictionEngines over tokenizer + encoder (one per thread) give the batched Transform's encodings, including
+    /// rows with words never seen in training (the missing-key row) and an empty text.
+    /// </summary>
+    [Theory]
+    [InlineData(SequencePooling.LastState)]
+    [InlineData(SequencePooling.Max)]
+    public void PredictionEnginesAgreeWithBatchedTransformAcrossThreads(SequencePooling pooling)
+    {
+        var ml = new MLContext(seed: 1);
+        var rows = Sentiment(40, seed: 6);
+        var tokens = ml.Transforms.Text.TokenizeIntoWords("Features", "Text").Append(ml.Transforms.Conversion.MapValueToKey("Features"))
+            .Fit(ml.Data.LoadFromEnumerable(rows));
+        using var encoder = ml.Transforms.Rnn.BiGruEncoder(new BiGruEncoder.Options
+        {
+            EmbeddingSize = 6, HiddenSize = 5, MaxEpochs = 2, BatchSize = 6, Seed = 3, Pooling = pooling,
+        }).Fit(tokens.Transform(ml.Data.LoadFromEnumerable(rows)));
+        var model = tokens.Append(encoder);
+        var texts = rows.Select(r => r.Text).Concat(new[] { "an unseen good sentence", "", "plot plot plot" }).ToArray();
+        var batched = ColumnValues.Read(model.Transform(ml.Data.LoadFromEnumerable(texts.Select(t => new TextInput { Text = t }))), "Encoding")
+            .Cast<object[]>().Select(v => v.Cast<float>().ToArray()).ToList();
+        Assert.All(batched, v => Assert.Equal(10, v.Length));
+        Assert.All(batched[^2], v => Assert.Equal(0f, v)); // no tokens: zero outputs and zero final state
+
+        var failures = new System.Collections.Concurrent.ConcurrentBag<string>();
+        Parallel.For(0, 3, new ParallelOptions { MaxDegreeOfParallelism = 3 }, thread =>
+        {
+            // Not disposed: disposing a PredictionEngine disposes the transformer it was made from (ML.NET 5).
+            var engine = ml.Model.CreatePredictionEngine<TextInput, EncodingOutput>(model);
+            for (int i = 0; i < texts.Length; i++)
+            {
+                var p = engine.Predict(new TextInput { Text = texts[i] });
+                if (p.Encoding.Length != 10 || p.Encoding.Zip(batched[i]).Any(z => Math.Abs(z.First - z.Second) > 1e-5f))
+                    failures.Add($"thread {thread}, row {i}: [{string.Join(", ", p.Encoding)}] vs [{string.Join(", ", batched[i])}]");
+            }
+        });
+        Assert.Empty(failures);
     }
 
     [Fact]

@@ -151,6 +151,42 @@ public class TaskNetworkTests
         Assert.Equal(new long[] { 2, paddedLength }, network.Predict(tokens, lengths).shape);
     }
 
+    /// <summary>
+    /// Weighted tagger loss = sum over valid tokens of w[tag]·(−log softmax(emissions)[tag]) / sum of those w[tag],
+    /// computed here from the emissions by hand; padding adds nothing; unit weights give the unweighted loss.
+    /// </summary>
+    [Fact]
+    public void TagWeightsGiveTheWeightedMeanCrossEntropyOverValidTokens()
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(8);
+        var network = new SequenceTaggerNetwork(new SequenceEncoder(new SequenceEncoderOptions
+        {
+            VocabularySize = 5, EmbeddingSize = 3, HiddenSize = 4,
+        }), tagCount: 3);
+        network.eval();
+        var tokens = tensor(new long[,] { { 1, 2, 3 }, { 4, 0, 0 } });
+        var lengths = tensor(new long[] { 3, 1 });
+        var tags = tensor(new long[,] { { 0, 2, 1 }, { 2, 1, 1 } }); // the last two tags of row 2 are padding
+        float[] w = { 0.5f, 3f, 1.25f };
+
+        var emissions = network.Forward(tokens, lengths).Emissions.detach().to_type(float64);
+        var logp = emissions.log_softmax(2).data<double>().ToArray();
+        (int Row, int Step, int Tag)[] valid = { (0, 0, 0), (0, 1, 2), (0, 2, 1), (1, 0, 2) };
+        double numerator = valid.Sum(v => -w[v.Tag] * logp[(v.Row * 3 + v.Step) * 3 + v.Tag]);
+        double expected = numerator / valid.Sum(v => w[v.Tag]);
+
+        double weighted = network.Loss(tokens, lengths, tags, tensor(w)).item<float>();
+        Assert.Equal(expected, weighted, 5);
+        Assert.Equal(network.Loss(tokens, lengths, tags).item<float>(), network.Loss(tokens, lengths, tags, ones(3)).item<float>(), 6);
+
+        var wrong = Assert.Throws<ArgumentException>(() => network.Loss(tokens, lengths, tags, ones(4)));
+        Assert.StartsWith("SequenceTaggerNetwork: expected tag weights of shape (3), got (4).", wrong.Message);
+        var crf = new SequenceTaggerNetwork(new SequenceEncoder(new SequenceEncoderOptions { VocabularySize = 5, EmbeddingSize = 3, HiddenSize = 4 }),
+            tagCount: 3, useCrf: true);
+        Assert.Throws<ArgumentException>(() => crf.Loss(tokens, lengths, tags, ones(3)));
+    }
+
     [Fact]
     public void NextStepLossOfSequencesShorterThanTwoStepsIsZeroAndBackPropagates()
     {

@@ -20,6 +20,11 @@ internal sealed record FeatureEncoding(string Name, SequenceItemKind Kind, ulong
     {
         if (Kind == SequenceItemKind.Singles)
         {
+            if (o.WordVectorsFile is not null)
+            {
+                throw new ArgumentException($"{component}: WordVectorsFile initialises token embeddings, but feature column '{Name}' " +
+                    "holds Single steps (no embedding); use a key-typed token column or leave WordVectorsFile unset.", nameof(o.WordVectorsFile));
+            }
             return new SequenceEncoderOptions
             {
                 InputSize = FeaturesPerStep, CellType = o.CellType, HiddenSize = o.HiddenSize,
@@ -33,8 +38,26 @@ internal sealed record FeatureEncoding(string Name, SequenceItemKind Kind, ulong
         {
             var words = KeyValueAnnotation.FromColumn(featureColumn)?.ToStrings()
                 ?? throw new InvalidOperationException($"{component}: WordVectorsFile needs the KeyValues annotation (the vocabulary) on feature column '{Name}'.");
-            pretrained = WordVectorFile.Load(file, words, (int)vocabulary, seed, out int found);
-            ch.Info($"{component}: {found} of {words.Length} tokens found in '{file}'.");
+            try
+            {
+                // The file's vectors become the embedding, so its size must be the one the user asked for: checked on
+                // the first line, before reading a possibly large file.
+                int dimension = WordVectorFile.ReadDimension(file);
+                if (dimension != o.EmbeddingSize)
+                {
+                    throw new ArgumentException($"{component}: WordVectorsFile '{file}' holds vectors of {dimension} values but " +
+                        $"EmbeddingSize is {o.EmbeddingSize}; set EmbeddingSize to {dimension}.", nameof(o.EmbeddingSize));
+                }
+                pretrained = WordVectorFile.Load(file, words, (int)vocabulary, seed, out int found);
+                ch.Info($"{component}: {found} of {words.Length} tokens found in WordVectorsFile '{file}'.");
+            }
+            catch (FormatException e)
+            {
+                // Name the option the user set rather than the internal reader.
+                const string reader = "WordVectorFile: ";
+                string detail = e.Message.StartsWith(reader, StringComparison.Ordinal) ? e.Message[reader.Length..] : e.Message;
+                throw new FormatException($"{component}: WordVectorsFile {detail}", e);
+            }
         }
         return new SequenceEncoderOptions
         {
@@ -70,16 +93,21 @@ internal sealed record FeatureEncoding(string Name, SequenceItemKind Kind, ulong
         return new FeatureEncoding(name, kind == 1 ? SequenceItemKind.Keys : SequenceItemKind.Singles, (ulong)keyCount, featuresPerStep);
     }
 
-    /// <summary>Binds the feature column of a scoring schema, which must be of the kind the model was trained on.</summary>
-    public SequenceColumn Bind(DataViewSchema schema)
+    /// <summary>Binds the feature column of a scoring (or validation) schema, which must be of the kind the model was trained on.</summary>
+    /// <param name="schema">The schema to bind.</param>
+    /// <param name="parameterName">The caller's parameter named in the exception (e.g. "validationData").</param>
+    public SequenceColumn Bind(DataViewSchema schema, string parameterName = "schema")
     {
-        var column = SequenceColumn.Bind(schema, Name, Kind == SequenceItemKind.Keys ? 1 : FeaturesPerStep);
+        // Key steps are bound one per step whatever the model's F, so a key column given to a Single-step model is
+        // reported as the type mismatch it is rather than as a features-per-step error.
+        bool keyColumn = schema.GetColumnOrNull(Name)?.Type is VectorDataViewType { ItemType: KeyDataViewType };
+        var column = SequenceColumn.Bind(schema, Name, Kind == SequenceItemKind.Keys || keyColumn ? 1 : FeaturesPerStep);
         if (column.Kind != Kind || column.KeyCount != KeyCount)
         {
             string expected = Kind == SequenceItemKind.Keys
                 ? new VectorDataViewType(new KeyDataViewType(typeof(uint), KeyCount)).ToString()
                 : "vector of Single";
-            throw Contracts.ExceptSchemaMismatch(nameof(schema), "feature", Name, expected, column.Type.ToString());
+            throw Contracts.ExceptSchemaMismatch(parameterName, "feature", Name, expected, column.Type.ToString());
         }
         return column;
     }

@@ -75,10 +75,14 @@ internal static class SequenceTrainingDriver
     /// <param name="batchLoss">Mean loss of rows <c>indices</c> of a data set, with gradients, on the network's device.</param>
     /// <param name="validationMetric">Sum and count of the validation metric over rows <c>indices</c> (run without
     /// gradients in eval mode); null uses the loss.</param>
+    /// <param name="validationScore">A metric that is not a mean over rows (e.g. macro-F1): given every validation batch
+    /// (row indices), returns the epoch's value; run without gradients in eval mode. Takes precedence over
+    /// <paramref name="validationMetric"/>.</param>
     public static TrainingSummary Train<TTargets>(TrainingSetup setup, SequenceDataSet<TTargets> train,
         SequenceDataSet<TTargets>? validation,
         Func<SequenceDataSet<TTargets>, int[], Tensor> batchLoss,
-        Func<SequenceDataSet<TTargets>, int[], (double Sum, long Count)>? validationMetric = null)
+        Func<SequenceDataSet<TTargets>, int[], (double Sum, long Count)>? validationMetric = null,
+        Func<SequenceDataSet<TTargets>, IReadOnlyList<int[]>, double>? validationScore = null)
     {
         ArgumentNullException.ThrowIfNull(setup);
         ArgumentNullException.ThrowIfNull(train);
@@ -132,7 +136,14 @@ internal static class SequenceTrainingDriver
         {
             var validationLengths = validationIndices.Select(i => validationSet.Rows.Lengths[i]).ToArray();
             var validationBatches = LengthBucketBatcher.ForInference(validationLengths, options.BatchSize).GetBatches();
-            validate = () =>
+            validate = validationScore is not null
+                ? () =>
+                {
+                    host.CheckAlive();
+                    var rows = validationBatches.Select(batch => batch.Select(k => validationIndices[k]).ToArray()).ToArray();
+                    return validationScore(validationSet, rows);
+                }
+                : () =>
             {
                 double sum = 0;
                 long count = 0;

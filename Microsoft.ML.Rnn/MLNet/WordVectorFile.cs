@@ -83,6 +83,28 @@ internal static class WordVectorFile
         return tensor(data, new long[] { rows, dimension }, ScalarType.Float32);
     }
 
+    /// <summary>
+    /// E, the vector size of a word-vector text file, from its first non-empty line (a word2vec "count E" header or
+    /// the first vector), without reading the rest.
+    /// </summary>
+    public static int ReadDimension(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        int lineNumber = 0;
+        foreach (var line in File.ReadLines(path))
+        {
+            lineNumber++;
+            var parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (parts.Length == 0) continue;
+            if (parts.Length == 2 && int.TryParse(parts[0], out _) && int.TryParse(parts[1], out int headerDim))
+                return headerDim;
+            if (parts.Length < 2)
+                throw new FormatException($"WordVectorFile: '{path}' line {lineNumber} holds no vector.");
+            return parts.Length - 1;
+        }
+        throw new FormatException($"WordVectorFile: '{path}' holds no vectors.");
+    }
+
     private static float[] Parse(string[] parts, string path, int lineNumber)
     {
         var vector = new float[parts.Length - 1];

@@ -62,7 +62,12 @@ public sealed class SequenceTaggerNetwork : nn.Module
     }
 
     /// <summary>Scalar training loss against gold tags (N, L) int64.</summary>
-    public Tensor Loss(Tensor input, Tensor? lengths, Tensor tags)
+    /// <param name="input">Token ids (N, L) or features (N, L, F).</param>
+    /// <param name="lengths">(N) valid steps per row, or null for all L.</param>
+    /// <param name="tags">Gold tags (N, L) int64.</param>
+    /// <param name="tagWeights">Optional (T) float weight of each tag's cross-entropy (the loss is then the weighted mean
+    /// over valid tokens); not with a CRF, whose loss is over whole tag sequences.</param>
+    public Tensor Loss(Tensor input, Tensor? lengths, Tensor tags, Tensor? tagWeights = null)
     {
         using var scope = NewDisposeScope();
         var (emissions, lens) = Forward(input, lengths);
@@ -71,6 +76,12 @@ public sealed class SequenceTaggerNetwork : nn.Module
             throw new ArgumentException(
                 $"SequenceTaggerNetwork: expected tags of shape ({emissions.shape[0]}, {emissions.shape[1]}), got ({string.Join(", ", tags.shape)}).", nameof(tags));
         }
+        if (tagWeights is not null && (crf is not null || tagWeights.dim() != 1 || tagWeights.shape[0] != TagCount))
+        {
+            throw new ArgumentException(crf is not null
+                ? "SequenceTaggerNetwork: tag weights apply to the per-token cross-entropy, not to the CRF loss."
+                : $"SequenceTaggerNetwork: expected tag weights of shape ({TagCount}), got ({string.Join(", ", tagWeights.shape)}).", nameof(tagWeights));
+        }
         if (crf is not null)
             return crf.NegativeLogLikelihood(emissions, tags, lens).mean().MoveToOuterDisposeScope();
 
@@ -78,6 +89,17 @@ public sealed class SequenceTaggerNetwork : nn.Module
         // Padding positions get the ignored index, so they add nothing. Sum / max(count, 1) rather than the built-in
         // mean, which is 0/0 = NaN for a batch of empty sequences (length bucketing groups them together).
         var targets = tags.to(emissions.device).masked_fill(valid.logical_not(), KeptScalars.IgnoredTarget);
+        if (tagWeights is not null)
+        {
+            var weights = tagWeights.to(emissions.device).to_type(emissions.dtype);
+            var weighted = nn.functional.cross_entropy(emissions.reshape(-1, TagCount), targets.reshape(-1), weight: weights,
+                ignore_index: KeptScalars.IgnoredTargetIndex, reduction: nn.Reduction.Sum);
+            // Weighted mean, as PyTorch's reduction='mean' with weights: divided by the weights of the valid tokens.
+            var norm = weights.index_select(0, tags.to(emissions.device).masked_fill(valid.logical_not(), KeptScalars.Zero).reshape(-1))
+                .masked_fill(valid.logical_not().reshape(-1), KeptScalars.Zero).sum();
+            using var tiny = 1e-12.ToScalar();
+            return (weighted / norm.clamp_min(tiny)).MoveToOuterDisposeScope();
+        }
         var total = nn.functional.cross_entropy(emissions.reshape(-1, TagCount), targets.reshape(-1), ignore_index: KeptScalars.IgnoredTargetIndex,
             reduction: nn.Reduction.Sum);
         return (total / valid.sum().clamp_min(KeptScalars.One).to_type(total.dtype)).MoveToOuterDisposeScope();
