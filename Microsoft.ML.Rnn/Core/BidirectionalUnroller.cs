@@ -88,8 +88,8 @@ public static class BidirectionalUnroller
         using var scope = NewDisposeScope();
         long batch = inputs.shape[0], steps = inputs.shape[1];
         var len = lengths.to(ScalarType.Int64, inputs.device).view(batch, 1);
-        var time = arange(steps, dtype: ScalarType.Int64, device: inputs.device).view(1, steps);
-        var index = where(time.lt(len), len - 1 - time, time);
+        var time = LengthMask.Time(steps, inputs.device).view(1, steps);
+        var index = where(time.lt(len), len.sub(time).sub(KeptScalars.One), time);
         var shape = inputs.shape.ToArray();
         var viewShape = new long[shape.Length];
         Array.Fill(viewShape, 1L);

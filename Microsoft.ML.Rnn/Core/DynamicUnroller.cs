@@ -155,8 +155,7 @@ public static class DynamicUnroller
         Tensor? zero = null;
         if (lengths is not null && computed > 0)
         {
-            var time = arange(computed, dtype: ScalarType.Int64, device: x.device).view(1, computed);
-            validAt = time.lt(lengths.to(x.device).view(batch, 1)).unsqueeze(2).unbind(1);
+            validAt = LengthMask.Valid(lengths, computed, x.device).unsqueeze(2).unbind(1);
             zero = zeros(1, dtype: x.dtype, device: x.device);
         }
 

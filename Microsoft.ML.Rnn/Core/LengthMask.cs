@@ -12,8 +12,14 @@ internal static class LengthMask
     /// <param name="device">Where the mask is needed.</param>
     public static Tensor Valid(Tensor lengths, long steps, Device device)
     {
-        using var stop = steps.ToScalar();
-        using var time = arange(stop, dtype: ScalarType.Int64, device: device);
+        using var time = Time(steps, device);
         return time.unsqueeze(0).lt(lengths.to(ScalarType.Int64, device).unsqueeze(1));
+    }
+
+    /// <summary>(L) int64 step indices 0 … L-1.</summary>
+    public static Tensor Time(long steps, Device device)
+    {
+        using var stop = steps.ToScalar();
+        return arange(stop, dtype: ScalarType.Int64, device: device);
     }
 }

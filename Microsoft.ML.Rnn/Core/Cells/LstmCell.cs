@@ -164,7 +164,10 @@ public sealed class LstmCell : RnnCell
             f = f + Options.ForgetBias;
         var next = sigmoid(f) * c + sigmoid(i) * tanh(g);
         if (Options.CellClip is { } cc)
-            next = next.clamp(-cc, cc);
+        {
+            using Scalar low = (-cc).ToScalar(), high = cc.ToScalar();
+            next = next.clamp(low, high);
+        }
         if (weight_co is not null)
             o = o + weight_co * next;
         var m = sigmoid(o) * tanh(next);
@@ -172,7 +175,10 @@ public sealed class LstmCell : RnnCell
         {
             m = F.linear(m, weight_proj);
             if (Options.ProjClip is { } pc)
-                m = m.clamp(-pc, pc);
+            {
+                using Scalar low = (-pc).ToScalar(), high = pc.ToScalar();
+                m = m.clamp(low, high);
+            }
         }
         next.MoveToOuterDisposeScope();
         m.MoveToOuterDisposeScope();

@@ -24,5 +24,8 @@ internal static class ParameterInit
 
     /// <summary>A new Parameter filled with <paramref name="value"/> (layer-norm gains and shifts).</summary>
     public static Parameter Constant(long[] shape, double value, Device? device, ScalarType? dtype)
-        => new(full(shape, value, dtype: dtype, device: device), requires_grad: true);
+    {
+        using var fill = value.ToScalar();
+        return new(full(shape, fill, dtype: dtype, device: device), requires_grad: true);
+    }
 }

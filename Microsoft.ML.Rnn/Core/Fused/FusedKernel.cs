@@ -113,7 +113,7 @@ internal sealed class FusedKernel
 
         // Packing rejects zero lengths: run those rows for one (padding) step, then restore their initial state
         // and zero their outputs below; torch.where/masked_fill also give them zero gradient.
-        using var clamped = lengths.clamp_min(1);
+        using var clamped = lengths.clamp_min(KeptScalars.One);
         using var packed = pack_padded_sequence(inputs, clamped, batch_first: true, enforce_sorted: false);
         var (h0, c0) = ToNative(initialState);
         PackedSequence packedOut;
@@ -153,8 +153,8 @@ internal sealed class FusedKernel
 
         if (min == 0)
         {
-            var empty = lengths.eq(0).to(inputs.device);
-            outputs = outputs.masked_fill(empty.view(n, 1, 1), 0.0);
+            var empty = lengths.eq(KeptScalars.Zero).to(inputs.device);
+            outputs = outputs.masked_fill(empty.view(n, 1, 1), KeptScalars.Zero);
             var emptyRows = empty.view(n, 1);
             for (int k = 0; k < final.Length; k++)
                 final[k] = where(emptyRows, initialState[k], final[k]);

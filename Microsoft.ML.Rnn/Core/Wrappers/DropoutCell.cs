@@ -161,7 +161,8 @@ public sealed class DropoutCell : RnnCell
     {
         if (keep >= 1.0) return null;
         using var scope = NewDisposeScope();
-        var mask = empty(batchSize, size, dtype: dtype, device: device).bernoulli_(keep).div_(keep);
+        using var keepScalar = keep.ToScalar();
+        var mask = empty(batchSize, size, dtype: dtype, device: device).bernoulli_(keep).div_(keepScalar);
         // The cell owns its masks across the unroll (and across caller scopes) and disposes them on resampling.
         return mask.DetachFromDisposeScope();
     }

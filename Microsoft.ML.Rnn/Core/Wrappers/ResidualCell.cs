@@ -67,8 +67,7 @@ public sealed class ResidualCell : RnnCell
         // Outputs past a sequence's length must stay zero, so padded inputs are not added there.
         using var scope = NewDisposeScope();
         long steps = inputs.shape[1];
-        var valid = arange(steps, dtype: ScalarType.Int64, device: inputs.device).view(1, steps, 1)
-            .lt(lengths.to(ScalarType.Int64, inputs.device).view(-1, 1, 1));
+        var valid = LengthMask.Valid(lengths, steps, inputs.device).unsqueeze(2);
         var summed = outputs + where(valid, inputs, zeros_like(inputs));
         return (summed.MoveToOuterDisposeScope(), final);
     }
