@@ -65,6 +65,12 @@ public abstract class RnnOptionsBase
     /// <summary>Where the network trains and runs. CUDA falls back to the CPU with a logged warning when unavailable.</summary>
     public RnnDevice Device = RnnDevice.Cpu;
 
+    /// <summary>
+    /// libtorch threads while training, at least 1; null uses all cores but one (one on a two-core machine), which
+    /// measured fastest when anything else shares the cores. The count is process-wide and restored after training.
+    /// </summary>
+    public int? NumberOfThreads;
+
     /// <summary>Receives one report per finished epoch (also logged to the MLContext's log).</summary>
     public IProgress<EpochProgress>? Progress;
 

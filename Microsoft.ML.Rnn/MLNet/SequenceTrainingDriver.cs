@@ -170,6 +170,7 @@ internal static class SequenceTrainingDriver
 
         string metricName = validate is null ? "" : setup.MetricName;
         var progress = new Progress(ch, setup.Component, metricName, options.Progress);
+        using var threads = TrainingThreads.Use(options.NumberOfThreads);
         var summary = loop.Run(batcher,
             batch =>
             {

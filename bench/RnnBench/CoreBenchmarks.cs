@@ -127,7 +127,11 @@ internal sealed class CoreBenchmarks(BenchSettings settings, List<BenchRecord> r
             (double)after / before, 1.05, false, "MB", "RSS before (after 50 warm-up steps)", null, null));
     }
 
-    /// <summary>8: library training throughput with libtorch's default thread count, one thread, and all cores.</summary>
+    /// <summary>
+    /// 8: library training throughput with libtorch's default thread count, one thread (the package's default on a
+    /// two-core machine, see TrainingThreads) and all cores; then default vs one thread again while another thread
+    /// keeps one core busy, as another process or ML.NET's own pipeline does in real use.
+    /// </summary>
     public void Threads(BenchConfig c)
     {
         int defaultThreads = get_num_threads();
@@ -136,9 +140,11 @@ internal sealed class CoreBenchmarks(BenchSettings settings, List<BenchRecord> r
         using var x = randn(c.N, c.L, c.InputSize);
         using var y = randint(0, SyntheticData.Classes, [c.N]);
         const int stepsPerRepetition = 3;
-        Sample Run(int threads)
+        Sample Run(int threads, bool busyCore)
         {
             set_num_threads(threads);
+            using var stop = new CancellationTokenSource();
+            var busy = busyCore ? Task.Factory.StartNew(() => SpinUntil(stop.Token), TaskCreationOptions.LongRunning) : Task.CompletedTask;
             try
             {
                 return Harness.Time(() =>
@@ -152,14 +158,28 @@ internal sealed class CoreBenchmarks(BenchSettings settings, List<BenchRecord> r
             }
             finally
             {
+                stop.Cancel();
+                busy.Wait();
                 set_num_threads(defaultThreads);
             }
         }
-        var baseline = Run(defaultThreads);
+        var baseline = Run(defaultThreads, busyCore: false);
         Add(BenchRecord.Compare($"8 threads: libtorch default ({defaultThreads})", c, baseline, baseline, "sequences/s", "default", null, true));
-        Add(BenchRecord.Compare("8 threads: set_num_threads(1)", c, Run(1), baseline, "sequences/s", $"default ({defaultThreads})", null, true));
-        Add(BenchRecord.Compare($"8 threads: all cores ({Environment.ProcessorCount})", c, Run(Environment.ProcessorCount), baseline,
+        Add(BenchRecord.Compare("8 threads: set_num_threads(1)", c, Run(1, busyCore: false), baseline, "sequences/s", $"default ({defaultThreads})", null, true));
+        Add(BenchRecord.Compare($"8 threads: all cores ({Environment.ProcessorCount})", c, Run(Environment.ProcessorCount, busyCore: false), baseline,
             "sequences/s", $"default ({defaultThreads})", null, true));
+        var loaded = Run(defaultThreads, busyCore: true);
+        Add(BenchRecord.Compare($"8 threads, one core busy: default ({defaultThreads})", c, loaded, loaded, "sequences/s", "default, busy core", null, true));
+        Add(BenchRecord.Compare("8 threads, one core busy: set_num_threads(1)", c, Run(1, busyCore: true), loaded, "sequences/s",
+            $"default ({defaultThreads}), busy core", null, true));
+    }
+
+    private static void SpinUntil(CancellationToken token)
+    {
+        double sink = 1;
+        while (!token.IsCancellationRequested)
+            for (int i = 0; i < 100_000; i++) sink = Math.Sqrt(sink + i);
+        GC.KeepAlive(sink);
     }
 
     private void Add(BenchRecord record)
