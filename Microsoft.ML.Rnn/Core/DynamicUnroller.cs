@@ -155,8 +155,13 @@ public static class DynamicUnroller
         Tensor? zero = null;
         if (lengths is not null && computed > 0)
         {
-            validAt = LengthMask.Valid(lengths, computed, x.device).unsqueeze(2).unbind(1);
+            var valid = LengthMask.Valid(lengths, computed, x.device).unsqueeze(2);
+            validAt = valid.unbind(1);
             zero = zeros(1, dtype: x.dtype, device: x.device);
+            // The cell still runs on padding steps (where() then discards them); zeroed inputs keep NaN or infinite
+            // padding out of the backward pass, where 0 * NaN would reach the gradients of valid steps.
+            if (computed < steps) x = x.narrow(1, 0, computed);
+            x = x.masked_fill(valid.logical_not(), KeptScalars.Zero);
         }
 
         var outputs = new List<Tensor>((int)steps);

@@ -111,6 +111,9 @@ internal sealed class FusedKernel
             return (nn.functional.pad(prefixOut, [0, 0, 0, l - max]), prefixState);
         }
 
+        if (Module is not LSTM)
+            return RunPaddedWithLengths(inputs, lengths, max, initialState);
+
         // Packing rejects zero lengths: run those rows for one (padding) step, then restore their initial state
         // and zero their outputs below; torch.where/masked_fill also give them zero gradient.
         using var clamped = lengths.clamp_min(KeptScalars.One);
@@ -160,6 +163,29 @@ internal sealed class FusedKernel
                 final[k] = where(emptyRows, initialState[k], final[k]);
         }
         return (outputs, final);
+    }
+
+    /// <summary>
+    /// GRU and simple RNN with varying lengths: their state is their output, so the padded kernel (which uses oneDNN; the
+    /// packed one does not and measured ~2.7× slower) gives everything. A step past a row's length only feeds later
+    /// steps of that row, whose outputs are zeroed; the final state is the output at the last valid step. Padding
+    /// inputs are zeroed first so that NaN or infinite padding cannot reach the gradients of valid steps.
+    /// </summary>
+    private (Tensor Outputs, Tensor[] FinalState) RunPaddedWithLengths(Tensor inputs, Tensor lengths, long max, IReadOnlyList<Tensor> initialState)
+    {
+        long n = inputs.shape[0], l = inputs.shape[1];
+        var valid = LengthMask.Valid(lengths, max, inputs.device).unsqueeze(2);                 // (N, max, 1)
+        var invalid = valid.logical_not();
+        var x = inputs.narrow(1, 0, max).masked_fill(invalid, KeptScalars.Zero);
+        var (padded, _) = RunPadded(x, initialState);
+        var outputs = padded.masked_fill(invalid, KeptScalars.Zero);
+        var lastStep = lengths.to(ScalarType.Int64, inputs.device).sub(KeptScalars.One).clamp_min(KeptScalars.Zero);
+        var last = padded.gather(1, lastStep.view(n, 1, 1).expand(n, 1, HiddenSize)).squeeze(1);
+        var empty = lengths.to(inputs.device).eq(KeptScalars.Zero).view(n, 1);
+        var final = where(empty, initialState[0], last);
+        if (max < l)
+            outputs = nn.functional.pad(outputs, [0, 0, 0, l - max]);
+        return (outputs, [final]);
     }
 
     private (Tensor Outputs, Tensor[] FinalState) RunPadded(Tensor inputs, IReadOnlyList<Tensor> initialState)
