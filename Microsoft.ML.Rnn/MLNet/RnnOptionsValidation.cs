@@ -20,6 +20,8 @@ internal static class RnnOptionsValidation
         AtLeast(options.NumberOfLayers, 1, nameof(options.NumberOfLayers), component);
         AtLeast(options.MaxEpochs, 1, nameof(options.MaxEpochs), component);
         AtLeast(options.BatchSize, 1, nameof(options.BatchSize), component);
+        if (options.MaxSequenceLength is int maxLength)
+            AtLeast(maxLength, 1, nameof(options.MaxSequenceLength), component);
         if (options.EarlyStoppingPatience is int patience)
             AtLeast(patience, 1, nameof(options.EarlyStoppingPatience), component);
         if (!(options.Dropout >= 0 && options.Dropout < 1))
