@@ -12,7 +12,7 @@ public sealed class ConcurrencyTests
     [Fact]
     public void EightThreadsShort() => Run(predictionsPerThread: 500);
 
-    [Fact, Trait("Category", "Soak")]
+    [SoakFact, Trait("Category", "Soak")]
     public void EightThreadsSoak() => Run(predictionsPerThread: 10_000);
 
     private static void Run(int predictionsPerThread)

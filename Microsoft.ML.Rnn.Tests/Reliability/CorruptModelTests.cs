@@ -28,7 +28,7 @@ public sealed class CorruptModelTests(ITestOutputHelper output)
     [Fact]
     public void FuzzShort() => Fuzz(seed: 1, cases: 600);
 
-    [Fact, Trait("Category", "Soak")]
+    [SoakFact, Trait("Category", "Soak")]
     public void FuzzSoak() => Fuzz(seed: 2, cases: int.TryParse(Environment.GetEnvironmentVariable("RNN_FUZZ_CASES"), out int n) ? n : 20_000);
 
     private void Fuzz(int seed, int cases)

@@ -24,7 +24,7 @@ public sealed class MemoryTests(ITestOutputHelper output)
     [Fact]
     public void PredictionsShort() => Predictions(warmUp: 2_000, count: 10_000, maxGrowth: 0.10);
 
-    [Fact, Trait("Category", "Soak")]
+    [SoakFact, Trait("Category", "Soak")]
     public void PredictionsSoak() => Predictions(warmUp: 10_000, count: 100_000, maxGrowth: 0.05);
 
     private void Predictions(int warmUp, int count, double maxGrowth)
@@ -48,7 +48,7 @@ public sealed class MemoryTests(ITestOutputHelper output)
     [Fact]
     public void TrainingStepsShort() => TrainingSteps(epochs: 30, maxGrowth: 0.10);
 
-    [Fact, Trait("Category", "Soak")]
+    [SoakFact, Trait("Category", "Soak")]
     public void TrainingStepsSoak() => TrainingSteps(epochs: 110, maxGrowth: 0.05);
 
     /// <summary>80 rows in batches of 8: 10 steps per epoch. Resident memory after epoch 10 vs the last epoch.</summary>
