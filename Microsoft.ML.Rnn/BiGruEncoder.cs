@@ -70,7 +70,7 @@ public sealed class BiGruEncoder : IEstimator<BiGruEncoderTransformer>
         ArgumentNullException.ThrowIfNull(input);
         var host = _env.Register(ComponentName);
         var o = _options;
-        var features = SequenceColumn.Bind(input.Schema, o.FeatureColumnName, o.FeaturesPerStep);
+        var features = SequenceColumn.Bind(input.Schema, o.FeatureColumnName, o.FeaturesPerStep).WithMaxSteps(o.MaxSequenceLength);
         var encoding = FeatureEncoding.Of(features);
         // Bound before any training so a mismatched validation set fails fast.
         var validationFeatures = validationData is null ? null : encoding.Bind(validationData.Schema, nameof(validationData));
@@ -94,6 +94,8 @@ public sealed class BiGruEncoder : IEstimator<BiGruEncoderTransformer>
             var train = RnnSequenceClassifier.ReadLabeled(host, input, features, label, ComponentName);
             if (train.Rows.Count == 0)
                 throw new InvalidOperationException($"{ComponentName}: the training data has no rows with a label in column '{o.LabelColumnName}'.");
+            if (train.Targets.Distinct().Count() < 2)
+                throw new InvalidOperationException($"{ComponentName}: the training labels in column '{o.LabelColumnName}' hold a single class; at least two are needed.");
             trained = Train(host, seed, () => new SequenceClassifierNetwork(new SequenceEncoder(encoderOptions), label.ClassCount, o.Pooling, o.Dropout),
                 (network, setup, device) =>
                 {

@@ -72,8 +72,9 @@ public sealed class BiGruEncoderTransformer : RowToRowTransformerBase, ITransfor
 
     // Format history:
     // 0x00010001: initial.
+    // 0x00010002: the feature column description ends with the longest sequence kept (MaxSequenceLength).
     private static VersionInfo GetVersionInfo()
-        => ModelPersistence.CreateVersionInfo("RNNBIENC", verWrittenCur: 0x00010001, verReadableCur: 0x00010001,
+        => ModelPersistence.CreateVersionInfo("RNNBIENC", verWrittenCur: 0x00010002, verReadableCur: 0x00010002,
             verWeCanReadBack: 0x00010001, LoaderSignature, typeof(BiGruEncoderTransformer).Assembly);
 
     /// <summary>Writes the transformer into a model zip (called by <c>mlContext.Model.Save</c>).</summary>
@@ -99,15 +100,31 @@ public sealed class BiGruEncoderTransformer : RowToRowTransformerBase, ITransfor
     private static BiGruEncoderTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
     {
         ModelPersistence.BeginLoad(ctx, GetVersionInfo(), UserName);
+        return ModelPersistence.Guard(UserName, () => CreateCore(env, ctx));
+    }
+
+    private static BiGruEncoderTransformer CreateCore(IHostEnvironment env, ModelLoadContext ctx)
+    {
         // *** Binary format ***: see SaveModel.
         var features = FeatureEncoding.Read(ctx, UserName);
         string output = ctx.LoadNonEmptyString();
         int pooling = ctx.Reader.ReadInt32();
         int batchSize = ctx.Reader.ReadInt32();
-        if (!Enum.IsDefined((SequencePooling)pooling) || batchSize < 1)
+        if (!Enum.IsDefined((SequencePooling)pooling) || batchSize < 1 || batchSize > 1 << 24)
             throw new FormatException($"{UserName}: corrupt model header.");
-        var encoder = new SequenceEncoder(EncoderOptionsPersistence.Read(ctx, UserName));
-        ModelPersistence.LoadModule(ctx, NetworkStream, encoder, UserName);
+        var encoderOptions = EncoderOptionsPersistence.Read(ctx, UserName);
+        features.CheckNetwork(encoderOptions, UserName);
+        ModelPersistence.CheckNetworkFits(ctx, NetworkStream, EncoderOptionsPersistence.MinimumParameters(encoderOptions), UserName);
+        var encoder = new SequenceEncoder(encoderOptions);
+        try
+        {
+            ModelPersistence.LoadModule(ctx, NetworkStream, encoder, UserName);
+        }
+        catch
+        {
+            encoder.Dispose();
+            throw;
+        }
         return new BiGruEncoderTransformer(env, features, output, (SequencePooling)pooling, batchSize, encoder, torch.CPU);
     }
 

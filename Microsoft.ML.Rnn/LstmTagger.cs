@@ -64,8 +64,8 @@ public sealed class LstmTagger : IEstimator<LstmTaggerTransformer>
         ArgumentNullException.ThrowIfNull(input);
         var host = _env.Register(ComponentName);
         var o = _options;
-        var features = SequenceColumn.Bind(input.Schema, o.FeatureColumnName, o.FeaturesPerStep);
-        var tags = BindLabel(input.Schema, o.LabelColumnName, nameof(input));
+        var features = SequenceColumn.Bind(input.Schema, o.FeatureColumnName, o.FeaturesPerStep).WithMaxSteps(o.MaxSequenceLength);
+        var tags = BindLabel(input.Schema, o.LabelColumnName, nameof(input)).WithMaxSteps(o.MaxSequenceLength);
         var train = ReadTagged(host, input, features, tags);
         if (train.Rows.Count == 0)
             throw new InvalidOperationException($"{ComponentName}: the training data has no rows.");
@@ -73,7 +73,7 @@ public sealed class LstmTagger : IEstimator<LstmTaggerTransformer>
         if (validationData is not null)
         {
             var validationFeatures = FeatureEncoding.Of(features).Bind(validationData.Schema, nameof(validationData));
-            var validationTags = BindLabel(validationData.Schema, o.LabelColumnName, nameof(validationData));
+            var validationTags = BindLabel(validationData.Schema, o.LabelColumnName, nameof(validationData)).WithMaxSteps(o.MaxSequenceLength);
             if (validationTags.KeyCount != tags.KeyCount)
                 throw Contracts.ExceptSchemaMismatch(nameof(validationData), "label", o.LabelColumnName, tags.Type.ToString(), validationTags.Type.ToString());
             validation = ReadTagged(host, validationData, validationFeatures, validationTags);
@@ -238,7 +238,8 @@ public sealed class LstmTagger : IEstimator<LstmTaggerTransformer>
             host.CheckAlive();
             rows.AddCurrent(featureReader);
             targets.AddCurrent(tagReader);
-            int tokens = rows.Lengths[^1], labels = targets.Lengths[^1];
+            // Compared before truncation to MaxSequenceLength, which would hide a mismatch past the limit.
+            int tokens = featureReader.LastFullSteps, labels = tagReader.LastFullSteps;
             if (tokens != labels)
             {
                 throw new InvalidOperationException(

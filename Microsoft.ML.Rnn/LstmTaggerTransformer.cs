@@ -74,8 +74,9 @@ public sealed class LstmTaggerTransformer : RowToRowTransformerBase, ITransforme
 
     // Format history:
     // 0x00010001: initial.
+    // 0x00010002: the feature column description ends with the longest sequence kept (MaxSequenceLength).
     private static VersionInfo GetVersionInfo()
-        => ModelPersistence.CreateVersionInfo("RNNTAGGR", verWrittenCur: 0x00010001, verReadableCur: 0x00010001,
+        => ModelPersistence.CreateVersionInfo("RNNTAGGR", verWrittenCur: 0x00010002, verReadableCur: 0x00010002,
             verWeCanReadBack: 0x00010001, LoaderSignature, typeof(LstmTaggerTransformer).Assembly);
 
     /// <summary>Writes the transformer into a model zip (called by <c>mlContext.Model.Save</c>).</summary>
@@ -103,17 +104,35 @@ public sealed class LstmTaggerTransformer : RowToRowTransformerBase, ITransforme
     private static LstmTaggerTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
     {
         ModelPersistence.BeginLoad(ctx, GetVersionInfo(), UserName);
+        return ModelPersistence.Guard(UserName, () => CreateCore(env, ctx));
+    }
+
+    private static LstmTaggerTransformer CreateCore(IHostEnvironment env, ModelLoadContext ctx)
+    {
         // *** Binary format ***: see SaveModel.
         var features = FeatureEncoding.Read(ctx, UserName);
         int tagCount = ctx.Reader.ReadInt32();
-        var tagNames = ModelPersistence.ReadKeyValues(ctx, env);
+        var tagNames = ModelPersistence.ReadKeyValues(ctx, env, tagCount);
         int batchSize = ctx.Reader.ReadInt32();
         byte crf = ctx.Reader.ReadByte();
-        if (tagCount < 2 || batchSize < 1 || crf > 1 || (tagNames is not null && tagNames.Count != tagCount))
+        if (tagCount < 2 || tagCount > 1 << 24 || batchSize < 1 || batchSize > 1 << 24 || crf > 1 || (tagNames is not null && tagNames.Count != tagCount))
             throw new FormatException($"{UserName}: corrupt model header.");
         var encoderOptions = EncoderOptionsPersistence.Read(ctx, UserName);
+        features.CheckNetwork(encoderOptions, UserName);
+        double directions = encoderOptions.Bidirectional ? 2 : 1;
+        ModelPersistence.CheckNetworkFits(ctx, NetworkStream,
+            EncoderOptionsPersistence.MinimumParameters(encoderOptions) + (double)tagCount * directions * encoderOptions.HiddenSize
+            + (crf == 1 ? (double)tagCount * tagCount : 0), UserName);
         var network = new SequenceTaggerNetwork(new SequenceEncoder(encoderOptions), tagCount, useCrf: crf == 1);
-        ModelPersistence.LoadModule(ctx, NetworkStream, network, UserName);
+        try
+        {
+            ModelPersistence.LoadModule(ctx, NetworkStream, network, UserName);
+        }
+        catch
+        {
+            network.Dispose();
+            throw;
+        }
         return new LstmTaggerTransformer(env, features, tagCount, tagNames, batchSize, network, torch.CPU);
     }
 

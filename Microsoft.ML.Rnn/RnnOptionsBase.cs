@@ -17,6 +17,13 @@ public abstract class RnnOptionsBase
     /// <summary>Single input: values per step F, at least 1; a known-size input must hold a multiple of it. Must be 1 for key input.</summary>
     public int FeaturesPerStep = 1;
 
+    /// <summary>
+    /// Longest sequence read, at least 1; longer rows keep their first <c>MaxSequenceLength</c> steps, in training and
+    /// in scoring (saved with the model). Null (default) reads every step: a recurrent network scores sequences
+    /// longer than any seen in training, at a time and memory cost linear in their length.
+    /// </summary>
+    public int? MaxSequenceLength;
+
     /// <summary>Key input: embedding size E, at least 1; with <see cref="WordVectorsFile"/>, it must equal the file's vector size.</summary>
     public int EmbeddingSize = 64;
 

@@ -48,7 +48,7 @@ public sealed class RnnSequenceClassifier : IEstimator<RnnSequenceClassifierTran
         ArgumentNullException.ThrowIfNull(input);
         var host = _env.Register(ComponentName);
         var o = _options;
-        var features = SequenceColumn.Bind(input.Schema, o.FeatureColumnName, o.FeaturesPerStep);
+        var features = SequenceColumn.Bind(input.Schema, o.FeatureColumnName, o.FeaturesPerStep).WithMaxSteps(o.MaxSequenceLength);
         var label = BindLabel(input.Schema, o.LabelColumnName, nameof(input), ComponentName);
         var train = ReadLabeled(host, input, features, label, ComponentName);
         if (train.Rows.Count == 0)
@@ -59,7 +59,7 @@ public sealed class RnnSequenceClassifier : IEstimator<RnnSequenceClassifierTran
         SequenceDataSet<long[]>? validation = null;
         if (validationData is not null)
         {
-            var validationFeatures = SequenceColumn.Bind(validationData.Schema, o.FeatureColumnName, o.FeaturesPerStep);
+            var validationFeatures = SequenceColumn.Bind(validationData.Schema, o.FeatureColumnName, o.FeaturesPerStep).WithMaxSteps(o.MaxSequenceLength);
             if (validationFeatures.Kind != features.Kind || validationFeatures.KeyCount != features.KeyCount)
                 throw Contracts.ExceptSchemaMismatch(nameof(validationData), "feature", o.FeatureColumnName, features.Type.ToString(), validationFeatures.Type.ToString());
             var validationLabel = BindLabel(validationData.Schema, o.LabelColumnName, nameof(validationData), ComponentName);

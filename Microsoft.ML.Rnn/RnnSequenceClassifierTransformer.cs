@@ -79,8 +79,9 @@ public sealed class RnnSequenceClassifierTransformer : RowToRowTransformerBase, 
 
     // Format history:
     // 0x00010001: initial.
+    // 0x00010002: the feature column description ends with the longest sequence kept (MaxSequenceLength).
     private static VersionInfo GetVersionInfo()
-        => ModelPersistence.CreateVersionInfo("RNNSQCLS", verWrittenCur: 0x00010001, verReadableCur: 0x00010001,
+        => ModelPersistence.CreateVersionInfo("RNNSQCLS", verWrittenCur: 0x00010002, verReadableCur: 0x00010002,
             verWeCanReadBack: 0x00010001, LoaderSignature, typeof(RnnSequenceClassifierTransformer).Assembly);
 
     /// <summary>Writes the transformer into a model zip (called by <c>mlContext.Model.Save</c>).</summary>
@@ -110,19 +111,36 @@ public sealed class RnnSequenceClassifierTransformer : RowToRowTransformerBase, 
     private static RnnSequenceClassifierTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
     {
         ModelPersistence.BeginLoad(ctx, GetVersionInfo(), UserName);
+        return ModelPersistence.Guard(UserName, () => CreateCore(env, ctx));
+    }
+
+    private static RnnSequenceClassifierTransformer CreateCore(IHostEnvironment env, ModelLoadContext ctx)
+    {
         // *** Binary format ***: see SaveModel.
         var features = FeatureEncoding.Read(ctx, UserName);
         byte labelKind = ctx.Reader.ReadByte();
         int classCount = ctx.Reader.ReadInt32();
-        var labelNames = ModelPersistence.ReadKeyValues(ctx, env);
+        var labelNames = ModelPersistence.ReadKeyValues(ctx, env, classCount);
         int batchSize = ctx.Reader.ReadInt32();
         int pooling = ctx.Reader.ReadInt32();
-        if (labelKind > 1 || classCount < 2 || batchSize < 1
+        if (labelKind > 1 || classCount < 2 || classCount > 1 << 24 || batchSize < 1 || batchSize > 1 << 24
             || !Enum.IsDefined((SequencePooling)pooling) || (labelNames is not null && labelNames.Count != classCount))
             throw new FormatException($"{UserName}: corrupt model header.");
         var encoderOptions = EncoderOptionsPersistence.Read(ctx, UserName);
+        features.CheckNetwork(encoderOptions, UserName);
+        double directions = encoderOptions.Bidirectional ? 2 : 1;
+        ModelPersistence.CheckNetworkFits(ctx, NetworkStream,
+            EncoderOptionsPersistence.MinimumParameters(encoderOptions) + (double)classCount * directions * encoderOptions.HiddenSize, UserName);
         var network = new SequenceClassifierNetwork(new SequenceEncoder(encoderOptions), classCount, (SequencePooling)pooling);
-        ModelPersistence.LoadModule(ctx, NetworkStream, network, UserName);
+        try
+        {
+            ModelPersistence.LoadModule(ctx, NetworkStream, network, UserName);
+        }
+        catch
+        {
+            network.Dispose();
+            throw;
+        }
         return new RnnSequenceClassifierTransformer(env, features, labelKind == 1, classCount, labelNames, batchSize,
             network, torch.CPU);
     }

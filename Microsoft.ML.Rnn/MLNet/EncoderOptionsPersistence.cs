@@ -47,7 +47,10 @@ internal static class EncoderOptionsPersistence
         int layers = ctx.Reader.ReadInt32();
         byte bidirectional = ctx.Reader.ReadByte();
         double dropout = ctx.Reader.ReadDouble();
-        if (vocabulary < 0 || features < 1 || !Enum.IsDefined((RnnCellType)cell) || hidden < 1 || layers < 1 || bidirectional > 1
+        // Sanity bounds before anything is sized from these values; the weights entry then bounds the total
+        // (ModelPersistence.CheckNetworkFits with MinimumParameters).
+        if (vocabulary < 0 || vocabulary > (long)uint.MaxValue + 1 || features < 1 || features > 1 << 24
+            || !Enum.IsDefined((RnnCellType)cell) || hidden < 1 || hidden > 1 << 20 || layers < 1 || layers > 1024 || bidirectional > 1
             || !(dropout >= 0 && dropout < 1))
         {
             throw new FormatException($"{component}: corrupt network description in the model (vocabulary {vocabulary}, " +
@@ -64,5 +67,23 @@ internal static class EncoderOptionsPersistence
             Bidirectional = bidirectional == 1,
             DropoutBetweenLayers = dropout,
         };
+    }
+
+    /// <summary>
+    /// A lower bound on the number of weights of an encoder built from <paramref name="o"/> (embedding, input-to-hidden
+    /// and hidden-to-hidden matrices of every layer and direction; biases left out), in double so hostile values
+    /// cannot overflow. Compared with the weights entry's size before the encoder is built.
+    /// </summary>
+    public static double MinimumParameters(SequenceEncoderOptions o)
+    {
+        ArgumentNullException.ThrowIfNull(o);
+        double gates = o.CellType switch { RnnCellType.Lstm => 4, RnnCellType.Gru => 3, _ => 1 };
+        double directions = o.Bidirectional ? 2 : 1;
+        double h = o.HiddenSize;
+        double firstInput = o.VocabularySize > 0 ? o.EmbeddingSize : o.InputSize;
+        double embedding = o.VocabularySize > 0 ? (double)o.VocabularySize * o.EmbeddingSize : 0;
+        double recurrent = directions * gates * h * (firstInput + h);
+        double deeper = (o.NumberOfLayers - 1) * directions * gates * h * (directions * h + h);
+        return embedding + recurrent + deeper;
     }
 }

@@ -10,10 +10,16 @@ namespace Microsoft.ML.Rnn.MLNet;
 /// column kind (training), write/read the feature column's description (persistence), and check that a scoring schema
 /// has the same kind of column (scoring).
 /// </summary>
-internal sealed record FeatureEncoding(string Name, SequenceItemKind Kind, ulong KeyCount, int FeaturesPerStep)
+internal sealed record FeatureEncoding(string Name, SequenceItemKind Kind, ulong KeyCount, int FeaturesPerStep, int? MaxSteps = null)
 {
-    /// <summary>The encoding of a bound training column.</summary>
-    public static FeatureEncoding Of(SequenceColumn column) => new(column.Name, column.Kind, column.KeyCount, column.FeaturesPerStep);
+    /// <summary>Largest <see cref="MaxSteps"/> a model may claim (a sanity bound for loading untrusted files).</summary>
+    public const int MaxStepsBound = 1 << 28;
+
+    /// <summary>First format version (of every component) that writes <see cref="MaxSteps"/>.</summary>
+    public const uint MaxStepsVersion = 0x00010002;
+
+    /// <summary>The encoding of a bound training column (with its <see cref="SequenceColumn.MaxSteps"/>).</summary>
+    public static FeatureEncoding Of(SequenceColumn column) => new(column.Name, column.Kind, column.KeyCount, column.FeaturesPerStep, column.MaxSteps);
 
     /// <summary>Encoder options for this feature column: an embedding with one extra row for missing keys, or Single steps.</summary>
     public SequenceEncoderOptions EncoderOptions(RnnOptionsBase o, IChannel ch, DataViewSchema.Column featureColumn, int seed, string component)
@@ -75,10 +81,12 @@ internal sealed record FeatureEncoding(string Name, SequenceItemKind Kind, ulong
         // int: features per step
         // byte: feature kind (0 Single steps, 1 keys)
         // long: feature key count (0 for Single input)
+        // int: longest sequence kept, 0 for no limit (since format 0x00010002 of every component)
         ctx.SaveNonEmptyString(Name);
         ctx.Writer.Write(FeaturesPerStep);
         ctx.Writer.Write((byte)(Kind == SequenceItemKind.Keys ? 1 : 0));
         ctx.Writer.Write((long)KeyCount);
+        ctx.Writer.Write(MaxSteps ?? 0);
     }
 
     /// <summary>Reads what <see cref="Write"/> wrote; throws <see cref="FormatException"/> on corrupt values.</summary>
@@ -88,9 +96,34 @@ internal sealed record FeatureEncoding(string Name, SequenceItemKind Kind, ulong
         int featuresPerStep = ctx.Reader.ReadInt32();
         byte kind = ctx.Reader.ReadByte();
         long keyCount = ctx.Reader.ReadInt64();
-        if (featuresPerStep < 1 || kind > 1 || keyCount < 0 || (kind == 1 && (keyCount == 0 || featuresPerStep != 1)))
-            throw new FormatException($"{component}: corrupt feature column description in the model.");
-        return new FeatureEncoding(name, kind == 1 ? SequenceItemKind.Keys : SequenceItemKind.Singles, (ulong)keyCount, featuresPerStep);
+        int maxSteps = ctx.Header.ModelVerWritten >= MaxStepsVersion ? ctx.Reader.ReadInt32() : 0;
+        // Bounds: a key count beyond UInt32 cannot come from an ML.NET key type; F beyond 2^24 Single values per
+        // step is no sequence model anyone trains.
+        if (featuresPerStep < 1 || featuresPerStep > 1 << 24 || kind > 1 || keyCount < 0 || keyCount > uint.MaxValue
+            || (kind == 1 && (keyCount == 0 || featuresPerStep != 1)) || maxSteps < 0 || maxSteps > MaxStepsBound)
+        {
+            throw new FormatException($"{component}: corrupt feature column description in the model (features per step " +
+                $"{featuresPerStep}, kind {kind}, key count {keyCount}, longest sequence {maxSteps}).");
+        }
+        return new FeatureEncoding(name, kind == 1 ? SequenceItemKind.Keys : SequenceItemKind.Singles, (ulong)keyCount, featuresPerStep,
+            maxSteps == 0 ? null : maxSteps);
+    }
+
+    /// <summary>
+    /// Throws <see cref="FormatException"/> naming <paramref name="component"/> when a loaded network description does
+    /// not fit this feature column (a corrupt file could otherwise load and fail inside libtorch at scoring time).
+    /// </summary>
+    public void CheckNetwork(SequenceEncoderOptions encoder, string component)
+    {
+        ArgumentNullException.ThrowIfNull(encoder);
+        bool fits = Kind == SequenceItemKind.Keys
+            ? encoder.VocabularySize == (long)KeyCount + 1
+            : encoder.VocabularySize == 0 && encoder.InputSize == FeaturesPerStep;
+        if (!fits)
+        {
+            throw new FormatException($"{component}: corrupt model: the network (vocabulary {encoder.VocabularySize}, input size " +
+                $"{encoder.InputSize}) does not fit feature column '{Name}' ({Kind}, key count {KeyCount}, features per step {FeaturesPerStep}).");
+        }
     }
 
     /// <summary>Binds the feature column of a scoring (or validation) schema, which must be of the kind the model was trained on.</summary>
@@ -109,6 +142,6 @@ internal sealed record FeatureEncoding(string Name, SequenceItemKind Kind, ulong
                 : "vector of Single";
             throw Contracts.ExceptSchemaMismatch(parameterName, "feature", Name, expected, column.Type.ToString());
         }
-        return column;
+        return column.WithMaxSteps(MaxSteps);
     }
 }

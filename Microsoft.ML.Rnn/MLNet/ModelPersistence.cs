@@ -26,6 +26,15 @@ namespace Microsoft.ML.Rnn.MLNet;
 /// the history as commented constants, and raise <c>verReadableCur</c> only when older readers cannot read it.
 /// <see cref="BeginLoad"/> rejects a model written in a newer format with a message naming the component and
 /// telling the user to update the package (ML.NET's own message blames the ML.NET version).
+/// <para>
+/// Untrusted files (docs/reliability.md): every count read here is checked against the bytes left in the entry before
+/// anything is allocated; <see cref="CheckNetworkFits"/> bounds a network's size by its weights entry before the
+/// module is built; <see cref="LoadModule"/> walks the weights entry (names, types, shapes, byte counts) against the
+/// module before TorchSharp reads it; <see cref="Guard{T}"/> turns every decoding failure into a
+/// <see cref="FormatException"/> naming the component. Nothing in a model file is executed: the weights are
+/// TorchSharp's raw tensor format (name, type code, shape, little-endian values), not pickle, and no
+/// BinaryFormatter is involved.
+/// </para>
 /// </remarks>
 internal static class ModelPersistence
 {
@@ -75,6 +84,63 @@ internal static class ModelPersistence
         ctx.CheckAtModel(version);
     }
 
+    /// <summary>
+    /// Runs a component's loader body, turning the exceptions a corrupt file can cause while decoding (end of stream,
+    /// bad UTF-8, out-of-range values, TorchSharp's shape and name checks) into a <see cref="FormatException"/>
+    /// naming <paramref name="componentName"/>. FormatExceptions pass through unchanged.
+    /// </summary>
+    public static T Guard<T>(string componentName, Func<T> load)
+    {
+        ArgumentNullException.ThrowIfNull(load);
+        try
+        {
+            return load();
+        }
+        catch (Exception e) when (e is IOException or ArgumentException or OverflowException or InvalidCastException
+                                      or IndexOutOfRangeException or KeyNotFoundException or NotImplementedException
+                                      or InvalidOperationException or System.Text.DecoderFallbackException)
+        {
+            throw new FormatException($"{componentName}: the model file is corrupt or not a {componentName} model: {e.Message}", e);
+        }
+    }
+
+    /// <summary>Bytes left in the main model stream of <paramref name="ctx"/>, or null when the stream cannot tell.</summary>
+    public static long? Remaining(ModelLoadContext ctx)
+    {
+        ArgumentNullException.ThrowIfNull(ctx);
+        var stream = ctx.Reader.BaseStream;
+        return stream.CanSeek ? stream.Length - stream.Position : null;
+    }
+
+    /// <summary>Throws <see cref="FormatException"/> when <paramref name="count"/> items of <paramref name="itemBytes"/> bytes cannot fit in what is left of the entry.</summary>
+    private static void CheckCount(ModelLoadContext ctx, long count, int itemBytes, string what)
+    {
+        if (count < 0)
+            throw new FormatException($"Corrupt model: negative {what} count {count}.");
+        if (Remaining(ctx) is long left && count * itemBytes > left)
+            throw new FormatException($"Corrupt model: {count} {what} values claimed, but only {left} bytes are left in the model entry.");
+    }
+
+    /// <summary>
+    /// Before a network is built from header values: throws <see cref="FormatException"/> naming
+    /// <paramref name="componentName"/> when its weights entry <paramref name="streamName"/> is missing or shorter than
+    /// <paramref name="minimumParameters"/> float32 values, so a corrupt header (e.g. a hidden size of 2^31) fails
+    /// instead of allocating the network it claims.
+    /// </summary>
+    public static void CheckNetworkFits(ModelLoadContext ctx, string streamName, double minimumParameters, string componentName)
+    {
+        ArgumentNullException.ThrowIfNull(ctx);
+        long length = -1;
+        bool found = ctx.TryLoadBinaryStream(streamName, reader => length = reader.BaseStream.CanSeek ? reader.BaseStream.Length : long.MaxValue);
+        if (!found)
+            throw new FormatException($"{componentName}: the model has no '{streamName}' entry with the network weights; the file is incomplete or not a {componentName} model.");
+        if (minimumParameters * sizeof(float) > length)
+        {
+            throw new FormatException($"{componentName}: the network described by the model needs at least {minimumParameters:G6} weights, " +
+                $"but its weights entry '{streamName}' holds {length} bytes; the file is corrupt.");
+        }
+    }
+
     /// <summary>Writes the weights (parameters and buffers) of <paramref name="module"/> as binary stream <paramref name="streamName"/>.</summary>
     public static void SaveModule(ModelSaveContext ctx, string streamName, torch.nn.Module module)
     {
@@ -95,15 +161,64 @@ internal static class ModelPersistence
         bool found;
         try
         {
-            found = ctx.TryLoadBinaryStream(streamName, reader => module.load(reader, strict: true));
+            found = ctx.TryLoadBinaryStream(streamName, reader =>
+            {
+                var stream = reader.BaseStream;
+                if (stream.CanSeek)
+                {
+                    long start = stream.Position;
+                    CheckStateDictionary(reader, module);
+                    stream.Position = start;
+                }
+                module.load(reader, strict: true);
+            });
         }
-        catch (Exception e) when (e is ArgumentException or InvalidOperationException or EndOfStreamException)
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or IOException or OverflowException
+                                      or NotImplementedException or FormatException)
         {
             throw new FormatException($"{componentName}: the network weights in the model ('{streamName}') do not " +
                                       $"match the network described by the model: {e.Message}", e);
         }
         if (!found)
             throw new FormatException($"{componentName}: the model has no '{streamName}' entry with the network weights; the file is incomplete or not a {componentName} model.");
+    }
+
+    /// <summary>
+    /// Walks a weights stream written by <c>Module.save</c> (7-bit encoded entry count; per entry: name string, 7-bit
+    /// encoded type code, rank and dimensions, then the values) and checks every field against
+    /// <paramref name="module"/>'s state dictionary without allocating anything the stream claims, so TorchSharp's
+    /// <c>Module.load</c> (which allocates a shape array of the claimed rank) only ever sees a well-formed stream.
+    /// </summary>
+    private static void CheckStateDictionary(BinaryReader reader, torch.nn.Module module)
+    {
+        var stream = reader.BaseStream;
+        var expected = module.state_dict();
+        long entries = reader.Read7BitEncodedInt64();
+        if (entries != expected.Count)
+            throw new FormatException($"the weights hold {entries} tensors, the network has {expected.Count}.");
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (long i = 0; i < entries; i++)
+        {
+            string name = reader.ReadString();
+            if (!expected.TryGetValue(name, out var tensor) || !seen.Add(name))
+                throw new FormatException($"unexpected or repeated tensor '{name}' in the weights.");
+            long type = reader.Read7BitEncodedInt64();
+            if (type != (long)tensor.dtype)
+                throw new FormatException($"tensor '{name}' has type code {type}, expected {(int)tensor.dtype} ({tensor.dtype}).");
+            long rank = reader.Read7BitEncodedInt64();
+            if (rank != tensor.shape.Length)
+                throw new FormatException($"tensor '{name}' has rank {rank}, expected {tensor.shape.Length}.");
+            for (int d = 0; d < rank; d++)
+            {
+                long size = reader.Read7BitEncodedInt64();
+                if (size != tensor.shape[d])
+                    throw new FormatException($"tensor '{name}' has size {size} in dimension {d}, expected {tensor.shape[d]}.");
+            }
+            long bytes = tensor.numel() * tensor.ElementSize;
+            if (stream.Length - stream.Position < bytes)
+                throw new FormatException($"tensor '{name}' needs {bytes} bytes, only {stream.Length - stream.Position} are left.");
+            stream.Seek(bytes, SeekOrigin.Current);
+        }
     }
 
     /// <summary>Writes a string array: int count, then one string-table id per string (null allowed).</summary>
@@ -121,8 +236,7 @@ internal static class ModelPersistence
     {
         ArgumentNullException.ThrowIfNull(ctx);
         int count = ctx.Reader.ReadInt32();
-        if (count < 0)
-            throw new FormatException($"Corrupt model: negative string count {count}.");
+        CheckCount(ctx, count, sizeof(int), "string");
         var values = new string?[count];
         for (int i = 0; i < count; i++)
             values[i] = ctx.LoadStringOrNull();
@@ -143,8 +257,7 @@ internal static class ModelPersistence
     {
         ArgumentNullException.ThrowIfNull(ctx);
         int count = ctx.Reader.ReadInt32();
-        if (count < 0)
-            throw new FormatException($"Corrupt model: negative float count {count}.");
+        CheckCount(ctx, count, sizeof(float), "float");
         var values = new float[count];
         for (int i = 0; i < count; i++)
             values[i] = ctx.Reader.ReadSingle();
@@ -152,33 +265,71 @@ internal static class ModelPersistence
     }
 
     /// <summary>
-    /// Writes optional key values (e.g. a label column's <c>KeyValues</c> annotation): byte 1 and the type and
-    /// value in ML.NET's binary codec, or byte 0 when <paramref name="keyValues"/> is null.
+    /// Writes optional key values (e.g. a label column's <c>KeyValues</c> annotation): byte 0 when
+    /// <paramref name="keyValues"/> is null; byte 2 and a string array (<see cref="WriteStrings"/>) for text (since
+    /// format 0x00010002); otherwise byte 1 and the type and value in ML.NET's binary codec.
     /// </summary>
     public static void WriteKeyValues(ModelSaveContext ctx, IHostEnvironment env, KeyValueAnnotation? keyValues)
     {
         ArgumentNullException.ThrowIfNull(ctx);
         ArgumentNullException.ThrowIfNull(env);
-        ctx.Writer.Write((byte)(keyValues is null ? 0 : 1));
         if (keyValues is null)
+        {
+            ctx.Writer.Write((byte)0);
             return;
+        }
+        if (keyValues.Type.ItemType is TextDataViewType)
+        {
+            // Text as our own string array (bounded reading), not ML.NET's text codec, which sizes its character
+            // buffer from a count in the file (a flipped byte asked for 4.5 GB in the fuzz test).
+            ctx.Writer.Write((byte)2);
+            WriteStrings(ctx, keyValues.ToStrings());
+            return;
+        }
+        ctx.Writer.Write((byte)1);
         var saver = new BinarySaver(env, new BinarySaver.Arguments());
         if (!keyValues.TryWrite(saver, ctx.Writer.BaseStream))
             throw new InvalidOperationException($"Cannot save key values of type {keyValues.Type}: ML.NET has no codec for it.");
     }
 
-    /// <summary>Reads key values written by <see cref="WriteKeyValues"/>; null when none were saved.</summary>
-    public static KeyValueAnnotation? ReadKeyValues(ModelLoadContext ctx, IHostEnvironment env)
+    /// <summary>
+    /// Reads key values written by <see cref="WriteKeyValues"/>; null when none were saved. With
+    /// <paramref name="expectedCount"/>, the saved vector must have exactly that many values (checked, like every
+    /// size ML.NET's codec would allocate from, before the codec reads the value).
+    /// </summary>
+    public static KeyValueAnnotation? ReadKeyValues(ModelLoadContext ctx, IHostEnvironment env, int? expectedCount = null)
     {
         ArgumentNullException.ThrowIfNull(ctx);
         ArgumentNullException.ThrowIfNull(env);
         byte present = ctx.Reader.ReadByte();
         if (present == 0)
             return null;
+        if (present == 2)
+        {
+            var strings = ReadStrings(ctx);
+            if (expectedCount is int expected && strings.Length != expected)
+                throw new FormatException($"Corrupt model: {strings.Length} key value names, expected {expected}.");
+            return KeyValueAnnotation.FromStrings(strings.Select(v => v ?? "").ToArray());
+        }
         if (present != 1)
             throw new FormatException($"Corrupt model: key values marker {present}.");
+        var stream = ctx.Reader.BaseStream;
+        if (stream.CanSeek)
+        {
+            long start = stream.Position;
+            long left = stream.Length - start;
+            int[] dimensions = CodecCheck.Check(ctx.Reader, left, out string itemCodec);
+            if (itemCodec == "TextSpan" && ctx.Header.ModelVerWritten >= FeatureEncoding.MaxStepsVersion)
+                throw new FormatException("Corrupt model: text key values in ML.NET's codec, which this format version never writes.");
+            // Every value takes at least 4 bytes in ML.NET's codecs (text: one int end offset per string).
+            double values = dimensions.Aggregate(1.0, (product, d) => product * d);
+            if (dimensions.Length == 0 || values * sizeof(int) > left || (expectedCount is int n && (dimensions.Length != 1 || dimensions[0] != n)))
+                throw new FormatException($"Corrupt model: key values of dimensions [{string.Join(", ", dimensions)}] in {left} bytes, expected {expectedCount?.ToString() ?? "a vector"}.");
+            stream.Position = start;
+        }
         var saver = new BinarySaver(env, new BinarySaver.Arguments());
-        if (!saver.TryLoadTypeAndValue(ctx.Reader.BaseStream, out DataViewType type, out object value)
+        // EndCheckedStream: ML.NET's codecs loop forever on a stream that ends before a (corrupt) count is satisfied.
+        if (!saver.TryLoadTypeAndValue(new EndCheckedStream(ctx.Reader.BaseStream), out DataViewType type, out object value)
             || type is not VectorDataViewType vectorType)
             throw new FormatException("Corrupt model: cannot decode the saved key values.");
         return new KeyValueAnnotation(vectorType, value);

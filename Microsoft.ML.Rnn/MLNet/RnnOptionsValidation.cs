@@ -22,6 +22,8 @@ internal static class RnnOptionsValidation
         AtLeast(options.BatchSize, 1, nameof(options.BatchSize), component);
         if (options.NumberOfThreads is int threads)
             AtLeast(threads, 1, nameof(options.NumberOfThreads), component);
+        if (options.MaxSequenceLength is int maxLength)
+            AtLeast(maxLength, 1, nameof(options.MaxSequenceLength), component);
         if (options.EarlyStoppingPatience is int patience)
             AtLeast(patience, 1, nameof(options.EarlyStoppingPatience), component);
         if (!(options.Dropout >= 0 && options.Dropout < 1))

@@ -55,6 +55,20 @@ internal sealed class SequenceColumn
     public int? FixedSteps => Type.IsKnownSize ? Type.Size / FeaturesPerStep : null;
 
     /// <summary>
+    /// Longest sequence kept (<see cref="RnnOptionsBase.MaxSequenceLength"/>): readers keep the first
+    /// <see cref="MaxSteps"/> steps of longer rows; null keeps every step.
+    /// </summary>
+    public int? MaxSteps { get; private init; }
+
+    /// <summary>This column with <see cref="MaxSteps"/> set to <paramref name="maxSteps"/> (null: no limit).</summary>
+    public SequenceColumn WithMaxSteps(int? maxSteps)
+    {
+        if (maxSteps is < 1)
+            throw new ArgumentOutOfRangeException(nameof(maxSteps), maxSteps, $"The longest sequence kept for column '{Name}' must be at least 1 step, got {maxSteps}.");
+        return new SequenceColumn(Name, Index, Type, Kind, FeaturesPerStep, KeyCount) { MaxSteps = maxSteps };
+    }
+
+    /// <summary>
     /// Finds and checks <paramref name="columnName"/> in <paramref name="schema"/>; throws ML.NET's schema
     /// exceptions ("Could not find feature column 'X'", "Schema mismatch for feature column 'X': expected ...,
     /// got ...") and an <see cref="ArgumentOutOfRangeException"/> naming the column when a known size is not a

@@ -34,9 +34,14 @@ internal sealed class SequenceColumnReader
     /// <summary>The column read.</summary>
     public SequenceColumn Column => _column;
 
+    /// <summary>Steps of the last row read before truncation to <see cref="SequenceColumn.MaxSteps"/>.</summary>
+    public int LastFullSteps { get; private set; }
+
     /// <summary>
     /// Reads the current row of a Single column: L * F values, step t's features at [t * F, (t + 1) * F).
-    /// Throws <see cref="InvalidOperationException"/> naming the column when the length is not a multiple of F.
+    /// Throws <see cref="InvalidOperationException"/> naming the column and row when the length is not a multiple of F
+    /// or a value is NaN or infinite (a recurrent network would spread it to every later step and every output).
+    /// Rows longer than <see cref="SequenceColumn.MaxSteps"/> keep their first steps.
     /// </summary>
     public float[] ReadSingles(out int steps)
     {
@@ -48,9 +53,23 @@ internal sealed class SequenceColumnReader
         if (length % f != 0)
             throw new InvalidOperationException(
                 $"Feature column '{_column.Name}', row {_row.Position}: the vector length {length} is not a multiple of the features per step ({f}).");
+        steps = length / f;
+        LastFullSteps = steps;
+        if (_column.MaxSteps is int max && steps > max)
+            steps = max;
         var values = new float[length];
         _singleBuffer.CopyTo(values); // densifies sparse vectors
-        steps = length / f;
+        if (steps * f != length)
+            values = values[..(steps * f)];
+        for (int i = 0; i < values.Length; i++)
+        {
+            if (!float.IsFinite(values[i]))
+            {
+                throw new InvalidOperationException(
+                    $"Feature column '{_column.Name}', row {_row.Position}, step {i / f}: the value {(float.IsNaN(values[i]) ? "NaN" : values[i] > 0 ? "+Infinity" : "-Infinity")} at index {i} is not a finite number; " +
+                    "expected finite Single values. Replace missing values first (e.g. ReplaceMissingValues) and clip infinities.");
+            }
+        }
         return values;
     }
 
@@ -63,10 +82,13 @@ internal sealed class SequenceColumnReader
         if (_keys is null)
             throw new InvalidOperationException($"Column '{_column.Name}' holds Single values, not keys.");
         _keys(ref _keyBuffer);
-        var indices = new int[_keyBuffer.Length];
+        LastFullSteps = _keyBuffer.Length;
+        int steps = _column.MaxSteps is int max ? Math.Min(max, _keyBuffer.Length) : _keyBuffer.Length;
+        var indices = new int[steps];
         int t = 0;
         foreach (uint key in _keyBuffer.DenseValues())
         {
+            if (t == steps) break;
             indices[t] = ToIndex(key, t);
             t++;
         }

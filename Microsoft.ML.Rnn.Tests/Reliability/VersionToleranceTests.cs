@@ -1,0 +1,153 @@
+using System.IO.Compression;
+using System.Text.Json;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Xunit;
+
+namespace Microsoft.ML.Rnn.Tests.Reliability;
+
+/// <summary>
+/// Models saved in format 0x00010002 (checked in under Reliability/Fixtures with their predictions) must load and
+/// predict the same forever; a model claiming a newer format fails with a message saying so.
+/// </summary>
+/// <remarks>
+/// Regenerate the fixtures only when the format changes (then keep the old ones too):
+/// <c>RNN_WRITE_FIXTURES=/path/to/Microsoft.ML.Rnn.Tests/Reliability/Fixtures dotnet test --filter FullyQualifiedName~VersionToleranceTests</c>.
+/// </remarks>
+public sealed class VersionToleranceTests
+{
+    internal const string FormatTag = "v00010002";
+
+    internal static string FixturePath(string component) =>
+        Path.Combine(AppContext.BaseDirectory, "Reliability", "Fixtures", $"{component}-{FormatTag}.zip");
+
+    private static string GoldenPath => Path.Combine(AppContext.BaseDirectory, "Reliability", "Fixtures", $"golden-{FormatTag}.json");
+
+    /// <summary>Scoring inputs of the fixtures: Single steps with an empty row, tokens with a missing key (0, out of vocabulary).</summary>
+    internal static IDataView StepInputs(MLContext ml) => ml.Data.LoadFromEnumerable(
+        ReliabilityData.Steps(6, seed: 101).Select(r => new ReliabilityData.StepInput { Features = r.Features })
+            .Append(new ReliabilityData.StepInput { Features = Array.Empty<float>() }));
+
+    internal static IDataView TokenInputs(MLContext ml) => ml.Data.LoadFromEnumerable(
+        ReliabilityData.Tokens(6, seed: 102).Select(r => new ReliabilityData.TokenInput { Features = r.Features })
+            .Append(new ReliabilityData.TokenInput { Features = new uint[] { 3, 0, 7 } }));
+
+    /// <summary>Outputs compared with the golden file: classifier Score, tagger PredictedLabel and Score, encoder Encoding.</summary>
+    internal static Dictionary<string, float[][]> Predict(MLContext ml, ITransformer classifier, ITransformer tagger, ITransformer encoder)
+    {
+        float[][] Read(IDataView data, string column) => ColumnValues.Read(data, column)
+            .Select(v => v is object[] a ? a.Select(ToFloat).ToArray() : new[] { ToFloat(v) }).ToArray();
+        var tagged = tagger.Transform(TokenInputs(ml));
+        return new Dictionary<string, float[][]>
+        {
+            ["classifier.Score"] = Read(classifier.Transform(StepInputs(ml)), "Score"),
+            ["tagger.PredictedLabel"] = Read(tagged, "PredictedLabel"),
+            ["tagger.Score"] = Read(tagged, "Score"),
+            ["encoder.Encoding"] = Read(encoder.Transform(StepInputs(ml)), "Encoding"),
+        };
+    }
+
+    private static float ToFloat(object value) => value switch
+    {
+        float f => f,
+        ulong k => k,
+        bool b => b ? 1 : 0,
+        _ => throw new InvalidOperationException($"Unexpected value type {value.GetType()}"),
+    };
+
+    private sealed class NamedTagRow
+    {
+        [KeyType(10)] public uint[] Features = Array.Empty<uint>();
+        public string[] Tags = Array.Empty<string>();
+    }
+
+    [Fact]
+    public void WriteFixturesWhenAsked()
+    {
+        // Writes the fixtures only when RNN_WRITE_FIXTURES names the source Fixtures folder; otherwise checks that
+        // the checked-in ones are present (a missing fixture would make the golden test vacuous).
+        if (Environment.GetEnvironmentVariable("RNN_WRITE_FIXTURES") is not { Length: > 0 } folder)
+        {
+            Assert.True(File.Exists(GoldenPath), $"missing {GoldenPath}");
+            foreach (var component in new[] { "classifier", "tagger", "encoder" })
+                Assert.True(File.Exists(FixturePath(component)), $"missing fixture {component}");
+            return;
+        }
+        var ml = new MLContext(seed: 1);
+        var steps = ml.Data.LoadFromEnumerable(ReliabilityData.Steps(60, seed: 100));
+        // Tag names as KeyValues, so the tagger model carries an ML.NET-encoded annotation (fuzzed too).
+        var rawTokens = ml.Data.LoadFromEnumerable(ReliabilityData.Tokens(60, seed: 100)
+            .Select(r => new NamedTagRow { Features = r.Features, Tags = r.Label.Select(k => $"T{k}").ToArray() }));
+        var tokens = ml.Transforms.Conversion.MapValueToKey("Label", "Tags",
+                keyData: ml.Data.LoadFromEnumerable(new[] { "T1", "T2", "T3" }.Select(t => new { Tags = t })))
+            .Fit(rawTokens).Transform(rawTokens);
+        using var classifier = ReliabilityData.Classifier(ml, steps);
+        using var tagger = ReliabilityData.Tagger(ml, tokens);
+        using var encoder = ReliabilityData.Encoder(ml, steps);
+        ml.Model.Save(classifier, steps.Schema, Path.Combine(folder, $"classifier-{FormatTag}.zip"));
+        ml.Model.Save(tagger, tokens.Schema, Path.Combine(folder, $"tagger-{FormatTag}.zip"));
+        ml.Model.Save(encoder, steps.Schema, Path.Combine(folder, $"encoder-{FormatTag}.zip"));
+        File.WriteAllText(Path.Combine(folder, $"golden-{FormatTag}.json"),
+            JsonSerializer.Serialize(Predict(ml, classifier, tagger, encoder), new JsonSerializerOptions { WriteIndented = true }));
+    }
+
+    [Fact]
+    public void CheckedInModelsLoadAndPredictTheGoldenValues()
+    {
+        var golden = JsonSerializer.Deserialize<Dictionary<string, float[][]>>(File.ReadAllText(GoldenPath))!;
+        var ml = new MLContext(seed: 1);
+        var classifier = ml.Model.Load(FixturePath("classifier"), out _);
+        var tagger = ml.Model.LoadUntrusted(FixturePath("tagger"), out _);
+        var encoder = ml.Model.LoadUntrusted(FixturePath("encoder"), out _); // the checked loader accepts valid files
+        var actual = Predict(ml, classifier, tagger, encoder);
+        Assert.Equal(golden.Keys.Order(), actual.Keys.Order());
+        foreach (var (key, rows) in golden)
+        {
+            Assert.True(rows.Length == actual[key].Length, $"{key}: {rows.Length} rows vs {actual[key].Length}");
+            for (int i = 0; i < rows.Length; i++)
+            {
+                Assert.True(rows[i].Length == actual[key][i].Length, $"{key}, row {i}: {rows[i].Length} values vs {actual[key][i].Length}");
+                for (int j = 0; j < rows[i].Length; j++)
+                    Assert.True(Math.Abs(rows[i][j] - actual[key][i][j]) <= 1e-5, $"{key}, row {i}, value {j}: golden {rows[i][j]}, got {actual[key][i][j]}");
+            }
+        }
+        foreach (var model in new[] { classifier, tagger, encoder })
+            (model as IDisposable)?.Dispose();
+    }
+
+    [Theory]
+    [InlineData("classifier", "RNNSQCLS", "RNN Sequence Classifier")]
+    [InlineData("tagger", "RNNTAGGR", "LSTM Sequence Tagger")]
+    [InlineData("encoder", "RNNBIENC", "Recurrent Sequence Encoder")]
+    public void NewerFormatVersionFailsSayingSo(string component, string signature, string userName)
+    {
+        // The model header holds the 8-byte model signature followed by the written and readable format versions.
+        string path = Path.Combine(Path.GetTempPath(), $"rnn-newer-{component}-{Guid.NewGuid():N}.zip");
+        File.Copy(FixturePath(component), path);
+        try
+        {
+            byte[] signatureBytes = System.Text.Encoding.ASCII.GetBytes(signature);
+            int edited = ZipMutation.EditEntries(path, (name, bytes) =>
+            {
+                int at = ZipMutation.IndexOf(bytes, signatureBytes);
+                if (!name.EndsWith("Model.key", StringComparison.Ordinal) || at < 0) return false;
+                Assert.Equal(0x00010002u, BitConverter.ToUInt32(bytes, at + 8));
+                Assert.Equal(0x00010002u, BitConverter.ToUInt32(bytes, at + 12));
+                BitConverter.GetBytes(0x00020001u).CopyTo(bytes, at + 8);
+                BitConverter.GetBytes(0x00020001u).CopyTo(bytes, at + 12);
+                return true;
+            });
+            Assert.Equal(1, edited);
+            var error = Assert.Throws<InvalidDataException>(() => new MLContext().Model.LoadUntrusted(path, out _));
+            Assert.StartsWith($"{userName}: cannot load this model: it was saved in format version 0x00020001 by a newer Microsoft.ML.Rnn", error.Message);
+            Assert.Contains("reads format versions up to 0x00010002. Update the Microsoft.ML.Rnn package to load it.", error.Message);
+            // Plain Model.Load: the same message in a FormatException, wrapped by ML.NET's reflection-based loader.
+            var plain = Assert.ThrowsAny<Exception>(() => new MLContext().Model.Load(path, out _));
+            Assert.Equal(error.Message, Assert.IsType<FormatException>(plain.InnerException).Message);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+}
