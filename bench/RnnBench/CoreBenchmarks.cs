@@ -7,7 +7,11 @@ namespace RnnBench;
 /// <summary>Figures 4–6, the training half of 7, and 8: the library's Core unrollers on an LstmCell.</summary>
 internal sealed class CoreBenchmarks(BenchSettings settings, List<BenchRecord> records)
 {
-    /// <summary>4: valid tokens/s of DynamicUnroller Auto with lengths uniform in [5, 50] vs fused on a padded batch of equal total tokens.</summary>
+    /// <summary>
+    /// 4: valid tokens/s of DynamicUnroller Auto with lengths uniform in [5, 50] vs fused on a padded batch of equal
+    /// total tokens, for an LstmCell (packed kernel: its final cell state needs it) and a GruCell (padded kernel with
+    /// the final state gathered at each length).
+    /// </summary>
     public void VariableLengths(BenchConfig c)
     {
         var random = new Random(11);
@@ -15,16 +19,21 @@ internal sealed class CoreBenchmarks(BenchSettings settings, List<BenchRecord> r
         long tokens = lengthValues.Sum();
         int equalSteps = (int)Math.Round((double)tokens / c.N);
         manual_seed(3);
-        using var cell = new LstmCell(c.InputSize, c.HiddenSize);
         using var x = randn(c.N, c.L, c.InputSize);
         using var lengths = tensor(lengthValues);
         using var padded = randn(c.N, equalSteps, c.InputSize);
         using var noGrad = no_grad();
-        var auto = Harness.Time(() => DynamicUnroller.Unroll(cell, x, lengths), settings.Warmup, settings.Repetitions).AsRate(tokens);
-        var fused = Harness.Time(() => DynamicUnroller.Unroll(cell, padded, path: UnrollPath.Fused), settings.Warmup, settings.Repetitions)
-            .AsRate((double)c.N * equalSteps);
-        Add(BenchRecord.Compare($"4 variable lengths: Auto with lengths vs fused, equal tokens (L'={equalSteps})", c, auto, fused,
-            "tokens/s", "fused, no lengths, (N, mean length)", 0.9, true));
+        foreach (var (name, cell) in new (string, RnnCell)[] { ("LSTM", new LstmCell(c.InputSize, c.HiddenSize)), ("GRU", new GruCell(c.InputSize, c.HiddenSize)) })
+        {
+            using (cell)
+            {
+                var auto = Harness.Time(() => DynamicUnroller.Unroll(cell, x, lengths), settings.Warmup, settings.Repetitions).AsRate(tokens);
+                var fused = Harness.Time(() => DynamicUnroller.Unroll(cell, padded, path: UnrollPath.Fused), settings.Warmup, settings.Repetitions)
+                    .AsRate((double)c.N * equalSteps);
+                Add(BenchRecord.Compare($"4 variable lengths ({name}): Auto with lengths vs fused, equal tokens (L'={equalSteps})", c, auto, fused,
+                    "tokens/s", "fused, no lengths, (N, mean length)", 0.9, true));
+            }
+        }
     }
 
     /// <summary>5: the C# step loop on an LstmCell vs the fused kernel, inference and training (forward + backward).</summary>
