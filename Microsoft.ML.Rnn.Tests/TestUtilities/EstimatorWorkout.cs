@@ -21,7 +21,7 @@ internal sealed class WorkoutOptions
     /// </summary>
     public IReadOnlyList<(IDataView Data, string ColumnName)> InvalidInputs { get; init; } = Array.Empty<(IDataView, string)>();
 
-    /// <summary>Where to save the model zip (defaults to a new temporary file).</summary>
+    /// <summary>Where to save the model zip, kept for further checks; by default a temporary file deleted once loaded back.</summary>
     public string? ModelPath { get; init; }
 }
 
@@ -57,6 +57,8 @@ internal static class EstimatorWorkout
         string modelPath = options.ModelPath ?? Path.Combine(Path.GetTempPath(), $"rnn-workout-{Guid.NewGuid():N}.zip");
         mlContext.Model.Save(fitted, trainData.Schema, modelPath);
         var loaded = new MLContext(seed: 1).Model.Load(modelPath, out var loadedInputSchema);
+        if (options.ModelPath is null)
+            File.Delete(modelPath); // loaded into memory above; only a caller-chosen path is kept for further checks
         AssertSchemasEqual(trainData.Schema, loadedInputSchema, "saved input schema");
 
         var loadedOutput = loaded.Transform(transformData);
