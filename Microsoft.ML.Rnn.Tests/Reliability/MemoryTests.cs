@@ -90,13 +90,15 @@ public sealed class MemoryTests(ITestOutputHelper output)
                 ((IDisposable)ml.Model.Load(path, out _)).Dispose();
             long afterDisposed = Resident();
 
-            // The same loads kept alive: the measurement must see them (or the test above proves nothing).
-            var kept = Enumerable.Range(0, 10).Select(i => (IDisposable)ml.Model.Load(path, out _)).ToList();
+            // The same loads kept alive: the measurement must see them (or the test above proves nothing). The allocator
+            // reuses the pages the disposed models freed (seen: 10 live models measured as 6.2 models' worth), so keep
+            // 20 and ask for half of them.
+            var kept = Enumerable.Range(0, 20).Select(i => (IDisposable)ml.Model.Load(path, out _)).ToList();
             long afterKept = Resident();
             kept.ForEach(k => k.Dispose());
-            output.WriteLine($"30 loads disposed: {(afterDisposed - start) / 1048576.0:F1} MiB; 10 kept: {(afterKept - afterDisposed) / 1048576.0:F1} MiB");
+            output.WriteLine($"30 loads disposed: {(afterDisposed - start) / 1048576.0:F1} MiB; 20 kept: {(afterKept - afterDisposed) / 1048576.0:F1} MiB");
             Assert.True(afterDisposed - start < 3 * modelBytes, $"30 disposed models left {(afterDisposed - start) / 1048576.0:F1} MiB resident");
-            Assert.True(afterKept - afterDisposed > 7 * modelBytes, $"10 live models took only {(afterKept - afterDisposed) / 1048576.0:F1} MiB");
+            Assert.True(afterKept - afterDisposed > 10 * modelBytes, $"20 live models took only {(afterKept - afterDisposed) / 1048576.0:F1} MiB");
         }
         finally
         {
