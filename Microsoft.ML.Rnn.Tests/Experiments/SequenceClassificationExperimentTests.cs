@@ -144,7 +144,10 @@ public sealed class SequenceClassificationExperimentTests : IDisposable
     {
         var ml = new MLContext(1);
         var data = ExperimentData.Digits(ml, 300);
-        var experiment = Experiment(ml, new RnnExperimentSettings { MaxExperimentTime = TimeSpan.FromMilliseconds(1) });
+        // 200 epochs take seconds, so the 1 ms budget ends the first trial even when the budget's timer fires late
+        // (with 4 epochs a trial once finished in 47 ms, before a delayed timer on a busy machine).
+        var experiment = ml.Transforms.Rnn.CreateSequenceClassificationExperiment(ExperimentData.DigitOptions(maxEpochs: 200),
+            new RnnExperimentSettings { MaxExperimentTime = TimeSpan.FromMilliseconds(1) });
         var e = Assert.Throws<TimeoutException>(() => experiment.Execute(data));
         Assert.Equal("SequenceClassification experiment: no trial finished within MaxExperimentTime (0.0 s); raise it or lower MaxEpochs.", e.Message);
     }
