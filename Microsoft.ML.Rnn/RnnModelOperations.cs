@@ -42,9 +42,10 @@ public static class RnnModelOperations
     }
 
     /// <summary>
-    /// Reads the saved input schema (the zip's "Schema" entry, an ML.NET binary data view) through a stream that fails
-    /// at its end: ML.NET's own reader of that entry spins forever when a corrupt count asks for more bytes than the
-    /// entry holds (found by the fuzz test), so a bad entry must fail here before <c>Model.Load</c> reads it.
+    /// Checks the saved input schema (the zip's "Schema" entry) with <see cref="SchemaEntryCheck"/>, then reads it
+    /// through a stream that fails at its end: ML.NET's own reader of that entry spins forever when a corrupt count asks
+    /// for more bytes than the entry holds (found by the fuzz test), so a bad entry must fail here before
+    /// <c>Model.Load</c> reads it.
     /// </summary>
     private static void CheckSchemaEntry(ModelOperationsCatalog catalog, Stream stream)
     {
@@ -52,13 +53,12 @@ public static class RnnModelOperations
         try
         {
             using var archive = new ZipArchive(stream, ZipArchiveMode.Read, leaveOpen: true);
-            if (archive.GetEntry(SchemaEntryName) is not { } entry)
+            if (archive.GetEntry("Schema") is not { } entry)
                 return;
             var content = new MemoryStream();
             using (var source = entry.Open())
                 source.CopyTo(content);
-            content.Position = 0;
-            CheckColumnTable(content);
+            SchemaEntryCheck.Check(content.ToArray());
             content.Position = 0;
             var env = ((IInternalCatalog)catalog).Environment;
             _ = new BinaryLoader(env, new BinaryLoader.Arguments(), new EndCheckedStream(content)).Schema;
@@ -68,41 +68,6 @@ public static class RnnModelOperations
             stream.Position = start;
         }
     }
-
-    private const string SchemaEntryName = "Schema";
-
-    /// <summary>
-    /// Walks the column table of an ML.NET binary data view (header: table offset at byte 24, column count at byte 48;
-    /// per column: name, codec, compression byte, rows per block, two offsets) and checks every codec definition's
-    /// lengths and vector dimension counts against the bytes that hold them. ML.NET allocates an array of the claimed
-    /// dimension count before reading it (a flipped byte asked for 3 GB in the fuzz test).
-    /// </summary>
-    private static void CheckColumnTable(MemoryStream content)
-    {
-        var reader = new BinaryReader(new EndCheckedStream(content));
-        if (content.Length < 256)
-            throw new FormatException("The saved input schema is shorter than its header.");
-        content.Position = 24;
-        long table = reader.ReadInt64();
-        content.Position = 48;
-        int columns = reader.ReadInt32();
-        // A column entry takes at least 20 bytes (two one-byte strings, a codec length, compression, block size, two offsets).
-        if (columns < 0 || (long)columns * 20 > content.Length || (columns > 0 && (table < 256 || table >= content.Length)))
-            throw new FormatException($"The saved input schema claims {columns} columns at offset {table} in {content.Length} bytes.");
-        if (columns == 0)
-            return;
-        content.Position = table;
-        for (int c = 0; c < columns; c++)
-        {
-            reader.ReadString();
-            CodecCheck.Check(reader, content.Length - content.Position);
-            reader.ReadByte();
-            reader.Read7BitEncodedInt64();
-            reader.ReadInt64();
-            reader.ReadInt64();
-        }
-    }
-
 
     /// <summary>
     /// Saves <paramref name="model"/> like <see cref="ModelOperationsCatalog.Save(ITransformer, DataViewSchema, string)"/>

@@ -318,13 +318,12 @@ internal static class ModelPersistence
         {
             long start = stream.Position;
             long left = stream.Length - start;
-            int[] dimensions = CodecCheck.Check(ctx.Reader, left, out string itemCodec);
-            if (itemCodec == "TextSpan" && ctx.Header.ModelVerWritten >= FeatureEncoding.MaxStepsVersion)
+            var codec = CodecCheck.Read(ctx.Reader, left);
+            if (codec.ItemCodec == "TextSpan" && ctx.Header.ModelVerWritten >= FeatureEncoding.MaxStepsVersion)
                 throw new FormatException("Corrupt model: text key values in ML.NET's codec, which this format version never writes.");
-            // Every value takes at least 4 bytes in ML.NET's codecs (text: one int end offset per string).
-            double values = dimensions.Aggregate(1.0, (product, d) => product * d);
-            if (dimensions.Length == 0 || values * sizeof(int) > left || (expectedCount is int n && (dimensions.Length != 1 || dimensions[0] != n)))
-                throw new FormatException($"Corrupt model: key values of dimensions [{string.Join(", ", dimensions)}] in {left} bytes, expected {expectedCount?.ToString() ?? "a vector"}.");
+            if (codec.Name != "VBuffer" || (expectedCount is int n && (codec.Dimensions.Length != 1 || codec.Dimensions[0] != n)))
+                throw new FormatException($"Corrupt model: key values of codec '{codec.Name}' and dimensions [{string.Join(", ", codec.Dimensions)}], expected {expectedCount?.ToString() ?? "a vector"}.");
+            CodecCheck.CheckValue(ctx.Reader, codec, stream.Length - stream.Position);
             stream.Position = start;
         }
         var saver = new BinarySaver(env, new BinarySaver.Arguments());
