@@ -167,13 +167,13 @@ public static class DynamicUnroller
         var outputs = new List<Tensor>((int)steps);
         var states = keepStates ? state.Select(_ => new List<Tensor>((int)steps)).ToArray() : null;
         // unbind once: indexing x[:, t] per step is much slower in backward for inputs requiring grad.
-        var slices = computed > 0 ? x.unbind(1) : [];
+        var slices = computed > 0 ? cell.PrepareInputs(x).unbind(1) : [];
         Tensor? zeroOutput = null;
         for (long t = 0; t < steps; t++)
         {
             if (t < computed)
             {
-                var (output, next) = cell.Step(slices[t], state);
+                var (output, next) = cell.StepPrepared(slices[t], state);
                 if (validAt is not null)
                 {
                     var valid = validAt[t];

@@ -39,6 +39,25 @@ public abstract class RnnCell : nn.Module
     /// <returns>The output (N, H_out) and the new state, shaped like <paramref name="state"/>.</returns>
     public abstract (Tensor Output, Tensor[] State) Step(Tensor input, IReadOnlyList<Tensor> state);
 
+    /// <summary>
+    /// The part of every step that does not depend on the state, done for the whole sequence before the step loop:
+    /// typically the input projection <c>W_ih x_t + b</c> of all L steps as one large matrix product instead of L
+    /// small ones (each libtorch call costs microseconds, so fewer and larger calls make the step loop faster). The
+    /// unrollers' step loop then calls <see cref="StepPrepared"/> with each step's slice of the result. Override both
+    /// or neither; by default the inputs are passed through and <see cref="StepPrepared"/> is <see cref="Step"/>.
+    /// </summary>
+    /// <param name="inputs">(N, L, H_in), already validated by the unroller.</param>
+    /// <returns>(N, L, P) for any P of the cell's choosing.</returns>
+    public virtual Tensor PrepareInputs(Tensor inputs) => inputs;
+
+    /// <summary>
+    /// One step on a slice (N, P) of <see cref="PrepareInputs"/>' result; must compute what <see cref="Step"/> computes
+    /// on the corresponding input (up to floating-point rounding). Called by the unrollers with validated shapes.
+    /// </summary>
+    /// <param name="prepared">(N, P) slice of the prepared inputs at this step.</param>
+    /// <param name="state">One tensor (N, S_k) per entry of <see cref="StateSizes"/>.</param>
+    public virtual (Tensor Output, Tensor[] State) StepPrepared(Tensor prepared, IReadOnlyList<Tensor> state) => Step(prepared, state);
+
     /// <summary>The all-zero state for a batch of <paramref name="batchSize"/> sequences.</summary>
     public virtual Tensor[] ZeroState(long batchSize, Device? device = null, ScalarType? dtype = null)
     {

@@ -36,7 +36,10 @@ internal sealed class CoreBenchmarks(BenchSettings settings, List<BenchRecord> r
         }
     }
 
-    /// <summary>5: the C# step loop on an LstmCell vs the fused kernel, inference and training (forward + backward).</summary>
+    /// <summary>
+    /// 5: the C# step loop on an LstmCell vs the fused kernel, inference and training (forward + backward), at
+    /// libtorch's default thread count and at the package's training default (all cores but one), where it differs.
+    /// </summary>
     public void StepVersusFused(BenchConfig c)
     {
         manual_seed(3);
@@ -53,10 +56,24 @@ internal sealed class CoreBenchmarks(BenchSettings settings, List<BenchRecord> r
             DynamicUnroller.Unroll(cell, x, path: path).Outputs.mean().backward();
         }, settings.Warmup, settings.Repetitions).Scaled(1e3);
 
-        Add(BenchRecord.Compare("5 step path vs fused: inference", c, Inference(UnrollPath.Step), Inference(UnrollPath.Fused),
-            "ms/batch", "fused kernel", 2.0, false));
-        Add(BenchRecord.Compare("5 step path vs fused: training (fwd+bwd)", c, Training(UnrollPath.Step), Training(UnrollPath.Fused),
-            "ms/batch", "fused kernel", 1.3, false));
+        int defaultThreads = get_num_threads();
+        int packageThreads = Math.Max(1, Environment.ProcessorCount - 1);
+        foreach (int threads in packageThreads == defaultThreads ? [defaultThreads] : new[] { defaultThreads, packageThreads })
+        {
+            set_num_threads(threads);
+            try
+            {
+                string label = threads == defaultThreads ? $"{threads} threads, libtorch default" : $"{threads} thread(s), package default";
+                Add(BenchRecord.Compare($"5 step path vs fused: inference ({label})", c, Inference(UnrollPath.Step), Inference(UnrollPath.Fused),
+                    "ms/batch", "fused kernel", 2.0, false));
+                Add(BenchRecord.Compare($"5 step path vs fused: training ({label})", c, Training(UnrollPath.Step), Training(UnrollPath.Fused),
+                    "ms/batch", "fused kernel", 1.3, false));
+            }
+            finally
+            {
+                set_num_threads(defaultThreads);
+            }
+        }
     }
 
     /// <summary>Median GFLOP/s of one 1024³ float32 matmul in this process (the reference of figure 6).</summary>

@@ -1,6 +1,6 @@
 // Benchmark harness of the speed issue: every figure is measured against its reference in the same process (warm-up,
 // repeated timings, median with p10/p90), printed as a table and written to bench/results/latest.json.
-// Usage: dotnet run -c Release --project bench/RnnBench -- [--quick]
+// Usage: dotnet run -c Release --project bench/RnnBench -- [--quick] [--figures 4,5]  (a subset, for iterating on one figure)
 // Timings never decide a test; "met" only reports whether a ratio reaches its goal on this run.
 using System.Diagnostics;
 using RnnBench;
@@ -8,6 +8,10 @@ using static TorchSharp.torch;
 
 bool quick = args.Contains("--quick");
 var settings = quick ? BenchSettings.QuickRun : BenchSettings.Full;
+int figuresAt = Array.IndexOf(args, "--figures");
+var figures = figuresAt >= 0 && figuresAt + 1 < args.Length
+    ? args[figuresAt + 1].Split(',').Select(int.Parse).ToHashSet()
+    : Enumerable.Range(1, 8).ToHashSet();
 string root = FindRepositoryRoot();
 var records = new List<BenchRecord>();
 var total = Stopwatch.StartNew();
@@ -20,18 +24,23 @@ Report.PrintHeader();
 
 var classifier = new ClassifierBenchmarks(settings, records);
 var core = new CoreBenchmarks(settings, records);
-foreach (var c in settings.FixedConfigs) classifier.Training(c);
-foreach (var c in settings.FixedConfigs) classifier.Inference(c);
-classifier.LatencyAndPredictionMemory(BenchSettings.Config4);
-core.VariableLengths(BenchSettings.VariableConfig);
-core.StepVersusFused(BenchSettings.Config1);
-var matmul = core.MatmulGflops();
-foreach (var c in settings.FixedConfigs) core.FusedGflops(c, matmul);
-core.TrainingMemory(new BenchConfig(16, 20, 16, 32));
-core.Threads(BenchSettings.Config1);
-PythonComparison.Add(Path.Combine(root, "bench", "results", "python.json"), classifier, records);
+if (figures.Contains(1)) foreach (var c in settings.FixedConfigs) classifier.Training(c);
+if (figures.Contains(2)) foreach (var c in settings.FixedConfigs) classifier.Inference(c);
+if (figures.Contains(3) || figures.Contains(7)) classifier.LatencyAndPredictionMemory(BenchSettings.Config4);
+if (figures.Contains(4)) core.VariableLengths(BenchSettings.VariableConfig);
+if (figures.Contains(5)) core.StepVersusFused(BenchSettings.Config1);
+if (figures.Contains(6))
+{
+    var matmul = core.MatmulGflops();
+    foreach (var c in settings.FixedConfigs) core.FusedGflops(c, matmul);
+}
+if (figures.Contains(7)) core.TrainingMemory(new BenchConfig(16, 20, 16, 32));
+if (figures.Contains(8)) core.Threads(BenchSettings.Config1);
+if (figures.Contains(1))
+    PythonComparison.Add(Path.Combine(root, "bench", "results", "python.json"), classifier, records);
 
-string output = Path.Combine(root, "bench", "results", "latest.json");
+// A subset run must not overwrite the full run's figures.
+string output = Path.Combine(root, "bench", "results", figures.Count == 8 ? "latest.json" : "subset.json");
 Report.WriteJson(output, new
 {
     Meta = new

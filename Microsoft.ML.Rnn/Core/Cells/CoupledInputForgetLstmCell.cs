@@ -84,9 +84,23 @@ public sealed class CoupledInputForgetLstmCell : RnnCell
     {
         long n = CellChecks.CheckInput(this, input);
         CellChecks.CheckState(this, state, n);
+        using var projected = PrepareInputs(input);
+        return StepPrepared(projected, state);
+    }
+
+    /// <summary>The input projection of every step at once: <c>W_ih x_t + b_ih + b_hh</c>, (N, L, 3H).</summary>
+    public override Tensor PrepareInputs(Tensor inputs)
+    {
+        using var bias = bias_ih + bias_hh;
+        return F.linear(inputs, weight_ih, bias);
+    }
+
+    /// <inheritdoc/>
+    public override (Tensor Output, Tensor[] State) StepPrepared(Tensor prepared, IReadOnlyList<Tensor> state)
+    {
         using var scope = NewDisposeScope();
         var c = state[0];
-        var gates = (F.linear(input, weight_ih, bias_ih) + F.linear(state[1], weight_hh, bias_hh)).chunk(3, 1);
+        var gates = F.linear(state[1], weight_hh, prepared).chunk(3, 1);
         var i = sigmoid(gates[0]);
         var next = c + i * (tanh(gates[1]) - c); // (1 - i) * c + i * tanh(g)
         var h = sigmoid(gates[2]) * tanh(next);

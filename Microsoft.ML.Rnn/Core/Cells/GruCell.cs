@@ -110,12 +110,22 @@ public sealed class GruCell : RnnCell
     {
         long n = CellChecks.CheckInput(this, input);
         CellChecks.CheckState(this, state, n);
+        using var projected = PrepareInputs(input);
+        return StepPrepared(projected, state);
+    }
+
+    /// <summary>The input projection of every step at once: <c>W_ih x_t + b_ih</c>, (N, L, 3H).</summary>
+    public override Tensor PrepareInputs(Tensor inputs) => F.linear(inputs, WeightIh, BiasIh);
+
+    /// <inheritdoc/>
+    public override (Tensor Output, Tensor[] State) StepPrepared(Tensor prepared, IReadOnlyList<Tensor> state)
+    {
         using var scope = NewDisposeScope();
         long hs = HiddenSize;
         var h = state[0];
         var wHh = WeightHh;
         var bHh = BiasHh;
-        var gi = F.linear(input, WeightIh, BiasIh).chunk(3, 1);
+        var gi = prepared.chunk(3, 1);
         Tensor r, z, cand;
         if (ResetGate == GruResetGate.AfterRecurrentMatmul)
         {

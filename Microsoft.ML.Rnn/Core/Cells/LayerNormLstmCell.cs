@@ -108,9 +108,19 @@ public sealed class LayerNormLstmCell : RnnCell
     {
         long n = CellChecks.CheckInput(this, input);
         CellChecks.CheckState(this, state, n);
+        using var projected = PrepareInputs(input);
+        return StepPrepared(projected, state);
+    }
+
+    /// <summary>The input projection of every step at once: <c>W_ih x_t</c>, (N, L, 4H) (the gates are normalised after the sum).</summary>
+    public override Tensor PrepareInputs(Tensor inputs) => F.linear(inputs, weight_ih);
+
+    /// <inheritdoc/>
+    public override (Tensor Output, Tensor[] State) StepPrepared(Tensor prepared, IReadOnlyList<Tensor> state)
+    {
         using var scope = NewDisposeScope();
-        long hs = HiddenSize;
-        var pre = (F.linear(input, weight_ih) + F.linear(state[1], weight_hh)).view(n, 4, hs);
+        long hs = HiddenSize, n = prepared.shape[0];
+        var pre = F.linear(state[1], weight_hh, prepared).view(n, 4, hs);
         var gates = (F.layer_norm(pre, [hs], eps: Epsilon) * gate_norm_weight + gate_norm_bias).unbind(1);
         var i = sigmoid(gates[0]);
         var f = sigmoid(ForgetBias == 0 ? gates[1] : gates[1] + ForgetBias);

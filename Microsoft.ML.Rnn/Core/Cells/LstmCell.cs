@@ -151,9 +151,44 @@ public sealed class LstmCell : RnnCell
     {
         long n = CellChecks.CheckInput(this, input);
         CellChecks.CheckState(this, state, n);
+        using var projected = PrepareInputs(input);
+        return StepPrepared(projected, state);
+    }
+
+    /// <summary>The input projection of every step at once: <c>W_ih x_t + b_ih + b_hh</c>, (N, L, 4H).</summary>
+    public override Tensor PrepareInputs(Tensor inputs)
+    {
+        using var bias = BiasIh + BiasHh;
+        return F.linear(inputs, WeightIh, bias);
+    }
+
+    /// <inheritdoc/>
+    public override (Tensor Output, Tensor[] State) StepPrepared(Tensor prepared, IReadOnlyList<Tensor> state)
+    {
         using var scope = NewDisposeScope();
         var c = state[0];
-        var gates = (F.linear(input, WeightIh, BiasIh) + F.linear(state[1], WeightHh, BiasHh)).chunk(4, 1);
+        var gates = F.linear(state[1], WeightHh, prepared);
+        Tensor next, m;
+        if (_kernel is not null)
+        {
+            // Standard LSTM, in the fewest libtorch calls: one sigmoid over all four gates (g's is unused).
+            var act = gates.sigmoid().chunk(4, 1);
+            var g = gates.narrow(1, 2 * HiddenSize, HiddenSize).tanh();
+            next = (act[1] * c).addcmul_(act[0], g, KeptScalars.One);
+            m = act[3] * next.tanh();
+        }
+        else
+        {
+            (next, m) = OptionalFeatures(gates.chunk(4, 1), c);
+        }
+        next.MoveToOuterDisposeScope();
+        m.MoveToOuterDisposeScope();
+        return (m, [next, m]);
+    }
+
+    /// <summary>The gate math with TensorFlow's options (peepholes, forget bias, clipping, projection).</summary>
+    private (Tensor Next, Tensor M) OptionalFeatures(Tensor[] gates, Tensor c)
+    {
         Tensor i = gates[0], f = gates[1], g = gates[2], o = gates[3];
         if (weight_ci is not null)
         {
@@ -180,9 +215,7 @@ public sealed class LstmCell : RnnCell
                 m = m.clamp(low, high);
             }
         }
-        next.MoveToOuterDisposeScope();
-        m.MoveToOuterDisposeScope();
-        return (m, [next, m]);
+        return (next, m);
     }
 
     /// <inheritdoc/>

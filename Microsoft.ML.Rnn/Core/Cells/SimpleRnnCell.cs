@@ -75,7 +75,21 @@ public sealed class SimpleRnnCell : RnnCell
     {
         long n = CellChecks.CheckInput(this, input);
         CellChecks.CheckState(this, state, n);
-        using var pre = nn.functional.linear(input, WeightIh, BiasIh).add_(nn.functional.linear(state[0], WeightHh, BiasHh));
+        using var projected = PrepareInputs(input);
+        return StepPrepared(projected, state);
+    }
+
+    /// <summary>The input projection of every step at once: <c>W_ih x_t + b_ih + b_hh</c>, (N, L, H).</summary>
+    public override Tensor PrepareInputs(Tensor inputs)
+    {
+        using var bias = BiasIh + BiasHh;
+        return nn.functional.linear(inputs, WeightIh, bias);
+    }
+
+    /// <inheritdoc/>
+    public override (Tensor Output, Tensor[] State) StepPrepared(Tensor prepared, IReadOnlyList<Tensor> state)
+    {
+        using var pre = nn.functional.linear(state[0], WeightHh, prepared);
         var h = Activation == SimpleRnnActivation.Tanh ? tanh(pre) : pre.relu();
         return (h, [h]);
     }
