@@ -112,7 +112,13 @@ internal sealed class FusedKernel
         }
 
         if (Module is not LSTM)
-            return RunPaddedWithLengths(inputs, lengths, max, initialState);
+        {
+            long[] lengthValues = lengths.data<long>().ToArray();
+            var ends = TimeSegments.Ends(lengthValues);
+            return ends.Length > 1
+                ? RunSegments(inputs, lengthValues, ends, initialState)
+                : RunPaddedWithLengths(inputs, lengths, max, initialState);
+        }
 
         // Packing rejects zero lengths: run those rows for one (padding) step, then restore their initial state
         // and zero their outputs below; torch.where/masked_fill also give them zero gradient.
@@ -186,6 +192,46 @@ internal sealed class FusedKernel
         if (max < l)
             outputs = nn.functional.pad(outputs, [0, 0, 0, l - max]);
         return (outputs, [final]);
+    }
+
+    /// <summary>
+    /// GRU and simple RNN with lengths spread widely: sequences sorted by decreasing length, then one padded kernel
+    /// call per time segment (<see cref="TimeSegments"/>) on only the sequences still running at its start, each
+    /// starting from the state the previous segment left. Sequences ending inside a segment compute a few padding
+    /// steps (zeroed inputs, outputs zeroed afterwards); every final state is the output at the last valid step, as in
+    /// <see cref="RunPaddedWithLengths"/>.
+    /// </summary>
+    private (Tensor Outputs, Tensor[] FinalState) RunSegments(Tensor inputs, long[] lengths, long[] ends, IReadOnlyList<Tensor> initialState)
+    {
+        long n = inputs.shape[0], l = inputs.shape[1], max = ends[^1];
+        long[] order = Enumerable.Range(0, (int)n).OrderByDescending(i => lengths[i]).Select(i => (long)i).ToArray();
+        long[] sortedLengths = order.Select(i => lengths[i]).ToArray();
+        var sort = tensor(order, device: inputs.device);
+        var sortedLengthsTensor = tensor(sortedLengths);
+        var invalid = LengthMask.Valid(sortedLengthsTensor, max, inputs.device).unsqueeze(2).logical_not();   // (N, max, 1)
+        var x = inputs.index_select(0, sort).narrow(1, 0, max).masked_fill(invalid, KeptScalars.Zero);
+        var h = initialState[0].index_select(0, sort);
+        var pieces = new List<Tensor>(ends.Length);
+        long start = 0;
+        foreach (long end in ends)
+        {
+            long rows = sortedLengths.Count(v => v > start);
+            var (segment, final) = RunPadded(x.narrow(0, 0, rows).narrow(1, start, end - start), [h.narrow(0, 0, rows)]);
+            // Rows past `rows` have ended: zero outputs here, and their state is never read again.
+            pieces.Add(rows < n ? nn.functional.pad(segment, [0, 0, 0, 0, 0, n - rows]) : segment);
+            h = rows < n ? cat([final[0], h.narrow(0, rows, n - rows)], 0) : final[0];
+            start = end;
+        }
+        var sortedOutputs = cat(pieces, 1).masked_fill(invalid, KeptScalars.Zero);
+        var lastStep = sortedLengthsTensor.to(inputs.device).sub(KeptScalars.One).clamp_min(KeptScalars.Zero);
+        var last = sortedOutputs.gather(1, lastStep.view(n, 1, 1).expand(n, 1, HiddenSize)).squeeze(1);
+        var unsort = argsort(sort);
+        var outputs = sortedOutputs.index_select(0, unsort);
+        var empty = tensor(lengths.Select(v => v == 0).ToArray(), device: inputs.device).view(n, 1);
+        var finalState = where(empty, initialState[0], last.index_select(0, unsort));
+        if (max < l)
+            outputs = nn.functional.pad(outputs, [0, 0, 0, l - max]);
+        return (outputs, [finalState]);
     }
 
     private (Tensor Outputs, Tensor[] FinalState) RunPadded(Tensor inputs, IReadOnlyList<Tensor> initialState)

@@ -1,0 +1,68 @@
+using Microsoft.ML.Rnn.Core;
+using Xunit;
+using static Microsoft.ML.Rnn.Tests.Core.Cells.CellTestHelpers;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.Rnn.Tests.Core.Cells;
+
+/// <summary>
+/// GRU and simple RNN with widely spread lengths run the fused kernel once per time segment on the sequences still
+/// running (<see cref="TimeSegments"/>): the plan, and the segmented results against the step loop.
+/// </summary>
+public class TimeSegmentsTests
+{
+    [Fact]
+    public void OnePaddedCallWhenLengthsAreCloseSeveralWhenSpread()
+    {
+        Assert.Equal([5L], TimeSegments.Ends([5, 4, 5, 3]));                     // padding cheaper than another call
+        Assert.Empty(TimeSegments.Ends([0, 0]));
+        var spread = Enumerable.Range(0, 64).Select(i => (long)(5 + i * 45 / 63)).ToArray();
+        var ends = TimeSegments.Ends(spread);
+        Assert.True(ends.Length > 2, $"ends {string.Join(", ", ends)}");
+        Assert.Equal(50L, ends[^1]);
+        Assert.True(ends.SequenceEqual(ends.Order().Distinct()) && ends.All(spread.Contains));
+        // Few long rows: after the short ones end, only the long ones are computed.
+        Assert.Equal([3L, 100L], TimeSegments.Ends([3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 100]));
+    }
+
+    [Theory]
+    [InlineData("gru")]
+    [InlineData("rnn-tanh")]
+    [InlineData("rnn-relu")]
+    public void SegmentedFusedMatchesStepLoopWithGradients(string kind)
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(29);
+        const long n = 24, steps = 40, inputSize = 3, hidden = 5;
+        using RnnCell cell = kind switch
+        {
+            "gru" => new GruCell(inputSize, hidden, dtype: float64),
+            "rnn-tanh" => new SimpleRnnCell(inputSize, hidden, dtype: float64),
+            _ => new SimpleRnnCell(inputSize, hidden, SimpleRnnActivation.Relu, dtype: float64),
+        };
+        var random = new Random(5);
+        // Spread lengths, a zero and the full length, shuffled so that sorting and unsorting matter.
+        long[] lengths = Enumerable.Range(0, (int)n).Select(i => i == 3 ? 0L : i == 7 ? steps : random.Next(1, (int)steps + 1)).ToArray();
+        Assert.True(TimeSegments.Ends(lengths).Length > 1, "the case must take the segmented path");
+        var inputs = randn(n, steps, inputSize, dtype: float64).requires_grad_();
+        var init = randn(n, hidden, dtype: float64).requires_grad_();
+        var outWeights = randn(n, steps, hidden, dtype: float64);
+        var stateWeights = randn(n, hidden, dtype: float64);
+        var leaves = cell.parameters().Cast<Tensor>().Append(inputs).Append(init).ToArray();
+        Tensor[] Grads(Tensor outputs, Tensor final)
+        {
+            var loss = (outputs * outWeights).sum() + (final * stateWeights).sum();
+            return autograd.grad([loss], leaves).ToArray();
+        }
+
+        var (stepOut, stepFinal) = StepLoop(cell, inputs, lengths, [init]);
+        var stepGrads = Grads(stepOut, stepFinal[0]);
+        var (fusedOut, fusedFinal) = cell.ForwardFused(inputs, tensor(lengths), [init]);
+        var fusedGrads = Grads(fusedOut, fusedFinal[0]);
+
+        AssertClose(stepOut, fusedOut, 1e-10, "outputs");
+        AssertClose(stepFinal[0], fusedFinal[0], 1e-10, "final state");
+        for (int i = 0; i < leaves.Length; i++)
+            AssertClose(stepGrads[i], fusedGrads[i], 1e-9, $"gradient {i}");
+    }
+}
