@@ -7,7 +7,8 @@ namespace Microsoft.ML.Rnn.Tests.Core.Cells;
 
 /// <summary>
 /// GRU and simple RNN with widely spread lengths run the fused kernel once per time segment on the sequences still
-/// running (<see cref="TimeSegments"/>): the plan, and the segmented results against the step loop.
+/// running (<see cref="TimeSegments"/>): the plan, and the segmented results against the step loop (LSTM, on the
+/// packed kernel, for comparison).
 /// </summary>
 public class TimeSegmentsTests
 {
@@ -26,6 +27,7 @@ public class TimeSegmentsTests
     }
 
     [Theory]
+    [InlineData("lstm")]
     [InlineData("gru")]
     [InlineData("rnn-tanh")]
     [InlineData("rnn-relu")]
@@ -36,6 +38,7 @@ public class TimeSegmentsTests
         const long n = 24, steps = 40, inputSize = 3, hidden = 5;
         using RnnCell cell = kind switch
         {
+            "lstm" => new LstmCell(inputSize, hidden, dtype: float64),
             "gru" => new GruCell(inputSize, hidden, dtype: float64),
             "rnn-tanh" => new SimpleRnnCell(inputSize, hidden, dtype: float64),
             _ => new SimpleRnnCell(inputSize, hidden, SimpleRnnActivation.Relu, dtype: float64),
@@ -44,24 +47,26 @@ public class TimeSegmentsTests
         // Spread lengths, a zero and the full length, shuffled so that sorting and unsorting matter.
         long[] lengths = Enumerable.Range(0, (int)n).Select(i => i == 3 ? 0L : i == 7 ? steps : random.Next(1, (int)steps + 1)).ToArray();
         Assert.True(TimeSegments.Ends(lengths).Length > 1, "the case must take the segmented path");
+        Assert.True(TimeSegments.Ends(lengths).Length < lengths.Distinct().Count(v => v > 0), "some sequences must end inside a segment");
         var inputs = randn(n, steps, inputSize, dtype: float64).requires_grad_();
-        var init = randn(n, hidden, dtype: float64).requires_grad_();
+        var init = cell.StateSizes.Select(size => randn(n, size, dtype: float64).requires_grad_()).ToArray();
         var outWeights = randn(n, steps, hidden, dtype: float64);
-        var stateWeights = randn(n, hidden, dtype: float64);
-        var leaves = cell.parameters().Cast<Tensor>().Append(inputs).Append(init).ToArray();
-        Tensor[] Grads(Tensor outputs, Tensor final)
+        var stateWeights = cell.StateSizes.Select(size => randn(n, size, dtype: float64)).ToArray();
+        var leaves = cell.parameters().Cast<Tensor>().Append(inputs).Concat(init).ToArray();
+        Tensor[] Grads(Tensor outputs, Tensor[] final)
         {
-            var loss = (outputs * outWeights).sum() + (final * stateWeights).sum();
+            var loss = (outputs * outWeights).sum() + final.Select((f, k) => (f * stateWeights[k]).sum()).Aggregate((a, b) => a + b);
             return autograd.grad([loss], leaves).ToArray();
         }
 
-        var (stepOut, stepFinal) = StepLoop(cell, inputs, lengths, [init]);
-        var stepGrads = Grads(stepOut, stepFinal[0]);
-        var (fusedOut, fusedFinal) = cell.ForwardFused(inputs, tensor(lengths), [init]);
-        var fusedGrads = Grads(fusedOut, fusedFinal[0]);
+        var (stepOut, stepFinal) = StepLoop(cell, inputs, lengths, init);
+        var stepGrads = Grads(stepOut, stepFinal);
+        var (fusedOut, fusedFinal) = cell.ForwardFused(inputs, tensor(lengths), init);
+        var fusedGrads = Grads(fusedOut, fusedFinal);
 
         AssertClose(stepOut, fusedOut, 1e-10, "outputs");
-        AssertClose(stepFinal[0], fusedFinal[0], 1e-10, "final state");
+        for (int k = 0; k < stepFinal.Length; k++)
+            AssertClose(stepFinal[k], fusedFinal[k], 1e-10, $"final state {k}");
         for (int i = 0; i < leaves.Length; i++)
             AssertClose(stepGrads[i], fusedGrads[i], 1e-9, $"gradient {i}");
     }
