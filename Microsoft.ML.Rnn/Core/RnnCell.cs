@@ -58,6 +58,18 @@ public abstract class RnnCell : nn.Module
     /// <param name="state">One tensor (N, S_k) per entry of <see cref="StateSizes"/>.</param>
     public virtual (Tensor Output, Tensor[] State) StepPrepared(Tensor prepared, IReadOnlyList<Tensor> state) => Step(prepared, state);
 
+    /// <summary>
+    /// A <see cref="Step"/> for cells that override <see cref="PrepareInputs"/> and <see cref="StepPrepared"/>: checks
+    /// the shapes, prepares the one input and steps from it, so the two paths cannot compute different things.
+    /// </summary>
+    protected (Tensor Output, Tensor[] State) StepViaPrepared(Tensor input, IReadOnlyList<Tensor> state)
+    {
+        long n = CellChecks.CheckInput(this, input);
+        CellChecks.CheckState(this, state, n);
+        using var prepared = PrepareInputs(input);
+        return StepPrepared(prepared, state);
+    }
+
     /// <summary>The all-zero state for a batch of <paramref name="batchSize"/> sequences.</summary>
     public virtual Tensor[] ZeroState(long batchSize, Device? device = null, ScalarType? dtype = null)
     {

@@ -106,13 +106,7 @@ public sealed class GruCell : RnnCell
     public Parameter BiasHh => _kernel?.BiasHh ?? bias_hh!;
 
     /// <inheritdoc/>
-    public override (Tensor Output, Tensor[] State) Step(Tensor input, IReadOnlyList<Tensor> state)
-    {
-        long n = CellChecks.CheckInput(this, input);
-        CellChecks.CheckState(this, state, n);
-        using var projected = PrepareInputs(input);
-        return StepPrepared(projected, state);
-    }
+    public override (Tensor Output, Tensor[] State) Step(Tensor input, IReadOnlyList<Tensor> state) => StepViaPrepared(input, state);
 
     /// <summary>The input projection of every step at once: <c>W_ih x_t + b_ih</c>, (N, L, 3H).</summary>
     public override Tensor PrepareInputs(Tensor inputs) => F.linear(inputs, WeightIh, BiasIh);

@@ -104,13 +104,7 @@ public sealed class LayerNormLstmCell : RnnCell
     public Parameter CellNormBias => cell_norm_bias;
 
     /// <inheritdoc/>
-    public override (Tensor Output, Tensor[] State) Step(Tensor input, IReadOnlyList<Tensor> state)
-    {
-        long n = CellChecks.CheckInput(this, input);
-        CellChecks.CheckState(this, state, n);
-        using var projected = PrepareInputs(input);
-        return StepPrepared(projected, state);
-    }
+    public override (Tensor Output, Tensor[] State) Step(Tensor input, IReadOnlyList<Tensor> state) => StepViaPrepared(input, state);
 
     /// <summary>The input projection of every step at once: <c>W_ih x_t</c>, (N, L, 4H) (the gates are normalised after the sum).</summary>
     public override Tensor PrepareInputs(Tensor inputs) => F.linear(inputs, weight_ih);

@@ -147,13 +147,7 @@ public sealed class LstmCell : RnnCell
     public Parameter? ProjectionWeight => weight_proj;
 
     /// <inheritdoc/>
-    public override (Tensor Output, Tensor[] State) Step(Tensor input, IReadOnlyList<Tensor> state)
-    {
-        long n = CellChecks.CheckInput(this, input);
-        CellChecks.CheckState(this, state, n);
-        using var projected = PrepareInputs(input);
-        return StepPrepared(projected, state);
-    }
+    public override (Tensor Output, Tensor[] State) Step(Tensor input, IReadOnlyList<Tensor> state) => StepViaPrepared(input, state);
 
     /// <summary>The input projection of every step at once: <c>W_ih x_t + b_ih + b_hh</c>, (N, L, 4H).</summary>
     public override Tensor PrepareInputs(Tensor inputs)

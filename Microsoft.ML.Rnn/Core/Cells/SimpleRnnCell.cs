@@ -71,13 +71,7 @@ public sealed class SimpleRnnCell : RnnCell
     public Parameter BiasHh => _kernel.BiasHh;
 
     /// <inheritdoc/>
-    public override (Tensor Output, Tensor[] State) Step(Tensor input, IReadOnlyList<Tensor> state)
-    {
-        long n = CellChecks.CheckInput(this, input);
-        CellChecks.CheckState(this, state, n);
-        using var projected = PrepareInputs(input);
-        return StepPrepared(projected, state);
-    }
+    public override (Tensor Output, Tensor[] State) Step(Tensor input, IReadOnlyList<Tensor> state) => StepViaPrepared(input, state);
 
     /// <summary>The input projection of every step at once: <c>W_ih x_t + b_ih + b_hh</c>, (N, L, H).</summary>
     public override Tensor PrepareInputs(Tensor inputs)
