@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -94,11 +95,13 @@ internal sealed class SequenceRows
         if (Column.Kind == SequenceItemKind.Singles)
         {
             int f = Column.FeaturesPerStep;
-            var data = new float[(long)n * maxSteps * f];
+            // Rows are copied straight into the tensor's (zero-padded) memory: a managed batch array of N * L * F
+            // values would land on the large object heap at every batch (measured as a visible share of inference).
+            var data = torch.zeros(n, maxSteps, f, ScalarType.Float32);
+            var target = MemoryMarshal.Cast<byte, float>(data.bytes);
             for (int i = 0; i < n; i++)
-                _singles[rows[i]].CopyTo(data, (long)i * maxSteps * f);
-            return (torch.tensor(data, new long[] { n, maxSteps, f }, ScalarType.Float32),
-                    torch.tensor(lengths, new long[] { n }, ScalarType.Int64));
+                _singles[rows[i]].CopyTo(target.Slice(i * maxSteps * f));
+            return (data, torch.tensor(lengths, new long[] { n }, ScalarType.Int64));
         }
         else
         {
