@@ -40,6 +40,20 @@ public sealed class BadInputTests
         Assert.Contains($"Feature column 'Features', row 0, step 0: the value {shown} at index 1", single.Message);
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(17)]
+    [InlineData(31)]
+    [InlineData(37)] // past the last whole SIMD vector of 8 or 16 values
+    public void NonFiniteValuesAreFoundAnywhereInALongRow(int index)
+    {
+        var ml = new MLContext(seed: 1);
+        var rows = ReliabilityData.Steps(20, seed: 31).Select(r => r.Features).ToArray();
+        rows[4] = Enumerable.Range(0, 38).Select(i => i == index ? float.NaN : i * 0.01f).ToArray();
+        var fit = Assert.Throws<InvalidOperationException>(() => ReliabilityData.Classifier(ml, Steps(ml, rows)));
+        Assert.StartsWith($"Feature column 'Features', row 4, step {index / 2}: the value NaN at index {index} is not a finite number", fit.Message);
+    }
+
     [Fact]
     public void EmptySequencesTrainAndScoreAsTheInitialState()
     {

@@ -1,3 +1,4 @@
+using System.Numerics;
 using Microsoft.ML.Data;
 
 namespace Microsoft.ML.Rnn.MLNet;
@@ -61,7 +62,7 @@ internal sealed class SequenceColumnReader
         _singleBuffer.CopyTo(values); // densifies sparse vectors
         if (steps * f != length)
             values = values[..(steps * f)];
-        for (int i = 0; i < values.Length; i++)
+        for (int i = AllFinite(values) ? values.Length : 0; i < values.Length; i++)
         {
             if (!float.IsFinite(values[i]))
             {
@@ -71,6 +72,22 @@ internal sealed class SequenceColumnReader
             }
         }
         return values;
+    }
+
+    /// <summary>
+    /// True when every value is finite, checked a SIMD vector at a time (x * 0 is 0 for finite x and NaN for NaN or
+    /// ±infinity); the per-value loop that names the first bad value then only runs for a bad row.
+    /// </summary>
+    private static bool AllFinite(ReadOnlySpan<float> values)
+    {
+        var products = Vector<float>.Zero;
+        int i = 0;
+        for (; i <= values.Length - Vector<float>.Count; i += Vector<float>.Count)
+            products += new Vector<float>(values.Slice(i)) * Vector<float>.Zero;
+        float tail = 0;
+        for (; i < values.Length; i++)
+            tail += values[i] * 0;
+        return Vector.Dot(products, Vector<float>.One) + tail == 0;
     }
 
     /// <summary>
