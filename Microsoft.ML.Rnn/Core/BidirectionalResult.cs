@@ -13,7 +13,8 @@ namespace Microsoft.ML.Rnn.Core;
 /// sequence from its last valid step down to t.
 /// </param>
 /// <param name="ForwardFinalState">Forward state after each sequence's last valid step, one (N, S_k) per entry.</param>
-/// <param name="BackwardFinalState">Backward state after reading each sequence back to its first step.</param>
+/// <param name="BackwardFinalState">Backward state after reading each sequence back to its first step. Both are empty
+/// when the unroll was asked for <c>finalState: false</c>.</param>
 public sealed record BidirectionalResult(
     Tensor? Outputs,
     Tensor ForwardOutputs,

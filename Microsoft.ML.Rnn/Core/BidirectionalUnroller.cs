@@ -24,10 +24,12 @@ public static class BidirectionalUnroller
     /// <param name="mergeMode">How to combine the two directions' outputs.</param>
     /// <param name="timeMajor">True when inputs and outputs put time first.</param>
     /// <param name="path">Fused kernel, step loop, or automatic choice, for both directions.</param>
+    /// <param name="finalState">False when only the outputs are needed: the final states are then empty (faster for
+    /// an LSTM with varying lengths).</param>
     public static BidirectionalResult Unroll(RnnCell forwardCell, RnnCell backwardCell, Tensor inputs,
         Tensor? sequenceLengths = null, IReadOnlyList<Tensor>? forwardInitialState = null,
         IReadOnlyList<Tensor>? backwardInitialState = null, MergeMode mergeMode = MergeMode.Concat,
-        bool timeMajor = false, UnrollPath path = UnrollPath.Auto)
+        bool timeMajor = false, UnrollPath path = UnrollPath.Auto, bool finalState = true)
     {
         ArgumentNullException.ThrowIfNull(forwardCell);
         ArgumentNullException.ThrowIfNull(backwardCell);
@@ -46,9 +48,9 @@ public static class BidirectionalUnroller
         var x = DynamicUnroller.BatchMajor(inputs, timeMajor, forwardCell, nameof(BidirectionalUnroller));
         var lengths = DynamicUnroller.CheckLengths(sequenceLengths, x.shape[0], x.shape[1], nameof(BidirectionalUnroller));
 
-        var fw = DynamicUnroller.Unroll(forwardCell, x, lengths, forwardInitialState, timeMajor: false, path);
+        var fw = DynamicUnroller.Unroll(forwardCell, x, lengths, forwardInitialState, timeMajor: false, path, finalState);
         var reversed = ReverseSequence(x, lengths);
-        var bw = DynamicUnroller.Unroll(backwardCell, reversed, lengths, backwardInitialState, timeMajor: false, path);
+        var bw = DynamicUnroller.Unroll(backwardCell, reversed, lengths, backwardInitialState, timeMajor: false, path, finalState);
         var bwOutputs = ReverseSequence(bw.Outputs, lengths);
 
         Tensor? merged = mergeMode switch

@@ -26,9 +26,12 @@ public static class DynamicUnroller
     /// <param name="initialState">One (N, S_k) tensor per state entry; null means the cell's zero state.</param>
     /// <param name="timeMajor">True when inputs and outputs put time first.</param>
     /// <param name="path">Fused kernel, step loop, or automatic choice (same results).</param>
-    /// <returns>Outputs (N, L, H_out) or (L, N, H_out) and the final state.</returns>
+    /// <param name="finalState">False when only the outputs are needed (Keras' <c>return_state=False</c>): the final
+    /// state is then empty, and an LSTM with varying lengths runs faster (no packed kernel).</param>
+    /// <returns>Outputs (N, L, H_out) or (L, N, H_out) and the final state (empty when not asked for).</returns>
     public static UnrollResult Unroll(RnnCell cell, Tensor inputs, Tensor? sequenceLengths = null,
-        IReadOnlyList<Tensor>? initialState = null, bool timeMajor = false, UnrollPath path = UnrollPath.Auto)
+        IReadOnlyList<Tensor>? initialState = null, bool timeMajor = false, UnrollPath path = UnrollPath.Auto,
+        bool finalState = true)
     {
         ArgumentNullException.ThrowIfNull(cell);
         ArgumentNullException.ThrowIfNull(inputs);
@@ -42,13 +45,18 @@ public static class DynamicUnroller
 
         Tensor outputs;
         Tensor[] final;
-        if (fused)
+        if (fused && !finalState)
+        {
+            (outputs, final) = (cell.ForwardFusedOutputs(x, lengths, state), []);
+        }
+        else if (fused)
         {
             (outputs, final) = cell.ForwardFused(x, lengths, state);
         }
         else
         {
             (outputs, final, _) = StepLoop(cell, x, lengths, state, keepStates: false);
+            if (!finalState) final = [];
         }
 
         if (timeMajor) outputs = outputs.transpose(0, 1);

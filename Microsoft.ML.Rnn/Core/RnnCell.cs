@@ -101,6 +101,19 @@ public abstract class RnnCell : nn.Module
     public virtual (Tensor Outputs, Tensor[] FinalState) ForwardFused(Tensor inputs, Tensor? lengths, IReadOnlyList<Tensor> initialState)
         => throw new NotSupportedException($"{GetType().Name}: cannot run fused: {FuseBlocker}.");
 
+    /// <summary>
+    /// <see cref="ForwardFused"/> for callers that only read the outputs (unrollers asked for no final state). A cell
+    /// whose fused kernel can skip work when the final state is not wanted overrides it (an LSTM with varying lengths
+    /// then avoids the packed kernel: its final cell state is not among the outputs).
+    /// </summary>
+    /// <returns>Outputs (N, L, H_out).</returns>
+    public virtual Tensor ForwardFusedOutputs(Tensor inputs, Tensor? lengths, IReadOnlyList<Tensor> initialState)
+    {
+        var (outputs, final) = ForwardFused(inputs, lengths, initialState);
+        foreach (var s in final) s.Dispose();
+        return outputs;
+    }
+
     /// <summary>Device and dtype of this cell's first parameter unless given explicitly.</summary>
     protected (Device Device, ScalarType Dtype) ParameterDeviceAndType(Device? device, ScalarType? dtype)
     {

@@ -22,11 +22,13 @@ public static class StackedBidirectionalUnroller
     /// <param name="backwardInitialStates">Per layer, the backward initial state or null for zeros; null means all zeros.</param>
     /// <param name="timeMajor">True when inputs and outputs put time first.</param>
     /// <param name="path">Fused kernel, step loop, or automatic choice, for every cell.</param>
+    /// <param name="finalState">False when only the outputs are needed: the final states are then empty (faster for
+    /// an LSTM with varying lengths).</param>
     public static StackedBidirectionalResult Unroll(IReadOnlyList<RnnCell> forwardCells,
         IReadOnlyList<RnnCell> backwardCells, Tensor inputs, Tensor? sequenceLengths = null,
         IReadOnlyList<IReadOnlyList<Tensor>?>? forwardInitialStates = null,
         IReadOnlyList<IReadOnlyList<Tensor>?>? backwardInitialStates = null,
-        bool timeMajor = false, UnrollPath path = UnrollPath.Auto)
+        bool timeMajor = false, UnrollPath path = UnrollPath.Auto, bool finalState = true)
     {
         ArgumentNullException.ThrowIfNull(forwardCells);
         ArgumentNullException.ThrowIfNull(backwardCells);
@@ -59,7 +61,7 @@ public static class StackedBidirectionalUnroller
         for (int i = 0; i < forwardCells.Count; i++)
         {
             var layer = BidirectionalUnroller.Unroll(forwardCells[i], backwardCells[i], x, sequenceLengths,
-                forwardInitialStates?[i], backwardInitialStates?[i], MergeMode.Concat, timeMajor: false, path);
+                forwardInitialStates?[i], backwardInitialStates?[i], MergeMode.Concat, timeMajor: false, path, finalState);
             x = layer.Outputs!;
             forwardStates.Add(layer.ForwardFinalState.Select(s => s.MoveToOuterDisposeScope()).ToArray());
             backwardStates.Add(layer.BackwardFinalState.Select(s => s.MoveToOuterDisposeScope()).ToArray());

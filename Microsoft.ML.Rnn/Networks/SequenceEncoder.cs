@@ -124,9 +124,11 @@ public sealed class SequenceEncoder : nn.Module
             throw new ArgumentException($"SequenceEncoder: expected lengths of shape ({n}), got ({string.Join(", ", lens.shape)}).", nameof(lengths));
         var x = Embed(input, lens);
 
+        // Only the outputs are read (the final hidden state is gathered from them below), so the unrollers skip the
+        // final state: an LSTM with varying lengths then avoids the packed kernel.
         Tensor outputs = stacked is not null
-            ? DynamicUnroller.Unroll(stacked, x, lens, path: path).Outputs
-            : StackedBidirectionalUnroller.Unroll(forward_layers!.ToArray(), backward_layers!.ToArray(), x, lens, path: path).Outputs;
+            ? DynamicUnroller.Unroll(stacked, x, lens, path: path, finalState: false).Outputs
+            : StackedBidirectionalUnroller.Unroll(forward_layers!.ToArray(), backward_layers!.ToArray(), x, lens, path: path, finalState: false).Outputs;
 
         Tensor final;
         if (l == 0)

@@ -226,4 +226,13 @@ public sealed class LstmCell : RnnCell
         CellChecks.CheckSequence(this, inputs, lengths, initialState);
         return _kernel.Forward(inputs, lengths, initialState);
     }
+
+    /// <inheritdoc/>
+    public override Tensor ForwardFusedOutputs(Tensor inputs, Tensor? lengths, IReadOnlyList<Tensor> initialState)
+    {
+        if (_kernel is null)
+            return base.ForwardFusedOutputs(inputs, lengths, initialState);
+        CellChecks.CheckSequence(this, inputs, lengths, initialState);
+        return _kernel.Forward(inputs, lengths, initialState, finalState: false).Outputs;
+    }
 }

@@ -76,20 +76,24 @@ internal sealed class FusedKernel
     /// <param name="inputs">(N, L, H_in).</param>
     /// <param name="lengths">(N) int64 on the CPU, or null for all-L.</param>
     /// <param name="initialState">Our state order: LSTM (c, h) of (N, H) each; GRU/RNN (h).</param>
-    /// <returns>Outputs (N, L, H) and the final state in our order.</returns>
-    public (Tensor Outputs, Tensor[] FinalState) Forward(Tensor inputs, Tensor? lengths, IReadOnlyList<Tensor> initialState)
+    /// <param name="finalState">False when the caller only reads the outputs: the final state is then empty, which
+    /// lets an LSTM with varying lengths skip the packed kernel (its final cell state is not among the outputs).</param>
+    /// <returns>Outputs (N, L, H) and the final state in our order (empty when not asked for).</returns>
+    public (Tensor Outputs, Tensor[] FinalState) Forward(Tensor inputs, Tensor? lengths, IReadOnlyList<Tensor> initialState, bool finalState = true)
     {
         // Own scope: the masks, views and native (1, N, H) states made here must not outlive the call when the
         // caller has no scope of its own; only the results move out.
         using var scope = NewDisposeScope();
-        var (outputs, final) = ForwardCore(inputs, lengths, initialState);
+        var (outputs, final) = ForwardCore(inputs, lengths, initialState, finalState);
+        if (!finalState)
+            final = [];
         outputs.MoveToOuterDisposeScope();
         foreach (var s in final)
             s.MoveToOuterDisposeScope();
         return (outputs, final);
     }
 
-    private (Tensor Outputs, Tensor[] FinalState) ForwardCore(Tensor inputs, Tensor? lengths, IReadOnlyList<Tensor> initialState)
+    private (Tensor Outputs, Tensor[] FinalState) ForwardCore(Tensor inputs, Tensor? lengths, IReadOnlyList<Tensor> initialState, bool finalState)
     {
         long n = inputs.shape[0], l = inputs.shape[1];
         if (lengths is null || n == 0 || l == 0)
@@ -111,7 +115,7 @@ internal sealed class FusedKernel
             return (nn.functional.pad(prefixOut, [0, 0, 0, l - max]), prefixState);
         }
 
-        if (Module is not LSTM)
+        if (Module is not LSTM || !finalState)
         {
             long[] lengthValues = lengths.data<long>().ToArray();
             var ends = TimeSegments.Ends(lengthValues);
@@ -188,18 +192,19 @@ internal sealed class FusedKernel
         var lastStep = lengths.to(ScalarType.Int64, inputs.device).sub(KeptScalars.One).clamp_min(KeptScalars.Zero);
         var last = padded.gather(1, lastStep.view(n, 1, 1).expand(n, 1, HiddenSize)).squeeze(1);
         var empty = lengths.to(inputs.device).eq(KeptScalars.Zero).view(n, 1);
-        var final = where(empty, initialState[0], last);
+        var final = where(empty, initialState[^1], last);
         if (max < l)
             outputs = nn.functional.pad(outputs, [0, 0, 0, l - max]);
         return (outputs, [final]);
     }
 
     /// <summary>
-    /// GRU and simple RNN with lengths spread widely: sequences sorted by decreasing length, then one padded kernel
-    /// call per time segment (<see cref="TimeSegments"/>) on only the sequences still running at its start, each
-    /// starting from the state the previous segment left. Sequences ending inside a segment compute a few padding
-    /// steps (zeroed inputs, outputs zeroed afterwards); every final state is the output at the last valid step, as in
-    /// <see cref="RunPaddedWithLengths"/>.
+    /// Lengths spread widely: sequences sorted by decreasing length, then one padded kernel call per time segment
+    /// (<see cref="TimeSegments"/>) on only the sequences still running at its start, each starting from the state the
+    /// previous segment left. Sequences ending inside a segment compute a few padding steps (zeroed inputs, outputs
+    /// zeroed afterwards); the final state is the output at each sequence's last valid step, as in
+    /// <see cref="RunPaddedWithLengths"/> — exact for GRU and simple RNN, and an LSTM comes here only when its final
+    /// state is not wanted.
     /// </summary>
     private (Tensor Outputs, Tensor[] FinalState) RunSegments(Tensor inputs, long[] lengths, long[] ends, IReadOnlyList<Tensor> initialState)
     {
@@ -210,16 +215,17 @@ internal sealed class FusedKernel
         var sortedLengthsTensor = tensor(sortedLengths);
         var invalid = LengthMask.Valid(sortedLengthsTensor, max, inputs.device).unsqueeze(2).logical_not();   // (N, max, 1)
         var x = inputs.index_select(0, sort).narrow(1, 0, max).masked_fill(invalid, KeptScalars.Zero);
-        var h = initialState[0].index_select(0, sort);
+        var state = initialState.Select(s => s.index_select(0, sort)).ToArray();
         var pieces = new List<Tensor>(ends.Length);
         long start = 0;
         foreach (long end in ends)
         {
             long rows = sortedLengths.Count(v => v > start);
-            var (segment, final) = RunPadded(x.narrow(0, 0, rows).narrow(1, start, end - start), [h.narrow(0, 0, rows)]);
+            var (segment, final) = RunPadded(x.narrow(0, 0, rows).narrow(1, start, end - start), state.Select(s => s.narrow(0, 0, rows)).ToArray());
             // Rows past `rows` have ended: zero outputs here, and their state is never read again.
             pieces.Add(rows < n ? nn.functional.pad(segment, [0, 0, 0, 0, 0, n - rows]) : segment);
-            h = rows < n ? cat([final[0], h.narrow(0, rows, n - rows)], 0) : final[0];
+            for (int k = 0; k < state.Length; k++)
+                state[k] = rows < n ? cat([final[k], state[k].narrow(0, rows, n - rows)], 0) : final[k];
             start = end;
         }
         var sortedOutputs = cat(pieces, 1).masked_fill(invalid, KeptScalars.Zero);
@@ -228,10 +234,10 @@ internal sealed class FusedKernel
         var unsort = argsort(sort);
         var outputs = sortedOutputs.index_select(0, unsort);
         var empty = tensor(lengths.Select(v => v == 0).ToArray(), device: inputs.device).view(n, 1);
-        var finalState = where(empty, initialState[0], last.index_select(0, unsort));
+        var finalOutput = where(empty, initialState[^1], last.index_select(0, unsort));
         if (max < l)
             outputs = nn.functional.pad(outputs, [0, 0, 0, l - max]);
-        return (outputs, [finalState]);
+        return (outputs, [finalOutput]);
     }
 
     private (Tensor Outputs, Tensor[] FinalState) RunPadded(Tensor inputs, IReadOnlyList<Tensor> initialState)

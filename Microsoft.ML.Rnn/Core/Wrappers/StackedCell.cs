@@ -104,6 +104,17 @@ public sealed class StackedCell : RnnCell
         return (x, final);
     }
 
+    /// <inheritdoc/>
+    public override Tensor ForwardFusedOutputs(Tensor inputs, Tensor? lengths, IReadOnlyList<Tensor> initialState)
+    {
+        if (!CanFuse) throw new NotSupportedException($"{nameof(StackedCell)}: cannot run fused: {FuseBlocker}.");
+        CheckStateCount(initialState.Count);
+        var x = inputs;
+        for (int i = 0; i < cells.Length; i++)
+            x = cells[i].ForwardFusedOutputs(x, lengths, Slice(initialState, i));
+        return x;
+    }
+
     private Tensor[] Slice(IReadOnlyList<Tensor> state, int layer)
     {
         var slice = new Tensor[stateOffsets[layer + 1] - stateOffsets[layer]];
