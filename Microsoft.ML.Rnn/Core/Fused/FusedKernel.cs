@@ -216,19 +216,19 @@ internal sealed class FusedKernel
         var invalid = LengthMask.Valid(sortedLengthsTensor, max, inputs.device).unsqueeze(2).logical_not();   // (N, max, 1)
         var x = inputs.index_select(0, sort).narrow(1, 0, max).masked_fill(invalid, KeptScalars.Zero);
         var state = initialState.Select(s => s.index_select(0, sort)).ToArray();
-        var pieces = new List<Tensor>(ends.Length);
+        var sortedOutputs = zeros(n, max, HiddenSize, dtype: inputs.dtype, device: inputs.device);
         long start = 0;
         foreach (long end in ends)
         {
+            // The running rows only shrink (sorted by decreasing length), so each segment's state is a prefix of the
+            // previous segment's final state; rows that have ended keep zero outputs and are never read again.
             long rows = sortedLengths.Count(v => v > start);
             var (segment, final) = RunPadded(x.narrow(0, 0, rows).narrow(1, start, end - start), state.Select(s => s.narrow(0, 0, rows)).ToArray());
-            // Rows past `rows` have ended: zero outputs here, and their state is never read again.
-            pieces.Add(rows < n ? nn.functional.pad(segment, [0, 0, 0, 0, 0, n - rows]) : segment);
-            for (int k = 0; k < state.Length; k++)
-                state[k] = rows < n ? cat([final[k], state[k].narrow(0, rows, n - rows)], 0) : final[k];
+            sortedOutputs.narrow(0, 0, rows).narrow(1, start, end - start).copy_(segment);
+            state = final;
             start = end;
         }
-        var sortedOutputs = cat(pieces, 1).masked_fill(invalid, KeptScalars.Zero);
+        sortedOutputs = sortedOutputs.masked_fill(invalid, KeptScalars.Zero);
         var lastStep = sortedLengthsTensor.to(inputs.device).sub(KeptScalars.One).clamp_min(KeptScalars.Zero);
         var last = sortedOutputs.gather(1, lastStep.view(n, 1, 1).expand(n, 1, HiddenSize)).squeeze(1);
         var unsort = argsort(sort);
