@@ -94,7 +94,10 @@ public static class DynamicUnroller
         return timeMajor ? inputs.transpose(0, 1) : inputs;
     }
 
-    /// <summary>Validates lengths and returns them as an int64 CPU tensor (N), or null when absent.</summary>
+    /// <summary>
+    /// Validates lengths and returns them as an int64 CPU tensor (N), or null when absent or when every sequence has
+    /// all L steps (the same semantics, and the paths without lengths skip masks and length checks).
+    /// </summary>
     internal static Tensor? CheckLengths(Tensor? sequenceLengths, long batch, long steps, string caller)
     {
         if (sequenceLengths is null) return null;
@@ -119,6 +122,8 @@ public static class DynamicUnroller
                 throw new ArgumentOutOfRangeException(nameof(sequenceLengths),
                     $"{caller}: sequence lengths must lie in [0, {steps}] (the number of steps), got values from {min} to {max}.");
             }
+            if (min == steps)
+                return null;
         }
         return lengths;
     }
