@@ -47,9 +47,11 @@ public class OutputsOnlyTests
             {
                 var cell = Cell(cellKind, InputSize);
                 modules.Add(cell);
+                // A given initial state, so that its sorting with the sequences is checked too.
+                var init = cell.StateSizes.Select(size => randn(N, size, dtype: float64)).ToArray();
                 run = (x, lengths, final) =>
                 {
-                    var r = DynamicUnroller.Unroll(cell, x, lengths, finalState: final);
+                    var r = DynamicUnroller.Unroll(cell, x, lengths, init, finalState: final);
                     return (r.Outputs, r.FinalState.Length);
                 };
                 break;
