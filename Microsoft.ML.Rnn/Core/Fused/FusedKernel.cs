@@ -176,10 +176,11 @@ internal sealed class FusedKernel
     }
 
     /// <summary>
-    /// GRU and simple RNN with varying lengths: their state is their output, so the padded kernel (which uses oneDNN; the
-    /// packed one does not and measured ~2.7× slower) gives everything. A step past a row's length only feeds later
-    /// steps of that row, whose outputs are zeroed; the final state is the output at the last valid step. Padding
-    /// inputs are zeroed first so that NaN or infinite padding cannot reach the gradients of valid steps.
+    /// GRU and simple RNN with varying lengths (and an LSTM whose final state is not wanted): their state is their
+    /// output, so the padded kernel (which uses oneDNN; the packed one does not and measured ~2.7× slower) gives
+    /// everything. A step past a row's length only feeds later steps of that row, whose outputs are zeroed; the final
+    /// state is the output at the last valid step. Padding inputs are zeroed first so that NaN or infinite padding
+    /// cannot reach the gradients of valid steps.
     /// </summary>
     private (Tensor Outputs, Tensor[] FinalState) RunPaddedWithLengths(Tensor inputs, Tensor lengths, long max, IReadOnlyList<Tensor> initialState)
     {
