@@ -107,4 +107,27 @@ public class OutputsOnlyTests
         for (int i = 0; i < leaves.Length; i++)
             AssertClose(fullGrads[i], onlyGrads[i], 1e-9, $"gradient {i}");
     }
+
+    /// <summary>A fusable cell that passes its input through and returns its initial state as its final state.</summary>
+    private sealed class PassThroughCell() : RnnCell(nameof(PassThroughCell))
+    {
+        public override long InputSize => 2;
+        public override IReadOnlyList<long> StateSizes => [2];
+        public override long OutputSize => 2;
+        public override bool CanFuse => true;
+        public override (Tensor Output, Tensor[] State) Step(Tensor input, IReadOnlyList<Tensor> state) => (input.alias(), state.ToArray());
+        public override (Tensor Outputs, Tensor[] FinalState) ForwardFused(Tensor inputs, Tensor? lengths, IReadOnlyList<Tensor> initialState)
+            => (inputs.alias(), initialState.ToArray());
+    }
+
+    [Fact]
+    public void OutputsOnlyLeavesTheCallersInitialStateAlive()
+    {
+        using var scope = NewDisposeScope();
+        using var cell = new PassThroughCell();
+        var init = ones(3, 2);
+        var outputs = DynamicUnroller.Unroll(cell, ones(3, 4, 2), initialState: [init], finalState: false).Outputs;
+        Assert.Equal([3L, 4, 2], outputs.shape);
+        Assert.Equal(6f, init.sum().item<float>());   // a disposed tensor would throw here
+    }
 }

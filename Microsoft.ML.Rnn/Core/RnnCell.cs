@@ -107,12 +107,10 @@ public abstract class RnnCell : nn.Module
     /// then avoids the packed kernel: its final cell state is not among the outputs).
     /// </summary>
     /// <returns>Outputs (N, L, H_out).</returns>
+    /// <remarks>The default returns <see cref="ForwardFused"/>'s outputs and leaves its final state to the caller's dispose
+    /// scope: disposing it here could dispose the caller's initial state, which a cell may return as its final state.</remarks>
     public virtual Tensor ForwardFusedOutputs(Tensor inputs, Tensor? lengths, IReadOnlyList<Tensor> initialState)
-    {
-        var (outputs, final) = ForwardFused(inputs, lengths, initialState);
-        foreach (var s in final) s.Dispose();
-        return outputs;
-    }
+        => ForwardFused(inputs, lengths, initialState).Outputs;
 
     /// <summary>Device and dtype of this cell's first parameter unless given explicitly.</summary>
     protected (Device Device, ScalarType Dtype) ParameterDeviceAndType(Device? device, ScalarType? dtype)
