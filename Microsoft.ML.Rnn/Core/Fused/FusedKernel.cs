@@ -184,19 +184,10 @@ internal sealed class FusedKernel
     /// </summary>
     private (Tensor Outputs, Tensor[] FinalState) RunPaddedWithLengths(Tensor inputs, Tensor lengths, long max, IReadOnlyList<Tensor> initialState)
     {
-        long n = inputs.shape[0], l = inputs.shape[1];
-        var valid = LengthMask.Valid(lengths, max, inputs.device).unsqueeze(2);                 // (N, max, 1)
-        var invalid = valid.logical_not();
+        var invalid = LengthMask.Valid(lengths, max, inputs.device).unsqueeze(2).logical_not();   // (N, max, 1)
         var x = inputs.narrow(1, 0, max).masked_fill(invalid, KeptScalars.Zero);
         var (padded, _) = RunPadded(x, initialState);
-        var outputs = padded.masked_fill(invalid, KeptScalars.Zero);
-        var lastStep = lengths.to(ScalarType.Int64, inputs.device).sub(KeptScalars.One).clamp_min(KeptScalars.Zero);
-        var last = padded.gather(1, lastStep.view(n, 1, 1).expand(n, 1, HiddenSize)).squeeze(1);
-        var empty = lengths.to(inputs.device).eq(KeptScalars.Zero).view(n, 1);
-        var final = where(empty, initialState[^1], last);
-        if (max < l)
-            outputs = nn.functional.pad(outputs, [0, 0, 0, l - max]);
-        return (outputs, [final]);
+        return OutputsAndFinalOutput(padded.masked_fill(invalid, KeptScalars.Zero), lengths, inputs.shape[1], initialState);
     }
 
     /// <summary>
@@ -229,16 +220,25 @@ internal sealed class FusedKernel
             state = final;
             start = end;
         }
-        sortedOutputs = sortedOutputs.masked_fill(invalid, KeptScalars.Zero);
-        var lastStep = sortedLengthsTensor.to(inputs.device).sub(KeptScalars.One).clamp_min(KeptScalars.Zero);
-        var last = sortedOutputs.gather(1, lastStep.view(n, 1, 1).expand(n, 1, HiddenSize)).squeeze(1);
-        var unsort = argsort(sort);
-        var outputs = sortedOutputs.index_select(0, unsort);
-        var empty = tensor(lengths.Select(v => v == 0).ToArray(), device: inputs.device).view(n, 1);
-        var finalOutput = where(empty, initialState[^1], last.index_select(0, unsort));
-        if (max < l)
-            outputs = nn.functional.pad(outputs, [0, 0, 0, l - max]);
-        return (outputs, [finalOutput]);
+        var outputs = sortedOutputs.masked_fill(invalid, KeptScalars.Zero).index_select(0, argsort(sort));
+        return OutputsAndFinalOutput(outputs, tensor(lengths), l, initialState);
+    }
+
+    /// <summary>
+    /// The tail shared by the length-aware padded paths: <paramref name="outputs"/> (N, max, H), already zero past
+    /// each length, padded to <paramref name="steps"/>, and the final state of a single-state cell, which is the output
+    /// at each sequence's last valid step (the initial state for an empty sequence).
+    /// </summary>
+    private (Tensor Outputs, Tensor[] FinalState) OutputsAndFinalOutput(Tensor outputs, Tensor lengths, long steps, IReadOnlyList<Tensor> initialState)
+    {
+        long n = outputs.shape[0], max = outputs.shape[1];
+        var lastStep = lengths.to(ScalarType.Int64, outputs.device).sub(KeptScalars.One).clamp_min(KeptScalars.Zero);
+        var last = outputs.gather(1, lastStep.view(n, 1, 1).expand(n, 1, HiddenSize)).squeeze(1);
+        var empty = lengths.to(outputs.device).eq(KeptScalars.Zero).view(n, 1);
+        var final = where(empty, initialState[^1], last);
+        if (max < steps)
+            outputs = nn.functional.pad(outputs, [0, 0, 0, steps - max]);
+        return (outputs, [final]);
     }
 
     private (Tensor Outputs, Tensor[] FinalState) RunPadded(Tensor inputs, IReadOnlyList<Tensor> initialState)
