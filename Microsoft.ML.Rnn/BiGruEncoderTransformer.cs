@@ -115,16 +115,7 @@ public sealed class BiGruEncoderTransformer : RowToRowTransformerBase, ITransfor
         var encoderOptions = EncoderOptionsPersistence.Read(ctx, UserName);
         features.CheckNetwork(encoderOptions, UserName);
         ModelPersistence.CheckNetworkFits(ctx, NetworkStream, EncoderOptionsPersistence.MinimumParameters(encoderOptions), UserName);
-        var encoder = new SequenceEncoder(encoderOptions);
-        try
-        {
-            ModelPersistence.LoadModule(ctx, NetworkStream, encoder, UserName);
-        }
-        catch
-        {
-            encoder.Dispose();
-            throw;
-        }
+        var encoder = ModelPersistence.LoadModule(ctx, NetworkStream, new SequenceEncoder(encoderOptions), UserName);
         return new BiGruEncoderTransformer(env, features, output, (SequencePooling)pooling, batchSize, encoder, torch.CPU);
     }
 

@@ -123,16 +123,8 @@ public sealed class LstmTaggerTransformer : RowToRowTransformerBase, ITransforme
         ModelPersistence.CheckNetworkFits(ctx, NetworkStream,
             EncoderOptionsPersistence.MinimumParameters(encoderOptions) + (double)tagCount * directions * encoderOptions.HiddenSize
             + (crf == 1 ? (double)tagCount * tagCount : 0), UserName);
-        var network = new SequenceTaggerNetwork(new SequenceEncoder(encoderOptions), tagCount, useCrf: crf == 1);
-        try
-        {
-            ModelPersistence.LoadModule(ctx, NetworkStream, network, UserName);
-        }
-        catch
-        {
-            network.Dispose();
-            throw;
-        }
+        var network = ModelPersistence.LoadModule(ctx, NetworkStream,
+            new SequenceTaggerNetwork(new SequenceEncoder(encoderOptions), tagCount, useCrf: crf == 1), UserName);
         return new LstmTaggerTransformer(env, features, tagCount, tagNames, batchSize, network, torch.CPU);
     }
 

@@ -131,16 +131,8 @@ public sealed class RnnSequenceClassifierTransformer : RowToRowTransformerBase, 
         double directions = encoderOptions.Bidirectional ? 2 : 1;
         ModelPersistence.CheckNetworkFits(ctx, NetworkStream,
             EncoderOptionsPersistence.MinimumParameters(encoderOptions) + (double)classCount * directions * encoderOptions.HiddenSize, UserName);
-        var network = new SequenceClassifierNetwork(new SequenceEncoder(encoderOptions), classCount, (SequencePooling)pooling);
-        try
-        {
-            ModelPersistence.LoadModule(ctx, NetworkStream, network, UserName);
-        }
-        catch
-        {
-            network.Dispose();
-            throw;
-        }
+        var network = ModelPersistence.LoadModule(ctx, NetworkStream,
+            new SequenceClassifierNetwork(new SequenceEncoder(encoderOptions), classCount, (SequencePooling)pooling), UserName);
         return new RnnSequenceClassifierTransformer(env, features, labelKind == 1, classCount, labelNames, batchSize,
             network, torch.CPU);
     }

@@ -151,13 +151,28 @@ internal static class ModelPersistence
     }
 
     /// <summary>
-    /// Reads weights saved by <see cref="SaveModule"/> into <paramref name="module"/>, which must have the same
-    /// structure (names and shapes) as the saved one.
+    /// Reads weights saved by <see cref="SaveModule"/> into <paramref name="module"/>, a module just built for them
+    /// with the same structure (names and shapes), and returns it; when loading fails the module is disposed (its
+    /// native memory freed) before the exception propagates.
     /// </summary>
-    public static void LoadModule(ModelLoadContext ctx, string streamName, torch.nn.Module module, string componentName)
+    public static T LoadModule<T>(ModelLoadContext ctx, string streamName, T module, string componentName) where T : torch.nn.Module
     {
         ArgumentNullException.ThrowIfNull(ctx);
         ArgumentNullException.ThrowIfNull(module);
+        try
+        {
+            LoadWeights(ctx, streamName, module, componentName);
+            return module;
+        }
+        catch
+        {
+            module.Dispose();
+            throw;
+        }
+    }
+
+    private static void LoadWeights(ModelLoadContext ctx, string streamName, torch.nn.Module module, string componentName)
+    {
         bool found;
         try
         {
