@@ -10,6 +10,7 @@ namespace Microsoft.ML.Rnn.Tests.Reliability;
 /// Resident memory stays flat over many predictions and training steps, and disposing a transformer releases its
 /// native network. Growth is measured on the process's resident set (managed heap and libtorch's allocations).
 /// </summary>
+[Collection(ProcessMeasurementCollection.Name)]
 public sealed class MemoryTests(ITestOutputHelper output)
 {
     private static long Resident()
