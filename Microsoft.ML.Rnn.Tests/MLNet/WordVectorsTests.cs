@@ -173,6 +173,18 @@ public sealed class WordVectorsTests : IDisposable
         Assert.Throws<FormatException>(() => WordVectorFile.ReadDimension(path));
     }
 
+    [Fact]
+    public void LoadFindsTheHeaderWhereReadDimensionDoes()
+    {
+        // A header after blank lines: ReadDimension says 7, so Load must read the same file as 7-value vectors.
+        string path = Path.Combine(_directory, "blank-then-header.txt");
+        File.WriteAllLines(path, new[] { "", "2 7", "a 1 2 3 4 5 6 7" });
+        Assert.Equal(7, WordVectorFile.ReadDimension(path));
+        using var matrix = WordVectorFile.Load(path, ["a"], 1, seed: 1, out int found);
+        Assert.Equal(1, found);
+        Assert.Equal([1f, 2, 3, 4, 5, 6, 7], matrix[0].data<float>().ToArray());
+    }
+
     private sealed class Tolerance(float tolerance) : IEqualityComparer<float>
     {
         public bool Equals(float x, float y) => Math.Abs(x - y) <= tolerance;

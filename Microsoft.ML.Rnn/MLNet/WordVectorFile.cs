@@ -42,9 +42,10 @@ internal static class WordVectorFile
             lineNumber++;
             var parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
             if (parts.Length == 0) continue;
-            if (lineNumber == 1 && parts.Length == 2 && int.TryParse(parts[0], out _) && int.TryParse(parts[1], out int headerDim))
+            // Only the first non-empty line (before any dimension is known) can be the header.
+            if (dimension < 0 && IsHeader(parts, out int headerDim))
             {
-                dimension = headerDim; // word2vec text header "count E"
+                dimension = headerDim;
                 continue;
             }
             if (dimension < 0) dimension = parts.Length - 1;
@@ -84,8 +85,8 @@ internal static class WordVectorFile
     }
 
     /// <summary>
-    /// E, the vector size of a word-vector text file, from its first non-empty line (a word2vec "count E" header or
-    /// the first vector), without reading the rest.
+    /// E, the vector size of a word-vector text file, from its word2vec "count E" header or first vector (as
+    /// <see cref="Load"/> reads them), without reading the rest.
     /// </summary>
     public static int ReadDimension(string path)
     {
@@ -96,13 +97,20 @@ internal static class WordVectorFile
             lineNumber++;
             var parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
             if (parts.Length == 0) continue;
-            if (parts.Length == 2 && int.TryParse(parts[0], out _) && int.TryParse(parts[1], out int headerDim))
+            if (IsHeader(parts, out int headerDim))
                 return headerDim;
             if (parts.Length < 2)
                 throw new FormatException($"WordVectorFile: '{path}' line {lineNumber} holds no vector.");
             return parts.Length - 1;
         }
         throw new FormatException($"WordVectorFile: '{path}' holds no vectors.");
+    }
+
+    /// <summary>word2vec's text header "count E" (two integers), looked for on the first non-empty line only.</summary>
+    private static bool IsHeader(string[] parts, out int dimension)
+    {
+        dimension = 0;
+        return parts.Length == 2 && int.TryParse(parts[0], out _) && int.TryParse(parts[1], out dimension);
     }
 
     private static float[] Parse(string[] parts, string path, int lineNumber)
