@@ -10,7 +10,8 @@ internal sealed class CoreBenchmarks(BenchSettings settings, List<BenchRecord> r
     /// <summary>
     /// 4: valid tokens/s of DynamicUnroller Auto with lengths uniform in [5, 50] vs fused on a padded batch of equal
     /// total tokens, for an LstmCell (packed kernel: its final cell state needs it; and outputs only, as the components
-    /// unroll, on time segments) and a GruCell (time segments, final state gathered at each length).
+    /// unroll, on time segments) and a GruCell (time segments, final state gathered at each length); at libtorch's
+    /// default thread count and at one thread. Each pair is timed in alternating repetitions of 20 calls.
     /// </summary>
     public void VariableLengths(BenchConfig c)
     {
@@ -23,22 +24,31 @@ internal sealed class CoreBenchmarks(BenchSettings settings, List<BenchRecord> r
         using var lengths = tensor(lengthValues);
         using var padded = randn(c.N, equalSteps, c.InputSize);
         using var noGrad = no_grad();
-        foreach (var (name, cell) in new (string, RnnCell)[] { ("LSTM", new LstmCell(c.InputSize, c.HiddenSize)), ("GRU", new GruCell(c.InputSize, c.HiddenSize)) })
+        using var lstm = new LstmCell(c.InputSize, c.HiddenSize);
+        using var gru = new GruCell(c.InputSize, c.HiddenSize);
+        var cases = new (string Name, RnnCell Cell, bool FinalState)[]
         {
-            using (cell)
+            ("LSTM", lstm, true), ("LSTM, outputs only as the components unroll", lstm, false), ("GRU", gru, true),
+        };
+        int defaultThreads = get_num_threads();
+        foreach (int threads in defaultThreads == 1 ? [1] : new[] { defaultThreads, 1 })
+        {
+            set_num_threads(threads);
+            try
             {
-                var auto = Harness.Time(() => DynamicUnroller.Unroll(cell, x, lengths), settings.Warmup, settings.Repetitions).AsRate(tokens);
-                var fused = Harness.Time(() => DynamicUnroller.Unroll(cell, padded, path: UnrollPath.Fused), settings.Warmup, settings.Repetitions)
-                    .AsRate((double)c.N * equalSteps);
-                Add(BenchRecord.Compare($"4 variable lengths ({name}): Auto with lengths vs fused, equal tokens (L'={equalSteps})", c, auto, fused,
-                    "tokens/s", "fused, no lengths, (N, mean length)", 0.9, true));
-                if (name == "LSTM")
+                foreach (var (name, cell, finalState) in cases)
                 {
-                    // The ML.NET components read only the outputs: without the final cell state the LSTM can use time segments.
-                    var outputsOnly = Harness.Time(() => DynamicUnroller.Unroll(cell, x, lengths, finalState: false), settings.Warmup, settings.Repetitions).AsRate(tokens);
-                    Add(BenchRecord.Compare($"4 variable lengths ({name}, outputs only as the components unroll) vs fused, equal tokens", c, outputsOnly, fused,
-                        "tokens/s", "fused, no lengths, (N, mean length)", 0.9, true));
+                    var (auto, fused) = Harness.TimeAlternating(
+                        () => DynamicUnroller.Unroll(cell, x, lengths, finalState: finalState),
+                        () => DynamicUnroller.Unroll(cell, padded, path: UnrollPath.Fused),
+                        settings.Warmup, settings.Repetitions, callsPerRepetition: 20);
+                    Add(BenchRecord.Compare($"4 variable lengths ({name}; {threads} thread(s)): Auto with lengths vs fused, equal tokens (L'={equalSteps})",
+                        c, auto.AsRate(tokens), fused.AsRate((double)c.N * equalSteps), "tokens/s", "fused, no lengths, (N, mean length)", 0.9, true));
                 }
+            }
+            finally
+            {
+                set_num_threads(defaultThreads);
             }
         }
     }

@@ -49,6 +49,34 @@ internal static class Harness
         return Sample.Of(times);
     }
 
+    /// <summary>
+    /// Times two bodies in alternating repetitions of <paramref name="callsPerRepetition"/> calls each (seconds per call),
+    /// so that both see the same machine state: millisecond-long calls timed in separate blocks drifted by up to 2×
+    /// between blocks when libtorch ran on two threads.
+    /// </summary>
+    public static (Sample First, Sample Second) TimeAlternating(Action first, Action second, int warmup, int repetitions, int callsPerRepetition)
+    {
+        for (int i = 0; i < warmup * callsPerRepetition; i++)
+        {
+            Scoped(first);
+            Scoped(second);
+        }
+        var times = new[] { new double[repetitions], new double[repetitions] };
+        for (int i = 0; i < repetitions; i++)
+        {
+            for (int which = 0; which < 2; which++)
+            {
+                GC.Collect();
+                GC.WaitForPendingFinalizers();
+                var body = which == 0 ? first : second;
+                var clock = Stopwatch.StartNew();
+                for (int k = 0; k < callsPerRepetition; k++) Scoped(body);
+                times[which][i] = clock.Elapsed.TotalSeconds / callsPerRepetition;
+            }
+        }
+        return (Sample.Of(times[0]), Sample.Of(times[1]));
+    }
+
     /// <summary>Times each of <paramref name="calls"/> single calls (for latency percentiles), after a warm-up.</summary>
     public static double[] Latencies(Action call, int warmup, int calls)
     {
