@@ -118,10 +118,7 @@ internal sealed class FusedKernel
         if (Module is not LSTM || !finalState)
         {
             long[] lengthValues = lengths.data<long>().ToArray();
-            var ends = TimeSegments.Ends(lengthValues);
-            return ends.Length > 1
-                ? RunSegments(inputs, lengthValues, ends, initialState, finalState)
-                : RunPaddedWithLengths(inputs, lengths, max, initialState, finalState);
+            return RunSegments(inputs, lengthValues, TimeSegments.Ends(lengthValues), initialState, finalState);
         }
 
         // Packing rejects zero lengths: run those rows for one (padding) step, then restore their initial state
@@ -176,28 +173,14 @@ internal sealed class FusedKernel
     }
 
     /// <summary>
-    /// GRU and simple RNN with varying lengths (and an LSTM whose final state is not wanted): their state is their
+    /// Varying lengths, for GRU and simple RNN (and an LSTM whose final state is not wanted): their state is their
     /// output, so the padded kernel (which uses oneDNN; the packed one does not and measured ~2.7× slower) gives
-    /// everything. A step past a row's length only feeds later steps of that row, whose outputs are zeroed; the final
-    /// state is the output at the last valid step. Padding inputs are zeroed first so that NaN or infinite padding
-    /// cannot reach the gradients of valid steps.
-    /// </summary>
-    private (Tensor Outputs, Tensor[] FinalState) RunPaddedWithLengths(Tensor inputs, Tensor lengths, long max, IReadOnlyList<Tensor> initialState, bool finalState)
-    {
-        var invalid = LengthMask.Valid(lengths, max, inputs.device).unsqueeze(2).logical_not();   // (N, max, 1)
-        var x = inputs.narrow(1, 0, max).masked_fill(invalid, KeptScalars.Zero);
-        var (padded, _) = RunPadded(x, initialState);
-        return OutputsAndFinalOutput(padded.masked_fill(invalid, KeptScalars.Zero), lengths, inputs.shape[1], initialState, finalState);
-    }
-
-    /// <summary>
-    /// Lengths spread widely: sequences sorted by decreasing length, then one padded kernel call per time segment
-    /// (<see cref="TimeSegments"/>) on only the sequences still running at its start, each starting from the state the
-    /// previous segment left. Sequences ending inside a segment compute a few padding steps, whose outputs are zeroed
-    /// (and whose inputs are zeroed first when gradients are recorded, so that NaN or infinite padding cannot reach
-    /// them); the final state is the output at each sequence's last valid step, as in
-    /// <see cref="RunPaddedWithLengths"/> — exact for GRU and simple RNN, and an LSTM comes here only when its final
-    /// state is not wanted.
+    /// everything. Sequences sorted by decreasing length, then one padded kernel call per time segment
+    /// (<see cref="TimeSegments"/>; a single one when lengths are close) on only the sequences still running at its
+    /// start, each starting from the state the previous segment left. Sequences ending inside a segment compute a few
+    /// padding steps, which only feed later padding steps of the same sequence: their outputs are zeroed, and their
+    /// inputs are zeroed first when gradients are recorded, so that NaN or infinite padding cannot reach them. The
+    /// final state is the output at each sequence's last valid step.
     /// </summary>
     /// <remarks>
     /// Built from libtorch's cheap operations: an index_select of each segment's inputs, a copy of its outputs into a
@@ -232,7 +215,7 @@ internal sealed class FusedKernel
         var outputs = sorted ? sortedOutputs : sortedOutputs.index_select(0, argsort(sort));
         if (padding is not null)
             outputs.view(n * l, HiddenSize).index_fill_(0, padding, KeptScalars.Zero);
-        return OutputsAndFinalOutput(outputs, tensor(lengths), l, initialState, finalState);
+        return (outputs, finalState ? [FinalOutput(outputs, lengths, initialState)] : []);
     }
 
     /// <summary>
@@ -245,7 +228,7 @@ internal sealed class FusedKernel
         for (int row = 0; row < lengths.Length; row++)
         {
             if (lengths[row] == 0)
-                continue;   // never computed
+                continue;   // never computed: its outputs stay zero
             long segmentEnd = ends.First(end => end >= lengths[row]);
             for (long t = lengths[row]; t < segmentEnd; t++)
                 indices.Add(row * steps + t);
@@ -254,24 +237,16 @@ internal sealed class FusedKernel
     }
 
     /// <summary>
-    /// The tail shared by the length-aware padded paths: <paramref name="outputs"/> (N, max, H), already zero past
-    /// each length, padded to <paramref name="steps"/>, and, when <paramref name="finalState"/>, the final state of a
-    /// single-state cell, which is the output at each sequence's last valid step (the initial state for an empty one).
+    /// The final state of a single-state cell from its (N, L, H) <paramref name="outputs"/>: the output at each
+    /// sequence's last valid step, or the initial state for an empty sequence.
     /// </summary>
-    private (Tensor Outputs, Tensor[] FinalState) OutputsAndFinalOutput(Tensor outputs, Tensor lengths, long steps, IReadOnlyList<Tensor> initialState, bool finalState)
+    private Tensor FinalOutput(Tensor outputs, long[] lengths, IReadOnlyList<Tensor> initialState)
     {
-        long n = outputs.shape[0], max = outputs.shape[1];
-        Tensor[] final = [];
-        if (finalState)
-        {
-            var lastStep = lengths.to(ScalarType.Int64, outputs.device).sub(KeptScalars.One).clamp_min(KeptScalars.Zero);
-            var last = outputs.gather(1, lastStep.view(n, 1, 1).expand(n, 1, HiddenSize)).squeeze(1);
-            var empty = lengths.to(outputs.device).eq(KeptScalars.Zero).view(n, 1);
-            final = [where(empty, initialState[^1], last)];
-        }
-        if (max < steps)
-            outputs = nn.functional.pad(outputs, [0, 0, 0, steps - max]);
-        return (outputs, final);
+        long n = outputs.shape[0];
+        var lengthTensor = tensor(lengths, device: outputs.device);
+        var lastStep = lengthTensor.sub(KeptScalars.One).clamp_min(KeptScalars.Zero);
+        var last = outputs.gather(1, lastStep.view(n, 1, 1).expand(n, 1, HiddenSize)).squeeze(1);
+        return where(lengthTensor.eq(KeptScalars.Zero).view(n, 1), initialState[^1], last);
     }
 
     private (Tensor Outputs, Tensor[] FinalState) RunPadded(Tensor inputs, IReadOnlyList<Tensor> initialState)
