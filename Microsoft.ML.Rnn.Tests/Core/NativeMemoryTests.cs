@@ -1,10 +1,13 @@
 using System.Diagnostics;
 using Microsoft.ML.Rnn.Core;
+using Microsoft.ML.Rnn.Tests.Reliability;
 using Xunit;
 using static TorchSharp.torch;
 
 namespace Microsoft.ML.Rnn.Tests.Core;
 
+/// <summary>Measures the process's resident memory, so it runs alone (other tests' allocations would land in it).</summary>
+[Collection(ProcessMeasurementCollection.Name)]
 public class NativeMemoryTests
 {
     /// <summary>

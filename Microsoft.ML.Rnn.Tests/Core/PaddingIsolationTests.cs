@@ -55,12 +55,15 @@ public class PaddingIsolationTests
 
     /// <summary>
     /// Spread lengths take the time-segmented fused path, which computes padding steps of sequences ending inside a
-    /// segment; with and without recorded gradients (inputs are zeroed only when they are), and outputs only.
+    /// segment (and, for an LSTM's final state, recomputes their cell states); with and without recorded gradients
+    /// (inputs are zeroed only when they are), and outputs only.
     /// </summary>
     [Theory]
     [InlineData("gru", true, true)]
     [InlineData("gru", false, true)]
     [InlineData("rnn", true, true)]
+    [InlineData("lstm", true, true)]
+    [InlineData("lstm", false, true)]
     [InlineData("lstm", true, false)]
     [InlineData("lstm", false, false)]
     public void NanPaddingChangesNothingOnTimeSegments(string kind, bool recordGradients, bool finalState)
@@ -74,7 +77,9 @@ public class PaddingIsolationTests
             _ => new LstmCell(3, 4),
         };
         long[] lengthValues = [3, 30, 0, 17, 9, 25, 1, 30, 12, 6, 21, 14];
-        Assert.True(TimeSegments.Ends(lengthValues).Length > 1, "the case must take the segmented path");
+        var ends = TimeSegments.Ends(lengthValues, recomputesCellStates: kind == "lstm" && finalState);
+        Assert.True(ends.Length > 1 && !ends.SequenceEqual(lengthValues.Where(v => v > 0).Distinct().Order()),
+            "the case must take the segmented path, with sequences ending inside a segment");
         var lengths = tensor(lengthValues);
         var clean = randn(lengthValues.Length, 30, 3);
         var valid = arange(30).unsqueeze(0).lt(lengths.unsqueeze(1)).unsqueeze(2);

@@ -27,7 +27,8 @@ public static class DynamicUnroller
     /// <param name="timeMajor">True when inputs and outputs put time first.</param>
     /// <param name="path">Fused kernel, step loop, or automatic choice (same results).</param>
     /// <param name="finalState">False when only the outputs are needed (Keras' <c>return_state=False</c>): the final
-    /// state is then empty, and an LSTM with varying lengths runs faster (no packed kernel).</param>
+    /// state is then empty, and an LSTM with varying lengths runs faster (its final cell state, which is not among the
+    /// outputs, need not be recomputed).</param>
     /// <returns>Outputs (N, L, H_out) or (L, N, H_out) and the final state (empty when not asked for).</returns>
     public static UnrollResult Unroll(RnnCell cell, Tensor inputs, Tensor? sequenceLengths = null,
         IReadOnlyList<Tensor>? initialState = null, bool timeMajor = false, UnrollPath path = UnrollPath.Auto,

@@ -104,7 +104,7 @@ public abstract class RnnCell : nn.Module
     /// <summary>
     /// <see cref="ForwardFused"/> for callers that only read the outputs (unrollers asked for no final state). A cell
     /// whose fused kernel can skip work when the final state is not wanted overrides it (an LSTM with varying lengths
-    /// then avoids the packed kernel: its final cell state is not among the outputs).
+    /// then need not recompute its final cell state, which is not among the outputs).
     /// </summary>
     /// <returns>Outputs (N, L, H_out).</returns>
     /// <remarks>The default returns <see cref="ForwardFused"/>'s outputs and leaves its final state to the caller's dispose

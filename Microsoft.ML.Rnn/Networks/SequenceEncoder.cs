@@ -125,7 +125,7 @@ public sealed class SequenceEncoder : nn.Module
         var x = Embed(input, lens);
 
         // Only the outputs are read (the final hidden state is gathered from them below), so the unrollers skip the
-        // final state: an LSTM with varying lengths then avoids the packed kernel.
+        // final state: an LSTM with varying lengths then need not recompute its final cell state.
         Tensor outputs = stacked is not null
             ? DynamicUnroller.Unroll(stacked, x, lens, path: path, finalState: false).Outputs
             : StackedBidirectionalUnroller.Unroll(forward_layers!.ToArray(), backward_layers!.ToArray(), x, lens, path: path, finalState: false).Outputs;

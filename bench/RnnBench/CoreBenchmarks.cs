@@ -9,8 +9,8 @@ internal sealed class CoreBenchmarks(BenchSettings settings, List<BenchRecord> r
 {
     /// <summary>
     /// 4: valid tokens/s of DynamicUnroller Auto with lengths uniform in [5, 50] vs fused on a padded batch of equal
-    /// total tokens, for an LstmCell (packed kernel: its final cell state needs it; and outputs only, as the components
-    /// unroll, on time segments) and a GruCell (time segments, final state gathered at each length); at libtorch's
+    /// total tokens (time segments in every case), for an LstmCell (with its final state, whose cell state is recomputed
+    /// for sequences ending inside a segment, and outputs only, as the components unroll) and a GruCell; at libtorch's
     /// default thread count and at one thread. Each pair is timed in alternating repetitions of 20 calls.
     /// </summary>
     public void VariableLengths(BenchConfig c)

@@ -6,9 +6,9 @@ using static TorchSharp.torch;
 namespace Microsoft.ML.Rnn.Tests.Core.Cells;
 
 /// <summary>
-/// GRU and simple RNN with widely spread lengths run the fused kernel once per time segment on the sequences still
-/// running (<see cref="TimeSegments"/>): the plan, and the segmented results against the step loop (LSTM, on the
-/// packed kernel, for comparison).
+/// With varying lengths the fused kernel runs once per time segment on the sequences still running
+/// (<see cref="TimeSegments"/>): the plan, and the segmented results against the step loop, including an LSTM's final
+/// cell state, recomputed for sequences that end inside a segment.
 /// </summary>
 public class TimeSegmentsTests
 {
@@ -24,6 +24,16 @@ public class TimeSegmentsTests
         Assert.True(ends.SequenceEqual(ends.Order().Distinct()) && ends.All(spread.Contains));
         // Few long rows: after the short ones end, only the long ones are computed.
         Assert.Equal([3L, 100L], TimeSegments.Ends([3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 100]));
+    }
+
+    [Fact]
+    public void RecomputingCellStatesFavoursEndsAtLengths()
+    {
+        // Twelve rows of 40 steps and three of 30: padding the short ones costs 30 row-steps, a second call 40, so one
+        // call wins; recomputing their cell states over 30 steps (90 row-steps and a fixed 60) makes two calls cheaper.
+        long[] lengths = [.. Enumerable.Repeat(40L, 12), .. Enumerable.Repeat(30L, 3)];
+        Assert.Equal([40L], TimeSegments.Ends(lengths));
+        Assert.Equal([30L, 40L], TimeSegments.Ends(lengths, recomputesCellStates: true));
     }
 
     [Theory]
@@ -46,8 +56,9 @@ public class TimeSegmentsTests
         var random = new Random(5);
         // Spread lengths, a zero and the full length, shuffled so that sorting and unsorting matter.
         long[] lengths = Enumerable.Range(0, (int)n).Select(i => i == 3 ? 0L : i == 7 ? steps : random.Next(1, (int)steps + 1)).ToArray();
-        Assert.True(TimeSegments.Ends(lengths).Length > 1, "the case must take the segmented path");
-        Assert.True(TimeSegments.Ends(lengths).Length < lengths.Distinct().Count(v => v > 0), "some sequences must end inside a segment");
+        var ends = TimeSegments.Ends(lengths, recomputesCellStates: kind == "lstm");
+        Assert.True(ends.Length > 1, "the case must take the segmented path");
+        Assert.True(ends.Length < lengths.Distinct().Count(v => v > 0), "some sequences must end inside a segment");
         var inputs = randn(n, steps, inputSize, dtype: float64).requires_grad_();
         var init = cell.StateSizes.Select(size => randn(n, size, dtype: float64).requires_grad_()).ToArray();
         var outWeights = randn(n, steps, hidden, dtype: float64);

@@ -1,7 +1,6 @@
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
-using static TorchSharp.torch.nn.utils.rnn;
 
 namespace Microsoft.ML.Rnn.Core;
 
@@ -77,7 +76,7 @@ internal sealed class FusedKernel
     /// <param name="lengths">(N) int64 on the CPU, or null for all-L.</param>
     /// <param name="initialState">Our state order: LSTM (c, h) of (N, H) each; GRU/RNN (h).</param>
     /// <param name="finalState">False when the caller only reads the outputs: the final state is then empty, which
-    /// lets an LSTM with varying lengths skip the packed kernel (its final cell state is not among the outputs).</param>
+    /// lets an LSTM with varying lengths skip recomputing its final cell state (which is not among the outputs).</param>
     /// <returns>Outputs (N, L, H) and the final state in our order (empty when not asked for).</returns>
     public (Tensor Outputs, Tensor[] FinalState) Forward(Tensor inputs, Tensor? lengths, IReadOnlyList<Tensor> initialState, bool finalState = true)
     {
@@ -115,61 +114,9 @@ internal sealed class FusedKernel
             return (nn.functional.pad(prefixOut, [0, 0, 0, l - max]), prefixState);
         }
 
-        if (Module is not LSTM || !finalState)
-        {
-            long[] lengthValues = lengths.data<long>().ToArray();
-            return RunSegments(inputs, lengthValues, TimeSegments.Ends(lengthValues), initialState, finalState);
-        }
-
-        // Packing rejects zero lengths: run those rows for one (padding) step, then restore their initial state
-        // and zero their outputs below; torch.where/masked_fill also give them zero gradient.
-        using var clamped = lengths.clamp_min(KeptScalars.One);
-        using var packed = pack_padded_sequence(inputs, clamped, batch_first: true, enforce_sorted: false);
-        var (h0, c0) = ToNative(initialState);
-        PackedSequence packedOut;
-        Tensor[] final;
-        switch (Module)
-        {
-            case LSTM lstm:
-                {
-                    var (o, hN, cN) = lstm.call(packed, (h0, c0!));
-                    packedOut = o;
-                    final = [cN.squeeze(0), hN.squeeze(0)];
-                    break;
-                }
-            case GRU gru:
-                {
-                    var (o, hN) = gru.call(packed, h0);
-                    packedOut = o;
-                    final = [hN.squeeze(0)];
-                    break;
-                }
-            case RNN rnn:
-                {
-                    var (o, hN) = rnn.call(packed, h0);
-                    packedOut = o;
-                    final = [hN.squeeze(0)];
-                    break;
-                }
-            default:
-                throw new InvalidOperationException("FusedKernel: unknown native module");
-        }
-
-        Tensor outputs;
-        using (packedOut)
-        {
-            (outputs, var _) = pad_packed_sequence(packedOut, batch_first: true, total_length: l);
-        }
-
-        if (min == 0)
-        {
-            var empty = lengths.eq(KeptScalars.Zero).to(inputs.device);
-            outputs = outputs.masked_fill(empty.view(n, 1, 1), KeptScalars.Zero);
-            var emptyRows = empty.view(n, 1);
-            for (int k = 0; k < final.Length; k++)
-                final[k] = where(emptyRows, initialState[k], final[k]);
-        }
-        return (outputs, final);
+        long[] lengthValues = lengths.data<long>().ToArray();
+        var ends = TimeSegments.Ends(lengthValues, recomputesCellStates: finalState && Kind == FusedKernelKind.Lstm);
+        return RunSegments(inputs, lengthValues, ends, initialState, finalState);
     }
 
     /// <summary>
@@ -200,6 +147,10 @@ internal sealed class FusedKernel
             : inputs;
         var sortedOutputs = zeros(n, l, HiddenSize, dtype: inputs.dtype, device: inputs.device);
         var state = sorted ? initialState.ToArray() : initialState.Select(s => s.index_select(0, sort)).ToArray();
+        // An LSTM's final cell state is not among its outputs: collected per segment for the sequences ending in it,
+        // a block of the sorted order each, put in front of the earlier ones (the shortest sequences end first).
+        bool cellStates = finalState && Kind == FusedKernelKind.Lstm;
+        var finishedCellStates = new List<Tensor>();
         long start = 0;
         foreach (long end in ends)
         {
@@ -207,15 +158,67 @@ internal sealed class FusedKernel
             // prefix of the previous segment's final state; rows that have ended are never read again.
             long rows = sortedLengths.Count(v => v > start), steps = end - start;
             var x = source.narrow(1, start, steps).index_select(0, sort.narrow(0, 0, rows));
-            var (segment, final) = RunPadded(x, state.Select(s => s.narrow(0, 0, rows)).ToArray());
+            var entering = state.Select(s => s.narrow(0, 0, rows)).ToArray();
+            var (segment, final) = RunPadded(x, entering);
             sortedOutputs.narrow(0, 0, rows).narrow(1, start, steps).copy_(segment);
+            if (cellStates)
+            {
+                long running = sortedLengths.Count(v => v > end), atEnd = sortedLengths.Count(v => v >= end);
+                var finished = final[0].narrow(0, running, atEnd - running);
+                if (atEnd < rows)
+                {
+                    var localLengths = sortedLengths[(int)atEnd..(int)rows].Select(v => v - start).ToArray();
+                    var inside = LstmCellStateAt(x.narrow(0, atEnd, rows - atEnd), segment.narrow(0, atEnd, rows - atEnd),
+                        entering.Select(e => e.narrow(0, atEnd, rows - atEnd)).ToArray(), localLengths);
+                    finished = cat([finished, inside], 0);
+                }
+                finishedCellStates.Insert(0, finished);
+            }
             state = final;
             start = end;
         }
         var outputs = sorted ? sortedOutputs : sortedOutputs.index_select(0, argsort(sort));
         if (padding is not null)
             outputs.view(n * l, HiddenSize).index_fill_(0, padding, KeptScalars.Zero);
-        return (outputs, finalState ? [FinalOutput(outputs, lengths, initialState)] : []);
+        if (!finalState)
+            return (outputs, []);
+        var finalOutput = FinalOutput(outputs, lengths, initialState);
+        if (!cellStates)
+            return (outputs, [finalOutput]);
+        // Sorted order: the blocks from the last segment's to the first's, then the empty sequences' initial states.
+        long empty = sortedLengths.Count(v => v == 0);
+        var sortedInitialCell = sorted ? initialState[0] : initialState[0].index_select(0, sort);
+        finishedCellStates.Add(sortedInitialCell.narrow(0, n - empty, empty));
+        var cell = cat(finishedCellStates, 0);
+        return (outputs, [sorted ? cell : cell.index_select(0, argsort(sort)), finalOutput]);
+    }
+
+    /// <summary>
+    /// The cell state of LSTM sequences that ended inside a segment, at each one's last step, recomputed from what the
+    /// kernel returned: every step's gates depend only on its input and the previous output, both known, so all
+    /// gates come from two matrix products and only the linear recurrence c = f·c + i·g runs step by step. Equal to
+    /// the kernel's own cell state up to rounding, and differentiable like it.
+    /// </summary>
+    /// <param name="inputs">(K, S, H_in) the segment's inputs for these sequences.</param>
+    /// <param name="outputs">(K, S, H) the kernel's outputs for them.</param>
+    /// <param name="entering">Their (c, h) entering the segment.</param>
+    /// <param name="lengths">Their lengths within the segment, each in [1, S).</param>
+    private Tensor LstmCellStateAt(Tensor inputs, Tensor outputs, IReadOnlyList<Tensor> entering, long[] lengths)
+    {
+        long k = inputs.shape[0], steps = lengths.Max();
+        var previousOutputs = cat([entering[1].unsqueeze(1), outputs.narrow(1, 0, steps - 1)], 1);
+        // PyTorch's gate order is i, f, g, o: the cell state needs the first three only.
+        long needed = 3 * HiddenSize;
+        var gates = (nn.functional.linear(inputs.narrow(1, 0, steps), WeightIh.narrow(0, 0, needed), BiasIh.narrow(0, 0, needed))
+            + nn.functional.linear(previousOutputs, WeightHh.narrow(0, 0, needed), BiasHh.narrow(0, 0, needed))).chunk(3, 2);
+        var forget = gates[1].sigmoid();
+        var update = gates[0].sigmoid() * gates[2].tanh();
+        var cell = entering[0];
+        var cells = new Tensor[steps];
+        for (int t = 0; t < steps; t++)
+            cells[t] = cell = update.select(1, t).addcmul(forget.select(1, t), cell, KeptScalars.One);
+        var last = tensor(lengths.Select(v => v - 1).ToArray(), device: inputs.device).view(k, 1, 1).expand(k, 1, HiddenSize);
+        return stack(cells, 1).gather(1, last).squeeze(1);
     }
 
     /// <summary>

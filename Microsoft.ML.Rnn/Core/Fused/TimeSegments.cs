@@ -14,11 +14,19 @@ internal static class TimeSegments
     public const long CallCostInRowSteps = 40;
 
     /// <summary>
+    /// The fixed cost of recomputing the LSTM cell state of sequences that end inside a segment (about ten element-wise
+    /// calls plus two per step, ~0.12 ms), in row-steps; the recomputed gates themselves cost a row-step each.
+    /// </summary>
+    public const long CellStateCostInRowSteps = 60;
+
+    /// <summary>
     /// The segment ends (ascending, the last one the longest length) minimising
     /// <c>Σ (CallCostInRowSteps + rows still running at the segment start × segment steps)</c>, by dynamic programming over
     /// the distinct lengths (every optimal end is one). A single end means one padded call is cheapest.
+    /// With <paramref name="recomputesCellStates"/>, a segment inside which sequences end also pays for recomputing
+    /// their cell states over its steps up to the longest of them.
     /// </summary>
-    public static long[] Ends(IReadOnlyList<long> lengths)
+    public static long[] Ends(IReadOnlyList<long> lengths, bool recomputesCellStates = false)
     {
         var distinct = lengths.Where(v => v > 0).Distinct().Order().ToArray();
         if (distinct.Length <= 1)
@@ -34,6 +42,8 @@ internal static class TimeSegments
             for (int j = 0; j < i; j++)
             {
                 long cost = best[j] + CallCostInRowSteps + running[j] * (points[i] - points[j]);
+                if (recomputesCellStates && i - 1 > j)   // rows of lengths points[j+1 .. i-1] end inside
+                    cost += CellStateCostInRowSteps + (running[j] - running[i - 1]) * (points[i - 1] - points[j]);
                 if (cost < best[i])
                 {
                     best[i] = cost;
