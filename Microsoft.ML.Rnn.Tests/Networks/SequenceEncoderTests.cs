@@ -34,22 +34,27 @@ public class SequenceEncoderTests
             Assert.Equal(new long[] { 5, d * 4 }, SequenceEncoder.Pool(result, pooling).shape);
     }
 
-    [Fact]
-    public void FinalHiddenIsForwardAtLastValidStepAndBackwardAtStepZero()
+    [Theory]
+    [InlineData(true, "ragged")]
+    [InlineData(true, "full")]
+    [InlineData(true, "none")]
+    [InlineData(false, "ragged")]
+    [InlineData(false, "full")]
+    public void FinalHiddenIsForwardAtLastValidStepAndBackwardAtStepZero(bool bidirectional, string lengthsKind)
     {
         using var scope = NewDisposeScope();
         manual_seed(2);
-        var encoder = FloatEncoder(bidirectional: true);
-        var lengths = tensor(new long[] { 4, 2, 0 });
-        var r = encoder.Encode(randn(3, 4, 3), lengths);
-        long[] lens = [4, 2, 0];
+        var encoder = FloatEncoder(bidirectional);
+        long[] lens = lengthsKind == "ragged" ? [4, 2, 0] : [4, 4, 4];
+        var r = encoder.Encode(randn(3, 4, 3), lengthsKind == "none" ? null : tensor(lens));
         for (int i = 0; i < 3; i++)
         {
             var fw = lens[i] == 0 ? zeros(4) : r.Outputs[i, lens[i] - 1, ..4];
-            var bw = r.Outputs[i, 0, 4..];
-            Assert.True(r.FinalHidden[i].equal(cat([fw, bw])).all().item<bool>());
+            var expected = bidirectional ? cat([fw, r.Outputs[i, 0, 4..]]) : fw;
+            Assert.True(r.FinalHidden[i].equal(expected).all().item<bool>(), $"row {i}");
         }
-        Assert.Equal(0, r.FinalHidden[2].abs().sum().item<float>());
+        if (lengthsKind == "ragged")
+            Assert.Equal(0, r.FinalHidden[2].abs().sum().item<float>());
     }
 
     [Theory]

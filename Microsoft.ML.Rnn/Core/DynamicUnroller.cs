@@ -113,11 +113,12 @@ public static class DynamicUnroller
             throw new ArgumentException(
                 $"{caller}: sequence lengths must be integers, got {sequenceLengths.dtype}.", nameof(sequenceLengths));
         }
-        var lengths = sequenceLengths.to(ScalarType.Int64, CPU);
+        var lengths = sequenceLengths.dtype == ScalarType.Int64 && sequenceLengths.device_type == DeviceType.CPU
+            ? sequenceLengths
+            : sequenceLengths.to(ScalarType.Int64, CPU);
         if (batch > 0)
         {
-            long min = lengths.min().item<long>();
-            long max = lengths.max().item<long>();
+            var (min, max) = CellChecks.LengthRange(lengths);
             if (min < 0 || max > steps)
             {
                 throw new ArgumentOutOfRangeException(nameof(sequenceLengths),

@@ -15,6 +15,7 @@ public sealed class SequenceClassifierNetwork : nn.Module
 {
     private readonly SequenceEncoder encoder;
     private readonly Dropout dropout;
+    private readonly double dropoutProbability;
     private readonly Linear output;
 
     /// <summary>Creates the network around an encoder.</summary>
@@ -32,6 +33,7 @@ public sealed class SequenceClassifierNetwork : nn.Module
             throw new ArgumentOutOfRangeException(nameof(dropoutProbability), dropoutProbability, "SequenceClassifierNetwork: dropout must be in [0, 1).");
         this.encoder = encoder;
         dropout = nn.Dropout(dropoutProbability);
+        this.dropoutProbability = dropoutProbability;
         output = nn.Linear(encoder.OutputSize, classCount);
         ClassCount = classCount;
         Pooling = pooling;
@@ -52,7 +54,9 @@ public sealed class SequenceClassifierNetwork : nn.Module
     {
         using var scope = NewDisposeScope();
         var pooled = SequenceEncoder.Pool(encoder.Encode(input, lengths, path), Pooling);
-        return output.call(dropout.call(pooled)).MoveToOuterDisposeScope();
+        // Dropout is the identity when scoring (or at probability 0): skip the call, one of few per scored row.
+        var features = training && dropoutProbability > 0 ? dropout.call(pooled) : pooled;
+        return output.call(features).MoveToOuterDisposeScope();
     }
 
     /// <summary>Mean cross-entropy of the logits against 0-based labels (N) int64.</summary>

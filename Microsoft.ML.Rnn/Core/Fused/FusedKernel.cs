@@ -102,7 +102,8 @@ internal sealed class FusedKernel
             return RunPadded(inputs, initialState);
         }
 
-        long min = lengths.min().item<long>(), max = lengths.max().item<long>();
+        long[] lengthValues = lengths.data<long>().ToArray();
+        long min = lengthValues.Min(), max = lengthValues.Max();
         if (min == max)
         {
             // All sequences share one length: the unpacked kernel on the valid prefix is cheaper than packing.
@@ -114,7 +115,6 @@ internal sealed class FusedKernel
             return (nn.functional.pad(prefixOut, [0, 0, 0, l - max]), prefixState);
         }
 
-        long[] lengthValues = lengths.data<long>().ToArray();
         var ends = TimeSegments.Ends(lengthValues, recomputesCellStates: finalState && Kind == FusedKernelKind.Lstm);
         return RunSegments(inputs, lengthValues, ends, initialState, finalState);
     }
