@@ -115,6 +115,9 @@ public abstract class RnnCell : nn.Module
     /// <summary>Device and dtype of this cell's first parameter unless given explicitly.</summary>
     protected (Device Device, ScalarType Dtype) ParameterDeviceAndType(Device? device, ScalarType? dtype)
     {
+        // Walking the parameters costs several libtorch calls; the unrollers always pass both.
+        if (device is not null && dtype is not null)
+            return (device, dtype.Value);
         var first = parameters().FirstOrDefault();
         return (device ?? first?.device ?? CPU, dtype ?? first?.dtype ?? get_default_dtype());
     }
