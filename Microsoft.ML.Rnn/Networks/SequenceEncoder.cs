@@ -138,7 +138,7 @@ public sealed class SequenceEncoder : nn.Module
         {
             // Every sequence full (the common case of fixed-size input): the last step is one select instead of the
             // handful of calls a gather by lengths needs, which is a visible share of scoring a single row.
-            var lastOutputs = AllSteps(lens, l)
+            var lastOutputs = CellChecks.LengthRange(lens).Min == l
                 ? outputs.select(1, l - 1)
                 : outputs.gather(1, LastSteps(lens, outputs)).squeeze(1);
             final = stacked is not null
@@ -148,21 +148,11 @@ public sealed class SequenceEncoder : nn.Module
         return new EncoderOutput(outputs.MoveToOuterDisposeScope(), final.MoveToOuterDisposeScope(), lens.MoveToOuterDisposeScope());
     }
 
+    /// <summary>(N) int64 lengths all equal to <paramref name="steps"/>.</summary>
     private static Tensor FullLengths(long n, long steps)
     {
         using var value = steps.ToScalar();
         return full(n, value, dtype: ScalarType.Int64);
-    }
-
-    /// <summary>True when every length is <paramref name="steps"/>.</summary>
-    private static bool AllSteps(Tensor lengths, long steps)
-    {
-        foreach (long length in lengths.data<long>())
-        {
-            if (length != steps)
-                return false;
-        }
-        return true;
     }
 
     /// <summary>

@@ -62,16 +62,22 @@ internal sealed class CoreBenchmarks(BenchSettings settings, List<BenchRecord> r
         manual_seed(3);
         using var cell = new LstmCell(c.InputSize, c.HiddenSize);
         using var x = randn(c.N, c.L, c.InputSize);
-        Sample Inference(UnrollPath path)
+        void Inference(UnrollPath path)
         {
             using var noGrad = no_grad();
-            return Harness.Time(() => DynamicUnroller.Unroll(cell, x, path: path), settings.Warmup, settings.Repetitions).Scaled(1e3);
+            DynamicUnroller.Unroll(cell, x, path: path);
         }
-        Sample Training(UnrollPath path) => Harness.Time(() =>
+        void Training(UnrollPath path)
         {
             cell.zero_grad();
             DynamicUnroller.Unroll(cell, x, path: path).Outputs.mean().backward();
-        }, settings.Warmup, settings.Repetitions).Scaled(1e3);
+        }
+        (Sample Step, Sample Fused) Alternating(Action<UnrollPath> body)
+        {
+            var (step, fused) = Harness.TimeAlternating(() => body(UnrollPath.Step), () => body(UnrollPath.Fused),
+                settings.Warmup, settings.Repetitions, callsPerRepetition: 5);
+            return (step.Scaled(1e3), fused.Scaled(1e3));
+        }
 
         int defaultThreads = get_num_threads();
         int packageThreads = Math.Max(1, Environment.ProcessorCount - 1);
@@ -81,9 +87,11 @@ internal sealed class CoreBenchmarks(BenchSettings settings, List<BenchRecord> r
             try
             {
                 string label = threads == defaultThreads ? $"{threads} threads, libtorch default" : $"{threads} thread(s), package default";
-                Add(BenchRecord.Compare($"5 step path vs fused: inference ({label})", c, Inference(UnrollPath.Step), Inference(UnrollPath.Fused),
+                var (stepInference, fusedInference) = Alternating(Inference);
+                Add(BenchRecord.Compare($"5 step path vs fused: inference ({label})", c, stepInference, fusedInference,
                     "ms/batch", "fused kernel", 2.0, false));
-                Add(BenchRecord.Compare($"5 step path vs fused: training ({label})", c, Training(UnrollPath.Step), Training(UnrollPath.Fused),
+                var (stepTraining, fusedTraining) = Alternating(Training);
+                Add(BenchRecord.Compare($"5 step path vs fused: training ({label})", c, stepTraining, fusedTraining,
                     "ms/batch", "fused kernel", 1.3, false));
             }
             finally

@@ -106,7 +106,7 @@ internal sealed class FusedKernel
         long min = lengthValues.Min(), max = lengthValues.Max();
         if (min == max)
         {
-            // All sequences share one length: the unpacked kernel on the valid prefix is cheaper than packing.
+            // All sequences share one length: one call on the valid prefix.
             if (max == 0)
                 return (zeros(n, l, HiddenSize, dtype: inputs.dtype, device: inputs.device), initialState.Select(s => s.clone()).ToArray());
             if (max == l)
@@ -120,14 +120,14 @@ internal sealed class FusedKernel
     }
 
     /// <summary>
-    /// Varying lengths, for GRU and simple RNN (and an LSTM whose final state is not wanted): their state is their
-    /// output, so the padded kernel (which uses oneDNN; the packed one does not and measured ~2.7× slower) gives
-    /// everything. Sequences sorted by decreasing length, then one padded kernel call per time segment
-    /// (<see cref="TimeSegments"/>; a single one when lengths are close) on only the sequences still running at its
-    /// start, each starting from the state the previous segment left. Sequences ending inside a segment compute a few
-    /// padding steps, which only feed later padding steps of the same sequence: their outputs are zeroed, and their
-    /// inputs are zeroed first when gradients are recorded, so that NaN or infinite padding cannot reach them. The
-    /// final state is the output at each sequence's last valid step.
+    /// Varying lengths: sequences sorted by decreasing length, then one call of the padded kernel (which uses oneDNN;
+    /// libtorch's packed kernel does not and measured ~2.7× slower) per time segment (<see cref="TimeSegments"/>; a
+    /// single one when lengths are close) on only the sequences still running at its start, each starting from the
+    /// state the previous segment left. Sequences ending inside a segment compute a few padding steps, which only feed
+    /// later padding steps of the same sequence: their outputs are zeroed, and their inputs are zeroed first when
+    /// gradients are recorded, so that NaN or infinite padding cannot reach them. The final output (the whole state of
+    /// a GRU or simple RNN) is the output at each sequence's last valid step; an LSTM's final cell state comes from the
+    /// segment's final state for sequences ending at its end and from <see cref="LstmCellStateAt"/> for the others.
     /// </summary>
     /// <remarks>
     /// Built from libtorch's cheap operations: an index_select of each segment's inputs, a copy of its outputs into a
