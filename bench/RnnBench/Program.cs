@@ -58,7 +58,7 @@ Report.WriteJson(output, new
     },
     Records = records,
 });
-Console.WriteLine($"\n{records.Count} figures in {total.Elapsed.TotalSeconds:F1} s; written to {output}");
+Console.WriteLine($"\n{records.Count} figures in {total.Elapsed.TotalSeconds:F1} s; written to {Path.GetRelativePath(root, output)}");
 
 static string LoadAverage()
 {

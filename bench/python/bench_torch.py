@@ -106,7 +106,7 @@ def main():
     with open(out, "w") as f:
         json.dump({"torch": torch.__version__, "blas": blas(), "threads": torch.get_num_threads(), "quick": QUICK,
                    "warmup": WARMUP, "repetitions": REPETITIONS, "records": records}, f, indent=2)
-    print(f"written to {os.path.normpath(out)}")
+    print(f"written to {os.path.relpath(out, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..'))}")
 
 
 if __name__ == "__main__":
