@@ -119,10 +119,9 @@ public sealed class LstmTaggerTransformer : RowToRowTransformerBase, ITransforme
             throw new FormatException($"{UserName}: corrupt model header.");
         var encoderOptions = EncoderOptionsPersistence.Read(ctx, UserName);
         features.CheckNetwork(encoderOptions, UserName);
-        double directions = encoderOptions.Bidirectional ? 2 : 1;
         ModelPersistence.CheckNetworkFits(ctx, NetworkStream,
-            EncoderOptionsPersistence.MinimumParameters(encoderOptions) + (double)tagCount * directions * encoderOptions.HiddenSize
-            + (crf == 1 ? (double)tagCount * tagCount : 0), UserName);
+            EncoderOptionsPersistence.MinimumParameters(encoderOptions, headOutputs: tagCount) + (crf == 1 ? (double)tagCount * tagCount : 0),
+            UserName);
         var network = ModelPersistence.LoadModule(ctx, NetworkStream,
             new SequenceTaggerNetwork(new SequenceEncoder(encoderOptions), tagCount, useCrf: crf == 1), UserName);
         return new LstmTaggerTransformer(env, features, tagCount, tagNames, batchSize, network, torch.CPU);

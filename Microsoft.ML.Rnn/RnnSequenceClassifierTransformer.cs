@@ -128,9 +128,8 @@ public sealed class RnnSequenceClassifierTransformer : RowToRowTransformerBase, 
             throw new FormatException($"{UserName}: corrupt model header.");
         var encoderOptions = EncoderOptionsPersistence.Read(ctx, UserName);
         features.CheckNetwork(encoderOptions, UserName);
-        double directions = encoderOptions.Bidirectional ? 2 : 1;
         ModelPersistence.CheckNetworkFits(ctx, NetworkStream,
-            EncoderOptionsPersistence.MinimumParameters(encoderOptions) + (double)classCount * directions * encoderOptions.HiddenSize, UserName);
+            EncoderOptionsPersistence.MinimumParameters(encoderOptions, headOutputs: classCount), UserName);
         var network = ModelPersistence.LoadModule(ctx, NetworkStream,
             new SequenceClassifierNetwork(new SequenceEncoder(encoderOptions), classCount, (SequencePooling)pooling), UserName);
         return new RnnSequenceClassifierTransformer(env, features, labelKind == 1, classCount, labelNames, batchSize,

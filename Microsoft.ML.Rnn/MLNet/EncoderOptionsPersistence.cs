@@ -74,7 +74,9 @@ internal static class EncoderOptionsPersistence
     /// and hidden-to-hidden matrices of every layer and direction; biases left out), in double so hostile values
     /// cannot overflow. Compared with the weights entry's size before the encoder is built.
     /// </summary>
-    public static double MinimumParameters(SequenceEncoderOptions o)
+    /// <param name="o">The encoder's options.</param>
+    /// <param name="headOutputs">Outputs of a linear layer over the encoder's D*H features (its weights are added), or 0.</param>
+    public static double MinimumParameters(SequenceEncoderOptions o, long headOutputs = 0)
     {
         ArgumentNullException.ThrowIfNull(o);
         double gates = o.CellType switch { RnnCellType.Lstm => 4, RnnCellType.Gru => 3, _ => 1 };
@@ -84,6 +86,7 @@ internal static class EncoderOptionsPersistence
         double embedding = o.VocabularySize > 0 ? (double)o.VocabularySize * o.EmbeddingSize : 0;
         double recurrent = directions * gates * h * (firstInput + h);
         double deeper = (o.NumberOfLayers - 1) * directions * gates * h * (directions * h + h);
-        return embedding + recurrent + deeper;
+        double head = (double)headOutputs * directions * h;
+        return embedding + recurrent + deeper + head;
     }
 }
