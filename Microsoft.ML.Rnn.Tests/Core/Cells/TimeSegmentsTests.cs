@@ -81,4 +81,36 @@ public class TimeSegmentsTests
         for (int i = 0; i < leaves.Length; i++)
             AssertClose(stepGrads[i], fusedGrads[i], 1e-9, $"gradient {i}");
     }
+
+    /// <summary>
+    /// Many random batches (sizes, lengths with zeros, repeats and outliers, sorted or not) in float32 through the
+    /// oneDNN kernel: outputs and the LSTM's final (c, h) equal the step loop's, whatever segments the plan picks.
+    /// </summary>
+    [Fact]
+    public void RandomBatchesMatchTheStepLoopInFloat32()
+    {
+        var random = new Random(17);
+        using var cell = new LstmCell(4, 6);
+        using var noGrad = no_grad();
+        for (int trial = 0; trial < 40; trial++)
+        {
+            using var scope = NewDisposeScope();
+            int n = random.Next(1, 40), steps = random.Next(1, 30);
+            long[] lengths = random.Next(4) switch
+            {
+                0 => Enumerable.Range(0, n).Select(_ => (long)random.Next(0, steps + 1)).ToArray(),                // anything
+                1 => Enumerable.Range(0, n).Select(i => i == 0 ? 1L : steps).ToArray(),                             // one outlier
+                2 => Enumerable.Range(0, n).Select(i => (long)Math.Max(0, steps - i % 3)).ToArray(),               // close
+                _ => Enumerable.Range(0, n).Select(i => (long)(steps - (long)i * steps / n)).ToArray(),           // sorted, spread
+            };
+            var inputs = randn(n, steps, 4);
+            var init = cell.StateSizes.Select(size => randn(n, size)).ToArray();
+            var (stepOut, stepFinal) = StepLoop(cell, inputs, lengths, init);
+            var (fusedOut, fusedFinal) = cell.ForwardFused(inputs, tensor(lengths), init);
+            string what = $"trial {trial}: lengths [{string.Join(", ", lengths)}], ends [{string.Join(", ", TimeSegments.Ends(lengths, recomputesCellStates: true))}]";
+            AssertClose(stepOut, fusedOut, 1e-5, $"outputs, {what}");
+            AssertClose(stepFinal[0], fusedFinal[0], 1e-5, $"cell state, {what}");
+            AssertClose(stepFinal[1], fusedFinal[1], 1e-5, $"hidden state, {what}");
+        }
+    }
 }
