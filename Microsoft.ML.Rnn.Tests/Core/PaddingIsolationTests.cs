@@ -23,12 +23,7 @@ public class PaddingIsolationTests
     {
         using var scope = NewDisposeScope();
         manual_seed(11);
-        RnnCell cell = kind switch
-        {
-            "gru" => new GruCell(3, 4),
-            "rnn" => new SimpleRnnCell(3, 4),
-            _ => new LstmCell(3, 4),
-        };
+        var cell = NewCell(kind);
         var lengths = tensor(new long[] { 5, 2, 0, 3 });
         var clean = randn(4, 5, 3);
         var valid = arange(5).unsqueeze(0).lt(lengths.unsqueeze(1)).unsqueeze(2);
@@ -70,12 +65,7 @@ public class PaddingIsolationTests
     {
         using var scope = NewDisposeScope();
         manual_seed(12);
-        RnnCell cell = kind switch
-        {
-            "gru" => new GruCell(3, 4),
-            "rnn" => new SimpleRnnCell(3, 4),
-            _ => new LstmCell(3, 4),
-        };
+        var cell = NewCell(kind);
         long[] lengthValues = [3, 30, 0, 17, 9, 25, 1, 30, 12, 6, 21, 14];
         var ends = TimeSegments.Ends(lengthValues, recomputesCellStates: kind == "lstm" && finalState);
         Assert.True(ends.Length > 1 && !ends.SequenceEqual(lengthValues.Where(v => v > 0).Distinct().Order()),
@@ -111,4 +101,11 @@ public class PaddingIsolationTests
             TensorAssert.Close(expected.Grad!, actual.Grad!, 1e-6, "input gradients at valid steps");
         }
     }
+
+    private static RnnCell NewCell(string kind) => kind switch
+    {
+        "gru" => new GruCell(3, 4),
+        "rnn" => new SimpleRnnCell(3, 4),
+        _ => new LstmCell(3, 4),
+    };
 }
