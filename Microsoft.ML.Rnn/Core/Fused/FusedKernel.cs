@@ -146,7 +146,8 @@ internal sealed class FusedKernel
             ? inputs.reshape(n * l, inputs.shape[2]).index_fill(0, padding, KeptScalars.Zero).view(n, l, inputs.shape[2])
             : inputs;
         var sortedOutputs = zeros(n, l, HiddenSize, dtype: inputs.dtype, device: inputs.device);
-        var state = sorted ? initialState.ToArray() : initialState.Select(s => s.index_select(0, sort)).ToArray();
+        var sortedInitialState = sorted ? initialState.ToArray() : initialState.Select(s => s.index_select(0, sort)).ToArray();
+        var state = sortedInitialState;
         // An LSTM's final cell state is not among its outputs: collected per segment for the sequences ending in it,
         // a block of the sorted order each, put in front of the earlier ones (the shortest sequences end first).
         bool cellStates = finalState && Kind == FusedKernelKind.Lstm;
@@ -177,7 +178,8 @@ internal sealed class FusedKernel
             state = final;
             start = end;
         }
-        var outputs = sorted ? sortedOutputs : sortedOutputs.index_select(0, argsort(sort));
+        var unsort = sorted ? null : argsort(sort);
+        var outputs = unsort is null ? sortedOutputs : sortedOutputs.index_select(0, unsort);
         if (padding is not null)
             outputs.view(n * l, HiddenSize).index_fill_(0, padding, KeptScalars.Zero);
         if (!finalState)
@@ -187,10 +189,9 @@ internal sealed class FusedKernel
             return (outputs, [finalOutput]);
         // Sorted order: the blocks from the last segment's to the first's, then the empty sequences' initial states.
         long empty = sortedLengths.Count(v => v == 0);
-        var sortedInitialCell = sorted ? initialState[0] : initialState[0].index_select(0, sort);
-        finishedCellStates.Add(sortedInitialCell.narrow(0, n - empty, empty));
+        finishedCellStates.Add(sortedInitialState[0].narrow(0, n - empty, empty));
         var cell = cat(finishedCellStates, 0);
-        return (outputs, [sorted ? cell : cell.index_select(0, argsort(sort)), finalOutput]);
+        return (outputs, [unsort is null ? cell : cell.index_select(0, unsort), finalOutput]);
     }
 
     /// <summary>
