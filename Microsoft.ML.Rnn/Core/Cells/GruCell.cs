@@ -62,7 +62,7 @@ public sealed class GruCell : RnnCell
         _stateSizes = [hiddenSize];
         if (resetGate == GruResetGate.AfterRecurrentMatmul)
         {
-            _kernel = new FusedKernel(FusedKernelKind.Gru, inputSize, hiddenSize, device, dtype);
+            _kernel = new FusedKernel(this, FusedKernelKind.Gru, inputSize, hiddenSize, device, dtype);
             register_module("fused", _kernel.Module);
         }
         else

@@ -67,7 +67,7 @@ public sealed class LstmCell : RnnCell
 
         if (Blocker(options) is null)
         {
-            _kernel = new FusedKernel(FusedKernelKind.Lstm, inputSize, hiddenSize, device, dtype);
+            _kernel = new FusedKernel(this, FusedKernelKind.Lstm, inputSize, hiddenSize, device, dtype);
             register_module("fused", _kernel.Module);
             return;
         }

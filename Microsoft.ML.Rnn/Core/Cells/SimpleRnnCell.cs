@@ -38,7 +38,7 @@ public sealed class SimpleRnnCell : RnnCell
         HiddenSize = hiddenSize;
         Activation = activation;
         _stateSizes = [hiddenSize];
-        _kernel = new FusedKernel(activation == SimpleRnnActivation.Tanh ? FusedKernelKind.RnnTanh : FusedKernelKind.RnnRelu,
+        _kernel = new FusedKernel(this, activation == SimpleRnnActivation.Tanh ? FusedKernelKind.RnnTanh : FusedKernelKind.RnnRelu,
             inputSize, hiddenSize, device, dtype);
         register_module("fused", _kernel.Module);
     }

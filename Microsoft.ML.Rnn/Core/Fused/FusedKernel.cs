@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace Microsoft.ML.Rnn.Core;
 
 /// <summary>Which libtorch fused kernel a <see cref="FusedKernel"/> wraps.</summary>
-internal enum FusedKernelKind
+public enum FusedKernelKind
 {
     /// <summary>nn.LSTM; state (c, h).</summary>
     Lstm,
@@ -28,10 +28,21 @@ internal enum FusedKernelKind
 /// </remarks>
 internal sealed class FusedKernel
 {
+    private readonly RnnCell _owner;
+
     /// <summary>Creates the native module (initialised by libtorch like PyTorch: uniform(-1/sqrt(H), 1/sqrt(H))).</summary>
-    public FusedKernel(FusedKernelKind kind, long inputSize, long hiddenSize, Device? device, ScalarType? dtype)
+    /// <param name="owner">The cell whose parameters these are: its step loop is one of the ways
+    /// <see cref="FusedKernelChecks"/> may choose to compute the kernel.</param>
+    /// <param name="kind">Which kernel.</param>
+    /// <param name="inputSize">H_in.</param>
+    /// <param name="hiddenSize">H.</param>
+    /// <param name="device">Device of the parameters.</param>
+    /// <param name="dtype">Element type of the parameters.</param>
+    public FusedKernel(RnnCell owner, FusedKernelKind kind, long inputSize, long hiddenSize, Device? device, ScalarType? dtype)
     {
+        _owner = owner;
         Kind = kind;
+        InputSize = inputSize;
         HiddenSize = hiddenSize;
         Module = kind switch
         {
@@ -46,8 +57,17 @@ internal sealed class FusedKernel
     /// <summary>The kernel kind.</summary>
     public FusedKernelKind Kind { get; }
 
+    /// <summary>H_in, the input size.</summary>
+    public long InputSize { get; }
+
     /// <summary>H, the hidden size.</summary>
     public long HiddenSize { get; }
+
+    /// <summary>State tensors: 2 for an LSTM (c, h), 1 otherwise.</summary>
+    public int StateCount => Kind == FusedKernelKind.Lstm ? 2 : 1;
+
+    /// <summary>weight_ih, weight_hh, bias_ih, bias_hh.</summary>
+    public Parameter[] Weights => [WeightIh, WeightHh, BiasIh, BiasHh];
 
     /// <summary>The native module; the owning cell registers it as its only child.</summary>
     public nn.Module Module { get; }
@@ -78,12 +98,18 @@ internal sealed class FusedKernel
     /// <param name="finalState">False when the caller only reads the outputs: the final state is then empty, which
     /// lets an LSTM with varying lengths skip recomputing its final cell state (which is not among the outputs).</param>
     /// <returns>Outputs (N, L, H) and the final state in our order (empty when not asked for).</returns>
+    /// <remarks>Which way computes the results (libtorch's kernel, with or without oneDNN, or the owning cell's step
+    /// loop) is <see cref="FusedKernelChecks"/>' choice for this shape: the first call of a shape may check it.</remarks>
     public (Tensor Outputs, Tensor[] FinalState) Forward(Tensor inputs, Tensor? lengths, IReadOnlyList<Tensor> initialState, bool finalState = true)
+        => ForwardOn(FusedKernelChecks.PathFor(this, inputs), inputs, lengths, initialState, finalState);
+
+    /// <summary><see cref="Forward"/> computed by the given <paramref name="path"/>, unchecked (for the checks themselves).</summary>
+    internal (Tensor Outputs, Tensor[] FinalState) ForwardOn(FusedKernelPath path, Tensor inputs, Tensor? lengths, IReadOnlyList<Tensor> initialState, bool finalState = true)
     {
         // Own scope: the masks, views and native (1, N, H) states made here must not outlive the call when the
         // caller has no scope of its own; only the results move out.
         using var scope = NewDisposeScope();
-        var (outputs, final) = ForwardCore(inputs, lengths, initialState, finalState);
+        var (outputs, final) = ForwardCore(path, inputs, lengths, initialState, finalState);
         if (!finalState)
             final = [];
         outputs.MoveToOuterDisposeScope();
@@ -92,14 +118,14 @@ internal sealed class FusedKernel
         return (outputs, final);
     }
 
-    private (Tensor Outputs, Tensor[] FinalState) ForwardCore(Tensor inputs, Tensor? lengths, IReadOnlyList<Tensor> initialState, bool finalState)
+    private (Tensor Outputs, Tensor[] FinalState) ForwardCore(FusedKernelPath path, Tensor inputs, Tensor? lengths, IReadOnlyList<Tensor> initialState, bool finalState)
     {
         long n = inputs.shape[0], l = inputs.shape[1];
         if (lengths is null || n == 0 || l == 0)
         {
             if (l == 0)
                 return (zeros(n, 0, HiddenSize, dtype: inputs.dtype, device: inputs.device), initialState.Select(s => s.clone()).ToArray());
-            return RunPadded(inputs, initialState);
+            return RunPadded(path, inputs, initialState);
         }
 
         long[] lengthValues = lengths.data<long>().ToArray();
@@ -110,13 +136,13 @@ internal sealed class FusedKernel
             if (max == 0)
                 return (zeros(n, l, HiddenSize, dtype: inputs.dtype, device: inputs.device), initialState.Select(s => s.clone()).ToArray());
             if (max == l)
-                return RunPadded(inputs, initialState);
-            var (prefixOut, prefixState) = RunPadded(inputs.narrow(1, 0, max), initialState);
+                return RunPadded(path, inputs, initialState);
+            var (prefixOut, prefixState) = RunPadded(path, inputs.narrow(1, 0, max), initialState);
             return (nn.functional.pad(prefixOut, [0, 0, 0, l - max]), prefixState);
         }
 
         var ends = TimeSegments.Ends(lengthValues, recomputesCellStates: finalState && Kind == FusedKernelKind.Lstm);
-        return RunSegments(inputs, lengthValues, ends, initialState, finalState);
+        return RunSegments(path, inputs, lengthValues, ends, initialState, finalState);
     }
 
     /// <summary>
@@ -134,7 +160,7 @@ internal sealed class FusedKernel
     /// sorted result, one index_select back to batch order and one index_fill of the padding steps. A masked_fill or an
     /// index_copy per segment measured 5–7× slower on CPU than a copy of the same size.
     /// </remarks>
-    private (Tensor Outputs, Tensor[] FinalState) RunSegments(Tensor inputs, long[] lengths, long[] ends, IReadOnlyList<Tensor> initialState, bool finalState)
+    private (Tensor Outputs, Tensor[] FinalState) RunSegments(FusedKernelPath path, Tensor inputs, long[] lengths, long[] ends, IReadOnlyList<Tensor> initialState, bool finalState)
     {
         long n = inputs.shape[0], l = inputs.shape[1];
         long[] order = Enumerable.Range(0, (int)n).OrderByDescending(i => lengths[i]).Select(i => (long)i).ToArray();
@@ -160,7 +186,7 @@ internal sealed class FusedKernel
             long rows = sortedLengths.Count(v => v > start), steps = end - start;
             var x = source.narrow(1, start, steps).index_select(0, sort.narrow(0, 0, rows));
             var entering = state.Select(s => s.narrow(0, 0, rows)).ToArray();
-            var (segment, final) = RunPadded(x, entering);
+            var (segment, final) = RunPadded(path, x, entering);
             sortedOutputs.narrow(0, 0, rows).narrow(1, start, steps).copy_(segment);
             if (cellStates)
             {
@@ -253,7 +279,36 @@ internal sealed class FusedKernel
         return where(lengthTensor.eq(KeptScalars.Zero).view(n, 1), initialState[^1], last);
     }
 
-    private (Tensor Outputs, Tensor[] FinalState) RunPadded(Tensor inputs, IReadOnlyList<Tensor> initialState)
+    /// <summary>All N sequences over all L steps of <paramref name="inputs"/> (N, L, H_in), L at least 1.</summary>
+    private (Tensor Outputs, Tensor[] FinalState) RunPadded(FusedKernelPath path, Tensor inputs, IReadOnlyList<Tensor> initialState)
+    {
+        switch (path)
+        {
+            case FusedKernelPath.StepLoop:
+                return RunSteps(inputs, initialState);
+            case FusedKernelPath.NativeWithoutOneDnn:
+                using (OneDnnSwitch.Off())
+                    return RunNative(inputs, initialState);
+            default:
+                var (outputs, final) = RunNative(inputs, initialState);
+                if (FusedKernelChecks.HasInjectedFault(new FusedKernelShape(Kind, InputSize, HiddenSize, inputs.dtype, inputs.device_type)))
+                    outputs = outputs.add(KeptScalars.One);
+                return (outputs, final);
+        }
+    }
+
+    /// <summary>The owning cell's step loop over a full batch; final state in our order.</summary>
+    private (Tensor Outputs, Tensor[] FinalState) RunSteps(Tensor inputs, IReadOnlyList<Tensor> initialState)
+    {
+        var prepared = _owner.PrepareInputs(inputs).unbind(1);
+        var outputs = new Tensor[prepared.Length];
+        var state = initialState.ToArray();
+        for (int t = 0; t < prepared.Length; t++)
+            (outputs[t], state) = _owner.StepPrepared(prepared[t], state);
+        return (stack(outputs, 1), state);
+    }
+
+    private (Tensor Outputs, Tensor[] FinalState) RunNative(Tensor inputs, IReadOnlyList<Tensor> initialState)
     {
         var (h0, c0) = ToNative(initialState);
         switch (Module)

@@ -1,0 +1,141 @@
+using System.Diagnostics;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.Rnn.Core;
+
+/// <summary>
+/// The measurements behind <see cref="FusedKernelChecks"/>: each way of computing a kernel against the float64
+/// reference, and the time each right way takes. Inputs come from <see cref="Random"/> with a fixed seed, never from
+/// libtorch's generator (a seeded run must compute the same whether or not a check ran before it). The kernel's own
+/// weights are used, read-only: gradients are taken with <c>autograd.grad</c>, which leaves <c>.grad</c> untouched.
+/// </summary>
+internal static class KernelCheck
+{
+    // Ragged lengths in no order, with an empty and a one-step sequence: the segmented path then runs the kernel on
+    // several batch sizes and, for an LSTM, recomputes cell states of sequences ending inside a segment.
+    private static readonly long[] s_lengths = [7, 3, 0, 7, 1, 5];
+    private const long Steps = 7;
+
+    /// <summary>Each way's largest difference from the reference (outputs and final states; gradients when training).</summary>
+    public static double[] Errors(FusedKernel kernel, FusedKernelPath[] paths, bool training)
+    {
+        using var scope = NewDisposeScope();
+        var random = new Random(20261202);
+        long n = s_lengths.Length, h = kernel.HiddenSize;
+        var dtype = kernel.WeightIh.dtype;
+        var device = kernel.WeightIh.device;
+        var inputs = Uniform(random, [n, Steps, kernel.InputSize], device);
+        var initial = kernel.StateCount.Times(() => Uniform(random, [n, h], device));
+        var outputWeights = Uniform(random, [n, Steps, h], device);
+        var stateWeights = kernel.StateCount.Times(() => Uniform(random, [n, h], device));
+        var weights = kernel.Weights.Select(w => w.detach().to(ScalarType.Float64)).ToArray();
+        var lengths = tensor(s_lengths);
+        var errors = new double[paths.Length];
+
+        using (no_grad())
+        {
+            var reference = KernelReference.Unroll(kernel.Kind, weights, inputs, s_lengths, initial);
+            var oneRow = KernelReference.Unroll(kernel.Kind, weights, inputs.narrow(0, 0, 1), [Steps], initial.Select(s => s.narrow(0, 0, 1)).ToArray());
+            for (int i = 0; i < paths.Length; i++)
+            {
+                var ragged = kernel.ForwardOn(paths[i], inputs.to(dtype), lengths, initial.Select(s => s.to(dtype)).ToArray());
+                var single = kernel.ForwardOn(paths[i], inputs.narrow(0, 0, 1).to(dtype), null, initial.Select(s => s.narrow(0, 0, 1).to(dtype)).ToArray());
+                errors[i] = Math.Max(Error(ragged, reference), Error(single, oneRow));
+            }
+        }
+        if (!training)
+            return errors;
+
+        using var grad = enable_grad();
+        Tensor Loss((Tensor Outputs, Tensor[] Final) r)
+            => r.Final.Select((f, k) => (f * stateWeights[k].to(f.dtype)).sum())
+                .Aggregate((r.Outputs * outputWeights.to(r.Outputs.dtype)).sum(), (a, b) => a + b);
+
+        var referenceLeaves = weights.Select(w => w.requires_grad_()).Append(inputs.requires_grad_()).Concat(initial.Select(s => s.requires_grad_())).ToArray();
+        var referenceGrads = autograd.grad([Loss(KernelReference.Unroll(kernel.Kind, weights, inputs, s_lengths, initial))], referenceLeaves);
+        // Parameters frozen by the caller take no gradient; the others, the inputs and the initial state do.
+        int[] trainable = Enumerable.Range(0, weights.Length).Where(k => kernel.Weights[k].requires_grad).ToArray();
+        for (int i = 0; i < paths.Length; i++)
+        {
+            var x = inputs.detach().to(dtype).requires_grad_();
+            var state = initial.Select(s => s.detach().to(dtype).requires_grad_()).ToArray();
+            var leaves = trainable.Select(k => (Tensor)kernel.Weights[k]).Append(x).Concat(state).ToArray();
+            var grads = autograd.grad([Loss(kernel.ForwardOn(paths[i], x, lengths, state))], leaves);
+            var expected = trainable.Select(k => referenceGrads[k]).Concat(referenceGrads.Skip(weights.Length)).ToArray();
+            for (int k = 0; k < leaves.Length; k++)
+                errors[i] = Math.Max(errors[i], Difference(grads[k], expected[k]));
+        }
+        return errors;
+    }
+
+    /// <summary>
+    /// Median milliseconds of one call per way on a full (N, L) batch: forward only, or forward and backward when
+    /// training. The ways alternate within each repetition, so that a drift in the machine's speed hits all alike.
+    /// </summary>
+    public static double[] Time(FusedKernel kernel, FusedKernelPath[] paths, bool training, long n, long l)
+    {
+        using var scope = NewDisposeScope();
+        var random = new Random(7);
+        var dtype = kernel.WeightIh.dtype;
+        var device = kernel.WeightIh.device;
+        var inputs = Uniform(random, [n, l, kernel.InputSize], device).to(dtype);
+        var initial = kernel.StateCount.Times(() => Uniform(random, [n, kernel.HiddenSize], device).to(dtype));
+        var trainable = kernel.Weights.Where(w => w.requires_grad).Cast<Tensor>().ToArray();
+
+        void Call(FusedKernelPath path)
+        {
+            using var callScope = NewDisposeScope();
+            if (!training)
+            {
+                using var noGrad = no_grad();
+                kernel.ForwardOn(path, inputs, null, initial, finalState: false);
+                return;
+            }
+            using var grad = enable_grad();
+            var x = inputs.detach().requires_grad_();
+            var (outputs, _) = kernel.ForwardOn(path, x, null, initial, finalState: false);
+            autograd.grad([outputs.sum()], trainable.Append(x).ToArray());
+        }
+
+        const int repetitions = 3;
+        var times = paths.Select(_ => new double[repetitions]).ToArray();
+        foreach (var path in paths)
+            Call(path);   // warm-up: first-call allocations and oneDNN's primitive creation
+        var clock = new Stopwatch();
+        for (int r = 0; r < repetitions; r++)
+        {
+            for (int i = 0; i < paths.Length; i++)
+            {
+                clock.Restart();
+                Call(paths[i]);
+                times[i][r] = clock.Elapsed.TotalMilliseconds;
+            }
+        }
+        return times.Select(t => t.Order().ElementAt(repetitions / 2)).ToArray();
+    }
+
+    private static double Error((Tensor Outputs, Tensor[] Final) actual, (Tensor Outputs, Tensor[] Final) expected)
+        => actual.Final.Select((f, k) => Difference(f, expected.Final[k])).Append(Difference(actual.Outputs, expected.Outputs)).Max();
+
+    /// <summary>max |actual - expected|, relative to expected's largest magnitude when that exceeds 1.</summary>
+    private static double Difference(Tensor actual, Tensor expected)
+    {
+        if (expected.numel() == 0)
+            return 0;
+        var e = expected.detach();
+        double scale = Math.Max(1, e.abs().max().item<double>());
+        double difference = (actual.detach().to(ScalarType.Float64) - e).abs().max().item<double>();
+        return double.IsNaN(difference) ? double.PositiveInfinity : difference / scale;
+    }
+
+    private static Tensor Uniform(Random random, long[] shape, Device device)
+    {
+        var values = new double[shape.Aggregate(1L, (a, b) => a * b)];
+        for (int i = 0; i < values.Length; i++)
+            values[i] = 2 * random.NextDouble() - 1;
+        return tensor(values, dtype: ScalarType.Float64, device: device).view(shape);
+    }
+
+    private static Tensor[] Times(this int count, Func<Tensor> make) => Enumerable.Range(0, count).Select(_ => make()).ToArray();
+}
