@@ -133,7 +133,7 @@ public sealed class BiGruEncoder : IEstimator<BiGruEncoderTransformer>
                     return network.Encoder;
                 });
         }
-        return new BiGruEncoderTransformer(_env, encoding, o.OutputColumnName, o.Pooling, o.BatchSize, trained.Encoder, trained.Device);
+        return new BiGruEncoderTransformer(_env, encoding, o.OutputColumnName, o.Pooling, o.BatchSize, trained.Encoder, trained.Device, o.FusedKernels);
     }
 
     /// <summary>Reads every row's sequence (self-supervised training needs no label).</summary>

@@ -1,3 +1,4 @@
+using Microsoft.ML.Rnn.Core;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Rnn;
@@ -30,7 +31,7 @@ public sealed class BiGruEncoderTransformer : RowToRowTransformerBase, ITransfor
     private bool _disposed;
 
     internal BiGruEncoderTransformer(IHostEnvironment env, FeatureEncoding features, string outputColumnName, SequencePooling pooling,
-        int batchSize, SequenceEncoder encoder, torch.Device device)
+        int batchSize, SequenceEncoder encoder, torch.Device device, FusedKernelPolicy? fusedKernels = null)
         : base(env.Register(nameof(BiGruEncoderTransformer)))
     {
         _features = features;
@@ -39,7 +40,7 @@ public sealed class BiGruEncoderTransformer : RowToRowTransformerBase, ITransfor
         BatchSize = batchSize;
         _encoder = encoder;
         _encoder.eval();
-        _inference = new NetworkInference(encoder, device);
+        _inference = new NetworkInference(encoder, device, Host, fusedKernels);
     }
 
     /// <summary>The input column read.</summary>

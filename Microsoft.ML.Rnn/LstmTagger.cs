@@ -132,7 +132,7 @@ public sealed class LstmTagger : IEstimator<LstmTaggerTransformer>
             throw;
         }
         return new LstmTaggerTransformer(_env, encoding, (int)tags.KeyCount, KeyValueAnnotation.FromColumn(input.Schema[tags.Index]),
-            o.BatchSize, network, device);
+            o.BatchSize, network, device, o.FusedKernels);
     }
 
     /// <summary>Checks the input columns and describes the outputs (PredictedLabel: vector of keys; Score: vector of Single).</summary>

@@ -1,3 +1,4 @@
+using Microsoft.ML.Rnn.Core;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Rnn;
@@ -38,7 +39,7 @@ public sealed class LstmTaggerTransformer : RowToRowTransformerBase, ITransforme
     private bool _disposed;
 
     internal LstmTaggerTransformer(IHostEnvironment env, FeatureEncoding features, int tagCount, KeyValueAnnotation? tagNames,
-        int batchSize, SequenceTaggerNetwork network, torch.Device device)
+        int batchSize, SequenceTaggerNetwork network, torch.Device device, FusedKernelPolicy? fusedKernels = null)
         : base(env.Register(nameof(LstmTaggerTransformer)))
     {
         _features = features;
@@ -47,7 +48,7 @@ public sealed class LstmTaggerTransformer : RowToRowTransformerBase, ITransforme
         BatchSize = batchSize;
         _network = network;
         _network.eval();
-        _inference = new NetworkInference(network, device);
+        _inference = new NetworkInference(network, device, Host, fusedKernels);
     }
 
     /// <summary>The input column read.</summary>

@@ -1,3 +1,4 @@
+using Microsoft.ML.Rnn.Core;
 using Microsoft.ML.Rnn.Core.Training;
 
 namespace Microsoft.ML.Rnn;
@@ -77,6 +78,14 @@ public abstract class RnnOptionsBase
     /// measured fastest when anything else shares the cores. The count is process-wide and restored after training.
     /// </summary>
     public int? NumberOfThreads;
+
+    /// <summary>
+    /// Whether libtorch's fused RNN kernels are checked before use (<see cref="FusedKernelPolicy"/>): by default each
+    /// kernel shape is checked once per process against its float64 equations, wrong kernels are avoided with a
+    /// warning in the log, and the fastest right way is taken. Applies to training and to scoring with the transformer
+    /// that <c>Fit</c> returns; a model loaded from a zip scores with <see cref="FusedKernelChecks.DefaultPolicy"/>.
+    /// </summary>
+    public FusedKernelPolicy FusedKernels = FusedKernelPolicy.Verify;
 
     /// <summary>Receives one report per finished epoch (also logged to the MLContext's log).</summary>
     public IProgress<EpochProgress>? Progress;

@@ -104,7 +104,7 @@ public sealed class RnnSequenceClassifier : IEstimator<RnnSequenceClassifierTran
             throw;
         }
         return new RnnSequenceClassifierTransformer(_env, FeatureEncoding.Of(features), label.IsBinary, (int)label.ClassCount,
-            label.KeyValues, o.BatchSize, network, device);
+            label.KeyValues, o.BatchSize, network, device, o.FusedKernels);
     }
 
     /// <summary>Checks the input columns and describes the output columns (Score, PredictedLabel, and Probability for a Boolean label).</summary>

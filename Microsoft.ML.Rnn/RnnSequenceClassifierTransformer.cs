@@ -1,3 +1,4 @@
+using Microsoft.ML.Rnn.Core;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Rnn;
@@ -36,7 +37,7 @@ public sealed class RnnSequenceClassifierTransformer : RowToRowTransformerBase, 
     private bool _disposed;
 
     internal RnnSequenceClassifierTransformer(IHostEnvironment env, FeatureEncoding features, bool isBinary,
-        int classCount, KeyValueAnnotation? labelNames, int batchSize, SequenceClassifierNetwork network, torch.Device device)
+        int classCount, KeyValueAnnotation? labelNames, int batchSize, SequenceClassifierNetwork network, torch.Device device, FusedKernelPolicy? fusedKernels = null)
         : base(env.Register(nameof(RnnSequenceClassifierTransformer)))
     {
         _features = features;
@@ -46,7 +47,7 @@ public sealed class RnnSequenceClassifierTransformer : RowToRowTransformerBase, 
         BatchSize = batchSize;
         _network = network;
         _network.eval();
-        _inference = new NetworkInference(network, device);
+        _inference = new NetworkInference(network, device, Host, fusedKernels);
     }
 
     /// <summary>The input column read.</summary>

@@ -68,8 +68,8 @@ public class TruncatedBpttRunnerTests
         Assert.False(predictions.requires_grad);
         Assert.False(cell.training);
         var full = DynamicUnroller.Unroll(cell, x);
-        TensorAssert.Close(head.call(full.Outputs), predictions, 1e-5);
-        TensorAssert.Close(full.FinalState[1], runner.CarriedState![1], 1e-5);
+        TensorAssert.Close(head.call(full.Outputs), predictions, Tolerances.Float32Unroll);
+        TensorAssert.Close(full.FinalState[1], runner.CarriedState![1], Tolerances.Float32Unroll);
     }
 
     [Fact]

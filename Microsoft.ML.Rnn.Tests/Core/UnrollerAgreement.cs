@@ -28,8 +28,8 @@ internal static class UnrollerAgreement
         }
         var step = results[UnrollPath.Step];
         var fused = results[UnrollPath.Fused];
-        for (int i = 0; i < step.Values.Length; i++) TensorAssert.Close(step.Values[i], fused.Values[i], 1e-5, $"result {i}");
-        for (int i = 0; i < parameters.Length; i++) TensorAssert.Close(step.Grads[i], fused.Grads[i], 1e-4, $"gradient of parameter {i}");
+        for (int i = 0; i < step.Values.Length; i++) TensorAssert.Close(step.Values[i], fused.Values[i], Tolerances.Float32Unroll, $"result {i}");
+        for (int i = 0; i < parameters.Length; i++) TensorAssert.Close(step.Grads[i], fused.Grads[i], Tolerances.Float32Gradient, $"gradient of parameter {i}");
         foreach (var p in parameters) p.grad?.zero_();
     }
 }

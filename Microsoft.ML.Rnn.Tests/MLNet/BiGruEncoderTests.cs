@@ -45,7 +45,7 @@ public sealed class BiGruEncoderTests : IDisposable
         var result = EstimatorWorkout.Run(ml, ml.Transforms.Rnn.BiGruEncoder(options), data, new WorkoutOptions
         {
             ModelPath = Path.Combine(_directory, $"encoder-{objective}.zip"),
-            Tolerance = 1e-5,
+            Tolerance = Tolerances.Float32Score,
             InvalidInputs = new (IDataView, string)[]
             {
                 (raw, "Tokens"),
@@ -59,7 +59,7 @@ public sealed class BiGruEncoderTests : IDisposable
         var loader = LoaderProcess.Run(ml, result.ModelPath, data, new[] { "Encoding" });
         var expected = ColumnValues.Read(result.FittedOutput, "Encoding").Cast<object[]>().ToList();
         for (int i = 0; i < expected.Count; i++)
-            Assert.Equal(expected[i].Cast<float>().ToArray(), loader["Encoding"][i], new Tolerance(1e-5f));
+            Assert.Equal(expected[i].Cast<float>().ToArray(), loader["Encoding"][i], Tolerances.Within(Tolerances.Float32Score));
     }
 
     private sealed class Steps
@@ -81,7 +81,7 @@ public sealed class BiGruEncoderTests : IDisposable
         }).ToArray();
         var data = ml.Data.LoadFromEnumerable(rows);
         var result = EstimatorWorkout.Run(ml, ml.Transforms.Rnn.BiGruEncoder(featureColumnName: "Features", labelColumnName: null,
-            hiddenSize: 8, maxEpochs: 3, batchSize: 16), data, new WorkoutOptions { ModelPath = Path.Combine(_directory, "steps.zip"), Tolerance = 1e-5 });
+            hiddenSize: 8, maxEpochs: 3, batchSize: 16), data, new WorkoutOptions { ModelPath = Path.Combine(_directory, "steps.zip"), Tolerance = Tolerances.Float32Score });
         using var fitted = result.Fitted;
         Assert.Equal(16, fitted.OutputSize);
     }
@@ -246,7 +246,7 @@ public sealed class BiGruEncoderTests : IDisposable
             for (int i = 0; i < texts.Length; i++)
             {
                 var p = engine.Predict(new TextInput { Text = texts[i] });
-                if (p.Encoding.Length != 10 || p.Encoding.Zip(batched[i]).Any(z => Math.Abs(z.First - z.Second) > 1e-5f))
+                if (p.Encoding.Length != 10 || p.Encoding.Zip(batched[i]).Any(z => Math.Abs(z.First - z.Second) > Tolerances.Float32Score))
                     failures.Add($"thread {thread}, row {i}: [{string.Join(", ", p.Encoding)}] vs [{string.Join(", ", batched[i])}]");
             }
         });
@@ -285,11 +285,5 @@ public sealed class BiGruEncoderTests : IDisposable
         var metrics = ml.MulticlassClassification.Evaluate(model.Transform(test));
         Assert.True(metrics.MicroAccuracy > 0.35, $"micro accuracy {metrics.MicroAccuracy:F3}");
         (model as IDisposable)?.Dispose();
-    }
-
-    private sealed class Tolerance(float tolerance) : IEqualityComparer<float>
-    {
-        public bool Equals(float x, float y) => Math.Abs(x - y) <= tolerance;
-        public int GetHashCode(float obj) => 0;
     }
 }

@@ -39,7 +39,7 @@ public sealed class LstmTaggerTests : IDisposable
         var result = EstimatorWorkout.Run(ml, ml.Transforms.Rnn.LstmTagger(Small(crf)), data, new WorkoutOptions
         {
             ModelPath = Path.Combine(_directory, $"tagger-{crf}.zip"),
-            Tolerance = 1e-5,
+            Tolerance = Tolerances.Float32Score,
             InvalidInputs = new (IDataView, string)[]
             {
                 (ml.Data.LoadFromEnumerable(new[] { new { Other = 1f } }), "Features"),
@@ -72,7 +72,7 @@ public sealed class LstmTaggerTests : IDisposable
         var loader = LoaderProcess.Run(ml, result.ModelPath, data, new[] { "PredictedLabel", "Score" });
         Assert.Equal(tags.Select(t => t.Select(k => (float)(ulong)k).ToArray()), loader["PredictedLabel"]);
         for (int i = 0; i < scores.Count; i++)
-            Assert.Equal(scores[i].Cast<float>().ToArray(), loader["Score"][i], new Tolerance(1e-5f));
+            Assert.Equal(scores[i].Cast<float>().ToArray(), loader["Score"][i], Tolerances.Within(Tolerances.Float32Score));
     }
 
     private sealed class StepRow
@@ -136,7 +136,7 @@ public sealed class LstmTaggerTests : IDisposable
         var result = EstimatorWorkout.Run(ml, ml.Transforms.Rnn.LstmTagger(options), data, new WorkoutOptions
         {
             ModelPath = Path.Combine(_directory, "steps.zip"),
-            Tolerance = 1e-5,
+            Tolerance = Tolerances.Float32Score,
             InvalidInputs = new (IDataView, string)[]
             {
                 (ml.Data.LoadFromEnumerable(new[] { new { Other = new float[2] } }), "Features"),   // missing
@@ -237,7 +237,7 @@ public sealed class LstmTaggerTests : IDisposable
             {
                 var p = engine.Predict(new StepInput { Features = i < rows.Length ? rows[i].Features : [] });
                 if (!p.PredictedLabel.SequenceEqual(tags[i])) failures.Add($"thread {thread}, row {i}: tags differ");
-                if (p.Score.Length != scores[i].Length || p.Score.Zip(scores[i]).Any(z => Math.Abs(z.First - z.Second) > 1e-5f))
+                if (p.Score.Length != scores[i].Length || p.Score.Zip(scores[i]).Any(z => Math.Abs(z.First - z.Second) > Tolerances.Float32Score))
                     failures.Add($"thread {thread}, row {i}: scores differ");
             }
         });
@@ -259,7 +259,7 @@ public sealed class LstmTaggerTests : IDisposable
         using var inverse = LstmTagger.TagWeights(TagWeighting.InverseFrequency, rows, 4, null)!;
         Assert.Equal(new[] { 12f / 32, 12f / 12, 12f / 4, 1f }, inverse.data<float>().ToArray());
         using var root = LstmTagger.TagWeights(TagWeighting.InverseSquareRootFrequency, rows, 4, null)!;
-        Assert.Equal(new[] { MathF.Sqrt(12f / 32), 1f, MathF.Sqrt(3f), 1f }, root.data<float>().ToArray(), new Tolerance(1e-6f));
+        Assert.Equal(new[] { MathF.Sqrt(12f / 32), 1f, MathF.Sqrt(3f), 1f }, root.data<float>().ToArray(), Tolerances.Within(1e-6f));
         Assert.Null(LstmTagger.TagWeights(TagWeighting.None, rows, 4, null));
 
         // Fit computes them from its training tags (logged) and trains with them.
@@ -388,11 +388,5 @@ public sealed class LstmTaggerTests : IDisposable
         var byWord = pairs.GroupBy(p => p.First).ToDictionary(g => g.Key,
             g => g.GroupBy(p => p.Second).OrderByDescending(t => t.Count()).ThenBy(t => t.Key, StringComparer.Ordinal).First().Key);
         return word => byWord.TryGetValue(word, out var t) ? t : overall;
-    }
-
-    private sealed class Tolerance(float tolerance) : IEqualityComparer<float>
-    {
-        public bool Equals(float x, float y) => Math.Abs(x - y) <= tolerance;
-        public int GetHashCode(float obj) => 0;
     }
 }

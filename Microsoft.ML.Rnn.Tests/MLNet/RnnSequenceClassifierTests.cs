@@ -96,7 +96,7 @@ public sealed class RnnSequenceClassifierTests : IDisposable
         var result = EstimatorWorkout.Run(ml, estimator, data, new WorkoutOptions
         {
             ModelPath = Path.Combine(_directory, "digits.zip"),
-            Tolerance = 1e-5,
+            Tolerance = Tolerances.Float32Score,
             InvalidInputs = new (IDataView, string)[]
             {
                 (ml.Data.LoadFromEnumerable(new[] { new TextRow { Text = "a", Label = true } }), "Features"),
@@ -122,7 +122,7 @@ public sealed class RnnSequenceClassifierTests : IDisposable
         var expected = ColumnValues.Read(result.FittedOutput, "Score").Cast<object[]>().ToList();
         Assert.Equal(expected.Count, loader["Score"].Count);
         for (int i = 0; i < expected.Count; i++)
-            Assert.Equal(expected[i].Cast<float>().ToArray(), loader["Score"][i], new FloatTolerance(1e-5f));
+            Assert.Equal(expected[i].Cast<float>().ToArray(), loader["Score"][i], Tolerances.Within(Tolerances.Float32Score));
         Assert.Equal(ColumnValues.Read(result.FittedOutput, "PredictedLabel").Select(v => (float)(ulong)v), loader["PredictedLabel"].Select(v => v[0]));
     }
 
@@ -135,7 +135,7 @@ public sealed class RnnSequenceClassifierTests : IDisposable
         var result = EstimatorWorkout.Run(ml, ml.Transforms.Rnn.SequenceClassifier(options), data, new WorkoutOptions
         {
             ModelPath = Path.Combine(_directory, "tokens.zip"),
-            Tolerance = 1e-5,
+            Tolerance = Tolerances.Float32Score,
             InvalidInputs = new (IDataView, string)[]
             {
                 (ml.Data.LoadFromEnumerable(new[] { new TextRow { Text = "good", Label = true } }), "Features"),
@@ -151,7 +151,7 @@ public sealed class RnnSequenceClassifierTests : IDisposable
             Assert.Equal(1 / (1 + Math.Exp(-scores[i])), probabilities[i], 5);
 
         var loader = LoaderProcess.Run(ml, result.ModelPath, data, new[] { "Score" });
-        Assert.Equal(scores, loader["Score"].Select(v => v[0]).ToArray(), new FloatTolerance(1e-5f));
+        Assert.Equal(scores, loader["Score"].Select(v => v[0]).ToArray(), Tolerances.Within(Tolerances.Float32Score));
     }
 
     [Fact]
@@ -183,7 +183,7 @@ public sealed class RnnSequenceClassifierTests : IDisposable
             for (int i = 0; i < rows.Length; i++)
             {
                 var p = engine.Predict(new ScoreRow { Features = rows[i].Features });
-                if (Math.Abs(p.Score - batched[i]) > 1e-5f) failures.Add($"thread {t}, row {i}: {p.Score} vs {batched[i]}");
+                if (Math.Abs(p.Score - batched[i]) > Tolerances.Float32Score) failures.Add($"thread {t}, row {i}: {p.Score} vs {batched[i]}");
             }
         });
         Assert.Empty(failures);
@@ -303,11 +303,5 @@ public sealed class RnnSequenceClassifierTests : IDisposable
         public DataViewSchema.DetachedColumn[] GetOutputColumns() => inner.GetOutputColumns();
         public float[][] Score(SequenceRows rows) { Calls++; return inner.Score(rows); }
         public Delegate MakeGetter(int output, Func<float[]> current) => inner.MakeGetter(output, current);
-    }
-
-    private sealed class FloatTolerance(float tolerance) : IEqualityComparer<float>
-    {
-        public bool Equals(float x, float y) => Math.Abs(x - y) <= tolerance;
-        public int GetHashCode(float obj) => 0;
     }
 }

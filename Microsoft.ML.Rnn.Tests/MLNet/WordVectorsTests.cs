@@ -105,7 +105,7 @@ public sealed class WordVectorsTests : IDisposable
         using var trained = ml.Transforms.Rnn.BiGruEncoder(Options(VectorsPath, seed: 1, freeze: false, learningRate: 1e-6f)).Fit(data);
         var trainedRows = EmbeddingRows(trained);
         foreach (var (word, vector) in Expected)
-            Assert.Equal(vector, trainedRows[Array.IndexOf(vocabulary, word)], new Tolerance(1e-4f));
+            Assert.Equal(vector, trainedRows[Array.IndexOf(vocabulary, word)], Tolerances.Within(1e-4f));
         Assert.NotEqual(Expected["good"], trainedRows[Array.IndexOf(vocabulary, "good")]);
     }
 
@@ -126,7 +126,7 @@ public sealed class WordVectorsTests : IDisposable
         var actual = ColumnValues.Read(loaded.Transform(data), "Encoding");
         Assert.Equal(expected.Count, actual.Count);
         for (int i = 0; i < expected.Count; i++)
-            Assert.Equal(((object[])expected[i]).Cast<float>(), ((object[])actual[i]).Cast<float>(), new Tolerance(1e-6f));
+            Assert.Equal(((object[])expected[i]).Cast<float>(), ((object[])actual[i]).Cast<float>(), Tolerances.Within(1e-6f));
         (loaded as IDisposable)?.Dispose();
     }
 
@@ -183,11 +183,5 @@ public sealed class WordVectorsTests : IDisposable
         using var matrix = WordVectorFile.Load(path, ["a"], 1, seed: 1, out int found);
         Assert.Equal(1, found);
         Assert.Equal([1f, 2, 3, 4, 5, 6, 7], matrix[0].data<float>().ToArray());
-    }
-
-    private sealed class Tolerance(float tolerance) : IEqualityComparer<float>
-    {
-        public bool Equals(float x, float y) => Math.Abs(x - y) <= tolerance;
-        public int GetHashCode(float obj) => 0;
     }
 }

@@ -48,7 +48,7 @@ public sealed class ConcurrencyTests
                     float score = engine.Predict(new ReliabilityData.StepInput { Features = rows[i].Features }).Score;
                     // Batched and single-row scoring run the same kernels on differently padded batches: equal to
                     // rounding, and each thread must agree with the single-threaded engine bit for bit (checked below).
-                    if (Math.Abs(score - expected[i]) > 1e-5f)
+                    if (Math.Abs(score - expected[i]) > Tolerances.Float32Score)
                         failures.Enqueue($"engine thread {t}, prediction {n}, row {i}: {score:R} vs {expected[i]:R}");
                 }
             }

@@ -108,7 +108,7 @@ public sealed class VersionToleranceTests
             {
                 Assert.True(rows[i].Length == actual[key][i].Length, $"{key}, row {i}: {rows[i].Length} values vs {actual[key][i].Length}");
                 for (int j = 0; j < rows[i].Length; j++)
-                    Assert.True(Math.Abs(rows[i][j] - actual[key][i][j]) <= 1e-5, $"{key}, row {i}, value {j}: golden {rows[i][j]}, got {actual[key][i][j]}");
+                    Assert.True(Math.Abs(rows[i][j] - actual[key][i][j]) <= Tolerances.Float32Score, $"{key}, row {i}, value {j}: golden {rows[i][j]}, got {actual[key][i][j]}");
             }
         }
         foreach (var model in new[] { classifier, tagger, encoder })

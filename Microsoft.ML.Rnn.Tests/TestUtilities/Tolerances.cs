@@ -18,4 +18,13 @@ internal static class Tolerances
 
     /// <summary>A model's scores after a save/load or in another process, through the same or another right path (1e-5).</summary>
     public const float Float32Score = 1e-5f;
+
+    /// <summary>Equality of floats within <paramref name="tolerance"/>, for xunit's collection asserts.</summary>
+    public static IEqualityComparer<float> Within(float tolerance) => new FloatComparer(tolerance);
+
+    private sealed class FloatComparer(float tolerance) : IEqualityComparer<float>
+    {
+        public bool Equals(float x, float y) => Math.Abs(x - y) <= tolerance;
+        public int GetHashCode(float obj) => 0;
+    }
 }

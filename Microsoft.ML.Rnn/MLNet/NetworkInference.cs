@@ -1,3 +1,5 @@
+using Microsoft.ML.Rnn.Core;
+using Microsoft.ML.Runtime;
 using TorchSharp;
 
 namespace Microsoft.ML.Rnn.MLNet;
@@ -5,11 +7,18 @@ namespace Microsoft.ML.Rnn.MLNet;
 /// <summary>
 /// Runs a fitted network for scoring: eval mode, no gradients, a dispose scope per call, and a lock so that several
 /// PredictionEngines (one per thread) and cursors can share one module (TorchSharp modules are not thread-safe:
-/// train/eval flags and the fused kernels' flattened weights are shared state).
+/// train/eval flags and the fused kernels' flattened weights are shared state). Fused kernels follow
+/// <paramref name="fusedKernels"/> (the estimator's option; null for a loaded model: the process's policy), and a
+/// wrong kernel's warning goes to <paramref name="host"/>'s log.
 /// </summary>
-internal sealed class NetworkInference(torch.nn.Module network, torch.Device device)
+internal sealed class NetworkInference(torch.nn.Module network, torch.Device device, IHost host, FusedKernelPolicy? fusedKernels)
 {
     private readonly Lock _gate = new();
+    private readonly Action<string> _warn = message =>
+    {
+        using var ch = host.Start("Fused kernel check");
+        ch.Warning(message);
+    };
 
     /// <summary>The network.</summary>
     public torch.nn.Module Network { get; } = network;
@@ -27,6 +36,7 @@ internal sealed class NetworkInference(torch.nn.Module network, torch.Device dev
         lock (_gate)
         {
             Network.eval();
+            using var checks = FusedKernelChecks.Use(fusedKernels ?? FusedKernelChecks.Policy, _warn);
             using var noGrad = torch.no_grad();
             using var scope = torch.NewDisposeScope();
             return forward();

@@ -1,3 +1,4 @@
+using Microsoft.ML.Rnn.Core;
 using Microsoft.ML.Rnn.Core.Training;
 using Microsoft.ML.Runtime;
 using TorchSharp;
@@ -105,6 +106,8 @@ internal static class SequenceTrainingDriver
             throw new InvalidOperationException($"{setup.Component}: no training rows.");
 
         using var ch = host.Start("Training");
+        // Training and validation run the fused kernels as the options say; a wrong kernel's warning goes to the log.
+        using var kernelChecks = FusedKernelChecks.Use(options.FusedKernels, ch.Warning);
         ch.Info($"{setup.Component}: training on {trainIndices.Length} rows, validating on {validationIndices.Length} rows" +
                 $"{(validation is null ? $" (ValidationFraction {options.ValidationFraction})" : " (given validation set)")}.");
 

@@ -71,12 +71,12 @@ public class FusedVsStepTests
         var (fusedOut, fusedFinal) = cell.ForwardFused(inputs, lengths is null ? null : tensor(lengths), init);
         var fusedGrads = Grads(fusedOut, fusedFinal);
 
-        AssertClose(stepOut, fusedOut, 1e-5, "outputs");
+        AssertClose(stepOut, fusedOut, Tolerances.Float32Unroll, "outputs");
         Assert.Equal(stepFinal.Length, fusedFinal.Length);
         for (int k = 0; k < stepFinal.Length; k++)
-            AssertClose(stepFinal[k], fusedFinal[k], 1e-5, $"final state {k}");
+            AssertClose(stepFinal[k], fusedFinal[k], Tolerances.Float32Unroll, $"final state {k}");
         for (int k = 0; k < leaves.Length; k++)
-            AssertClose(stepGrads[k], fusedGrads[k], 1e-4, $"gradient of leaf {k}");
+            AssertClose(stepGrads[k], fusedGrads[k], Tolerances.Float32Gradient, $"gradient of leaf {k}");
 
         if (lengths is not null)
         {

@@ -119,11 +119,11 @@ public class GoldenCellTests
         for (int t = 0; t < inputs.Length; t++)
         {
             var (output, next) = cell.Step(inputs[t], state);
-            AssertClose(tensor(Floats(steps[t].GetProperty("output"))).view(n, cell.OutputSize), output, 1e-5, $"{name} step {t} output");
+            AssertClose(tensor(Floats(steps[t].GetProperty("output"))).view(n, cell.OutputSize), output, Tolerances.Float32Unroll, $"{name} step {t} output");
             var expectedStates = steps[t].GetProperty("state").EnumerateArray().ToArray();
             Assert.Equal(expectedStates.Length, next.Length);
             for (int k = 0; k < next.Length; k++)
-                AssertClose(tensor(Floats(expectedStates[k])).view(n, cell.StateSizes[k]), next[k], 1e-5, $"{name} step {t} state {k}");
+                AssertClose(tensor(Floats(expectedStates[k])).view(n, cell.StateSizes[k]), next[k], Tolerances.Float32Unroll, $"{name} step {t} state {k}");
             state = next;
         }
     }
