@@ -80,12 +80,13 @@ public abstract class RnnOptionsBase
     public int? NumberOfThreads;
 
     /// <summary>
-    /// Whether libtorch's fused RNN kernels are checked before use (<see cref="FusedKernelPolicy"/>): by default each
-    /// kernel shape is checked once per process against its float64 equations, wrong kernels are avoided with a
-    /// warning in the log, and the fastest right way is taken. Applies to training and to scoring with the transformer
-    /// that <c>Fit</c> returns; a model loaded from a zip scores with <see cref="FusedKernelChecks.DefaultPolicy"/>.
+    /// Whether libtorch's fused RNN kernels are checked before use (<see cref="FusedKernelPolicy"/>); null (default)
+    /// follows the process's policy, <see cref="FusedKernelChecks.Policy"/>, which is <see cref="FusedKernelPolicy.Verify"/>
+    /// unless changed: each kernel shape is checked once per process against its float64 equations, wrong kernels are
+    /// avoided with a warning in the log, and the fastest right way is taken. Applies to training and to scoring with
+    /// the transformer that <c>Fit</c> returns; a model loaded from a zip follows the process's policy.
     /// </summary>
-    public FusedKernelPolicy FusedKernels = FusedKernelPolicy.Verify;
+    public FusedKernelPolicy? FusedKernels;
 
     /// <summary>Receives one report per finished epoch (also logged to the MLContext's log).</summary>
     public IProgress<EpochProgress>? Progress;

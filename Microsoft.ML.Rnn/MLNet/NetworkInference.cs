@@ -8,7 +8,7 @@ namespace Microsoft.ML.Rnn.MLNet;
 /// Runs a fitted network for scoring: eval mode, no gradients, a dispose scope per call, and a lock so that several
 /// PredictionEngines (one per thread) and cursors can share one module (TorchSharp modules are not thread-safe:
 /// train/eval flags and the fused kernels' flattened weights are shared state). Fused kernels follow
-/// <paramref name="fusedKernels"/> (the estimator's option; null for a loaded model: the process's policy), and a
+/// <paramref name="fusedKernels"/> (the estimator's option; null follows the policy in force when scoring), and a
 /// wrong kernel's warning goes to <paramref name="host"/>'s log.
 /// </summary>
 internal sealed class NetworkInference(torch.nn.Module network, torch.Device device, IHost host, FusedKernelPolicy? fusedKernels)

@@ -107,7 +107,7 @@ internal static class SequenceTrainingDriver
 
         using var ch = host.Start("Training");
         // Training and validation run the fused kernels as the options say; a wrong kernel's warning goes to the log.
-        using var kernelChecks = FusedKernelChecks.Use(options.FusedKernels, ch.Warning);
+        using var kernelChecks = FusedKernelChecks.Use(options.FusedKernels ?? FusedKernelChecks.Policy, ch.Warning);
         ch.Info($"{setup.Component}: training on {trainIndices.Length} rows, validating on {validationIndices.Length} rows" +
                 $"{(validation is null ? $" (ValidationFraction {options.ValidationFraction})" : " (given validation set)")}.");
 

@@ -54,31 +54,13 @@ internal sealed class CoreBenchmarks(BenchSettings settings, List<BenchRecord> r
     }
 
     /// <summary>
-    /// 5: the C# step loop on an LstmCell vs the fused kernel, inference and training (forward + backward), at
-    /// libtorch's default thread count and at the package's training default (all cores but one), where it differs.
+    /// 5: the C# step loop on an LstmCell vs libtorch's fused kernel unchecked (<see cref="FusedKernelPolicy.Trust"/>),
+    /// and the way the library chooses by default (<see cref="FusedKernelPolicy.Verify"/>: checked, then the fastest
+    /// right way) against both; inference and training (forward + backward), at libtorch's default thread count and at
+    /// the package's training default (all cores but one), where it differs.
     /// </summary>
     public void StepVersusFused(BenchConfig c)
     {
-        manual_seed(3);
-        using var cell = new LstmCell(c.InputSize, c.HiddenSize);
-        using var x = randn(c.N, c.L, c.InputSize);
-        void Inference(UnrollPath path)
-        {
-            using var noGrad = no_grad();
-            DynamicUnroller.Unroll(cell, x, path: path);
-        }
-        void Training(UnrollPath path)
-        {
-            cell.zero_grad();
-            DynamicUnroller.Unroll(cell, x, path: path).Outputs.mean().backward();
-        }
-        (Sample Step, Sample Fused) Alternating(Action<UnrollPath> body)
-        {
-            var (step, fused) = Harness.TimeAlternating(() => body(UnrollPath.Step), () => body(UnrollPath.Fused),
-                settings.Warmup, settings.Repetitions, callsPerRepetition: 5);
-            return (step.Scaled(1e3), fused.Scaled(1e3));
-        }
-
         int defaultThreads = get_num_threads();
         int packageThreads = Math.Max(1, Environment.ProcessorCount - 1);
         foreach (int threads in packageThreads == defaultThreads ? [defaultThreads] : new[] { defaultThreads, packageThreads })
@@ -87,12 +69,15 @@ internal sealed class CoreBenchmarks(BenchSettings settings, List<BenchRecord> r
             try
             {
                 string label = threads == defaultThreads ? $"{threads} threads, libtorch default" : $"{threads} thread(s), package default";
-                var (stepInference, fusedInference) = Alternating(Inference);
-                Add(BenchRecord.Compare($"5 step path vs fused: inference ({label})", c, stepInference, fusedInference,
-                    "ms/batch", "fused kernel", 2.0, false));
-                var (stepTraining, fusedTraining) = Alternating(Training);
-                Add(BenchRecord.Compare($"5 step path vs fused: training ({label})", c, stepTraining, fusedTraining,
-                    "ms/batch", "fused kernel", 1.3, false));
+                foreach (bool training in new[] { false, true })
+                {
+                    var (step, fused, chosen) = ThreeWays(c, training);
+                    string mode = training ? "training" : "inference";
+                    Add(BenchRecord.Compare($"5 step path vs fused: {mode} ({label})", c, step, fused, "ms/batch", "fused kernel", training ? 1.3 : 2.0, false));
+                    Add(BenchRecord.Compare($"5 library's choice vs fused: {mode} ({label}; {Chosen(c, training)})", c, chosen, fused,
+                        "ms/batch", "fused kernel, unchecked", null, false));
+                    Add(BenchRecord.Compare($"5 library's choice vs step path: {mode} ({label})", c, chosen, step, "ms/batch", "step loop", null, false));
+                }
             }
             finally
             {
@@ -100,6 +85,56 @@ internal sealed class CoreBenchmarks(BenchSettings settings, List<BenchRecord> r
             }
         }
     }
+
+    /// <summary>
+    /// 9: what correctness costs where libtorch's oneDNN LSTM is wrong on some CPUs (hidden sizes with H % 32 in 1..16,
+    /// such as 100 and 200): the library's checked choice vs the raw fused kernel and vs the step loop, inference and
+    /// training. The record names whether the raw kernel is wrong on this CPU.
+    /// </summary>
+    public void AffectedShapes(BenchConfig c)
+    {
+        foreach (bool training in new[] { false, true })
+        {
+            var (step, fused, chosen) = ThreeWays(c, training);
+            string mode = training ? "training" : "inference";
+            var verdict = FusedKernelChecks.Verdicts.Last(v => v.Shape.InputSize == c.InputSize && v.Shape.HiddenSize == c.HiddenSize && v.Training == training);
+            string raw = verdict.NativeIsWrong ? $"raw kernel WRONG here, off by {verdict.Checks[0].Error:G2}" : "raw kernel right here";
+            Add(BenchRecord.Compare($"9 H={c.HiddenSize} library's choice vs raw fused: {mode} ({verdict.Chosen}; {raw})", c, chosen, fused,
+                "ms/batch", "raw fused kernel, unchecked", null, false));
+            Add(BenchRecord.Compare($"9 H={c.HiddenSize} library's choice vs step path: {mode}", c, chosen, step, "ms/batch", "step loop", null, false));
+        }
+    }
+
+    /// <summary>
+    /// Milliseconds per batch of an LstmCell unroll three ways, timed in alternating repetitions: the step loop
+    /// (<see cref="FusedKernelPolicy.Never"/>), the fused kernel unchecked (<see cref="FusedKernelPolicy.Trust"/>) and
+    /// the library's default (<see cref="FusedKernelPolicy.Verify"/>, whose check runs in the warm-up).
+    /// </summary>
+    private (Sample Step, Sample Fused, Sample Chosen) ThreeWays(BenchConfig c, bool training)
+    {
+        manual_seed(3);
+        using var cell = new LstmCell(c.InputSize, c.HiddenSize);
+        using var x = randn(c.N, c.L, c.InputSize);
+        Action Body(FusedKernelPolicy policy) => () =>
+        {
+            using var checks = FusedKernelChecks.Use(policy);
+            if (!training)
+            {
+                using var noGrad = no_grad();
+                DynamicUnroller.Unroll(cell, x);
+                return;
+            }
+            cell.zero_grad();
+            DynamicUnroller.Unroll(cell, x).Outputs.mean().backward();
+        };
+        var samples = Harness.TimeAlternating([Body(FusedKernelPolicy.Never), Body(FusedKernelPolicy.Trust), Body(FusedKernelPolicy.Verify)],
+            settings.Warmup, settings.Repetitions, callsPerRepetition: 5);
+        return (samples[0].Scaled(1e3), samples[1].Scaled(1e3), samples[2].Scaled(1e3));
+    }
+
+    private static FusedKernelPath Chosen(BenchConfig c, bool training)
+        => FusedKernelChecks.Verdicts.Last(v => v.Shape.InputSize == c.InputSize && v.Shape.HiddenSize == c.HiddenSize
+                                                && v.Training == training && v.Threads == get_num_threads()).Chosen;
 
     /// <summary>Median GFLOP/s of one 1024³ float32 matmul in this process (the reference of figure 6).</summary>
     public Sample MatmulGflops()

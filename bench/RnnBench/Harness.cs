@@ -56,25 +56,28 @@ internal static class Harness
     /// </summary>
     public static (Sample First, Sample Second) TimeAlternating(Action first, Action second, int warmup, int repetitions, int callsPerRepetition)
     {
+        var samples = TimeAlternating([first, second], warmup, repetitions, callsPerRepetition);
+        return (samples[0], samples[1]);
+    }
+
+    /// <summary>As the two-body overload, for any number of bodies (one sample per body, in order).</summary>
+    public static Sample[] TimeAlternating(Action[] bodies, int warmup, int repetitions, int callsPerRepetition)
+    {
         for (int i = 0; i < warmup * callsPerRepetition; i++)
-        {
-            Scoped(first);
-            Scoped(second);
-        }
-        var times = new[] { new double[repetitions], new double[repetitions] };
+            foreach (var body in bodies) Scoped(body);
+        var times = bodies.Select(_ => new double[repetitions]).ToArray();
         for (int i = 0; i < repetitions; i++)
         {
-            for (int which = 0; which < 2; which++)
+            for (int which = 0; which < bodies.Length; which++)
             {
                 GC.Collect();
                 GC.WaitForPendingFinalizers();
-                var body = which == 0 ? first : second;
                 var clock = Stopwatch.StartNew();
-                for (int k = 0; k < callsPerRepetition; k++) Scoped(body);
+                for (int k = 0; k < callsPerRepetition; k++) Scoped(bodies[which]);
                 times[which][i] = clock.Elapsed.TotalSeconds / callsPerRepetition;
             }
         }
-        return (Sample.Of(times[0]), Sample.Of(times[1]));
+        return times.Select(Sample.Of).ToArray();
     }
 
     /// <summary>Times each of <paramref name="calls"/> single calls (for latency percentiles), after a warm-up.</summary>

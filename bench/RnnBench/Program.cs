@@ -1,8 +1,10 @@
 // Benchmark harness of the speed issue: every figure is measured against its reference in the same process (warm-up,
 // repeated timings, median with p10/p90), printed as a table and written to bench/results/latest.json.
 // Usage: dotnet run -c Release --project bench/RnnBench -- [--quick] [--figures 4,5]  (a subset, for iterating on one figure)
+// Figure 1 also runs bench/python/bench_torch.py (Debian's python3-torch) in the same run for the C#/PyTorch rows.
 // Timings never decide a test; "met" only reports whether a ratio reaches its goal on this run.
 using System.Diagnostics;
+using Microsoft.ML.Rnn.Core;
 using RnnBench;
 using static TorchSharp.torch;
 
@@ -11,7 +13,7 @@ var settings = quick ? BenchSettings.QuickRun : BenchSettings.Full;
 int figuresAt = Array.IndexOf(args, "--figures");
 var figures = figuresAt >= 0 && figuresAt + 1 < args.Length
     ? args[figuresAt + 1].Split(',').Select(int.Parse).ToHashSet()
-    : Enumerable.Range(1, 8).ToHashSet();
+    : Enumerable.Range(1, 9).ToHashSet();
 string root = FindRepositoryRoot();
 var records = new List<BenchRecord>();
 var total = Stopwatch.StartNew();
@@ -36,11 +38,13 @@ if (figures.Contains(6))
 }
 if (figures.Contains(7)) core.TrainingMemory(new BenchConfig(16, 20, 16, 32));
 if (figures.Contains(8)) core.Threads(BenchSettings.Config1);
+if (figures.Contains(9)) foreach (var c in BenchSettings.AffectedConfigs) core.AffectedShapes(c);
 if (figures.Contains(1))
-    PythonComparison.Add(Path.Combine(root, "bench", "results", "python.json"), classifier, records);
+    PythonComparison.RunAndAdd(root, quick, classifier, records);
+KernelCheckReport.Print(FusedKernelChecks.Verdicts);
 
 // A subset run must not overwrite the full run's figures.
-string output = Path.Combine(root, "bench", "results", figures.Count == 8 ? "latest.json" : "subset.json");
+string output = Path.Combine(root, "bench", "results", figures.Count == 9 ? "latest.json" : "subset.json");
 Report.WriteJson(output, new
 {
     Meta = new
@@ -57,6 +61,7 @@ Report.WriteJson(output, new
         ElapsedSeconds = total.Elapsed.TotalSeconds,
     },
     Records = records,
+    FusedKernelChecks = new { FusedKernelChecks.Cpu, Verdicts = FusedKernelChecks.Verdicts.Select(KernelCheckReport.ForJson) },
 });
 Console.WriteLine($"\n{records.Count} figures in {total.Elapsed.TotalSeconds:F1} s; written to {Path.GetRelativePath(root, output)}");
 

@@ -1,15 +1,34 @@
+using System.Diagnostics;
 using System.Text.Json;
 
 namespace RnnBench;
 
-/// <summary>Reads bench/results/python.json (bench/python/bench_torch.py) and compares the C# figures of the same configs.</summary>
+/// <summary>
+/// Runs bench/python/bench_torch.py in this benchmark run (after the C# figures, so the two never share the cores) and
+/// compares the C# figures of the same configs with it. Ratios against another machine's or another day's figures would
+/// mean nothing, so without Python and torch here those rows are left out.
+/// </summary>
 internal static class PythonComparison
 {
-    public static void Add(string path, ClassifierBenchmarks classifier, List<BenchRecord> records)
+    private const string Interpreter = "/usr/bin/python3";   // Debian's, with python3-torch
+
+    public static void RunAndAdd(string repository, bool quick, ClassifierBenchmarks classifier, List<BenchRecord> records)
     {
+        string path = Path.Combine(repository, "bench", "results", "python.json");
+        File.Delete(path);   // never compare with an earlier run's file
+        if (!File.Exists(Interpreter))
+        {
+            Console.WriteLine($"(no {Interpreter}: the C#/PyTorch rows are left out)");
+            return;
+        }
+        var start = new ProcessStartInfo(Interpreter) { UseShellExecute = false };
+        foreach (var argument in new[] { Path.Combine(repository, "bench", "python", "bench_torch.py"), "--out", path }.Concat(quick ? ["--quick"] : []))
+            start.ArgumentList.Add(argument);
+        using (var python = Process.Start(start)!)
+            python.WaitForExit();
         if (!File.Exists(path))
         {
-            Console.WriteLine($"(no {path}: run /usr/bin/python3 bench/python/bench_torch.py first for the C#/Python ratios)");
+            Console.WriteLine("(bench_torch.py wrote no figures, torch is probably missing: the C#/PyTorch rows are left out)");
             return;
         }
         using var document = JsonDocument.Parse(File.ReadAllText(path));

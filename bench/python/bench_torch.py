@@ -3,8 +3,9 @@
 (nn.LSTM batch-first -> last step -> Linear, cross-entropy, clip_grad_norm_(5), Adam lr 0.003), timed the same way
 (warm-up, repetitions, median with p10/p90). Writes bench/results/python.json, which the C# harness reads.
 
-Usage: /usr/bin/python3 bench/python/bench_torch.py [--quick] [--threads K]
-If torch cannot be imported it says so and exits 0 (the C# harness then skips the C#/Python ratios).
+Usage: /usr/bin/python3 bench/python/bench_torch.py [--quick] [--threads K] [--out PATH]
+The C# harness runs it in the same benchmark run (figure 1's Python rows). If torch cannot be imported it says so and
+exits 0 without writing anything (the C# harness then leaves those rows out).
 """
 import gc
 import json
@@ -101,7 +102,8 @@ def main():
         record = bench(*config)
         records.append(record)
         print(f"{config}: training {record['train']['median']:.1f} seq/s, inference {record['inference']['median']:.1f} seq/s")
-    out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "results", "python.json")
+    out = sys.argv[sys.argv.index("--out") + 1] if "--out" in sys.argv else \
+        os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "results", "python.json")
     os.makedirs(os.path.dirname(out), exist_ok=True)
     with open(out, "w") as f:
         json.dump({"torch": torch.__version__, "blas": blas(), "threads": torch.get_num_threads(), "quick": QUICK,

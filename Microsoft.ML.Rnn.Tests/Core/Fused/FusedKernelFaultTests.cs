@@ -155,6 +155,21 @@ public class FusedKernelFaultTests(ITestOutputHelper output)
         Assert.Equal(untimed.Checks.First(c => c.IsRight).Path, untimed.Chosen);
     }
 
+    [Fact]
+    public void TheEnvironmentVariableNamesAPolicyInAnyCaseOrFailsClearly()
+    {
+        Assert.Equal(FusedKernelPolicy.Verify, FusedKernelChecks.ParsePolicy(null));
+        Assert.Equal(FusedKernelPolicy.Verify, FusedKernelChecks.ParsePolicy(" "));
+        Assert.Equal(FusedKernelPolicy.VerifyWithoutTiming, FusedKernelChecks.ParsePolicy("verifywithouttiming"));
+        Assert.Equal(FusedKernelPolicy.Never, FusedKernelChecks.ParsePolicy(" NEVER "));
+        foreach (string bad in new[] { "2", "sometimes", "Trust,Never" })
+        {
+            var error = Assert.Throws<InvalidOperationException>(() => FusedKernelChecks.ParsePolicy(bad));
+            Assert.Equal($"FusedKernelChecks: the environment variable MICROSOFT_ML_RNN_FUSED_KERNELS is '{bad}'; " +
+                         "expected one of Verify, VerifyWithoutTiming, Trust, Never.", error.Message);
+        }
+    }
+
     private static RnnCell Cell(FusedKernelKind kind, long inputSize, long hidden) => kind switch
     {
         FusedKernelKind.Lstm => new LstmCell(inputSize, hidden),

@@ -37,13 +37,32 @@ public static class FusedKernelChecks
     private static readonly AsyncLocal<Settings?> s_ambient = new();
     private static readonly ConcurrentDictionary<(FusedKernelShape, bool Training, int Threads, bool Timed), FusedKernelPath> s_chosen = new();
     private static readonly ConcurrentDictionary<FusedKernelShape, byte> s_faultyForTests = new();
+    private static readonly Dictionary<FusedKernelShape, double[]> s_forwardErrors = [];   // under s_gate
     private static readonly Lock s_gate = new();
     private static readonly List<FusedKernelVerdict> s_verdicts = [];
     private static readonly HashSet<FusedKernelShape> s_warned = [];
     private static readonly Lazy<string> s_cpu = new(DescribeCpu);
 
-    /// <summary>The policy of code outside any <see cref="Use"/> scope, for the whole process. Default <see cref="FusedKernelPolicy.Verify"/>.</summary>
-    public static FusedKernelPolicy DefaultPolicy { get; set; } = FusedKernelPolicy.Verify;
+    /// <summary>The environment variable that sets <see cref="DefaultPolicy"/> without code: a policy's name, any case.</summary>
+    public const string EnvironmentVariable = "MICROSOFT_ML_RNN_FUSED_KERNELS";
+
+    private static FusedKernelPolicy? s_default;
+
+    /// <summary>
+    /// The policy of code outside any <see cref="Use"/> scope, for the whole process: <see cref="FusedKernelPolicy.Verify"/>
+    /// unless the environment variable <see cref="EnvironmentVariable"/> names another.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The environment variable holds something else than a policy's name.</exception>
+    public static FusedKernelPolicy DefaultPolicy
+    {
+        get => s_default ??= ParsePolicy(Environment.GetEnvironmentVariable(EnvironmentVariable));
+        set
+        {
+            if (!Enum.IsDefined(value))
+                throw new ArgumentOutOfRangeException(nameof(value), value, "FusedKernelChecks: unknown policy.");
+            s_default = value;
+        }
+    }
 
     /// <summary>The policy in force here: the innermost <see cref="Use"/> scope's, or <see cref="DefaultPolicy"/>.</summary>
     public static FusedKernelPolicy Policy => s_ambient.Value?.Policy ?? DefaultPolicy;
@@ -107,11 +126,26 @@ public static class FusedKernelChecks
         foreach (var key in s_chosen.Keys.Where(k => k.Item1 == shape))
             s_chosen.TryRemove(key, out _);
         lock (s_gate)
+        {
             s_warned.Remove(shape);
+            s_forwardErrors.Remove(shape);
+        }
     }
 
     /// <summary>Whether <see cref="InjectFaultForTests"/> made this shape's libtorch kernel wrong.</summary>
     internal static bool HasInjectedFault(FusedKernelShape shape) => !s_faultyForTests.IsEmpty && s_faultyForTests.ContainsKey(shape);
+
+    /// <summary>The policy <see cref="EnvironmentVariable"/>'s value names (<see cref="FusedKernelPolicy.Verify"/> when empty).</summary>
+    internal static FusedKernelPolicy ParsePolicy(string? text)
+    {
+        if (string.IsNullOrWhiteSpace(text))
+            return FusedKernelPolicy.Verify;
+        string? name = Enum.GetNames<FusedKernelPolicy>().FirstOrDefault(n => n.Equals(text.Trim(), StringComparison.OrdinalIgnoreCase));
+        return name is not null
+            ? Enum.Parse<FusedKernelPolicy>(name)
+            : throw new InvalidOperationException($"FusedKernelChecks: the environment variable {EnvironmentVariable} is '{text}'; " +
+                $"expected one of {string.Join(", ", Enum.GetNames<FusedKernelPolicy>())}.");
+    }
 
     private static bool IsChecked(FusedKernelShape shape)
         => shape.Device == DeviceType.CPU && shape.Dtype is ScalarType.Float32 or ScalarType.Float64;
@@ -122,7 +156,12 @@ public static class FusedKernelChecks
     {
         var clock = Stopwatch.StartNew();
         var candidates = Candidates(shape);
-        double[] errors = KernelCheck.Errors(kernel, candidates, training);
+        // The forward check serves scoring and training; training adds the backward check.
+        if (!s_forwardErrors.TryGetValue(shape, out var forward))
+            s_forwardErrors[shape] = forward = KernelCheck.ForwardErrors(kernel, candidates);
+        double[] errors = training
+            ? KernelCheck.GradientErrors(kernel, candidates).Zip(forward, Math.Max).ToArray()
+            : forward;
         double tolerance = ToleranceFor(shape.Dtype);
         var right = candidates.Where((_, i) => errors[i] <= tolerance).ToArray();
         double checkMs = clock.Elapsed.TotalMilliseconds;
@@ -139,7 +178,9 @@ public static class FusedKernelChecks
         clock.Restart();
         if (timed && right.Length > 1)
         {
-            timingBatch = (Math.Clamp(n, 1, 64), Math.Clamp(l, 1, 64));
+            // The call's batch, capped: speed per step settles within tens of steps, and the timing runs once per
+            // shape (1 + 3 calls of each way) where the user waits for it.
+            timingBatch = (Math.Clamp(n, 1, 64), Math.Clamp(l, 1, 32));
             double[] medians = KernelCheck.Time(kernel, right, training, timingBatch.Value.Item1, timingBatch.Value.Item2);
             for (int i = 0; i < right.Length; i++)
                 times[Array.IndexOf(candidates, right[i])] = medians[i];

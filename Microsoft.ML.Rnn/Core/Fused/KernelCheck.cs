@@ -17,56 +17,69 @@ internal static class KernelCheck
     private static readonly long[] s_lengths = [7, 3, 0, 7, 1, 5];
     private const long Steps = 7;
 
-    /// <summary>Each way's largest difference from the reference (outputs and final states; gradients when training).</summary>
-    public static double[] Errors(FusedKernel kernel, FusedKernelPath[] paths, bool training)
+    /// <summary>Each way's largest difference from the reference in outputs and final states, on a ragged batch and on
+    /// a single full-length row.</summary>
+    public static double[] ForwardErrors(FusedKernel kernel, FusedKernelPath[] paths)
     {
         using var scope = NewDisposeScope();
-        var random = new Random(20261202);
-        long n = s_lengths.Length, h = kernel.HiddenSize;
+        using var noGrad = no_grad();
+        var (inputs, initial, weights, _) = CheckBatch(kernel, s_lengths.Length, Steps);
         var dtype = kernel.WeightIh.dtype;
-        var device = kernel.WeightIh.device;
-        var inputs = Uniform(random, [n, Steps, kernel.InputSize], device);
-        var initial = kernel.StateCount.Times(() => Uniform(random, [n, h], device));
-        var outputWeights = Uniform(random, [n, Steps, h], device);
-        var stateWeights = kernel.StateCount.Times(() => Uniform(random, [n, h], device));
-        var weights = kernel.Weights.Select(w => w.detach().to(ScalarType.Float64)).ToArray();
         var lengths = tensor(s_lengths);
-        var errors = new double[paths.Length];
-
-        using (no_grad())
+        var reference = KernelReference.Unroll(kernel.Kind, weights, inputs, s_lengths, initial);
+        var oneRow = KernelReference.Unroll(kernel.Kind, weights, inputs.narrow(0, 0, 1), [Steps], initial.Select(s => s.narrow(0, 0, 1)).ToArray());
+        return paths.Select(path =>
         {
-            var reference = KernelReference.Unroll(kernel.Kind, weights, inputs, s_lengths, initial);
-            var oneRow = KernelReference.Unroll(kernel.Kind, weights, inputs.narrow(0, 0, 1), [Steps], initial.Select(s => s.narrow(0, 0, 1)).ToArray());
-            for (int i = 0; i < paths.Length; i++)
-            {
-                var ragged = kernel.ForwardOn(paths[i], inputs.to(dtype), lengths, initial.Select(s => s.to(dtype)).ToArray());
-                var single = kernel.ForwardOn(paths[i], inputs.narrow(0, 0, 1).to(dtype), null, initial.Select(s => s.narrow(0, 0, 1).to(dtype)).ToArray());
-                errors[i] = Math.Max(Error(ragged, reference), Error(single, oneRow));
-            }
-        }
-        if (!training)
-            return errors;
+            var ragged = kernel.ForwardOn(path, inputs.to(dtype), lengths, initial.Select(s => s.to(dtype)).ToArray());
+            var single = kernel.ForwardOn(path, inputs.narrow(0, 0, 1).to(dtype), null, initial.Select(s => s.narrow(0, 0, 1).to(dtype)).ToArray());
+            return Math.Max(Error(ragged, reference), Error(single, oneRow));
+        }).ToArray();
+    }
 
+    /// <summary>
+    /// Each way's largest difference from the reference in the gradients of a weighted sum of outputs and final states
+    /// with respect to the trainable weights, the inputs and the initial state, on a small full batch: the backward
+    /// kernels are separate code from the forward ones. (Ragged lengths are the forward check's: the gradients of the
+    /// padding logic around the kernel are the unit tests'.)
+    /// </summary>
+    public static double[] GradientErrors(FusedKernel kernel, FusedKernelPath[] paths)
+    {
+        using var scope = NewDisposeScope();
         using var grad = enable_grad();
+        const long n = 3, steps = 3;
+        var (inputs, initial, weights, random) = CheckBatch(kernel, n, steps);
+        var dtype = kernel.WeightIh.dtype;
+        var outputWeights = Uniform(random, [n, steps, kernel.HiddenSize], inputs.device);
+        var stateWeights = kernel.StateCount.Times(() => Uniform(random, [n, kernel.HiddenSize], inputs.device));
         Tensor Loss((Tensor Outputs, Tensor[] Final) r)
             => r.Final.Select((f, k) => (f * stateWeights[k].to(f.dtype)).sum())
                 .Aggregate((r.Outputs * outputWeights.to(r.Outputs.dtype)).sum(), (a, b) => a + b);
 
         var referenceLeaves = weights.Select(w => w.requires_grad_()).Append(inputs.requires_grad_()).Concat(initial.Select(s => s.requires_grad_())).ToArray();
-        var referenceGrads = autograd.grad([Loss(KernelReference.Unroll(kernel.Kind, weights, inputs, s_lengths, initial))], referenceLeaves);
+        var full = Enumerable.Repeat(steps, (int)n).ToArray();
+        var referenceGrads = autograd.grad([Loss(KernelReference.Unroll(kernel.Kind, weights, inputs, full, initial))], referenceLeaves);
         // Parameters frozen by the caller take no gradient; the others, the inputs and the initial state do.
         int[] trainable = Enumerable.Range(0, weights.Length).Where(k => kernel.Weights[k].requires_grad).ToArray();
-        for (int i = 0; i < paths.Length; i++)
+        var expected = trainable.Select(k => referenceGrads[k]).Concat(referenceGrads.Skip(weights.Length)).ToArray();
+        return paths.Select(path =>
         {
             var x = inputs.detach().to(dtype).requires_grad_();
             var state = initial.Select(s => s.detach().to(dtype).requires_grad_()).ToArray();
             var leaves = trainable.Select(k => (Tensor)kernel.Weights[k]).Append(x).Concat(state).ToArray();
-            var grads = autograd.grad([Loss(kernel.ForwardOn(paths[i], x, lengths, state))], leaves);
-            var expected = trainable.Select(k => referenceGrads[k]).Concat(referenceGrads.Skip(weights.Length)).ToArray();
-            for (int k = 0; k < leaves.Length; k++)
-                errors[i] = Math.Max(errors[i], Difference(grads[k], expected[k]));
-        }
-        return errors;
+            var grads = autograd.grad([Loss(kernel.ForwardOn(path, x, null, state))], leaves);
+            return leaves.Select((_, k) => Difference(grads[k], expected[k])).Max();
+        }).ToArray();
+    }
+
+    /// <summary>Float64 inputs (N, L, H_in), initial state and a float64 copy of the kernel's weights.</summary>
+    private static (Tensor Inputs, Tensor[] Initial, Tensor[] Weights, Random Random) CheckBatch(FusedKernel kernel, long n, long steps)
+    {
+        var random = new Random(20261202);
+        var device = kernel.WeightIh.device;
+        var inputs = Uniform(random, [n, steps, kernel.InputSize], device);
+        var initial = kernel.StateCount.Times(() => Uniform(random, [n, kernel.HiddenSize], device));
+        var weights = kernel.Weights.Select(w => w.detach().to(ScalarType.Float64)).ToArray();
+        return (inputs, initial, weights, random);
     }
 
     /// <summary>
