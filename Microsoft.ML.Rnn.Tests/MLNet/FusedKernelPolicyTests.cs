@@ -27,7 +27,7 @@ public sealed class FusedKernelPolicyTests : IDisposable
     public void WrongKernelIsLoggedOnceAndAvoidedInFitAndTransform()
     {
         var shape = new FusedKernelShape(FusedKernelKind.Lstm, 5, 23, TorchSharp.torch.ScalarType.Float32, TorchSharp.DeviceType.CPU);
-        FusedKernelChecks.InjectFaultForTests(shape);
+        FusedKernelChecks.InjectFaultForTests(s => s == shape);
         var ml = new MLContext(seed: 1);
         var warnings = new List<string>();
         ml.Log += (_, e) =>

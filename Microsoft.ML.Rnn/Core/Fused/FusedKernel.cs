@@ -291,7 +291,8 @@ internal sealed class FusedKernel
                     return RunNative(inputs, initialState);
             default:
                 var (outputs, final) = RunNative(inputs, initialState);
-                if (FusedKernelChecks.HasInjectedFault(new FusedKernelShape(Kind, InputSize, HiddenSize, inputs.dtype, inputs.device_type)))
+                if (FusedKernelChecks.AnyInjectedFault
+                    && FusedKernelChecks.HasInjectedFault(new FusedKernelShape(Kind, InputSize, HiddenSize, inputs.dtype, inputs.device_type)))
                     outputs = outputs.add(KeptScalars.One);
                 return (outputs, final);
         }

@@ -36,7 +36,7 @@ public static class FusedKernelChecks
 
     private static readonly AsyncLocal<Settings?> s_ambient = new();
     private static readonly ConcurrentDictionary<(FusedKernelShape, bool Training, int Threads, bool Timed), FusedKernelPath> s_chosen = new();
-    private static readonly ConcurrentDictionary<FusedKernelShape, byte> s_faultyForTests = new();
+    private static Func<FusedKernelShape, bool>[] s_faultsForTests = [];
     private static readonly Dictionary<FusedKernelShape, double[]> s_forwardErrors = [];   // under s_gate
     private static readonly Lock s_gate = new();
     private static readonly List<FusedKernelVerdict> s_verdicts = [];
@@ -118,22 +118,26 @@ public static class FusedKernelChecks
         }
     }
 
-    /// <summary>Test-only: from now on this shape's libtorch kernel returns perturbed outputs (a simulated CPU fault),
-    /// and its earlier verdicts are forgotten.</summary>
-    internal static void InjectFaultForTests(FusedKernelShape shape)
+    /// <summary>Test-only: from now on the libtorch kernels of the shapes <paramref name="affects"/> selects return
+    /// perturbed outputs (a simulated CPU fault), and their earlier verdicts are forgotten.</summary>
+    internal static void InjectFaultForTests(Func<FusedKernelShape, bool> affects)
     {
-        s_faultyForTests[shape] = 0;
-        foreach (var key in s_chosen.Keys.Where(k => k.Item1 == shape))
-            s_chosen.TryRemove(key, out _);
         lock (s_gate)
         {
-            s_warned.Remove(shape);
-            s_forwardErrors.Remove(shape);
+            s_faultsForTests = [.. s_faultsForTests, affects];
+            foreach (var key in s_chosen.Keys.Where(k => affects(k.Item1)))
+                s_chosen.TryRemove(key, out _);
+            s_warned.RemoveWhere(affects.Invoke);
+            foreach (var shape in s_forwardErrors.Keys.Where(affects).ToArray())
+                s_forwardErrors.Remove(shape);
         }
     }
 
+    /// <summary>True once <see cref="InjectFaultForTests"/> was called (a cheap test before building a shape).</summary>
+    internal static bool AnyInjectedFault => s_faultsForTests.Length > 0;
+
     /// <summary>Whether <see cref="InjectFaultForTests"/> made this shape's libtorch kernel wrong.</summary>
-    internal static bool HasInjectedFault(FusedKernelShape shape) => !s_faultyForTests.IsEmpty && s_faultyForTests.ContainsKey(shape);
+    internal static bool HasInjectedFault(FusedKernelShape shape) => s_faultsForTests.Any(affects => affects(shape));
 
     /// <summary>The policy <see cref="EnvironmentVariable"/>'s value names (<see cref="FusedKernelPolicy.Verify"/> when empty).</summary>
     internal static FusedKernelPolicy ParsePolicy(string? text)
