@@ -83,6 +83,9 @@ public abstract class RnnCell : nn.Module
     /// </summary>
     public virtual void BeginSequence(long batchSize, Device device, ScalarType dtype) { }
 
+    /// <summary>The built-in cells' fused kernel, when they have one (the kernel checks build one of the same shape).</summary>
+    internal virtual FusedKernel? Kernel => null;
+
     /// <summary>True when <see cref="ForwardFused"/> can run this cell with a libtorch fused kernel.</summary>
     public virtual bool CanFuse => false;
 

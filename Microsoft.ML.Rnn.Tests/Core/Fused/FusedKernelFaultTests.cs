@@ -155,6 +155,31 @@ public class FusedKernelFaultTests(ITestOutputHelper output)
         Assert.Equal(untimed.Checks.First(c => c.IsRight).Path, untimed.Chosen);
     }
 
+    /// <summary>
+    /// The verdict holds for every model of a shape: the check runs on a twin with weights of its own, so a model whose
+    /// weights are not even finite (a damaged zip) neither fails the check nor decides it, and the check leaves
+    /// libtorch's random generator where it was (a seeded run computes the same whether or not a check ran in it).
+    /// </summary>
+    [Fact]
+    public void ChecksUseTheirOwnWeightsAndLeaveTheRandomGeneratorAlone()
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        using var cell = new LstmCell(7, 19);
+        foreach (var p in cell.parameters())
+            p.fill_(float.NaN);
+        var x = rand(3, 4, 7);
+        manual_seed(123);
+        var expected = rand(5);
+        manual_seed(123);
+        var outputs = DynamicUnroller.Unroll(cell, x).Outputs;   // first call of this shape: the check runs here
+        var drawn = rand(5);
+        Assert.True(outputs.isnan().all().item<bool>());
+        Assert.Equal(expected.data<float>().ToArray(), drawn.data<float>().ToArray());
+        var verdict = FusedKernelChecks.Verdicts.Last(v => v.Shape.InputSize == 7 && v.Shape.HiddenSize == 19);
+        Assert.All(verdict.Checks, c => Assert.True(c.IsRight || FusedKernelChecks.HasInjectedFault(verdict.Shape), $"{c.Path} off by {c.Error}"));
+    }
+
     [Fact]
     public void TheEnvironmentVariableNamesAPolicyInAnyCaseOrFailsClearly()
     {

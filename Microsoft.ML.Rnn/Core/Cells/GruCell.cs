@@ -144,6 +144,9 @@ public sealed class GruCell : RnnCell
     public override bool CanFuse => _kernel is not null;
 
     /// <inheritdoc/>
+    internal override FusedKernel? Kernel => _kernel;
+
+    /// <inheritdoc/>
     public override string FuseBlocker => _kernel is not null ? ""
         : "the reset gate is applied before the recurrent matmul (TensorFlow 1.x GRUCell), which no fused kernel computes; use GruResetGate.AfterRecurrentMatmul";
 

@@ -216,6 +216,9 @@ public sealed class LstmCell : RnnCell
     public override bool CanFuse => _kernel is not null;
 
     /// <inheritdoc/>
+    internal override FusedKernel? Kernel => _kernel;
+
+    /// <inheritdoc/>
     public override string FuseBlocker => Blocker(Options) ?? "";
 
     /// <inheritdoc/>

@@ -92,6 +92,9 @@ public sealed class SimpleRnnCell : RnnCell
     public override bool CanFuse => true;
 
     /// <inheritdoc/>
+    internal override FusedKernel? Kernel => _kernel;
+
+    /// <inheritdoc/>
     public override string FuseBlocker => "";
 
     /// <inheritdoc/>

@@ -109,7 +109,7 @@ public static class FusedKernelChecks
         {
             if (s_chosen.TryGetValue(key, out path))
                 return path;
-            var verdict = Decide(kernel, shape, training, timed, inputs.shape[0], inputs.shape[1]);
+            var verdict = Decide(kernel, shape, inputs.device, training, timed, inputs.shape[0], inputs.shape[1]);
             s_verdicts.Add(verdict);
             if (verdict.NativeIsWrong && s_warned.Add(shape))
                 Warn(Describe(verdict));
@@ -156,9 +156,12 @@ public static class FusedKernelChecks
 
     private static double ToleranceFor(ScalarType dtype) => dtype == ScalarType.Float64 ? Float64Tolerance : Float32Tolerance;
 
-    private static FusedKernelVerdict Decide(FusedKernel kernel, FusedKernelShape shape, bool training, bool timed, long n, long l)
+    private static FusedKernelVerdict Decide(FusedKernel kernel, FusedKernelShape shape, Device device, bool training, bool timed, long n, long l)
     {
         var clock = Stopwatch.StartNew();
+        // A cell of the same kind and shape with weights of its own: the verdict must hold for every model of the shape.
+        using var twin = kernel.CreateTwin(new Random(17), shape.Dtype, device);
+        kernel = twin.Kernel!;
         var candidates = Candidates(shape);
         // The forward check serves scoring and training; training adds the backward check.
         if (!s_forwardErrors.TryGetValue(shape, out var forward))

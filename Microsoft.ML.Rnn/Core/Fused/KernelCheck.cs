@@ -7,8 +7,8 @@ namespace Microsoft.ML.Rnn.Core;
 /// <summary>
 /// The measurements behind <see cref="FusedKernelChecks"/>: each way of computing a kernel against the float64
 /// reference, and the time each right way takes. Inputs come from <see cref="Random"/> with a fixed seed, never from
-/// libtorch's generator (a seeded run must compute the same whether or not a check ran before it). The kernel's own
-/// weights are used, read-only: gradients are taken with <c>autograd.grad</c>, which leaves <c>.grad</c> untouched.
+/// libtorch's generator (a seeded run must compute the same whether or not a check ran before it). The kernel is a
+/// twin of the one in use (<see cref="FusedKernel.CreateTwin"/>), never a model's own.
 /// </summary>
 internal static class KernelCheck
 {
@@ -38,7 +38,7 @@ internal static class KernelCheck
 
     /// <summary>
     /// Each way's largest difference from the reference in the gradients of a weighted sum of outputs and final states
-    /// with respect to the trainable weights, the inputs and the initial state, on a small full batch: the backward
+    /// with respect to the weights, the inputs and the initial state, on a small full batch: the backward
     /// kernels are separate code from the forward ones. (Ragged lengths are the forward check's: the gradients of the
     /// padding logic around the kernel are the unit tests'.)
     /// </summary>
@@ -58,16 +58,13 @@ internal static class KernelCheck
         var referenceLeaves = weights.Select(w => w.requires_grad_()).Append(inputs.requires_grad_()).Concat(initial.Select(s => s.requires_grad_())).ToArray();
         var full = Enumerable.Repeat(steps, (int)n).ToArray();
         var referenceGrads = autograd.grad([Loss(KernelReference.Unroll(kernel.Kind, weights, inputs, full, initial))], referenceLeaves);
-        // Parameters frozen by the caller take no gradient; the others, the inputs and the initial state do.
-        int[] trainable = Enumerable.Range(0, weights.Length).Where(k => kernel.Weights[k].requires_grad).ToArray();
-        var expected = trainable.Select(k => referenceGrads[k]).Concat(referenceGrads.Skip(weights.Length)).ToArray();
         return paths.Select(path =>
         {
             var x = inputs.detach().to(dtype).requires_grad_();
             var state = initial.Select(s => s.detach().to(dtype).requires_grad_()).ToArray();
-            var leaves = trainable.Select(k => (Tensor)kernel.Weights[k]).Append(x).Concat(state).ToArray();
+            var leaves = kernel.Weights.Cast<Tensor>().Append(x).Concat(state).ToArray();
             var grads = autograd.grad([Loss(kernel.ForwardOn(path, x, null, state))], leaves);
-            return leaves.Select((_, k) => Difference(grads[k], expected[k])).Max();
+            return leaves.Select((_, k) => Difference(grads[k], referenceGrads[k])).Max();
         }).ToArray();
     }
 
@@ -94,7 +91,7 @@ internal static class KernelCheck
         var device = kernel.WeightIh.device;
         var inputs = Uniform(random, [n, l, kernel.InputSize], device).to(dtype);
         var initial = kernel.StateCount.Times(() => Uniform(random, [n, kernel.HiddenSize], device).to(dtype));
-        var trainable = kernel.Weights.Where(w => w.requires_grad).Cast<Tensor>().ToArray();
+        var weights = kernel.Weights.Cast<Tensor>().ToArray();
 
         void Call(FusedKernelPath path)
         {
@@ -108,7 +105,7 @@ internal static class KernelCheck
             using var grad = enable_grad();
             var x = inputs.detach().requires_grad_();
             var (outputs, _) = kernel.ForwardOn(path, x, null, initial, finalState: false);
-            autograd.grad([outputs.sum()], trainable.Append(x).ToArray());
+            autograd.grad([outputs.sum()], weights.Append(x).ToArray());
         }
 
         const int repetitions = 3;
