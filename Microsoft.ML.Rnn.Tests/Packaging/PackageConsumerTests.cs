@@ -249,7 +249,9 @@ public class PackageConsumerTests(PackageFixture package) : IClassFixture<Packag
             var after = loaded.Transform(testView).GetColumn<float>("Probability").ToArray();
             var engine = ml.Model.CreatePredictionEngine<Row, Prediction>(loaded);
             var single = test.Select(r => engine.Predict(r).Probability).ToArray();
-            if (before.Length != 40 || !before.SequenceEqual(after) || !before.SequenceEqual(single))
+            // The same batches through the same kernels are bit-identical after a reload; one row at a time agrees to
+            // float rounding (different batch sizes may take different matrix kernels).
+            if (before.Length != 40 || !before.SequenceEqual(after) || before.Zip(single).Any(p => Math.Abs(p.First - p.Second) > 1e-5f))
             {
                 Console.Error.WriteLine("scores differ after reloading the model");
                 return 1;

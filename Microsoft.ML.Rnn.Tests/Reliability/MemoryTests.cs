@@ -92,14 +92,15 @@ public sealed class MemoryTests(ITestOutputHelper output)
             long afterDisposed = Resident();
 
             // The same loads kept alive: the measurement must see them (or the test above proves nothing). The allocator
-            // reuses the pages the disposed models freed (seen: 10 live models measured as 6.2 models' worth), so keep
-            // 20 and ask for half of them.
-            var kept = Enumerable.Range(0, 20).Select(i => (IDisposable)ml.Model.Load(path, out _)).ToList();
+            // reuses the pages freed before (seen: 10 live models measured as 6.2 models' worth, 20 as 8.5 when the
+            // process had freed more before), and that reuse is bounded by what was freed, so keep 40 and ask for a
+            // quarter of them.
+            var kept = Enumerable.Range(0, 40).Select(i => (IDisposable)ml.Model.Load(path, out _)).ToList();
             long afterKept = Resident();
             kept.ForEach(k => k.Dispose());
-            output.WriteLine($"30 loads disposed: {(afterDisposed - start) / 1048576.0:F1} MiB; 20 kept: {(afterKept - afterDisposed) / 1048576.0:F1} MiB");
+            output.WriteLine($"30 loads disposed: {(afterDisposed - start) / 1048576.0:F1} MiB; 40 kept: {(afterKept - afterDisposed) / 1048576.0:F1} MiB");
             Assert.True(afterDisposed - start < 3 * modelBytes, $"30 disposed models left {(afterDisposed - start) / 1048576.0:F1} MiB resident");
-            Assert.True(afterKept - afterDisposed > 10 * modelBytes, $"20 live models took only {(afterKept - afterDisposed) / 1048576.0:F1} MiB");
+            Assert.True(afterKept - afterDisposed > 10 * modelBytes, $"40 live models took only {(afterKept - afterDisposed) / 1048576.0:F1} MiB");
         }
         finally
         {
