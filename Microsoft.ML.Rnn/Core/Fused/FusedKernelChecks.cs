@@ -105,17 +105,20 @@ public static class FusedKernelChecks
         var key = (shape, training, get_num_threads(), timed);
         if (s_chosen.TryGetValue(key, out var path))
             return path;
+        FusedKernelVerdict verdict;
+        bool warn;
         lock (s_gate)
         {
             if (s_chosen.TryGetValue(key, out path))
                 return path;
-            var verdict = Decide(kernel, shape, inputs.device, training, timed, inputs.shape[0], inputs.shape[1]);
+            verdict = Decide(kernel, shape, inputs.device, training, timed, inputs.shape[0], inputs.shape[1]);
             s_verdicts.Add(verdict);
-            if (verdict.NativeIsWrong && s_warned.Add(shape))
-                Warn(Describe(verdict));
+            warn = verdict.NativeIsWrong && s_warned.Add(shape);
             s_chosen[key] = verdict.Chosen;
-            return verdict.Chosen;
         }
+        if (warn)
+            Warn(Describe(verdict));   // outside the lock: the sink is the caller's code
+        return verdict.Chosen;
     }
 
     /// <summary>Test-only: from now on the libtorch kernels of the shapes <paramref name="affects"/> selects return
