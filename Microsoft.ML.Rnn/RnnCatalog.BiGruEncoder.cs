@@ -16,7 +16,7 @@ public sealed partial class RnnCatalog
     /// <param name="learningRate">Adam learning rate, greater than 0.</param>
     public BiGruEncoder BiGruEncoder(string outputColumnName = "Encoding", string featureColumnName = "Features",
         string? labelColumnName = "Label", int featuresPerStep = 1, int hiddenSize = 64,
-        SequencePooling pooling = SequencePooling.LastState, int maxEpochs = 10, int batchSize = 32, float learningRate = 0.003f)
+        SequencePooling pooling = SequencePooling.LastState, int maxEpochs = 10, int batchSize = 32, float learningRate = 0.01f)
     {
         var options = new BiGruEncoder.Options
         {

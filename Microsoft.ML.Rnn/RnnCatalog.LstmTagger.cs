@@ -16,7 +16,7 @@ public sealed partial class RnnCatalog
     /// <param name="learningRate">Adam learning rate, greater than 0.</param>
     public LstmTagger LstmTagger(string labelColumnName = "Label", string featureColumnName = "Features",
         int featuresPerStep = 1, int hiddenSize = 64, bool bidirectional = true, bool useCrf = false, int maxEpochs = 10,
-        int batchSize = 32, float learningRate = 0.003f)
+        int batchSize = 32, float learningRate = 0.01f)
         => LstmTagger(new LstmTagger.Options
         {
             LabelColumnName = labelColumnName,

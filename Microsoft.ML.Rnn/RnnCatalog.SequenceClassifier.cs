@@ -17,7 +17,7 @@ public sealed partial class RnnCatalog
     /// <param name="learningRate">Adam learning rate, greater than 0.</param>
     public RnnSequenceClassifier SequenceClassifier(string labelColumnName = "Label", string featureColumnName = "Features",
         int featuresPerStep = 1, int hiddenSize = 64, RnnCellType cellType = RnnCellType.Lstm, int maxEpochs = 10,
-        int batchSize = 32, float learningRate = 0.003f)
+        int batchSize = 32, float learningRate = 0.01f)
         => SequenceClassifier(new RnnSequenceClassifier.Options
         {
             LabelColumnName = labelColumnName,

@@ -56,7 +56,10 @@ public abstract class RnnOptionsBase
     public int BatchSize = 32;
 
     /// <summary>Adam learning rate, greater than 0.</summary>
-    public float LearningRate = 0.003f;
+    public float LearningRate = 0.01f;
+
+    /// <summary>How the learning rate changes between epochs, starting from <see cref="LearningRate"/>.</summary>
+    public LearningRateSchedule LearningRateSchedule = LearningRateSchedule.Constant;
 
     /// <summary>Largest global L2 norm of the gradients (clipping); 0 disables clipping. At least 0.</summary>
     public float MaxGradientNorm = 5f;
@@ -67,8 +70,17 @@ public abstract class RnnOptionsBase
     /// <summary>Fraction of the training rows held out for validation and early stopping, in [0, 1); 0 disables the split (early stopping then watches the training loss).</summary>
     public float ValidationFraction = 0.1f;
 
-    /// <summary>Epochs without improvement before training stops, at least 1; null runs every epoch. The best epoch's weights are kept.</summary>
-    public int? EarlyStoppingPatience = 3;
+    /// <summary>Epochs without improvement before training stops, at least 1; null runs every epoch; <see cref="AutomaticPatience"/> (0, the default) a third of <see cref="MaxEpochs"/>, at least 3. The best epoch's weights are kept.</summary>
+    public int? EarlyStoppingPatience = AutomaticPatience;
+
+    /// <summary>
+    /// <see cref="EarlyStoppingPatience"/>'s default: a third of <see cref="MaxEpochs"/> (rounded up), at least 3, so that
+    /// a longer run is not stopped while still improving (measured: docs/components/common-options.md, "Defaults").
+    /// </summary>
+    public const int AutomaticPatience = 0;
+
+    /// <summary>The patience in force: <see cref="EarlyStoppingPatience"/>, resolved when it is <see cref="AutomaticPatience"/>.</summary>
+    internal int? ResolvedPatience => EarlyStoppingPatience == AutomaticPatience ? Math.Max(3, (MaxEpochs + 2) / 3) : EarlyStoppingPatience;
 
     /// <summary>Where the network trains and runs. CUDA falls back to the CPU with a logged warning when unavailable.</summary>
     public RnnDevice Device = RnnDevice.Cpu;

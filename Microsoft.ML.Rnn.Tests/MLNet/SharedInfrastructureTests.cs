@@ -29,9 +29,20 @@ public sealed class SharedInfrastructureTests
         Assert.Throws<ArgumentOutOfRangeException>(() => RnnOptionsValidation.Validate(new TestOptions { Dropout = 1 }, "X"));
         Assert.Throws<ArgumentOutOfRangeException>(() => RnnOptionsValidation.Validate(new TestOptions { ValidationFraction = -0.1f }, "X"));
         Assert.Throws<ArgumentOutOfRangeException>(() => RnnOptionsValidation.Validate(new TestOptions { LearningRate = 0 }, "X"));
-        Assert.Throws<ArgumentOutOfRangeException>(() => RnnOptionsValidation.Validate(new TestOptions { EarlyStoppingPatience = 0 }, "X"));
+        Assert.Throws<ArgumentOutOfRangeException>(() => RnnOptionsValidation.Validate(new TestOptions { EarlyStoppingPatience = -1 }, "X"));
         Assert.Throws<ArgumentException>(() => RnnOptionsValidation.Validate(new TestOptions { WordVectorsFile = "/no/such/file.txt" }, "X"));
         RnnOptionsValidation.Validate(new TestOptions(), "X");
+    }
+
+    [Fact]
+    public void AutomaticPatienceIsAThirdOfTheEpochsAndAtLeastThree()
+    {
+        Assert.Equal(RnnOptionsBase.AutomaticPatience, new TestOptions().EarlyStoppingPatience);
+        Assert.Equal(4, new TestOptions { MaxEpochs = 10 }.ResolvedPatience);
+        Assert.Equal(10, new TestOptions { MaxEpochs = 30 }.ResolvedPatience);
+        Assert.Equal(3, new TestOptions { MaxEpochs = 2 }.ResolvedPatience);
+        Assert.Equal(5, new TestOptions { MaxEpochs = 30, EarlyStoppingPatience = 5 }.ResolvedPatience);
+        Assert.Null(new TestOptions { EarlyStoppingPatience = null }.ResolvedPatience);
     }
 
     [Fact]

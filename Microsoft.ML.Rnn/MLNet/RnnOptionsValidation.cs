@@ -25,7 +25,7 @@ internal static class RnnOptionsValidation
         if (options.MaxSequenceLength is int maxLength)
             AtLeast(maxLength, 1, nameof(options.MaxSequenceLength), component);
         if (options.EarlyStoppingPatience is int patience)
-            AtLeast(patience, 1, nameof(options.EarlyStoppingPatience), component);
+            AtLeast(patience, RnnOptionsBase.AutomaticPatience, nameof(options.EarlyStoppingPatience), component);
         if (!(options.Dropout >= 0 && options.Dropout < 1))
             throw new ArgumentOutOfRangeException(nameof(options.Dropout), options.Dropout, $"{component}: Dropout must be in [0, 1), got {options.Dropout}.");
         if (!(options.LearningRate > 0) || float.IsInfinity(options.LearningRate))

@@ -128,7 +128,8 @@ internal static class SequenceTrainingDriver
         {
             MaxEpochs = options.MaxEpochs - epochsDone,
             MaxGradientNorm = options.MaxGradientNorm,
-            Patience = options.EarlyStoppingPatience,
+            Patience = options.ResolvedPatience,
+            LearningRateSchedule = options.LearningRateSchedule,
             HigherIsBetter = setup.HigherIsBetter,
             RestoreBestWeights = true,
             Seed = segmentSeed,

@@ -40,6 +40,53 @@ public class SequenceTrainingLoopTests
 
     private static Tensor[] Copy(nn.Module model) => model.parameters().Select(p => p.detach().clone()).ToArray();
 
+    /// <summary>The rate each schedule leaves after every epoch: halved after half the patience without improvement
+    /// (down to 1/64), a cosine down to 1/64 at the last epoch, or constant.</summary>
+    [Theory]
+    [InlineData(LearningRateSchedule.Constant, new[] { 1.0, 1, 1, 1, 1, 1, 1, 1 })]
+    [InlineData(LearningRateSchedule.ReduceOnPlateau, new[] { 1.0, 1, 0.5, 0.5, 0.25, 0.25, 0.125, 0.125 })]
+    public void LearningRateFollowsTheSchedule(LearningRateSchedule schedule, double[] expected)
+    {
+        using var scope = NewDisposeScope();
+        using var problem = new Problem();
+        var model = NewModel(1);
+        var optimizer = optim.Adam(model.parameters(), 0.04);
+        var rates = new List<double>();
+        // The metric never improves after the first epoch; patience 5 gives a plateau of 2 epochs.
+        var loop = new SequenceTrainingLoop(model, optimizer,
+            new SequenceTrainingLoopOptions { MaxEpochs = 8, Patience = 50, LearningRateSchedule = schedule });
+        loop.Run(LengthBucketBatcher.ForTraining(problem.Lengths, 8, seed: 1), rows => problem.Loss(model, rows), validate: () => 1.0,
+            progress: new SyncProgress<EpochProgress>(_ => rates.Add(optimizer.ParamGroups.Single().LearningRate / 0.04)));
+        Assert.Equal(schedule == LearningRateSchedule.ReduceOnPlateau ? [1.0, 1, 1, 1, 1, 1, 1, 1] : expected, rates.ToArray());
+
+        // With patience 5 (a plateau of 2 epochs) the rate halves every second epoch without improvement.
+        rates.Clear();
+        var patient = new SequenceTrainingLoop(model, optimizer = optim.Adam(model.parameters(), 0.04),
+            new SequenceTrainingLoopOptions { MaxEpochs = 8, Patience = 5, LearningRateSchedule = schedule });
+        patient.Run(LengthBucketBatcher.ForTraining(problem.Lengths, 8, seed: 1), rows => problem.Loss(model, rows), validate: () => 1.0,
+            progress: new SyncProgress<EpochProgress>(_ => rates.Add(optimizer.ParamGroups.Single().LearningRate / 0.04)));
+        Assert.Equal(expected.Take(6), rates.ToArray());   // stopped after 5 epochs without improvement
+    }
+
+    [Fact]
+    public void CosineScheduleDecaysToASixtyFourthAtTheLastEpoch()
+    {
+        using var scope = NewDisposeScope();
+        using var problem = new Problem();
+        var model = NewModel(1);
+        var optimizer = optim.Adam(model.parameters(), 0.04);
+        var rates = new List<double>();
+        new SequenceTrainingLoop(model, optimizer, new SequenceTrainingLoopOptions { MaxEpochs = 9, LearningRateSchedule = LearningRateSchedule.Cosine })
+            .Run(LengthBucketBatcher.ForTraining(problem.Lengths, 8, seed: 1), rows => problem.Loss(model, rows),
+                progress: new SyncProgress<EpochProgress>(_ => rates.Add(optimizer.ParamGroups.Single().LearningRate / 0.04)));
+        Assert.Equal(9, rates.Count);
+        // Epoch e trains with the rate set after epoch e - 1: epoch 0 with the full rate, the last (8) with 1/64.
+        Assert.True(rates.Take(8).Zip(rates.Skip(1).Take(7)).All(p => p.Second < p.First), string.Join(", ", rates));
+        Assert.Equal(1.0 / 64, rates[^2], 12);
+        Assert.Equal(1.0 / 64, rates[^1], 12);
+        Assert.Equal(0.5 * (1 + 1.0 / 64), rates[3], 12);   // halfway
+    }
+
     [Fact]
     public void LearnsAndReportsProgressEveryEpoch()
     {

@@ -27,6 +27,9 @@ public sealed class SequenceTrainingLoopOptions
     /// <summary>At the end of the run (finished, stopped early or cancelled), load the weights of the best epoch.</summary>
     public bool RestoreBestWeights { get; init; } = true;
 
+    /// <summary>How the optimizer's learning rate changes between epochs; default constant.</summary>
+    public LearningRateSchedule LearningRateSchedule { get; init; } = LearningRateSchedule.Constant;
+
     /// <summary>When set, <c>torch.manual_seed</c> is called with it at the start of the run, so dropout is
     /// reproducible; the batcher has its own seed.</summary>
     public int? Seed { get; init; }
@@ -100,6 +103,7 @@ public sealed class SequenceTrainingLoop
         var trainLosses = new List<double>();
         var validationMetrics = new List<double?>();
         var clock = Stopwatch.StartNew();
+        var rate = new LearningRateSteps(_optimizer, _options.LearningRateSchedule, _options.MaxEpochs, _options.Patience);
         int batchesRun = 0;
         bool cancelled = false, stoppedEarly = false;
 
@@ -149,6 +153,7 @@ public sealed class SequenceTrainingLoop
                 validationMetrics.Add(metric);
                 bool isBest = tracker.Report(epoch, metric ?? trainLoss, _options.RestoreBestWeights ? _module : null);
                 stoppedEarly = _options.Patience is not null && tracker.ShouldStop;
+                rate.AfterEpoch(epoch, isBest);
 
                 var elapsed = clock.Elapsed;
                 var remaining = TimeSpan.FromTicks(elapsed.Ticks / (epoch + 1) * (_options.MaxEpochs - epoch - 1));
@@ -183,6 +188,38 @@ public sealed class SequenceTrainingLoop
         catch
         {
             // The original exception matters more than a failed restore.
+        }
+    }
+
+    /// <summary>Sets the optimizer's learning rate after each epoch as <see cref="LearningRateSchedule"/> says.</summary>
+    private sealed class LearningRateSteps(optim.Optimizer optimizer, LearningRateSchedule schedule, int maxEpochs, int? patience)
+    {
+        private const double Floor = 1.0 / 64;
+        private readonly double[] _start = optimizer.ParamGroups.Select(g => g.LearningRate).ToArray();
+        private readonly int _plateau = patience is int p ? Math.Max(1, p / 2) : 2;
+        private int _sinceBestOrCut;
+        private double _scale = 1;
+
+        public void AfterEpoch(int epoch, bool improved)
+        {
+            switch (schedule)
+            {
+                case LearningRateSchedule.ReduceOnPlateau:
+                    _sinceBestOrCut = improved ? 0 : _sinceBestOrCut + 1;
+                    if (_sinceBestOrCut < _plateau || _scale <= Floor) return;
+                    _scale = Math.Max(Floor, _scale / 2);
+                    _sinceBestOrCut = 0;
+                    break;
+                case LearningRateSchedule.Cosine:
+                    double progress = Math.Min(1.0, (epoch + 1) / (double)Math.Max(1, maxEpochs - 1));
+                    _scale = Floor + (1 - Floor) * 0.5 * (1 + Math.Cos(Math.PI * progress));
+                    break;
+                default:
+                    return;
+            }
+            int i = 0;
+            foreach (var group in optimizer.ParamGroups)
+                group.LearningRate = _start[i++] * _scale;
         }
     }
 }

@@ -1,0 +1,150 @@
+// How well the components learn with their defaults, as a user writes the pipeline (columns, input shape, hidden size
+// and an epoch cap; every other option left alone), measured ONLY on splits of the training data: the test files are
+// never read here, so defaults chosen with this program are not tuned on them (issue: "models that learn well with
+// the defaults"). Each run prints one line per task; compare runs that differ in one option.
+// Usage: dotnet run -c Release --project examples/DefaultsStudy -- [--tasks digits,case,punct,topics] [--set Option=Value ...]
+//   topics (the README's encoder pipeline, minutes) runs only when named
+//   --set applies to every component's options, e.g. --set LearningRateSchedule=Constant --set EarlyStoppingPatience=3
+using System.Diagnostics;
+using System.Globalization;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Rnn;
+using Microsoft.ML.Rnn.Core.Training;
+
+var settings = args.Select((a, i) => (a, i)).Where(p => p.a == "--set" && p.i + 1 < args.Length).Select(p => args[p.i + 1]).ToArray();
+string tasksArgument = Array.IndexOf(args, "--tasks") is var t and >= 0 && t + 1 < args.Length ? args[t + 1] : "digits,case,punct";
+var tasks = tasksArgument.Split(',');
+Console.WriteLine($"defaults study: {(settings.Length == 0 ? "package defaults" : string.Join(", ", settings))}");
+
+if (tasks.Contains("digits")) Digits();
+foreach (var task in new[] { "case", "punct" }.Where(tasks.Contains)) Tagging(task);
+if (tasks.Contains("topics")) Topics();
+
+void Topics()
+{
+    var ml = new MLContext(seed: 1);
+    var rows = ml.Data.LoadFromTextFile<Fortune>(Path.Combine(AppContext.BaseDirectory, "Data", "fortune-topics-train.tsv"),
+        separatorChar: '\t', hasHeader: true, allowQuoting: false);
+    var inner = ml.Data.TrainTestSplit(rows, testFraction: 0.2, seed: 1);
+    var words = ml.Transforms.Conversion.MapValueToKey("Label", "Topic")
+        .Append(ml.Transforms.Text.NormalizeText("Normalized", "Text"))
+        .Append(ml.Transforms.Text.TokenizeIntoWords("Words", "Normalized"))
+        .Append(ml.Transforms.Conversion.MapValueToKey("Tokens", "Words"));
+    var sdca = ml.MulticlassClassification.Trainers.SdcaMaximumEntropy(maximumNumberOfIterations: 20);
+    var clock = Stopwatch.StartNew();
+    var ngramsOnly = words.Append(ml.Transforms.Text.FeaturizeText("Features", "Text")).AppendCacheCheckpoint(ml).Append(sdca).Fit(inner.TrainSet);
+    double ngramsSeconds = clock.Elapsed.TotalSeconds;
+    var ngramsMetrics = ml.MulticlassClassification.Evaluate(ngramsOnly.Transform(inner.TestSet));
+    var options = Apply(new BiGruEncoder.Options { FeatureColumnName = "Tokens", OutputColumnName = "Encoding", HiddenSize = 32, MaxEpochs = 4 });
+    var epochs = Count(options);
+    clock.Restart();
+    var both = words.Append(ml.Transforms.Rnn.BiGruEncoder(options))
+        .Append(ml.Transforms.Text.FeaturizeText("NGrams", "Text"))
+        .Append(ml.Transforms.Concatenate("Features", "Encoding", "NGrams"))
+        .AppendCacheCheckpoint(ml).Append(sdca).Fit(inner.TrainSet);
+    double seconds = clock.Elapsed.TotalSeconds;
+    var metrics = ml.MulticlassClassification.Evaluate(both.Transform(inner.TestSet));
+    Report("topics", $"encoder+n-grams macro acc {metrics.MacroAccuracy:F4}  n-grams alone {ngramsMetrics.MacroAccuracy:F4} ({ngramsSeconds:F0} s)", epochs.Count, seconds);
+}
+
+void Digits()
+{
+    var ml = new MLContext(seed: 1);
+    var raw = ml.Data.LoadFromTextFile<DigitRow>(Path.Combine(AppContext.BaseDirectory, "Data", "digits.csv"), separatorChar: ',', hasHeader: true);
+    // The examples' test rows are a seeded 20% of the file: tune on a split of the other 80% only.
+    var training = ml.Data.TrainTestSplit(raw, testFraction: 0.2, seed: 1).TrainSet;   // examples/DigitsRows' split
+    var inner = ml.Data.TrainTestSplit(training, testFraction: 0.25, seed: 2);
+    var options = Apply(new RnnSequenceClassifier.Options { FeaturesPerStep = 8, HiddenSize = 64, MaxEpochs = 30 });
+    var epochs = Count(options);
+    var pipeline = ml.Transforms.Conversion.MapValueToKey("Label", "Digit").Append(ml.Transforms.NormalizeMinMax("Features"))
+        .Append(ml.Transforms.Rnn.SequenceClassifier(options));
+    var clock = Stopwatch.StartNew();
+    var model = pipeline.Fit(inner.TrainSet);
+    double seconds = clock.Elapsed.TotalSeconds;
+    var metrics = ml.MulticlassClassification.Evaluate(model.Transform(inner.TestSet));
+    Report("digits", $"micro acc {metrics.MicroAccuracy:F4}  macro acc {metrics.MacroAccuracy:F4}", epochs.Count, seconds);
+}
+
+void Tagging(string task)
+{
+    var ml = new MLContext(seed: 1);
+    var sentences = ReadConll(Path.Combine(AppContext.BaseDirectory, "Data", "truecase-punct-train.conll"));
+    new Random(1).Shuffle(sentences);
+    int cut = sentences.Length * 4 / 5;
+    Func<(string[] Tokens, string[] Case, string[] Punct), string[]> pick = task == "case" ? s => s.Case : s => s.Punct;
+    IDataView View(IEnumerable<(string[] Tokens, string[] Case, string[] Punct)> rows)
+        => ml.Data.LoadFromEnumerable(rows.Select(s => new TagRow { Tokens = s.Tokens, Tags = pick(s) }));
+    var options = Apply(new LstmTagger.Options { EmbeddingSize = 64, HiddenSize = 128, Bidirectional = true, MaxEpochs = 15 });
+    var epochs = Count(options);
+    var pipeline = ml.Transforms.Conversion.MapValueToKey("Features", "Tokens").Append(ml.Transforms.Conversion.MapValueToKey("Label", "Tags"))
+        .Append(ml.Transforms.Rnn.LstmTagger(options));
+    var clock = Stopwatch.StartNew();
+    var model = pipeline.Fit(View(sentences[..cut]));
+    double seconds = clock.Elapsed.TotalSeconds;
+    var metrics = TaggingEvaluator.Evaluate(model.Transform(View(sentences[cut..])));
+    string[] shown = task == "case" ? ["C", "U"] : ["PERIOD", "COMMA", "QUESTION"];
+    Report(task, string.Join("  ", shown.Select(tag => $"{tag}-F1 {(metrics.PerTag.TryGetValue(tag, out var m) ? m.F1 : 0):F4}")), epochs.Count, seconds);
+}
+
+T Apply<T>(T options) where T : RnnOptionsBase
+{
+    foreach (var setting in settings)
+    {
+        var (name, value) = (setting[..setting.IndexOf('=')], setting[(setting.IndexOf('=') + 1)..]);
+        var field = typeof(T).GetField(name) ?? throw new ArgumentException($"--set {setting}: no option named '{name}'");
+        var type = Nullable.GetUnderlyingType(field.FieldType) ?? field.FieldType;
+        object? parsed = value == "null" ? null : type.IsEnum ? Enum.Parse(type, value) : Convert.ChangeType(value, type, CultureInfo.InvariantCulture);
+        field.SetValue(options, parsed);
+    }
+    return options;
+}
+
+static EpochCounter Count(RnnOptionsBase options)
+{
+    var counter = new EpochCounter();
+    options.Progress = counter;
+    return counter;
+}
+
+static void Report(string task, string metrics, int epochs, double seconds)
+    => Console.WriteLine($"{task,-7} {metrics,-58} epochs {epochs,3}  fit {seconds,6:F1} s");
+
+static (string[] Tokens, string[] Case, string[] Punct)[] ReadConll(string path)
+{
+    var sentences = new List<(string[], string[], string[])>();
+    var lines = new List<string[]>();
+    foreach (var line in File.ReadLines(path).Skip(1).Append(""))
+    {
+        if (line.Length > 0) { lines.Add(line.Split('\t')); continue; }
+        if (lines.Count == 0) continue;
+        sentences.Add((lines.Select(l => l[0]).ToArray(), lines.Select(l => l[1]).ToArray(), lines.Select(l => l[2]).ToArray()));
+        lines.Clear();
+    }
+    return sentences.ToArray();
+}
+
+internal sealed class EpochCounter : IProgress<EpochProgress>
+{
+    public int Count { get; private set; }
+
+    public void Report(EpochProgress value) => Count++;
+}
+
+internal sealed class DigitRow
+{
+    [LoadColumn(0, 63), VectorType(64)] public float[] Features = [];
+    [LoadColumn(64)] public float Digit { get; set; }
+}
+
+internal sealed class Fortune
+{
+    [LoadColumn(0)] public string Topic { get; set; } = "";
+    [LoadColumn(1)] public string Text { get; set; } = "";
+}
+
+internal sealed class TagRow
+{
+    public string[] Tokens { get; set; } = [];
+    public string[] Tags { get; set; } = [];
+}
