@@ -66,7 +66,7 @@ public sealed class BiGruEncoderTransformer : RowToRowTransformerBase, ITransfor
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         ArgumentNullException.ThrowIfNull(input);
-        return new BatchedScoringView<float[]>(input, this);
+        return new BatchedScoringView<float[]>(input, this, Host);
     }
 
     IDataView ITransformer.Transform(IDataView input) => Transform(input);

@@ -68,7 +68,7 @@ public sealed class LstmTaggerTransformer : RowToRowTransformerBase, ITransforme
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         ArgumentNullException.ThrowIfNull(input);
-        return new BatchedScoringView<TagResult>(input, this);
+        return new BatchedScoringView<TagResult>(input, this, Host);
     }
 
     IDataView ITransformer.Transform(IDataView input) => Transform(input);

@@ -73,7 +73,7 @@ public sealed class RnnSequenceClassifierTransformer : RowToRowTransformerBase, 
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         ArgumentNullException.ThrowIfNull(input);
-        return new BatchedScoringView<float[]>(input, this);
+        return new BatchedScoringView<float[]>(input, this, Host);
     }
 
     IDataView ITransformer.Transform(IDataView input) => Transform(input);

@@ -29,6 +29,38 @@ public sealed class BiGruEncoderTests : IDisposable
             .Append(ml.Transforms.Conversion.MapValueToKey("Tokens", "Words", maximumNumberOfKeys: 4000))
             .Append(ml.Transforms.Conversion.MapValueToKey("Label", "Topic"));
 
+    /// <summary>
+    /// SDCA reads its input many times: without a cache the encoder runs on every pass, which a user is told once in
+    /// the log; with AppendCacheCheckpoint it runs once and nothing is said.
+    /// </summary>
+    [Fact]
+    public void ATrainerReadingTheEncodingsManyTimesWithoutACacheIsToldOnce()
+    {
+        foreach (bool cached in new[] { false, true })
+        {
+            var ml = new MLContext(seed: 1);
+            var warnings = new List<string>();
+            ml.Log += (_, e) =>
+            {
+                if (e.Kind == Microsoft.ML.Runtime.ChannelMessageKind.Warning && e.Message.Contains("AppendCacheCheckpoint"))
+                    lock (warnings) warnings.Add(e.Message);
+            };
+            // Every 12th row: the file is sorted by topic, and 200 rows of every topic are what SDCA needs.
+            var data = ml.Data.LoadFromEnumerable(ml.Data.CreateEnumerable<Fortune>(Fortunes(ml, "fortune-topics-train.tsv"), false)
+                .Where((_, i) => i % 12 == 0).Take(200).ToList());
+            var encode = Tokens(ml).Append(ml.Transforms.Rnn.BiGruEncoder("Features", "Tokens", hiddenSize: 4, maxEpochs: 1));
+            var sdca = ml.MulticlassClassification.Trainers.SdcaMaximumEntropy(maximumNumberOfIterations: 6);
+            (cached ? encode.AppendCacheCheckpoint(ml).Append(sdca) : encode.Append(sdca)).Fit(data);
+            if (cached)
+            {
+                Assert.Empty(warnings);
+                continue;
+            }
+            var warning = Assert.Single(warnings);
+            Assert.Contains("scored all 200 rows of the same data 3 times", warning);
+        }
+    }
+
     [Theory]
     [InlineData(EncoderObjective.Supervised, SequencePooling.LastState)]
     [InlineData(EncoderObjective.NextStepPrediction, SequencePooling.Mean)]

@@ -173,7 +173,7 @@ public sealed class RnnSequenceClassifierTests : IDisposable
 
         // Batches are one network call each: 23 rows with BatchSize 5 give 5 calls.
         var counting = new CountingScorer(model);
-        Assert.Equal(batched, ColumnValues.Read(new BatchedScoringView<float[]>(data, counting), "Score").Cast<float>());
+        Assert.Equal(batched, ColumnValues.Read(new BatchedScoringView<float[]>(data, counting, ((Microsoft.ML.Runtime.IHostEnvironment)ml).Register("counting")), "Score").Cast<float>());
         Assert.Equal(5, counting.Calls);
 
         var failures = new System.Collections.Concurrent.ConcurrentBag<string>();

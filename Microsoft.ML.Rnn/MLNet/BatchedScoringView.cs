@@ -1,4 +1,5 @@
 using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
 
 namespace Microsoft.ML.Rnn.MLNet;
 
@@ -7,21 +8,30 @@ namespace Microsoft.ML.Rnn.MLNet;
 /// <see cref="ISequenceScorer{TResult}.BatchSize"/> rows per network call. A look-ahead cursor on the input reads the
 /// sequences of the next batch; a second input cursor in the same order serves the passed-through columns.
 /// </summary>
-/// <remarks>Row order is the input's; the view does not shuffle (a shuffled input cursor pair could disagree on order).</remarks>
+/// <remarks>Row order is the input's; the view does not shuffle (a shuffled input cursor pair could disagree on order).
+/// A trainer that reads its input many times (SDCA, L-BFGS) runs the network on every pass unless a cache sits in
+/// between; after <see cref="PassesBeforeWarning"/> complete scoring passes the view says so once, in the log.</remarks>
 internal sealed class BatchedScoringView<TResult> : IDataView
 {
+    /// <summary>Complete scoring passes over one view after which the missing cache is reported.</summary>
+    public const int PassesBeforeWarning = 3;
+
     private readonly IDataView _input;
     private readonly ISequenceScorer<TResult> _scorer;
+    private readonly IHost _host;
     private readonly SequenceColumn _features;
     private readonly ColumnBindings _bindings;
+    private int _completePasses;
 
     /// <summary>Binds the feature column (ML.NET schema errors) and builds the output schema.</summary>
-    public BatchedScoringView(IDataView input, ISequenceScorer<TResult> scorer)
+    public BatchedScoringView(IDataView input, ISequenceScorer<TResult> scorer, IHost host)
     {
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(scorer);
+        ArgumentNullException.ThrowIfNull(host);
         _input = input;
         _scorer = scorer;
+        _host = host;
         _features = scorer.BindFeatures(input.Schema);
         _bindings = new ColumnBindings(input.Schema, scorer.GetOutputColumns());
     }
@@ -40,6 +50,18 @@ internal sealed class BatchedScoringView<TResult> : IDataView
         return new Cursor(this, active);
     }
 
+    /// <summary>Called by a cursor that scored every row; warns once when a reader keeps coming back for more.</summary>
+    private void CountCompletePass(long rows)
+    {
+        if (Interlocked.Increment(ref _completePasses) != PassesBeforeWarning)
+            return;
+        using var ch = _host.Start("Scoring passes");
+        ch.Warning($"{_host.ContextDescription}: the network has now scored all {rows} rows of the same data {PassesBeforeWarning} times. " +
+                   "A trainer after this component reads its input several times (SdcaMaximumEntropy, LbfgsMaximumEntropy, ...) and, " +
+                   "without a cache in between, every pass runs the network again. Append .AppendCacheCheckpoint(mlContext) after " +
+                   "this component to run it once.");
+    }
+
     public DataViewRowCursor[] GetRowCursorSet(IEnumerable<DataViewSchema.Column> columnsNeeded, int n, Random? rand = null)
         => new[] { GetRowCursor(columnsNeeded, rand) };
 
@@ -53,6 +75,8 @@ internal sealed class BatchedScoringView<TResult> : IDataView
         private readonly Delegate?[] _outputGetters;
         private TResult[] _results = Array.Empty<TResult>();
         private int _index = -1;
+        private long _rows;
+        private bool _finished;
         private bool _disposed;
 
         public Cursor(BatchedScoringView<TResult> view, bool[] active)
@@ -100,8 +124,16 @@ internal sealed class BatchedScoringView<TResult> : IDataView
 
         public override bool MoveNext()
         {
-            if (_disposed || !_input.MoveNext())
+            if (_disposed || _finished)
                 return false;
+            if (!_input.MoveNext())
+            {
+                _finished = true;   // a finished cursor stays finished, and counts its pass once
+                if (_lookAhead is not null && _rows > 0)
+                    _view.CountCompletePass(_rows);
+                return false;
+            }
+            _rows++;
             if (_lookAhead is not null && ++_index >= _results.Length)
                 FillBatch();
             return true;
