@@ -46,6 +46,9 @@ public abstract class RnnOptionsBase
     /// <summary>Recurrent cell kind.</summary>
     public RnnCellType CellType = RnnCellType.Lstm;
 
+    /// <summary>How the recurrent cells' weights start (<see cref="RecurrentInitialization"/>).</summary>
+    public RecurrentInitialization Initialization = RecurrentInitialization.PyTorch;
+
     /// <summary>Dropout probability between layers and before the output layer, in [0, 1).</summary>
     public float Dropout;
 

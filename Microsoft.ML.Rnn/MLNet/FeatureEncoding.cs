@@ -35,6 +35,7 @@ internal sealed record FeatureEncoding(string Name, SequenceItemKind Kind, ulong
             {
                 InputSize = FeaturesPerStep, CellType = o.CellType, HiddenSize = o.HiddenSize,
                 NumberOfLayers = o.NumberOfLayers, Bidirectional = o.Bidirectional, DropoutBetweenLayers = o.Dropout,
+                Initialization = o.Initialization,
             };
         }
         // One embedding row per key plus one for missing keys (tokens not in the dictionary at scoring time).
@@ -70,6 +71,7 @@ internal sealed record FeatureEncoding(string Name, SequenceItemKind Kind, ulong
             VocabularySize = vocabulary, EmbeddingSize = o.EmbeddingSize, PretrainedEmbeddings = pretrained,
             FreezeEmbeddings = o.FreezeWordVectors, CellType = o.CellType, HiddenSize = o.HiddenSize,
             NumberOfLayers = o.NumberOfLayers, Bidirectional = o.Bidirectional, DropoutBetweenLayers = o.Dropout,
+            Initialization = o.Initialization,
         };
     }
 

@@ -75,6 +75,8 @@ public sealed class SequenceEncoder : nn.Module
         InputFeatures = stepFeatures;
         var layers = CellFactory.BuildLayers(cellBuilder, stepFeatures, options.HiddenSize, options.NumberOfLayers,
             options.Bidirectional, options.DropoutBetweenLayers);
+        foreach (var cell in layers.Forward.Concat(layers.Backward ?? []))
+            RecurrentInitializer.Apply(cell, options.Initialization);
         if (layers.Backward is null)
         {
             stacked = new StackedCell(layers.Forward, "forward");

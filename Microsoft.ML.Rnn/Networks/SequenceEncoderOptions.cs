@@ -1,3 +1,4 @@
+using Microsoft.ML.Rnn.Core;
 using Microsoft.ML.Rnn.Core.Training;
 using static TorchSharp.torch;
 
@@ -35,6 +36,9 @@ public sealed class SequenceEncoderOptions
 
     /// <summary>Dropout probability on the outputs of every layer but the last, in [0, 1).</summary>
     public double DropoutBetweenLayers { get; init; }
+
+    /// <summary>How the built-in cells' weights start; PyTorch's by default (training only: a loaded encoder takes its saved weights).</summary>
+    public RecurrentInitialization Initialization { get; init; } = RecurrentInitialization.PyTorch;
 
     /// <summary>True when the encoder reads token ids through an embedding.</summary>
     public bool UsesTokens => VocabularySize > 0 || PretrainedEmbeddings is not null;
