@@ -29,12 +29,19 @@ public sealed class LstmTagger : IEstimator<LstmTaggerTransformer>
         /// <summary>
         /// Weights of the tags in the per-token loss, from their training frequencies (like scikit-learn's
         /// class_weight="balanced" or Keras' class_weight): rare tags (e.g. QUESTION among mostly O) count more. Not with
-        /// <see cref="UseCrf"/>.
+        /// <see cref="UseCrf"/>. Null (default): <see cref="TagWeighting.InverseSquareRootFrequency"/> without a CRF,
+        /// <see cref="TagWeighting.None"/> with one — unweighted, the tagger measured never predicting rare tags
+        /// (docs/components/lstm-tagger.md).
         /// </summary>
-        public TagWeighting TagWeighting = TagWeighting.None;
+        public TagWeighting? TagWeighting;
 
-        /// <summary>Validation metric reported to <see cref="RnnOptionsBase.Progress"/> and used for early stopping (the best epoch's weights are kept).</summary>
-        public TaggerValidationMetric ValidationMetric = TaggerValidationMetric.TokenAccuracy;
+        /// <summary>Validation metric reported to <see cref="RnnOptionsBase.Progress"/> and used for early stopping (the
+        /// best epoch's weights are kept); default macro-F1, which watches the rare tags too.</summary>
+        public TaggerValidationMetric ValidationMetric = TaggerValidationMetric.MacroF1;
+
+        /// <summary>The weighting in force: <see cref="TagWeighting"/>, or its default.</summary>
+        internal TagWeighting ResolvedTagWeighting
+            => TagWeighting ?? (UseCrf ? Microsoft.ML.Rnn.TagWeighting.None : Microsoft.ML.Rnn.TagWeighting.InverseSquareRootFrequency);
     }
 
     private readonly IHostEnvironment _env;
@@ -45,11 +52,11 @@ public sealed class LstmTagger : IEstimator<LstmTaggerTransformer>
         ArgumentNullException.ThrowIfNull(env);
         ArgumentNullException.ThrowIfNull(options);
         RnnOptionsValidation.Validate(options, ComponentName);
-        if (!Enum.IsDefined(options.TagWeighting))
+        if (options.TagWeighting is { } weighting && !Enum.IsDefined(weighting))
             throw new ArgumentOutOfRangeException(nameof(options.TagWeighting), options.TagWeighting, $"{ComponentName}: unknown TagWeighting {options.TagWeighting}.");
         if (!Enum.IsDefined(options.ValidationMetric))
             throw new ArgumentOutOfRangeException(nameof(options.ValidationMetric), options.ValidationMetric, $"{ComponentName}: unknown ValidationMetric {options.ValidationMetric}.");
-        if (options.UseCrf && options.TagWeighting != TagWeighting.None)
+        if (options.UseCrf && options.TagWeighting is { } explicitWeighting && explicitWeighting != Microsoft.ML.Rnn.TagWeighting.None)
             throw new ArgumentException($"{ComponentName}: TagWeighting {options.TagWeighting} weights the per-token loss and cannot be used with UseCrf.", nameof(options.TagWeighting));
         _env = env;
         _options = options;
@@ -87,7 +94,7 @@ public sealed class LstmTagger : IEstimator<LstmTaggerTransformer>
         var encoderOptions = encoding.EncoderOptions(o, ch, input.Schema[features.Index], seed, ComponentName);
         var network = new SequenceTaggerNetwork(new SequenceEncoder(encoderOptions), (long)tags.KeyCount, o.UseCrf, o.Dropout);
         network.to(device);
-        var tagWeights = TagWeights(o.TagWeighting, train.Targets, (int)tags.KeyCount, ch)?.to(device);
+        var tagWeights = TagWeights(o.ResolvedTagWeighting, train.Targets, (int)tags.KeyCount, ch)?.to(device);
         try
         {
             SequenceTrainingDriver.Train(

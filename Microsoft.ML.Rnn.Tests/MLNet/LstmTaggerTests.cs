@@ -286,6 +286,23 @@ public sealed class LstmTaggerTests : IDisposable
         Assert.StartsWith("LstmTagger: TagWeighting InverseFrequency weights the per-token loss and cannot be used with UseCrf.", e.Message);
     }
 
+    /// <summary>By default rare tags are weighted (square root of the inverse frequency) and early stopping watches
+    /// macro-F1; with a CRF the default is unweighted, and only an explicit weighting conflicts with it.</summary>
+    [Fact]
+    public void DefaultsWeightRareTagsWithoutACrfOnly()
+    {
+        var ml = new MLContext(seed: 1);
+        var plain = new LstmTagger.Options();
+        Assert.Null(plain.TagWeighting);
+        Assert.Equal(TagWeighting.InverseSquareRootFrequency, plain.ResolvedTagWeighting);
+        Assert.Equal(TaggerValidationMetric.MacroF1, plain.ValidationMetric);
+        var crf = new LstmTagger.Options { UseCrf = true };
+        Assert.Equal(TagWeighting.None, crf.ResolvedTagWeighting);
+        ml.Transforms.Rnn.LstmTagger(crf);   // no conflict: the default adapts to the CRF
+        Assert.Equal(TagWeighting.InverseFrequency, new LstmTagger.Options { TagWeighting = TagWeighting.InverseFrequency }.ResolvedTagWeighting);
+        Assert.Equal(TagWeighting.None, new LstmTagger.Options { TagWeighting = TagWeighting.None }.ResolvedTagWeighting);
+    }
+
     [Fact]
     public void TagCountsMacroF1MatchesAHandComputation()
     {

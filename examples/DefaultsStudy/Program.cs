@@ -85,6 +85,13 @@ void Tagging(string task)
     var metrics = TaggingEvaluator.Evaluate(model.Transform(View(sentences[cut..])));
     string[] shown = task == "case" ? ["C", "U"] : ["PERIOD", "COMMA", "QUESTION"];
     Report(task, string.Join("  ", shown.Select(tag => $"{tag}-F1 {(metrics.PerTag.TryGetValue(tag, out var m) ? m.F1 : 0):F4}")), epochs.Count, seconds);
+    // The most frequent tag of each word in the training part (the overall most frequent for unseen words).
+    var pairs = sentences[..cut].SelectMany(s => s.Tokens.Zip(pick(s))).ToList();
+    string overall = pairs.GroupBy(p => p.Second).OrderByDescending(g => g.Count()).First().Key;
+    var byWord = pairs.GroupBy(p => p.First).ToDictionary(g => g.Key, g => g.GroupBy(p => p.Second).OrderByDescending(x => x.Count()).First().Key);
+    var baseline = TaggingEvaluator.Evaluate(sentences[cut..].Select(s => (IReadOnlyList<string?>)pick(s)),
+        sentences[cut..].Select(s => (IReadOnlyList<string?>)s.Tokens.Select(w => byWord.TryGetValue(w, out var tag) ? tag : overall).ToArray()));
+    Console.WriteLine($"{"",-7} most frequent tag per word: " + string.Join("  ", shown.Select(tag => $"{tag}-F1 {(baseline.PerTag.TryGetValue(tag, out var m) ? m.F1 : 0):F4}")));
 }
 
 T Apply<T>(T options) where T : RnnOptionsBase
