@@ -53,6 +53,14 @@ Run("RnnSequenceClassifier (BiGRU)", prepare.Append(ml.Transforms.Rnn.SequenceCl
 var both = Run("BiGruEncoder + n-grams + SDCA",
     prepare.Append(encoder).Append(ngrams).Append(ml.Transforms.Concatenate("Features", "Encoding", "TextFeatures")).Append(sdca));
 ml.Model.Save(both, train.Schema, "fortune-topics-rnn.zip");
+// The README's pipeline as a user writes it (the encoder's defaults; hidden size and an epoch cap set), and the same
+// without the encoder: what the defaults give next to n-grams alone.
+var readmeWords = ml.Transforms.Conversion.MapValueToKey("Label", "Topic").Append(words).Append(ml.Transforms.Conversion.MapValueToKey("Tokens", "Words"));
+var readmeSdca = ml.MulticlassClassification.Trainers.SdcaMaximumEntropy(maximumNumberOfIterations: 20);
+Run("README: n-grams + SDCA", readmeWords.Append(ml.Transforms.Text.FeaturizeText("Features", "Text")).AppendCacheCheckpoint(ml).Append(readmeSdca));
+Run("README: encoder + n-grams", readmeWords.Append(ml.Transforms.Rnn.BiGruEncoder("Encoding", "Tokens", hiddenSize: 32, maxEpochs: 4))
+    .Append(ml.Transforms.Text.FeaturizeText("NGrams", "Text")).Append(ml.Transforms.Concatenate("Features", "Encoding", "NGrams"))
+    .AppendCacheCheckpoint(ml).Append(readmeSdca));
 LearningCurves.Save("fortune-topics-curves.png", "BiGRU encoder on the fortune topics (supervised on the topic), last fit", encoderProgress);
 
 Console.WriteLine();
