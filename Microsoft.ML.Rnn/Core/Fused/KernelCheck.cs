@@ -81,7 +81,9 @@ internal static class KernelCheck
 
     /// <summary>
     /// Median milliseconds of one call per way on a full (N, L) batch: forward only, or forward and backward when
-    /// training. The ways alternate within each repetition, so that a drift in the machine's speed hits all alike.
+    /// training. The ways alternate within each repetition, so that a drift in the machine's speed hits all alike. A
+    /// way more than 1.5× slower than the fastest after the first repetition is not timed again (its one time is
+    /// returned): it cannot be chosen, and repeating it was most of the timing's cost.
     /// </summary>
     public static double[] Time(FusedKernel kernel, FusedKernelPath[] paths, bool training, long n, long l)
     {
@@ -109,20 +111,26 @@ internal static class KernelCheck
         }
 
         const int repetitions = 3;
-        var times = paths.Select(_ => new double[repetitions]).ToArray();
+        var times = paths.Select(_ => new List<double>(repetitions)).ToArray();
         foreach (var path in paths)
             Call(path);   // warm-up: first-call allocations and oneDNN's primitive creation
         var clock = new Stopwatch();
+        var timed = Enumerable.Range(0, paths.Length).ToList();
         for (int r = 0; r < repetitions; r++)
         {
-            for (int i = 0; i < paths.Length; i++)
+            foreach (int i in timed)
             {
                 clock.Restart();
                 Call(paths[i]);
-                times[i][r] = clock.Elapsed.TotalMilliseconds;
+                times[i].Add(clock.Elapsed.TotalMilliseconds);
+            }
+            if (r == 0)
+            {
+                double fastest = timed.Min(i => times[i][0]);
+                timed.RemoveAll(i => times[i][0] > 1.5 * fastest);
             }
         }
-        return times.Select(t => t.Order().ElementAt(repetitions / 2)).ToArray();
+        return times.Select(t => t.Order().ElementAt(t.Count / 2)).ToArray();
     }
 
     private static double Error((Tensor Outputs, Tensor[] Final) actual, (Tensor Outputs, Tensor[] Final) expected)
