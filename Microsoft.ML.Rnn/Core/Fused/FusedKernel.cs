@@ -84,45 +84,6 @@ internal sealed class FusedKernel
     /// <summary>(G*H).</summary>
     public Parameter BiasHh => Get("bias_hh_l0");
 
-    /// <summary>
-    /// A new cell of this kernel's kind and shape whose weights come from <paramref name="random"/> (uniform in
-    /// ±1/sqrt(H), as libtorch initialises them), for <see cref="FusedKernelChecks"/>: a check must neither depend on
-    /// nor touch a model's weights, which may be anything (a damaged zip's are not even finite). Building a module
-    /// draws its initialisation from libtorch's generator, whose state is put back, so that a seeded run computes the
-    /// same whether or not a check ran in it.
-    /// </summary>
-    internal RnnCell CreateTwin(Random random, ScalarType dtype, Device device)
-    {
-        var state = torch.random.get_rng_state();
-        RnnCell twin;
-        try
-        {
-            twin = Kind switch
-            {
-                FusedKernelKind.Lstm => new LstmCell(InputSize, HiddenSize, device: device, dtype: dtype),
-                FusedKernelKind.Gru => new GruCell(InputSize, HiddenSize, device: device, dtype: dtype),
-                FusedKernelKind.RnnTanh => new SimpleRnnCell(InputSize, HiddenSize, SimpleRnnActivation.Tanh, device, dtype),
-                _ => new SimpleRnnCell(InputSize, HiddenSize, SimpleRnnActivation.Relu, device, dtype),
-            };
-        }
-        finally
-        {
-            torch.random.set_rng_state(state);
-            state.Dispose();
-        }
-        using var noGrad = no_grad();
-        double bound = 1 / Math.Sqrt(HiddenSize);
-        foreach (var weight in twin.Kernel!.Weights)
-        {
-            var values = new double[weight.numel()];
-            for (int i = 0; i < values.Length; i++)
-                values[i] = bound * (2 * random.NextDouble() - 1);
-            using var drawn = tensor(values, dtype: ScalarType.Float64).view(weight.shape);
-            weight.copy_(drawn);
-        }
-        return twin;
-    }
-
     private Parameter Get(string name)
         => Module.get_parameter(name) ?? throw new InvalidOperationException($"FusedKernel: native module has no parameter '{name}'");
 

@@ -18,8 +18,8 @@ namespace Microsoft.ML.Rnn.Core;
 /// </summary>
 /// <remarks>
 /// Only CPU kernels in float32 and float64 are checked; other devices and dtypes run libtorch's kernel. The verdicts
-/// are process-wide (<see cref="Verdicts"/>) and thread-safe; a check never draws from libtorch's random generator,
-/// so it does not change what a seeded run computes.
+/// are process-wide (<see cref="Verdicts"/>) and thread-safe; a check leaves libtorch's random generator as it found
+/// it, so it does not change what a seeded run computes.
 /// </remarks>
 public static class FusedKernelChecks
 {
@@ -163,7 +163,7 @@ public static class FusedKernelChecks
     {
         var clock = Stopwatch.StartNew();
         // A cell of the same kind and shape with weights of its own: the verdict must hold for every model of the shape.
-        using var twin = kernel.CreateTwin(new Random(17), shape.Dtype, device);
+        using var twin = KernelCheck.Twin(kernel, shape.Dtype, device);
         kernel = twin.Kernel!;
         var candidates = Candidates(shape);
         // The forward check serves scoring and training; training adds the backward check.
@@ -189,7 +189,7 @@ public static class FusedKernelChecks
         if (timed && right.Length > 1)
         {
             // The call's batch, capped: speed per step settles within tens of steps, and the timing runs once per
-            // shape (1 + 3 calls of each way) where the user waits for it.
+            // shape (a warm-up and up to 3 timed calls of each way) where the user waits for it.
             timingBatch = (Math.Clamp(n, 1, 64), Math.Clamp(l, 1, 32));
             double[] medians = KernelCheck.Time(kernel, right, training, timingBatch.Value.Item1, timingBatch.Value.Item2);
             for (int i = 0; i < right.Length; i++)

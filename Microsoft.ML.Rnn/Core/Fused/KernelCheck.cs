@@ -8,7 +8,7 @@ namespace Microsoft.ML.Rnn.Core;
 /// The measurements behind <see cref="FusedKernelChecks"/>: each way of computing a kernel against the float64
 /// reference, and the time each right way takes. Inputs come from <see cref="Random"/> with a fixed seed, never from
 /// libtorch's generator (a seeded run must compute the same whether or not a check ran before it). The kernel is a
-/// twin of the one in use (<see cref="FusedKernel.CreateTwin"/>), never a model's own.
+/// twin of the one in use (<see cref="Twin"/>), never a model's own.
 /// </summary>
 internal static class KernelCheck
 {
@@ -16,6 +16,40 @@ internal static class KernelCheck
     // several batch sizes and, for an LSTM, recomputes cell states of sequences ending inside a segment.
     private static readonly long[] s_lengths = [7, 3, 0, 7, 1, 5];
     private const long Steps = 7;
+
+    /// <summary>
+    /// A new cell of <paramref name="kernel"/>'s kind and shape with weights of its own (fixed-seed, uniform in
+    /// ±1/sqrt(H), as libtorch initialises them): a check must neither depend on nor touch a model's weights, which may
+    /// be anything (a damaged zip's are not even finite). Building a module draws its initialisation from libtorch's
+    /// generator, whose state is put back.
+    /// </summary>
+    public static RnnCell Twin(FusedKernel kernel, ScalarType dtype, Device device)
+    {
+        var state = torch.random.get_rng_state();
+        RnnCell twin;
+        try
+        {
+            twin = kernel.Kind switch
+            {
+                FusedKernelKind.Lstm => new LstmCell(kernel.InputSize, kernel.HiddenSize, device: device, dtype: dtype),
+                FusedKernelKind.Gru => new GruCell(kernel.InputSize, kernel.HiddenSize, device: device, dtype: dtype),
+                FusedKernelKind.RnnTanh => new SimpleRnnCell(kernel.InputSize, kernel.HiddenSize, SimpleRnnActivation.Tanh, device, dtype),
+                _ => new SimpleRnnCell(kernel.InputSize, kernel.HiddenSize, SimpleRnnActivation.Relu, device, dtype),
+            };
+        }
+        finally
+        {
+            torch.random.set_rng_state(state);
+            state.Dispose();
+        }
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        using var bound = (1 / Math.Sqrt(kernel.HiddenSize)).ToScalar();
+        var random = new Random(17);
+        foreach (var weight in twin.Kernel!.Weights)
+            weight.copy_(Uniform(random, weight.shape, device).mul_(bound));
+        return twin;
+    }
 
     /// <summary>Each way's largest difference from the reference in outputs and final states, on a ragged batch and on
     /// a single full-length row.</summary>

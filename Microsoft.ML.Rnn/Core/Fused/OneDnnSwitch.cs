@@ -33,9 +33,6 @@ internal static class OneDnnSwitch
     /// <summary>True when this process's libtorch exports the switch (false on Windows builds, whose names differ).</summary>
     public static bool IsAvailable => s_context.Value != IntPtr.Zero;
 
-    /// <summary>Whether libtorch may use oneDNN now; null when the switch is unavailable.</summary>
-    public static bool? Enabled => IsAvailable ? UserEnabledMkldnn(s_context.Value) : null;
-
     /// <summary>Switches oneDNN off until the returned scope is disposed (and every other open scope too).</summary>
     /// <exception cref="InvalidOperationException">The switch is unavailable.</exception>
     public static IDisposable Off()
@@ -58,7 +55,7 @@ internal static class OneDnnSwitch
         try
         {
             var context = GlobalContext();
-            _ = UserEnabledMkldnn(context);   // resolves the other entry points now rather than inside a scope
+            // Resolves the other two entry points now (a no-op write) rather than inside a scope.
             SetUserEnabledMkldnn(context, UserEnabledMkldnn(context));
             return context;
         }
