@@ -21,6 +21,16 @@ public sealed class RnnSequenceClassifier : IEstimator<RnnSequenceClassifierTran
     /// <summary>Options of <see cref="RnnSequenceClassifier"/>.</summary>
     public sealed class Options : RnnOptionsBase
     {
+        /// <summary>
+        /// Creates options that read the sequence in both directions: measured better than one direction on every seed
+        /// (docs/components/common-options.md, "Defaults"); set <see cref="RnnOptionsBase.Bidirectional"/> false for a
+        /// causal reader.
+        /// </summary>
+        public Options()
+        {
+            Bidirectional = true;
+        }
+
         /// <summary>How the recurrent outputs of a sequence become one vector before the output layer.</summary>
         public SequencePooling Pooling = SequencePooling.LastState;
     }
