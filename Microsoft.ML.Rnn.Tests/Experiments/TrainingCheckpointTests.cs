@@ -26,20 +26,19 @@ public sealed class TrainingCheckpointTests
     {
         var ml = new MLContext(1);
         var data = ExperimentData.Digits(ml, 200);
-        RnnSequenceClassifier.Options Options(int epochs, TrainingCheckpoint? checkpoint, Epochs progress)
+        RnnSequenceClassifierTransformer Fit(int epochs, TrainingCheckpoint? checkpoint, Epochs progress)
         {
             var o = ExperimentData.DigitOptions(epochs);
             o.Seed = 4;
-            o.Checkpoint = checkpoint;
             o.Progress = progress;
-            return o;
+            return ml.Transforms.Rnn.SequenceClassifier(o).Fit(data, null, checkpoint);
         }
 
         var plainProgress = new Epochs();
-        using var plain = ml.Transforms.Rnn.SequenceClassifier(Options(2, null, plainProgress)).Fit(data);
+        using var plain = Fit(2, null, plainProgress);
         var checkpoint = new TrainingCheckpoint();
         var first = new Epochs();
-        using var segment = ml.Transforms.Rnn.SequenceClassifier(Options(2, checkpoint, first)).Fit(data);
+        using var segment = Fit(2, checkpoint, first);
         Assert.Equal(Scores(ml, plain, data), Scores(ml, segment, data));
         Assert.Equal(2, checkpoint.EpochsCompleted);
         Assert.Equal(plainProgress.Reports.Select(r => r.TrainLoss), first.Reports.Select(r => r.TrainLoss));
@@ -47,14 +46,14 @@ public sealed class TrainingCheckpointTests
         // Continuing to 5 epochs trains 3 more, starting from the saved weights: its first training loss is close to the
         // last one of the first segment, far below a fresh start's.
         var second = new Epochs();
-        using var continued = ml.Transforms.Rnn.SequenceClassifier(Options(5, checkpoint, second)).Fit(data);
+        using var continued = Fit(5, checkpoint, second);
         Assert.Equal(3, second.Reports.Count);
         Assert.Equal(5, checkpoint.EpochsCompleted);
         Assert.Equal(2, checkpoint.Segments);
         Assert.True(second.Reports[0].TrainLoss < first.Reports[0].TrainLoss - 0.01,
             $"continued epoch loss {second.Reports[0].TrainLoss} vs fresh {first.Reports[0].TrainLoss}");
 
-        var e = Assert.Throws<InvalidOperationException>(() => ml.Transforms.Rnn.SequenceClassifier(Options(5, checkpoint, new Epochs())).Fit(data));
+        var e = Assert.Throws<InvalidOperationException>(() => Fit(5, checkpoint, new Epochs()));
         Assert.Equal("RnnSequenceClassifier: the checkpoint already ran 5 epochs; MaxEpochs 5 leaves none to run.", e.Message);
     }
 }

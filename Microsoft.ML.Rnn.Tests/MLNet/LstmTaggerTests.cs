@@ -256,11 +256,11 @@ public sealed class LstmTaggerTests : IDisposable
         var keys = ml.Data.LoadFromEnumerable(new[] { "a", "b", "c", "d" }.Select(t => new { Tags = t }));
         var tagKeys = ml.Transforms.Conversion.MapValueToKey("Tags", keyData: keys).Fit(text).Transform(text);
         var rows = SequenceRows.ReadAll(tagKeys, "Tags", 1, columnRole: "label");
-        using var inverse = LstmTagger.TagWeights(TagWeighting.InverseFrequency, rows, 4, null)!;
+        using var inverse = TaggingObjective.TagWeights(TagWeighting.InverseFrequency, rows, 4, null)!;
         Assert.Equal(new[] { 12f / 32, 12f / 12, 12f / 4, 1f }, inverse.data<float>().ToArray());
-        using var root = LstmTagger.TagWeights(TagWeighting.InverseSquareRootFrequency, rows, 4, null)!;
+        using var root = TaggingObjective.TagWeights(TagWeighting.InverseSquareRootFrequency, rows, 4, null)!;
         Assert.Equal(new[] { MathF.Sqrt(12f / 32), 1f, MathF.Sqrt(3f), 1f }, root.data<float>().ToArray(), Tolerances.Within(1e-6f));
-        Assert.Null(LstmTagger.TagWeights(TagWeighting.None, rows, 4, null));
+        Assert.Null(TaggingObjective.TagWeights(TagWeighting.None, rows, 4, null));
 
         // Fit computes them from its training tags (logged) and trains with them.
         var messages = new List<string>();
@@ -309,13 +309,13 @@ public sealed class LstmTaggerTests : IDisposable
         // Gold   [0 0 1 2 | 1 ·]  (second row has length 1)
         // Pred   [0 1 1 0 | 1 ·]  tag 0: correct 1, predicted 2, gold 2 -> F1 2/4; tag 1: correct 2, predicted 3, gold 2
         // -> 4/5; tag 2: 0, 0, 1 -> 0; tag 3 is neither gold nor predicted at a valid step: left out. Macro-F1 = 1.3 / 3.
-        var counts = new LstmTagger.TagCounts(4);
+        var counts = new TaggingObjective.TagCounts(4);
         using var predicted = TorchSharp.torch.tensor(new long[,] { { 0, 1, 1, 0 }, { 1, 3, 3, 3 } });
         using var gold = TorchSharp.torch.tensor(new long[,] { { 0, 0, 1, 2 }, { 1, 0, 0, 0 } });
         using var lengths = TorchSharp.torch.tensor(new long[] { 4, 1 });
         counts.Add(predicted, gold, lengths);
         Assert.Equal(1.3 / 3, counts.MacroF1(), 12);
-        Assert.Equal(0, new LstmTagger.TagCounts(3).MacroF1());
+        Assert.Equal(0, new TaggingObjective.TagCounts(3).MacroF1());
     }
 
     /// <summary>

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Microsoft.ML.Data;
+using Microsoft.ML.Rnn.MLNet;
 using Microsoft.ML.Runtime;
 using Microsoft.ML.Trainers;
 
@@ -66,7 +67,7 @@ public sealed class EncoderFeaturesExperiment : RnnExperiment
 
     internal override RnnExperimentMetric ResolveMetric(DataViewSchema schema, RnnExperimentMetric requested)
     {
-        var label = RnnSequenceClassifier.BindLabel(schema, Options.LabelColumnName, "data", "EncoderFeaturesExperiment");
+        var label = LabelColumn.BindClasses(schema, Options.LabelColumnName, "data", "EncoderFeaturesExperiment");
         if (label.IsBinary)
             throw new ArgumentException($"EncoderFeaturesExperiment: label column '{Options.LabelColumnName}' is Boolean; the maximum-entropy trainers need a key label (MapValueToKey).", "data");
         if (requested == RnnExperimentMetric.Auto) return RnnExperimentMetric.MacroAccuracy;
@@ -75,10 +76,11 @@ public sealed class EncoderFeaturesExperiment : RnnExperiment
         return requested;
     }
 
-    internal override ITransformer Fit(IHostEnvironment env, RnnOptionsBase options, IReadOnlyDictionary<string, object> values, IDataView train)
+    internal override ITransformer Fit(IHostEnvironment env, RnnOptionsBase options, IReadOnlyDictionary<string, object> values, IDataView train,
+        TrainingCheckpoint? checkpoint)
     {
         var encoderOptions = (BiGruEncoder.Options)options;
-        var encoder = new BiGruEncoder(env, encoderOptions).Fit(train);
+        var encoder = new BiGruEncoder(env, encoderOptions).Fit(train, null, checkpoint);
         try
         {
             var trainer = values.TryGetValue(TrainerParameter, out var t) ? (DownstreamTrainer)t : Trainer;

@@ -46,8 +46,12 @@ public abstract class RnnExperiment
     /// <summary>Values of parameters the task handles itself (not fields of <see cref="BaseOptions"/>), or null when the name is not one.</summary>
     internal virtual object? TaskBaseValue(string name) => null;
 
-    /// <summary>Fits the task's pipeline with <paramref name="options"/> and the task-level <paramref name="values"/>.</summary>
-    internal abstract ITransformer Fit(IHostEnvironment env, RnnOptionsBase options, IReadOnlyDictionary<string, object> values, IDataView train);
+    /// <summary>
+    /// Fits the task's pipeline with <paramref name="options"/> and the task-level <paramref name="values"/>, continuing
+    /// the component's run recorded in <paramref name="checkpoint"/> when given.
+    /// </summary>
+    internal abstract ITransformer Fit(IHostEnvironment env, RnnOptionsBase options, IReadOnlyDictionary<string, object> values, IDataView train,
+        TrainingCheckpoint? checkpoint);
 
     /// <summary>Scores <paramref name="model"/> on <paramref name="test"/> (higher is better).</summary>
     internal abstract double Evaluate(IHostEnvironment env, ITransformer model, IDataView test, RnnExperimentMetric metric);
@@ -139,7 +143,7 @@ public abstract class RnnExperiment
         {
             // With folds every trial's models were per fold; the chosen configuration is refitted on all the data.
             ch.Info($"{Task} experiment: refitting trial {best.Id} on all the data for {best.BestEpochs} epochs.");
-            model = Fit(host, run.OptionsFor(run.ValuesOf(best.Id), best.BestEpochs, null), run.ValuesOf(best.Id), cached);
+            model = Fit(host, run.OptionsFor(run.ValuesOf(best.Id), best.BestEpochs), run.ValuesOf(best.Id), cached, checkpoint: null);
         }
         if (settings.HistoryFile is not null) history.Save(settings.HistoryFile);
         ch.Info($"{Task} experiment: best is trial {best.Id} with {metric} {best.Metric:F4} after {best.BestEpochs} epochs; " +
@@ -177,7 +181,7 @@ public abstract class RnnExperiment
     private object? BaseValue(string name) => TaskBaseValue(name) ?? OptionField(name)?.GetValue(BaseOptions);
 
     /// <summary>A trial's component options: the base options with the option-field values applied.</summary>
-    private RnnOptionsBase ApplyOptions(IReadOnlyDictionary<string, object> values, int epochs, TrainingCheckpoint? checkpoint, int seed)
+    private RnnOptionsBase ApplyOptions(IReadOnlyDictionary<string, object> values, int epochs, int seed)
     {
         var options = BaseOptions.Clone();
         foreach (var (name, value) in values)
@@ -188,7 +192,6 @@ public abstract class RnnExperiment
             field.SetValue(options, converted);
         }
         options.MaxEpochs = epochs;
-        options.Checkpoint = checkpoint;
         options.Seed ??= seed;
         options.Progress = null;
         return options;
@@ -230,8 +233,8 @@ public abstract class RnnExperiment
 
         public IReadOnlyDictionary<string, object> ValuesOf(int id) => _trials[id].Values;
 
-        public RnnOptionsBase OptionsFor(IReadOnlyDictionary<string, object> values, int epochs, TrainingCheckpoint? checkpoint)
-            => experiment.ApplyOptions(values, epochs, checkpoint, _settings.Seed);
+        public RnnOptionsBase OptionsFor(IReadOnlyDictionary<string, object> values, int epochs)
+            => experiment.ApplyOptions(values, epochs, _settings.Seed);
 
         public void DisposeBest()
         {
@@ -357,8 +360,8 @@ public abstract class RnnExperiment
                 double sum = 0;
                 for (int f = 0; f < folds.Length; f++)
                 {
-                    var options = OptionsFor(trial.Values, epochs, trial.Checkpoints?[f]);
-                    var model = experiment.Fit(trialHost, options, trial.Values, folds[f].Train);
+                    var options = OptionsFor(trial.Values, epochs);
+                    var model = experiment.Fit(trialHost, options, trial.Values, folds[f].Train, trial.Checkpoints?[f]);
                     try
                     {
                         sum += experiment.Evaluate(trialHost, model, folds[f].Test, metric);

@@ -1,4 +1,5 @@
 using Microsoft.ML.Data;
+using Microsoft.ML.Rnn.MLNet;
 using Microsoft.ML.Runtime;
 
 namespace Microsoft.ML.Rnn.Experiments;
@@ -24,7 +25,7 @@ public sealed class SequenceClassificationExperiment : RnnExperiment
 
     internal override RnnExperimentMetric ResolveMetric(DataViewSchema schema, RnnExperimentMetric requested)
     {
-        var label = RnnSequenceClassifier.BindLabel(schema, Options.LabelColumnName, "data", "SequenceClassificationExperiment");
+        var label = LabelColumn.BindClasses(schema, Options.LabelColumnName, "data", "SequenceClassificationExperiment");
         var allowed = label.IsBinary
             ? new[] { RnnExperimentMetric.AreaUnderRocCurve, RnnExperimentMetric.Accuracy }
             : new[] { RnnExperimentMetric.MacroAccuracy, RnnExperimentMetric.MicroAccuracy };
@@ -35,8 +36,9 @@ public sealed class SequenceClassificationExperiment : RnnExperiment
         return requested;
     }
 
-    internal override ITransformer Fit(IHostEnvironment env, RnnOptionsBase options, IReadOnlyDictionary<string, object> values, IDataView train)
-        => new RnnSequenceClassifier(env, (RnnSequenceClassifier.Options)options).Fit(train);
+    internal override ITransformer Fit(IHostEnvironment env, RnnOptionsBase options, IReadOnlyDictionary<string, object> values, IDataView train,
+        TrainingCheckpoint? checkpoint)
+        => new RnnSequenceClassifier(env, (RnnSequenceClassifier.Options)options).Fit(train, null, checkpoint);
 
     internal override double Evaluate(IHostEnvironment env, ITransformer model, IDataView test, RnnExperimentMetric metric)
     {

@@ -1,4 +1,5 @@
 using Microsoft.ML.Data;
+using Microsoft.ML.Rnn.MLNet;
 using Microsoft.ML.Runtime;
 
 namespace Microsoft.ML.Rnn.Experiments;
@@ -39,8 +40,9 @@ public sealed class SequenceTaggingExperiment : RnnExperiment
         return requested;
     }
 
-    internal override ITransformer Fit(IHostEnvironment env, RnnOptionsBase options, IReadOnlyDictionary<string, object> values, IDataView train)
-        => new LstmTagger(env, (LstmTagger.Options)options).Fit(train);
+    internal override ITransformer Fit(IHostEnvironment env, RnnOptionsBase options, IReadOnlyDictionary<string, object> values, IDataView train,
+        TrainingCheckpoint? checkpoint)
+        => new LstmTagger(env, (LstmTagger.Options)options).Fit(train, null, checkpoint);
 
     internal override double Evaluate(IHostEnvironment env, ITransformer model, IDataView test, RnnExperimentMetric metric)
     {

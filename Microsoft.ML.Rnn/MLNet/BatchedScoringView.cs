@@ -5,7 +5,7 @@ namespace Microsoft.ML.Rnn.MLNet;
 
 /// <summary>
 /// The output of a sequence component's Transform: the input columns plus the component's outputs, computed
-/// <see cref="ISequenceScorer{TResult}.BatchSize"/> rows per network call. A look-ahead cursor on the input reads the
+/// <see cref="ISequenceScorer.BatchSize"/> rows per network call. A look-ahead cursor on the input reads the
 /// sequences of the next batch; a second input cursor in the same order serves the passed-through columns.
 /// </summary>
 /// <remarks>Row order is the input's; the view does not shuffle (a shuffled input cursor pair could disagree on order).

@@ -4,11 +4,10 @@ namespace Microsoft.ML.Rnn.MLNet;
 
 /// <summary>
 /// What a fitted component tells the shared scoring code (<see cref="SequenceRowMapper{TResult}"/> for single rows,
-/// <see cref="BatchedScoringView{TResult}"/> for batched Transform): its feature column, its output columns, how to
-/// score a batch of sequences and how to read one row's result.
+/// <see cref="BatchedScoringView{TResult}"/> for batched Transform) whatever its result type: its feature column and
+/// its output columns. <see cref="RnnTransformerBase"/> implements it.
 /// </summary>
-/// <typeparam name="TResult">One row's result (e.g. class scores), immutable once returned.</typeparam>
-internal interface ISequenceScorer<TResult>
+internal interface ISequenceScorer
 {
     /// <summary>Rows per network call in batched Transform.</summary>
     int BatchSize { get; }
@@ -21,7 +20,12 @@ internal interface ISequenceScorer<TResult>
 
     /// <summary>The columns added to the input.</summary>
     DataViewSchema.DetachedColumn[] GetOutputColumns();
+}
 
+/// <summary>How a fitted component scores a batch of sequences and reads one row's result.</summary>
+/// <typeparam name="TResult">One row's result (e.g. class scores), immutable once returned.</typeparam>
+internal interface ISequenceScorer<TResult> : ISequenceScorer
+{
     /// <summary>Scores every row of <paramref name="rows"/> with one network call; safe to call from several threads.</summary>
     TResult[] Score(SequenceRows rows);
 

@@ -35,6 +35,9 @@ internal sealed record TrainingSetup
 
     /// <summary>True when the validation metric is better when larger.</summary>
     public bool HigherIsBetter { get; init; }
+
+    /// <summary>Experiments only: continue the run recorded here instead of starting from fresh weights (ASHA).</summary>
+    public TrainingCheckpoint? Checkpoint { get; init; }
 }
 
 /// <summary>
@@ -112,7 +115,7 @@ internal static class SequenceTrainingDriver
                 $"{(validation is null ? $" (ValidationFraction {options.ValidationFraction})" : " (given validation set)")}.");
 
         // Experiments' resume hook: continue a previous run for the missing epochs (see TrainingCheckpoint).
-        var checkpoint = options.Checkpoint;
+        var checkpoint = setup.Checkpoint;
         int epochsDone = checkpoint?.EpochsCompleted ?? 0;
         if (epochsDone >= options.MaxEpochs)
             throw new InvalidOperationException($"{setup.Component}: the checkpoint already ran {epochsDone} epochs; MaxEpochs {options.MaxEpochs} leaves none to run.");

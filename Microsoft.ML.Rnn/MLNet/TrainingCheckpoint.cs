@@ -4,8 +4,8 @@ using TorchSharp.Modules;
 namespace Microsoft.ML.Rnn.MLNet;
 
 /// <summary>
-/// The internal resume hook used by the experiments' successive-halving scheduler: set on
-/// <see cref="RnnOptionsBase.Checkpoint"/>, it makes a component's <c>Fit</c> continue a previous run instead of
+/// The internal resume hook used by the experiments' successive-halving scheduler: given to a component's internal
+/// <c>Fit(input, validationData, checkpoint)</c>, it makes the run continue a previous run instead of
 /// starting from fresh weights. After a run it holds the network weights (the best epoch's, as restored by early
 /// stopping), Adam's moment estimates and the epochs run so far; the next <c>Fit</c> with the same checkpoint and a
 /// larger <see cref="RnnOptionsBase.MaxEpochs"/> loads them and runs only the missing epochs. Stored as bytes, so it

@@ -1,6 +1,6 @@
-namespace Microsoft.ML.Rnn.Networks;
+namespace Microsoft.ML.Rnn;
 
-/// <summary>How a <see cref="SequenceEncoder"/>'s per-step outputs become one vector (N, D*H) per sequence.</summary>
+/// <summary>How a <see cref="Networks.SequenceEncoder"/>'s per-step outputs become one vector (N, D*H) per sequence.</summary>
 public enum SequencePooling
 {
     /// <summary>Concatenation of each direction's final hidden output (forward at the last valid step, backward at step 0).</summary>

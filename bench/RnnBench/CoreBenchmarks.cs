@@ -1,3 +1,4 @@
+using Microsoft.ML.Rnn;
 using Microsoft.ML.Rnn.Core;
 using TorchSharp;
 using static TorchSharp.torch;

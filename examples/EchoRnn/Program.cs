@@ -2,6 +2,7 @@
 // 4 units learns it with truncated backpropagation through time (windows of 15 steps, state carried across windows).
 // Writes the predictions of the first test steps to echo-rnn.png and the training curve to echo-rnn-curves.png.
 // Usage: dotnet run -c Release [-- --epochs N --plot path.png]
+using Microsoft.ML.Rnn;
 using System.Diagnostics;
 using Examples.Shared;
 using Microsoft.ML.Rnn.Core;

@@ -1,6 +1,7 @@
 // Trains a 3-layer Hierarchical Multiscale LSTM as a character-level language model on the fortune texts and
 // reports how often each layer's boundary detector fires; writes the training curve to hm-lstm-curves.png.
 // Usage: dotnet run -c Release [-- --steps N]
+using Microsoft.ML.Rnn;
 using System.Diagnostics;
 using Examples.Shared;
 using HmLstm;

@@ -1,3 +1,4 @@
+using Microsoft.ML.Rnn;
 using System.Globalization;
 using Microsoft.ML.Rnn.Core.Training;
 

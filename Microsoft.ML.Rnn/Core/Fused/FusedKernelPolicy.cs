@@ -1,10 +1,10 @@
-namespace Microsoft.ML.Rnn.Core;
+namespace Microsoft.ML.Rnn;
 
 /// <summary>
 /// Whether libtorch's fused recurrent kernels are checked before use. libtorch's CPU kernels differ between
 /// instruction sets, and some are wrong on some CPUs (libtorch 2.10's oneDNN float32 LSTM on AMD Zen 5 for hidden sizes
 /// with H % 32 in 1..16; docs/troubleshooting.md). Set it per component (<c>Options.FusedKernels</c>), for a stretch of
-/// code (<see cref="FusedKernelChecks.Use"/>) or for the process (<see cref="FusedKernelChecks.DefaultPolicy"/>).
+/// code (<see cref="Core.FusedKernelChecks.Use"/>) or for the process (<see cref="Core.FusedKernelChecks.DefaultPolicy"/>).
 /// </summary>
 public enum FusedKernelPolicy
 {

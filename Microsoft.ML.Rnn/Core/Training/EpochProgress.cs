@@ -1,4 +1,4 @@
-namespace Microsoft.ML.Rnn.Core.Training;
+namespace Microsoft.ML.Rnn;
 
 /// <summary>Progress of a training run, reported once per finished epoch.</summary>
 /// <param name="Epoch">0-based index of the epoch that just finished.</param>

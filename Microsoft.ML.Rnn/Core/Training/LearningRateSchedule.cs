@@ -1,4 +1,4 @@
-namespace Microsoft.ML.Rnn.Core.Training;
+namespace Microsoft.ML.Rnn;
 
 /// <summary>How the learning rate changes from epoch to epoch (the optimizer's own rate is the starting value).</summary>
 public enum LearningRateSchedule

@@ -1,4 +1,4 @@
-namespace Microsoft.ML.Rnn.Core.Training;
+namespace Microsoft.ML.Rnn;
 
 /// <summary>The built-in recurrent cell kinds a network can be made of.</summary>
 public enum RnnCellType

@@ -106,9 +106,6 @@ public abstract class RnnOptionsBase
     /// <summary>Receives one report per finished epoch (also logged to the MLContext's log).</summary>
     public IProgress<EpochProgress>? Progress;
 
-    /// <summary>Experiments only: continue the run recorded here instead of starting from fresh weights (ASHA).</summary>
-    internal MLNet.TrainingCheckpoint? Checkpoint;
-
     /// <summary>A shallow copy (experiments derive each trial's options from the user's).</summary>
     internal RnnOptionsBase Clone() => (RnnOptionsBase)MemberwiseClone();
 }

@@ -20,8 +20,7 @@ namespace Microsoft.ML.Rnn;
 /// probability softmax(emissions_t)[k] at index t·T + k). Transform tags <c>BatchSize</c> rows per network call.
 /// Owns a native network: dispose it when done.
 /// </summary>
-public sealed class LstmTaggerTransformer : RowToRowTransformerBase, ITransformer, IDisposable,
-    ISequenceScorer<LstmTaggerTransformer.TagResult>
+public sealed class LstmTaggerTransformer : RnnTransformerBase, ISequenceScorer<LstmTaggerTransformer.TagResult>
 {
     internal const string UserName = "LSTM Sequence Tagger";
     internal const string LoaderSignature = "RnnLstmTagger";
@@ -33,45 +32,22 @@ public sealed class LstmTaggerTransformer : RowToRowTransformerBase, ITransforme
     internal sealed record TagResult(int[] Tags, float[] Scores);
 
     private readonly SequenceTaggerNetwork _network;
-    private readonly NetworkInference _inference;
-    private readonly FeatureEncoding _features;
     private readonly KeyValueAnnotation? _tagNames;
-    private bool _disposed;
 
     internal LstmTaggerTransformer(IHostEnvironment env, FeatureEncoding features, int tagCount, KeyValueAnnotation? tagNames,
         int batchSize, SequenceTaggerNetwork network, torch.Device device, FusedKernelPolicy? fusedKernels = null)
-        : base(env.Register(nameof(LstmTaggerTransformer)))
+        : base(env, nameof(LstmTaggerTransformer), features, batchSize, network, network.Encoder, NetworkStream, device, fusedKernels)
     {
-        _features = features;
         TagCount = tagCount;
         _tagNames = tagNames;
-        BatchSize = batchSize;
         _network = network;
-        _network.eval();
-        _inference = new NetworkInference(network, device, Host, fusedKernels);
     }
-
-    /// <summary>The input column read.</summary>
-    public string FeatureColumnName => _features.Name;
 
     /// <summary>Number of tags T.</summary>
     public int TagCount { get; }
 
     /// <summary>True when tags are decoded with the CRF (Viterbi).</summary>
     public bool UsesCrf => _network.Crf is not null;
-
-    /// <summary>Rows per network call in <see cref="Transform"/>.</summary>
-    public int BatchSize { get; }
-
-    /// <summary>Adds the tag columns; rows are tagged <see cref="BatchSize"/> at a time when read.</summary>
-    public new IDataView Transform(IDataView input)
-    {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        ArgumentNullException.ThrowIfNull(input);
-        return new BatchedScoringView<TagResult>(input, this, Host);
-    }
-
-    IDataView ITransformer.Transform(IDataView input) => Transform(input);
 
     // Format history:
     // 0x00010001: initial.
@@ -80,77 +56,51 @@ public sealed class LstmTaggerTransformer : RowToRowTransformerBase, ITransforme
         => ModelPersistence.CreateVersionInfo("RNNTAGGR", verWrittenCur: 0x00010002, verReadableCur: 0x00010002,
             verWeCanReadBack: 0x00010001, LoaderSignature, typeof(LstmTaggerTransformer).Assembly);
 
-    /// <summary>Writes the transformer into a model zip (called by <c>mlContext.Model.Save</c>).</summary>
-    public override void SaveModel(ModelSaveContext ctx)
+    private protected override VersionInfo Version => GetVersionInfo();
+
+    /// <summary>The header between the feature column and the encoder (see <see cref="RnnTransformerBase.SaveModel"/>).</summary>
+    private sealed record Header(int TagCount, KeyValueAnnotation? TagNames, int BatchSize, bool UsesCrf);
+
+    private protected override void SaveHeader(ModelSaveContext ctx)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        ModelPersistence.BeginSave(ctx, GetVersionInfo());
         // *** Binary format ***
-        // feature column description (FeatureEncoding.Write)
         // int: tag count T
         // key values: tag names (may be absent)
         // int: batch size
         // byte: CRF decoding
-        // encoder description (EncoderOptionsPersistence.Write)
-        // binary stream "Network": SequenceTaggerNetwork weights
-        _features.Write(ctx);
+        // then the encoder description and the binary stream "Network": SequenceTaggerNetwork weights
         ctx.Writer.Write(TagCount);
         ModelPersistence.WriteKeyValues(ctx, Host, _tagNames);
         ctx.Writer.Write(BatchSize);
         ctx.Writer.Write((byte)(UsesCrf ? 1 : 0));
-        EncoderOptionsPersistence.Write(ctx, _network.Encoder);
-        ModelPersistence.SaveModule(ctx, NetworkStream, _network);
     }
 
     private static LstmTaggerTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
-    {
-        ModelPersistence.BeginLoad(ctx, GetVersionInfo(), UserName);
-        return ModelPersistence.Guard(UserName, () => CreateCore(env, ctx));
-    }
-
-    private static LstmTaggerTransformer CreateCore(IHostEnvironment env, ModelLoadContext ctx)
-    {
-        // *** Binary format ***: see SaveModel.
-        var features = FeatureEncoding.Read(ctx, UserName);
-        int tagCount = ctx.Reader.ReadInt32();
-        var tagNames = ModelPersistence.ReadKeyValues(ctx, env, tagCount);
-        int batchSize = ctx.Reader.ReadInt32();
-        byte crf = ctx.Reader.ReadByte();
-        if (tagCount < 2 || tagCount > 1 << 24 || batchSize < 1 || batchSize > 1 << 24 || crf > 1 || (tagNames is not null && tagNames.Count != tagCount))
-            throw new FormatException($"{UserName}: corrupt model header.");
-        var encoderOptions = EncoderOptionsPersistence.Read(ctx, UserName);
-        features.CheckNetwork(encoderOptions, UserName);
-        ModelPersistence.CheckNetworkFits(ctx, NetworkStream,
-            EncoderOptionsPersistence.MinimumParameters(encoderOptions, headOutputs: tagCount) + (crf == 1 ? (double)tagCount * tagCount : 0),
-            UserName);
-        var network = ModelPersistence.LoadModule(ctx, NetworkStream,
-            new SequenceTaggerNetwork(new SequenceEncoder(encoderOptions), tagCount, useCrf: crf == 1), UserName);
-        return new LstmTaggerTransformer(env, features, tagCount, tagNames, batchSize, network, torch.CPU);
-    }
+        => Load(env, ctx, GetVersionInfo(), UserName, NetworkStream,
+            readHeader: reader =>
+            {
+                int tagCount = reader.Reader.ReadInt32();
+                var tagNames = ModelPersistence.ReadKeyValues(reader, env, tagCount);
+                int batchSize = reader.Reader.ReadInt32();
+                byte crf = reader.Reader.ReadByte();
+                if (tagCount < 2 || tagCount > 1 << 24 || batchSize < 1 || batchSize > 1 << 24 || crf > 1 || (tagNames is not null && tagNames.Count != tagCount))
+                    throw new FormatException($"{UserName}: corrupt model header.");
+                return new Header(tagCount, tagNames, batchSize, crf == 1);
+            },
+            minimumParameters: (header, encoder) => EncoderOptionsPersistence.MinimumParameters(encoder, headOutputs: header.TagCount)
+                + (header.UsesCrf ? (double)header.TagCount * header.TagCount : 0),
+            build: (header, encoder) => new SequenceTaggerNetwork(encoder, header.TagCount, header.UsesCrf),
+            create: (features, header, network) => new LstmTaggerTransformer(env, features, header.TagCount, header.TagNames,
+                header.BatchSize, network, torch.CPU));
 
     private static IRowMapper Create(IHostEnvironment env, ModelLoadContext ctx, DataViewSchema inputSchema)
         => Create(env, ctx).MakeRowMapper(inputSchema);
 
-    /// <inheritdoc/>
-    public override IRowMapper MakeRowMapper(DataViewSchema schema)
-    {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        return new SequenceRowMapper<TagResult>(Host, schema, this, this, SaveModel);
-    }
+    private protected override IDataView ScoreBatched(IDataView input) => new BatchedScoringView<TagResult>(input, this, Host);
 
-    /// <summary>Releases the network's native memory.</summary>
-    public void Dispose()
-    {
-        if (_disposed) return;
-        _disposed = true;
-        _network.Dispose();
-    }
+    private protected override IRowMapper MapRows(DataViewSchema schema) => new SequenceRowMapper<TagResult>(Host, schema, this, this, SaveModel);
 
-    MissingKeyHandling ISequenceScorer<TagResult>.MissingKeys => MissingKeyHandling.MapToUnknownIndex;
-
-    SequenceColumn ISequenceScorer<TagResult>.BindFeatures(DataViewSchema schema) => _features.Bind(schema);
-
-    DataViewSchema.DetachedColumn[] ISequenceScorer<TagResult>.GetOutputColumns() => new[]
+    private protected override DataViewSchema.DetachedColumn[] OutputColumns() => new[]
     {
         new DataViewSchema.DetachedColumn(PredictedLabelColumnName,
             new VectorDataViewType(new KeyDataViewType(typeof(uint), TagCount)), _tagNames?.ToAnnotations()),
@@ -160,11 +110,11 @@ public sealed class LstmTaggerTransformer : RowToRowTransformerBase, ITransforme
     /// <summary>Tags and per-step probabilities of every row, one network call for all rows.</summary>
     TagResult[] ISequenceScorer<TagResult>.Score(SequenceRows rows)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        return _inference.Run(() =>
+        ThrowIfDisposed();
+        return Inference.Run(() =>
         {
             var (data, lengths) = rows.MakeBatch(Enumerable.Range(0, rows.Count).ToArray());
-            var (emissions, lens) = _network.Forward(data.to(_inference.Device), lengths);
+            var (emissions, lens) = _network.Forward(data.to(Inference.Device), lengths);
             var tags = (_network.Crf is { } crf ? crf.Decode(emissions, lens).Tags : emissions.argmax(2)).cpu().data<long>().ToArray();
             var probabilities = emissions.softmax(2).cpu().data<float>().ToArray();
             long steps = emissions.shape[1];

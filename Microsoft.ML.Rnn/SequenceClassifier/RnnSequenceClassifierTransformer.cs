@@ -21,7 +21,7 @@ namespace Microsoft.ML.Rnn;
 /// <c>BatchSize</c> rows per network call; PredictionEngines (one per thread) may run concurrently.
 /// Owns a native network: dispose it when done.
 /// </summary>
-public sealed class RnnSequenceClassifierTransformer : RowToRowTransformerBase, ITransformer, IDisposable, ISequenceScorer<float[]>
+public sealed class RnnSequenceClassifierTransformer : RnnTransformerBase, ISequenceScorer<float[]>
 {
     internal const string UserName = "RNN Sequence Classifier";
     internal const string LoaderSignature = "RnnSeqClassifier";
@@ -31,30 +31,20 @@ public sealed class RnnSequenceClassifierTransformer : RowToRowTransformerBase, 
     private const string NetworkStream = "Network";
 
     private readonly SequenceClassifierNetwork _network;
-    private readonly NetworkInference _inference;
-    private readonly FeatureEncoding _features;
     private readonly KeyValueAnnotation? _labelNames;
-    private bool _disposed;
 
     internal RnnSequenceClassifierTransformer(IHostEnvironment env, FeatureEncoding features, bool isBinary,
         int classCount, KeyValueAnnotation? labelNames, int batchSize, SequenceClassifierNetwork network, torch.Device device, FusedKernelPolicy? fusedKernels = null)
-        : base(env.Register(nameof(RnnSequenceClassifierTransformer)))
+        : base(env, nameof(RnnSequenceClassifierTransformer), features, batchSize, network, network.Encoder, NetworkStream, device, fusedKernels)
     {
-        _features = features;
         IsBinary = isBinary;
         ClassCount = classCount;
         _labelNames = labelNames;
-        BatchSize = batchSize;
         _network = network;
-        _network.eval();
-        _inference = new NetworkInference(network, device, Host, fusedKernels);
     }
 
-    /// <summary>The input column read.</summary>
-    public string FeatureColumnName => _features.Name;
-
     /// <summary>Values per step of a Single input (1 for key input).</summary>
-    public int FeaturesPerStep => _features.FeaturesPerStep;
+    public int FeaturesPerStep => Features.FeaturesPerStep;
 
     /// <summary>True for a Boolean label (binary outputs), false for a key label (multiclass outputs).</summary>
     public bool IsBinary { get; }
@@ -62,21 +52,8 @@ public sealed class RnnSequenceClassifierTransformer : RowToRowTransformerBase, 
     /// <summary>Number of classes C (2 for a binary classifier).</summary>
     public int ClassCount { get; }
 
-    /// <summary>Rows per network call in <see cref="Transform"/>.</summary>
-    public int BatchSize { get; }
-
     /// <summary>The trained network (owned by this transformer).</summary>
     internal SequenceClassifierNetwork Network => _network;
-
-    /// <summary>Adds the prediction columns; rows are scored <see cref="BatchSize"/> at a time when read.</summary>
-    public new IDataView Transform(IDataView input)
-    {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        ArgumentNullException.ThrowIfNull(input);
-        return new BatchedScoringView<float[]>(input, this, Host);
-    }
-
-    IDataView ITransformer.Transform(IDataView input) => Transform(input);
 
     // Format history:
     // 0x00010001: initial.
@@ -85,81 +62,54 @@ public sealed class RnnSequenceClassifierTransformer : RowToRowTransformerBase, 
         => ModelPersistence.CreateVersionInfo("RNNSQCLS", verWrittenCur: 0x00010002, verReadableCur: 0x00010002,
             verWeCanReadBack: 0x00010001, LoaderSignature, typeof(RnnSequenceClassifierTransformer).Assembly);
 
-    /// <summary>Writes the transformer into a model zip (called by <c>mlContext.Model.Save</c>).</summary>
-    public override void SaveModel(ModelSaveContext ctx)
+    private protected override VersionInfo Version => GetVersionInfo();
+
+    /// <summary>The header between the feature column and the encoder (see <see cref="RnnTransformerBase.SaveModel"/>).</summary>
+    private sealed record Header(bool IsBinary, int ClassCount, KeyValueAnnotation? LabelNames, int BatchSize, SequencePooling Pooling);
+
+    private protected override void SaveHeader(ModelSaveContext ctx)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        ModelPersistence.BeginSave(ctx, GetVersionInfo());
         // *** Binary format ***
-        // feature column description (FeatureEncoding.Write)
         // byte: label kind (0 key, 1 Boolean)
         // int: class count C
         // key values: label names (may be absent)
         // int: batch size
         // int: pooling (SequencePooling)
-        // encoder description (EncoderOptionsPersistence.Write)
-        // binary stream "Network": SequenceClassifierNetwork weights
-        _features.Write(ctx);
+        // then the encoder description and the binary stream "Network": SequenceClassifierNetwork weights
         ctx.Writer.Write((byte)(IsBinary ? 1 : 0));
         ctx.Writer.Write(ClassCount);
         ModelPersistence.WriteKeyValues(ctx, Host, _labelNames);
         ctx.Writer.Write(BatchSize);
         ctx.Writer.Write((int)_network.Pooling);
-        EncoderOptionsPersistence.Write(ctx, _network.Encoder);
-        ModelPersistence.SaveModule(ctx, NetworkStream, _network);
     }
 
     private static RnnSequenceClassifierTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
-    {
-        ModelPersistence.BeginLoad(ctx, GetVersionInfo(), UserName);
-        return ModelPersistence.Guard(UserName, () => CreateCore(env, ctx));
-    }
-
-    private static RnnSequenceClassifierTransformer CreateCore(IHostEnvironment env, ModelLoadContext ctx)
-    {
-        // *** Binary format ***: see SaveModel.
-        var features = FeatureEncoding.Read(ctx, UserName);
-        byte labelKind = ctx.Reader.ReadByte();
-        int classCount = ctx.Reader.ReadInt32();
-        var labelNames = ModelPersistence.ReadKeyValues(ctx, env, classCount);
-        int batchSize = ctx.Reader.ReadInt32();
-        int pooling = ctx.Reader.ReadInt32();
-        if (labelKind > 1 || classCount < 2 || classCount > 1 << 24 || batchSize < 1 || batchSize > 1 << 24
-            || !Enum.IsDefined((SequencePooling)pooling) || (labelNames is not null && labelNames.Count != classCount))
-            throw new FormatException($"{UserName}: corrupt model header.");
-        var encoderOptions = EncoderOptionsPersistence.Read(ctx, UserName);
-        features.CheckNetwork(encoderOptions, UserName);
-        ModelPersistence.CheckNetworkFits(ctx, NetworkStream,
-            EncoderOptionsPersistence.MinimumParameters(encoderOptions, headOutputs: classCount), UserName);
-        var network = ModelPersistence.LoadModule(ctx, NetworkStream,
-            new SequenceClassifierNetwork(new SequenceEncoder(encoderOptions), classCount, (SequencePooling)pooling), UserName);
-        return new RnnSequenceClassifierTransformer(env, features, labelKind == 1, classCount, labelNames, batchSize,
-            network, torch.CPU);
-    }
+        => Load(env, ctx, GetVersionInfo(), UserName, NetworkStream,
+            readHeader: reader =>
+            {
+                byte labelKind = reader.Reader.ReadByte();
+                int classCount = reader.Reader.ReadInt32();
+                var labelNames = ModelPersistence.ReadKeyValues(reader, env, classCount);
+                int batchSize = reader.Reader.ReadInt32();
+                int pooling = reader.Reader.ReadInt32();
+                if (labelKind > 1 || classCount < 2 || classCount > 1 << 24 || batchSize < 1 || batchSize > 1 << 24
+                    || !Enum.IsDefined((SequencePooling)pooling) || (labelNames is not null && labelNames.Count != classCount))
+                    throw new FormatException($"{UserName}: corrupt model header.");
+                return new Header(labelKind == 1, classCount, labelNames, batchSize, (SequencePooling)pooling);
+            },
+            minimumParameters: (header, encoder) => EncoderOptionsPersistence.MinimumParameters(encoder, headOutputs: header.ClassCount),
+            build: (header, encoder) => new SequenceClassifierNetwork(encoder, header.ClassCount, header.Pooling),
+            create: (features, header, network) => new RnnSequenceClassifierTransformer(env, features, header.IsBinary, header.ClassCount,
+                header.LabelNames, header.BatchSize, network, torch.CPU));
 
     private static IRowMapper Create(IHostEnvironment env, ModelLoadContext ctx, DataViewSchema inputSchema)
         => Create(env, ctx).MakeRowMapper(inputSchema);
 
-    /// <inheritdoc/>
-    public override IRowMapper MakeRowMapper(DataViewSchema schema)
-    {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        return new SequenceRowMapper<float[]>(Host, schema, this, this, SaveModel);
-    }
+    private protected override IDataView ScoreBatched(IDataView input) => new BatchedScoringView<float[]>(input, this, Host);
 
-    /// <summary>Releases the network's native memory.</summary>
-    public void Dispose()
-    {
-        if (_disposed) return;
-        _disposed = true;
-        _network.Dispose();
-    }
+    private protected override IRowMapper MapRows(DataViewSchema schema) => new SequenceRowMapper<float[]>(Host, schema, this, this, SaveModel);
 
-    MissingKeyHandling ISequenceScorer<float[]>.MissingKeys => MissingKeyHandling.MapToUnknownIndex;
-
-    SequenceColumn ISequenceScorer<float[]>.BindFeatures(DataViewSchema schema) => _features.Bind(schema);
-
-    DataViewSchema.DetachedColumn[] ISequenceScorer<float[]>.GetOutputColumns()
+    private protected override DataViewSchema.DetachedColumn[] OutputColumns()
     {
         if (IsBinary)
         {
@@ -181,11 +131,11 @@ public sealed class RnnSequenceClassifierTransformer : RowToRowTransformerBase, 
     /// <summary>Logits (C) of each row, one network call for all rows.</summary>
     float[][] ISequenceScorer<float[]>.Score(SequenceRows rows)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        return _inference.Run(() =>
+        ThrowIfDisposed();
+        return Inference.Run(() =>
         {
             var (data, lengths) = rows.MakeBatch(Enumerable.Range(0, rows.Count).ToArray());
-            var logits = _network.Forward(data.to(_inference.Device), lengths).cpu().data<float>().ToArray();
+            var logits = _network.Forward(data.to(Inference.Device), lengths).cpu().data<float>().ToArray();
             var result = new float[rows.Count][];
             for (int i = 0; i < result.Length; i++)
                 result[i] = logits.AsSpan(i * ClassCount, ClassCount).ToArray();

@@ -1,0 +1,142 @@
+using Microsoft.ML.Data;
+using Microsoft.ML.Rnn.Core;
+using Microsoft.ML.Rnn.MLNet;
+using Microsoft.ML.Rnn.Networks;
+using Microsoft.ML.Runtime;
+using TorchSharp;
+
+namespace Microsoft.ML.Rnn;
+
+/// <summary>
+/// Base of the fitted recurrent components (<see cref="RnnSequenceClassifierTransformer"/>,
+/// <see cref="LstmTaggerTransformer"/>, <see cref="BiGruEncoderTransformer"/>). It owns the trained network and its
+/// scoring (eval mode, no gradients, a lock shared by PredictionEngines, the fused-kernel policy), Transform (rows
+/// scored <see cref="BatchSize"/> at a time when read), the row mapper, the model zip's framing and Dispose; a
+/// component supplies its output columns, how a batch is scored, and its header in the zip.
+/// Owns a native network: dispose it when done.
+/// </summary>
+public abstract class RnnTransformerBase : RowToRowTransformerBase, ITransformer, IDisposable, ISequenceScorer
+{
+    private readonly torch.nn.Module _network;
+    private readonly string _networkStream;
+    private bool _disposed;
+
+    /// <summary>Takes ownership of <paramref name="network"/>, whose recurrent part is <paramref name="encoder"/>.</summary>
+    private protected RnnTransformerBase(IHostEnvironment env, string name, FeatureEncoding features, int batchSize,
+        torch.nn.Module network, SequenceEncoder encoder, string networkStream, torch.Device device, FusedKernelPolicy? fusedKernels)
+        : base(env.Register(name))
+    {
+        Features = features;
+        BatchSize = batchSize;
+        _network = network;
+        _networkStream = networkStream;
+        Encoder = encoder;
+        _network.eval();
+        Inference = new NetworkInference(network, device, Host, fusedKernels);
+    }
+
+    /// <summary>The input column read.</summary>
+    public string FeatureColumnName => Features.Name;
+
+    /// <summary>Rows per network call in <see cref="Transform"/>.</summary>
+    public int BatchSize { get; }
+
+    /// <summary>The feature column the model was trained on.</summary>
+    private protected FeatureEncoding Features { get; }
+
+    /// <summary>The recurrent encoder inside the network.</summary>
+    internal SequenceEncoder Encoder { get; }
+
+    /// <summary>Runs the network for scoring (see <see cref="NetworkInference"/>).</summary>
+    private protected NetworkInference Inference { get; }
+
+    /// <summary>Adds the component's columns; rows are scored <see cref="BatchSize"/> at a time when read.</summary>
+    public new IDataView Transform(IDataView input)
+    {
+        ThrowIfDisposed();
+        ArgumentNullException.ThrowIfNull(input);
+        return ScoreBatched(input);
+    }
+
+    IDataView ITransformer.Transform(IDataView input) => Transform(input);
+
+    /// <inheritdoc/>
+    public sealed override IRowMapper MakeRowMapper(DataViewSchema schema)
+    {
+        ThrowIfDisposed();
+        return MapRows(schema);
+    }
+
+    /// <summary>Writes the transformer into a model zip (called by <c>mlContext.Model.Save</c>).</summary>
+    public sealed override void SaveModel(ModelSaveContext ctx)
+    {
+        ThrowIfDisposed();
+        ModelPersistence.BeginSave(ctx, Version);
+        // *** Binary format *** (every component)
+        // feature column description (FeatureEncoding.Write)
+        // the component's header (SaveHeader)
+        // encoder description (EncoderOptionsPersistence.Write)
+        // binary stream (the component's stream name): the network's weights
+        Features.Write(ctx);
+        SaveHeader(ctx);
+        EncoderOptionsPersistence.Write(ctx, Encoder);
+        ModelPersistence.SaveModule(ctx, _networkStream, _network);
+    }
+
+    /// <summary>Releases the network's native memory.</summary>
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        _network.Dispose();
+    }
+
+    /// <summary>Throws <see cref="ObjectDisposedException"/> once disposed.</summary>
+    private protected void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
+
+    /// <summary>The component's format version (written first in its zip entry).</summary>
+    private protected abstract VersionInfo Version { get; }
+
+    /// <summary>Writes what the component adds between the feature column and the encoder description.</summary>
+    private protected abstract void SaveHeader(ModelSaveContext ctx);
+
+    /// <summary>The output columns (shared by Transform and the row mapper).</summary>
+    private protected abstract DataViewSchema.DetachedColumn[] OutputColumns();
+
+    /// <summary>A <see cref="BatchedScoringView{TResult}"/> of <paramref name="input"/> with this component's result type.</summary>
+    private protected abstract IDataView ScoreBatched(IDataView input);
+
+    /// <summary>A <see cref="SequenceRowMapper{TResult}"/> over <paramref name="schema"/> with this component's result type.</summary>
+    private protected abstract IRowMapper MapRows(DataViewSchema schema);
+
+    /// <summary>
+    /// Loads a component's zip entry: version and guard, the feature column, the component's header
+    /// (<paramref name="readHeader"/>, which checks its values), the encoder description, and the network's weights
+    /// into the network <paramref name="build"/> makes (after checking the stream holds at least
+    /// <paramref name="minimumParameters"/> beyond the encoder's); <paramref name="create"/> then makes the transformer.
+    /// </summary>
+    private protected static TTransformer Load<THeader, TNetwork, TTransformer>(IHostEnvironment env, ModelLoadContext ctx,
+        VersionInfo version, string userName, string networkStream, Func<ModelLoadContext, THeader> readHeader,
+        Func<THeader, SequenceEncoderOptions, double> minimumParameters, Func<THeader, SequenceEncoder, TNetwork> build,
+        Func<FeatureEncoding, THeader, TNetwork, TTransformer> create)
+        where TNetwork : torch.nn.Module
+    {
+        ModelPersistence.BeginLoad(ctx, version, userName);
+        return ModelPersistence.Guard(userName, () =>
+        {
+            var features = FeatureEncoding.Read(ctx, userName);
+            var header = readHeader(ctx);
+            var encoderOptions = EncoderOptionsPersistence.Read(ctx, userName);
+            features.CheckNetwork(encoderOptions, userName);
+            ModelPersistence.CheckNetworkFits(ctx, networkStream, minimumParameters(header, encoderOptions), userName);
+            var network = ModelPersistence.LoadModule(ctx, networkStream, build(header, new SequenceEncoder(encoderOptions)), userName);
+            return create(features, header, network);
+        });
+    }
+
+    MissingKeyHandling ISequenceScorer.MissingKeys => MissingKeyHandling.MapToUnknownIndex;
+
+    SequenceColumn ISequenceScorer.BindFeatures(DataViewSchema schema) => Features.Bind(schema);
+
+    DataViewSchema.DetachedColumn[] ISequenceScorer.GetOutputColumns() => OutputColumns();
+}

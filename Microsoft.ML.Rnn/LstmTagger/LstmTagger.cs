@@ -1,0 +1,78 @@
+using Microsoft.ML.Data;
+using Microsoft.ML.Rnn.Core;
+using Microsoft.ML.Rnn.MLNet;
+using Microsoft.ML.Rnn.Networks;
+using Microsoft.ML.Runtime;
+using TorchSharp;
+
+namespace Microsoft.ML.Rnn;
+
+/// <summary>
+/// Trains a sequence tagger: a (stacked, optionally bidirectional) recurrent network reads each row's tokens (keys
+/// through an embedding, or Single steps) and predicts one tag per token, optionally decoding the best tag sequence
+/// with a linear-chain CRF (Viterbi). The label is a variable-length vector of keys aligned with the tokens; the
+/// transformer adds <c>PredictedLabel</c> (a vector of keys of the label's type, as long as the input sequence) and
+/// <c>Score</c> (per-token tag probabilities, flattened: L × T values, token-major). Evaluate with
+/// <see cref="TaggingEvaluator"/>.
+/// </summary>
+public sealed class LstmTagger : RnnEstimatorBase<LstmTaggerTransformer>
+{
+    internal const string ComponentName = nameof(LstmTagger);
+
+    /// <summary>Options of <see cref="LstmTagger"/>.</summary>
+    public sealed class Options : RnnOptionsBase
+    {
+        /// <summary>Decode with a linear-chain CRF (learned tag transitions, Viterbi) instead of per-token argmax.</summary>
+        public bool UseCrf;
+
+        /// <summary>
+        /// Weights of the tags in the per-token loss, from their training frequencies (like scikit-learn's
+        /// class_weight="balanced" or Keras' class_weight): rare tags (e.g. QUESTION among mostly O) count more. Not with
+        /// <see cref="UseCrf"/>. Null (default): <see cref="TagWeighting.InverseSquareRootFrequency"/> without a CRF,
+        /// <see cref="TagWeighting.None"/> with one — unweighted, the tagger measured never predicting rare tags
+        /// (docs/components/lstm-tagger.md).
+        /// </summary>
+        public TagWeighting? TagWeighting;
+
+        /// <summary>Validation metric reported to <see cref="RnnOptionsBase.Progress"/> and used for early stopping (the
+        /// best epoch's weights are kept); default macro-F1, which watches the rare tags too.</summary>
+        public TaggerValidationMetric ValidationMetric = TaggerValidationMetric.MacroF1;
+
+        /// <summary>The weighting in force: <see cref="TagWeighting"/>, or its default.</summary>
+        internal TagWeighting ResolvedTagWeighting
+            => TagWeighting ?? (UseCrf ? Microsoft.ML.Rnn.TagWeighting.None : Microsoft.ML.Rnn.TagWeighting.InverseSquareRootFrequency);
+    }
+
+    private readonly Options _options;
+
+    internal LstmTagger(IHostEnvironment env, Options options) : base(env, options, ComponentName)
+    {
+        if (options.TagWeighting is { } weighting && !Enum.IsDefined(weighting))
+            throw new ArgumentOutOfRangeException(nameof(options.TagWeighting), options.TagWeighting, $"{ComponentName}: unknown TagWeighting {options.TagWeighting}.");
+        if (!Enum.IsDefined(options.ValidationMetric))
+            throw new ArgumentOutOfRangeException(nameof(options.ValidationMetric), options.ValidationMetric, $"{ComponentName}: unknown ValidationMetric {options.ValidationMetric}.");
+        if (options.UseCrf && options.TagWeighting is { } explicitWeighting && explicitWeighting != Microsoft.ML.Rnn.TagWeighting.None)
+            throw new ArgumentException($"{ComponentName}: TagWeighting {options.TagWeighting} weights the per-token loss and cannot be used with UseCrf.", nameof(options.TagWeighting));
+        _options = options;
+    }
+
+    private protected override TrainingObjective CreateObjective() => new TaggingObjective(_options);
+
+    private protected override LstmTaggerTransformer CreateTransformer(FeatureEncoding features, TrainingObjective trained,
+        torch.nn.Module network, torch.Device device)
+    {
+        var tags = ((TaggingObjective)trained).Label;
+        return new LstmTaggerTransformer(Env, features, (int)tags.ClassCount, tags.Names, _options.BatchSize,
+            (SequenceTaggerNetwork)network, device, _options.FusedKernels);
+    }
+
+    /// <summary>PredictedLabel: vector of keys (with the label's key values); Score: vector of Single.</summary>
+    private protected override IEnumerable<SchemaShape.Column> OutputColumns(SchemaShape inputSchema)
+    {
+        var label = LabelColumn.CheckTagsShape(inputSchema, _options.LabelColumnName);
+        yield return new SchemaShape.Column(LstmTaggerTransformer.PredictedLabelColumnName,
+            SchemaShape.Column.VectorKind.VariableVector, NumberDataViewType.UInt32, true, LabelColumn.KeyValuesOf(label));
+        yield return new SchemaShape.Column(LstmTaggerTransformer.ScoreColumnName,
+            SchemaShape.Column.VectorKind.VariableVector, NumberDataViewType.Single, false);
+    }
+}

@@ -1,0 +1,78 @@
+using Microsoft.ML.Data;
+using Microsoft.ML.Rnn.MLNet;
+using Microsoft.ML.Rnn.Networks;
+using Microsoft.ML.Runtime;
+using TorchSharp;
+
+namespace Microsoft.ML.Rnn;
+
+/// <summary>
+/// Trains a recurrent sequence classifier: a (stacked, optionally bidirectional) LSTM/GRU/simple RNN reads each
+/// row's sequence (token keys through an embedding, or Single features as steps of <see cref="RnnOptionsBase.FeaturesPerStep"/>
+/// values), pools it and predicts its class. A key label gives multiclass outputs (<c>Score</c>: class probabilities,
+/// <c>PredictedLabel</c>: key of the label's type) for <c>MulticlassClassification.Evaluate</c>; a Boolean label gives
+/// binary outputs (<c>Score</c>: logit margin, <c>Probability</c>, <c>PredictedLabel</c>) for <c>BinaryClassification.Evaluate</c>.
+/// </summary>
+public sealed class RnnSequenceClassifier : RnnEstimatorBase<RnnSequenceClassifierTransformer>
+{
+    internal const string ComponentName = nameof(RnnSequenceClassifier);
+
+    /// <summary>Options of <see cref="RnnSequenceClassifier"/>.</summary>
+    public sealed class Options : RnnOptionsBase
+    {
+        /// <summary>
+        /// Creates options that read the sequence in both directions: measured better than one direction on every seed
+        /// (docs/components/common-options.md, "Defaults"); set <see cref="RnnOptionsBase.Bidirectional"/> false for a
+        /// causal reader.
+        /// </summary>
+        public Options()
+        {
+            Bidirectional = true;
+        }
+
+        /// <summary>How the recurrent outputs of a sequence become one vector before the output layer.</summary>
+        public SequencePooling Pooling = SequencePooling.LastState;
+    }
+
+    private readonly Options _options;
+
+    internal RnnSequenceClassifier(IHostEnvironment env, Options options) : base(env, options, ComponentName)
+    {
+        if (!Enum.IsDefined(options.Pooling))
+            throw new ArgumentOutOfRangeException(nameof(options.Pooling), options.Pooling, $"{ComponentName}: unknown Pooling {options.Pooling}.");
+        _options = options;
+    }
+
+    private protected override TrainingObjective CreateObjective()
+        => new ClassificationObjective(ComponentName, _options.LabelColumnName, _options.Pooling, _options.Dropout);
+
+    private protected override RnnSequenceClassifierTransformer CreateTransformer(FeatureEncoding features, TrainingObjective trained,
+        torch.nn.Module network, torch.Device device)
+    {
+        var label = ((ClassificationObjective)trained).Label;
+        return new RnnSequenceClassifierTransformer(Env, features, label.IsBinary, (int)label.ClassCount, label.Names, _options.BatchSize,
+            (SequenceClassifierNetwork)network, device, _options.FusedKernels);
+    }
+
+    /// <summary>Score, PredictedLabel, and Probability for a Boolean label.</summary>
+    private protected override IEnumerable<SchemaShape.Column> OutputColumns(SchemaShape inputSchema)
+    {
+        var label = LabelColumn.CheckClassShape(inputSchema, _options.LabelColumnName);
+        if (label.ItemType == BooleanDataViewType.Instance)
+        {
+            yield return new SchemaShape.Column(RnnSequenceClassifierTransformer.ScoreColumnName,
+                SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.Single, false);
+            yield return new SchemaShape.Column(RnnSequenceClassifierTransformer.ProbabilityColumnName,
+                SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.Single, false);
+            yield return new SchemaShape.Column(RnnSequenceClassifierTransformer.PredictedLabelColumnName,
+                SchemaShape.Column.VectorKind.Scalar, BooleanDataViewType.Instance, false);
+        }
+        else
+        {
+            yield return new SchemaShape.Column(RnnSequenceClassifierTransformer.ScoreColumnName,
+                SchemaShape.Column.VectorKind.Vector, NumberDataViewType.Single, false);
+            yield return new SchemaShape.Column(RnnSequenceClassifierTransformer.PredictedLabelColumnName,
+                SchemaShape.Column.VectorKind.Scalar, NumberDataViewType.UInt32, true, LabelColumn.KeyValuesOf(label));
+        }
+    }
+}
