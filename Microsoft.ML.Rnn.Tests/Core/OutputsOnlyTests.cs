@@ -116,8 +116,8 @@ public class OutputsOnlyTests
         public override long OutputSize => 2;
         public override bool CanFuse => true;
         public override (Tensor Output, Tensor[] State) Step(Tensor input, IReadOnlyList<Tensor> state) => (input.alias(), state.ToArray());
-        public override (Tensor Outputs, Tensor[] FinalState) ForwardFused(Tensor inputs, Tensor? lengths, IReadOnlyList<Tensor> initialState)
-            => (inputs.alias(), initialState.ToArray());
+        public override (Tensor Outputs, Tensor[] FinalState) ForwardFused(SequenceBatch inputs, IReadOnlyList<Tensor> initialState)
+            => (inputs.Data.alias(), initialState.ToArray());
     }
 
     [Fact]

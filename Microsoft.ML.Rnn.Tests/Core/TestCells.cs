@@ -48,9 +48,10 @@ internal sealed class TanhSumCell : RnnCell
         return (h, [h, state[1] + h]);
     }
 
-    public override (Tensor Outputs, Tensor[] FinalState) ForwardFused(Tensor inputs, Tensor? lengths, IReadOnlyList<Tensor> initialState)
+    public override (Tensor Outputs, Tensor[] FinalState) ForwardFused(SequenceBatch batch, IReadOnlyList<Tensor> initialState)
     {
         FusedCalls++;
+        var (inputs, lengths) = (batch.Data, batch.Lengths);
         long n = inputs.shape[0], steps = inputs.shape[1];
         var h = initialState[0];
         var a = initialState[1];

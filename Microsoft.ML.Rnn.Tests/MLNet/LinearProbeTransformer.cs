@@ -172,7 +172,7 @@ internal sealed class LinearProbeTransformer : RowToRowTransformerBase, IDisposa
                 rows.AddCurrent(reader);
                 using var scope = torch.NewDisposeScope();
                 using var noGrad = torch.no_grad();
-                var (data, lengths) = rows.MakeBatch(new[] { 0 });
+                var data = rows.MakeBatch(new[] { 0 }).Data;
                 var steps = Math.Max(1, rows.Lengths[0]);
                 var mean = _owner._linear.forward(data).sum(1) / steps * _owner._scale[0];
                 scores = mean[0].data<float>().ToArray();

@@ -87,7 +87,8 @@ public sealed class SequenceColumnTests
         Assert.Equal(new[] { 1, 3, 0 }, rows.Lengths);
 
         using var scope = torch.NewDisposeScope();
-        var (batch, lengths) = rows.MakeBatch(new[] { 2, 0, 1 });
+        var made = rows.MakeBatch(new[] { 2, 0, 1 });
+        var (batch, lengths) = (made.Data, made.LengthsOrFull());
         Assert.Equal(new long[] { 3, 3, 2 }, batch.shape);
         Assert.Equal(torch.ScalarType.Float32, batch.dtype);
         Assert.Equal(new[]
@@ -106,7 +107,8 @@ public sealed class SequenceColumnTests
     {
         var rows = SequenceRows.ReadAll(Floats(Array.Empty<float>()), "Steps", 2);
         using var scope = torch.NewDisposeScope();
-        var (batch, lengths) = rows.MakeBatch(new[] { 0 });
+        var made = rows.MakeBatch(new[] { 0 });
+        var (batch, lengths) = (made.Data, made.LengthsOrFull());
         Assert.Equal(new long[] { 1, 1, 2 }, batch.shape);
         Assert.Equal(new long[] { 0 }, lengths.data<long>().ToArray());
     }
@@ -136,7 +138,8 @@ public sealed class SequenceColumnTests
         Assert.Equal(new[] { 1 }, rows.Keys(1));
 
         using var scope = torch.NewDisposeScope();
-        var (batch, lengths) = rows.MakeBatch(new[] { 1, 0 });
+        var made = rows.MakeBatch(new[] { 1, 0 });
+        var (batch, lengths) = (made.Data, made.LengthsOrFull());
         Assert.Equal(new long[] { 2, 3 }, batch.shape);
         Assert.Equal(torch.ScalarType.Int64, batch.dtype);
         Assert.Equal(new long[] { 1, 0, 0, 0, 4, 2 }, batch.data<long>().ToArray());

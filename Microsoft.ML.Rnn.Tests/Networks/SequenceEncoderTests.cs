@@ -146,7 +146,8 @@ public class SequenceEncoderTests
         using var scope = NewDisposeScope();
         var encoder = FloatEncoder(false);
         var e = Assert.Throws<ArgumentException>(() => encoder.Encode(zeros(2, 5, 3), tensor(new long[] { 5, 5, 5 })));
-        Assert.StartsWith("SequenceEncoder: expected lengths of shape (2), got (3).", e.Message);
+        Assert.StartsWith("SequenceEncoder: expected sequence lengths of shape (2), got (3).", e.Message);
+        Assert.Equal("lengths", e.ParamName);
     }
 
     [Fact]

@@ -100,8 +100,8 @@ public sealed class BiGruEncoderTransformer : RnnTransformerBase, ISequenceScore
         ThrowIfDisposed();
         return Inference.Run(() =>
         {
-            var (data, lengths) = rows.MakeBatch(Enumerable.Range(0, rows.Count).ToArray());
-            var pooled = SequenceEncoder.Pool(Encoder.Encode(data.to(Inference.Device), lengths), Pooling).cpu().data<float>().ToArray();
+            var batch = rows.MakeBatch(Enumerable.Range(0, rows.Count).ToArray());
+            var pooled = SequenceEncoder.Pool(Encoder.Encode(batch.To(Inference.Device)), Pooling).cpu().data<float>().ToArray();
             var result = new float[rows.Count][];
             for (int i = 0; i < result.Length; i++)
                 result[i] = pooled.AsSpan(i * OutputSize, OutputSize).ToArray();

@@ -30,8 +30,7 @@ internal sealed class NextStepObjective(string component) : TrainingObjective
         SequenceTrainingDriver.Train(setup with { MetricName = "next-step loss", HigherIsBetter = false }, _train!, _validation,
             (set, rows) =>
             {
-                var (data, lengths) = set.Rows.MakeBatch(rows);
-                return network.Loss(data.to(device), lengths);
+                return network.Loss(set.Rows.MakeBatch(rows).To(device));
             });
     }
 

@@ -46,12 +46,8 @@ public static class BidirectionalUnroller
         // Validate against the backward cell too, so its errors name the bidirectional unroller.
         DynamicUnroller.BatchMajor(inputs, timeMajor, backwardCell, nameof(BidirectionalUnroller));
         var x = DynamicUnroller.BatchMajor(inputs, timeMajor, forwardCell, nameof(BidirectionalUnroller));
-        var lengths = DynamicUnroller.CheckLengths(sequenceLengths, x.shape[0], x.shape[1], nameof(BidirectionalUnroller));
-
-        var fw = DynamicUnroller.Unroll(forwardCell, x, lengths, forwardInitialState, timeMajor: false, path, finalState);
-        var reversed = ReverseSequence(x, lengths);
-        var bw = DynamicUnroller.Unroll(backwardCell, reversed, lengths, backwardInitialState, timeMajor: false, path, finalState);
-        var bwOutputs = ReverseSequence(bw.Outputs, lengths);
+        var batch = SequenceBatch.Create(x, sequenceLengths, nameof(BidirectionalUnroller), nameof(sequenceLengths));
+        var (fw, bw, bwOutputs) = UnrollBoth(forwardCell, backwardCell, batch, forwardInitialState, backwardInitialState, path, finalState);
 
         Tensor? merged = mergeMode switch
         {
@@ -76,6 +72,21 @@ public static class BidirectionalUnroller
             bwOutputs.alias().MoveToOuterDisposeScope(),
             fw.FinalState.Select(s => s.MoveToOuterDisposeScope()).ToArray(),
             bw.FinalState.Select(s => s.MoveToOuterDisposeScope()).ToArray());
+    }
+
+    /// <summary>
+    /// Both directions over a checked batch: the forward unroll, the backward one (on each sequence reversed within its
+    /// length) and the backward outputs re-reversed to input time. Results stay in the caller's scope.
+    /// </summary>
+    internal static (UnrollResult Forward, UnrollResult Backward, Tensor BackwardOutputs) UnrollBoth(RnnCell forwardCell,
+        RnnCell backwardCell, SequenceBatch batch, IReadOnlyList<Tensor>? forwardInitialState, IReadOnlyList<Tensor>? backwardInitialState,
+        UnrollPath path, bool finalState)
+    {
+        const string me = nameof(BidirectionalUnroller);
+        var fw = DynamicUnroller.UnrollBatch(forwardCell, batch, forwardInitialState, path, finalState, me);
+        var reversed = batch.WithData(ReverseSequence(batch.Data, batch.Lengths));
+        var bw = DynamicUnroller.UnrollBatch(backwardCell, reversed, backwardInitialState, path, finalState, me);
+        return (fw, bw, ReverseSequence(bw.Outputs, batch.Lengths));
     }
 
     /// <summary>

@@ -36,34 +36,51 @@ public static class DynamicUnroller
     {
         ArgumentNullException.ThrowIfNull(cell);
         ArgumentNullException.ThrowIfNull(inputs);
-        bool fused = ChooseFused(cell, path, nameof(DynamicUnroller));
-
         using var scope = NewDisposeScope();
         var x = BatchMajor(inputs, timeMajor, cell, nameof(DynamicUnroller));
-        var lengths = CheckLengths(sequenceLengths, x.shape[0], x.shape[1], nameof(DynamicUnroller));
-        var state = StateOrZero(cell, initialState, x, nameof(DynamicUnroller));
-        cell.BeginSequence(x.shape[0], x.device, x.dtype);
-
-        Tensor outputs;
-        Tensor[] final;
-        if (fused && !finalState)
-        {
-            (outputs, final) = (cell.ForwardFusedOutputs(x, lengths, state), []);
-        }
-        else if (fused)
-        {
-            (outputs, final) = cell.ForwardFused(x, lengths, state);
-        }
-        else
-        {
-            (outputs, final, _) = StepLoop(cell, x, lengths, state, keepStates: false);
-            if (!finalState) final = [];
-        }
-
-        if (timeMajor) outputs = outputs.transpose(0, 1);
+        var batch = SequenceBatch.Create(x, sequenceLengths, nameof(DynamicUnroller), nameof(sequenceLengths));
+        var result = UnrollBatch(cell, batch, initialState, path, finalState, nameof(DynamicUnroller));
+        var outputs = timeMajor ? result.Outputs.transpose(0, 1) : result.Outputs;
         // alias() so that a returned state never is a caller's tensor, which this scope must not move.
         return new UnrollResult(outputs.alias().MoveToOuterDisposeScope(),
-            final.Select(s => s.alias().MoveToOuterDisposeScope()).ToArray());
+            result.FinalState.Select(s => s.alias().MoveToOuterDisposeScope()).ToArray());
+    }
+
+    /// <summary>Unrolls <paramref name="cell"/> over a batch whose lengths are already validated.</summary>
+    /// <param name="cell">The cell to run at every step.</param>
+    /// <param name="inputs">(N, L, H_in) data and lengths.</param>
+    /// <param name="initialState">One (N, S_k) tensor per state entry; null means the cell's zero state.</param>
+    /// <param name="path">Fused kernel, step loop, or automatic choice (same results).</param>
+    /// <param name="finalState">False when only the outputs are needed (see the other overload).</param>
+    /// <returns>Outputs (N, L, H_out) and the final state (empty when not asked for).</returns>
+    public static UnrollResult Unroll(RnnCell cell, SequenceBatch inputs, IReadOnlyList<Tensor>? initialState = null,
+        UnrollPath path = UnrollPath.Auto, bool finalState = true)
+    {
+        ArgumentNullException.ThrowIfNull(cell);
+        ArgumentNullException.ThrowIfNull(inputs);
+        using var scope = NewDisposeScope();
+        BatchMajor(inputs.Data, false, cell, nameof(DynamicUnroller));
+        var result = UnrollBatch(cell, inputs, initialState, path, finalState, nameof(DynamicUnroller));
+        return new UnrollResult(result.Outputs.alias().MoveToOuterDisposeScope(),
+            result.FinalState.Select(s => s.alias().MoveToOuterDisposeScope()).ToArray());
+    }
+
+    /// <summary>The unroll itself, on a checked (N, L, H_in) batch; results stay in the caller's scope.</summary>
+    internal static UnrollResult UnrollBatch(RnnCell cell, SequenceBatch batch, IReadOnlyList<Tensor>? initialState,
+        UnrollPath path, bool finalState, string caller)
+    {
+        bool fused = ChooseFused(cell, path, caller);
+        var state = StateOrZero(cell, initialState, batch.Data, caller);
+        cell.BeginSequence(batch.BatchSize, batch.Data.device, batch.Data.dtype);
+        if (fused && !finalState)
+            return new UnrollResult(cell.ForwardFusedOutputs(batch, state), []);
+        if (fused)
+        {
+            var (outputs, final) = cell.ForwardFused(batch, state);
+            return new UnrollResult(outputs, final);
+        }
+        var (stepOutputs, stepFinal, _) = StepLoop(cell, batch, state, keepStates: false);
+        return new UnrollResult(stepOutputs, finalState ? stepFinal : []);
     }
 
     /// <summary>Whether to run the fused kernel; throws when the fused path is forced on a cell that cannot fuse.</summary>
@@ -84,50 +101,15 @@ public static class DynamicUnroller
         {
             string layout = timeMajor ? "(L, N, H_in)" : "(N, L, H_in)";
             throw new ArgumentException(
-                $"{caller}: expected inputs of rank 3 {layout}, got shape {Shape(inputs.shape)}.", nameof(inputs));
+                $"{caller}: expected inputs of rank 3 {layout}, got shape {SequenceBatch.FormatShape(inputs.shape)}.", nameof(inputs));
         }
         if (inputs.shape[2] != cell.InputSize)
         {
             throw new ArgumentException(
-                $"{caller}: cell '{cell.GetType().Name}' expects {cell.InputSize} input features, got inputs of shape {Shape(inputs.shape)}.",
+                $"{caller}: cell '{cell.GetType().Name}' expects {cell.InputSize} input features, got inputs of shape {SequenceBatch.FormatShape(inputs.shape)}.",
                 nameof(inputs));
         }
         return timeMajor ? inputs.transpose(0, 1) : inputs;
-    }
-
-    /// <summary>
-    /// Validates lengths and returns them as an int64 CPU tensor (N), or null when absent or when every sequence has
-    /// all L steps (the same semantics, and the paths without lengths skip masks and length checks).
-    /// </summary>
-    internal static Tensor? CheckLengths(Tensor? sequenceLengths, long batch, long steps, string caller)
-    {
-        if (sequenceLengths is null) return null;
-        if (sequenceLengths.dim() != 1 || sequenceLengths.shape[0] != batch)
-        {
-            throw new ArgumentException(
-                $"{caller}: expected sequence lengths of shape ({batch}), got {Shape(sequenceLengths.shape)}.",
-                nameof(sequenceLengths));
-        }
-        if (sequenceLengths.is_floating_point() || sequenceLengths.dtype == ScalarType.Bool || sequenceLengths.is_complex())
-        {
-            throw new ArgumentException(
-                $"{caller}: sequence lengths must be integers, got {sequenceLengths.dtype}.", nameof(sequenceLengths));
-        }
-        var lengths = sequenceLengths.dtype == ScalarType.Int64 && sequenceLengths.device_type == DeviceType.CPU
-            ? sequenceLengths
-            : sequenceLengths.to(ScalarType.Int64, CPU);
-        if (batch > 0)
-        {
-            var (min, max) = CellChecks.LengthRange(lengths);
-            if (min < 0 || max > steps)
-            {
-                throw new ArgumentOutOfRangeException(nameof(sequenceLengths),
-                    $"{caller}: sequence lengths must lie in [0, {steps}] (the number of steps), got values from {min} to {max}.");
-            }
-            if (min == steps)
-                return null;
-        }
-        return lengths;
     }
 
     /// <summary>Validates a given initial state against the cell, or makes the zero state.</summary>
@@ -148,7 +130,7 @@ public static class DynamicUnroller
             if (s.dim() != 2 || s.shape[0] != batch || s.shape[1] != sizes[k])
             {
                 throw new ArgumentException(
-                    $"{caller}: expected initial state {k} of shape ({batch}, {sizes[k]}), got {Shape(s.shape)}.",
+                    $"{caller}: expected initial state {k} of shape ({batch}, {sizes[k]}), got {SequenceBatch.FormatShape(s.shape)}.",
                     nameof(initialState));
             }
         }
@@ -156,15 +138,17 @@ public static class DynamicUnroller
     }
 
     /// <summary>
-    /// The step loop shared by the dynamic and scan unrollers. x is (N, L, H_in); lengths int64 CPU (N) or null.
+    /// The step loop shared by the dynamic and scan unrollers, on an (N, L, H_in) batch.
     /// Steps past the longest sequence are not computed: their outputs are zero and the state is carried.
     /// </summary>
     /// <returns>Outputs (N, L, H_out), final state, and when <paramref name="keepStates"/> every step's state (N, L, S_k).</returns>
     internal static (Tensor Outputs, Tensor[] Final, Tensor[]? States) StepLoop(
-        RnnCell cell, Tensor x, Tensor? lengths, Tensor[] state, bool keepStates)
+        RnnCell cell, SequenceBatch inputs, Tensor[] state, bool keepStates)
     {
-        long batch = x.shape[0], steps = x.shape[1];
-        long computed = lengths is null || batch == 0 ? steps : lengths.max().item<long>();
+        var x = inputs.Data;
+        var lengths = inputs.Lengths;
+        long batch = inputs.BatchSize, steps = inputs.Steps;
+        long computed = inputs.MaxLength;
         // Masks for all steps at once, so each step adds only the where() calls (each libtorch call costs µs).
         Tensor[]? validAt = null;
         Tensor? zero = null;
@@ -218,6 +202,4 @@ public static class DynamicUnroller
         return (stacked, state, all);
     }
 
-    /// <summary>"(2, 4, 5)" for error messages.</summary>
-    internal static string Shape(long[] shape) => "(" + string.Join(", ", shape) + ")";
 }

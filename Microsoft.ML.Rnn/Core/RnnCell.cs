@@ -16,7 +16,7 @@ namespace Microsoft.ML.Rnn.Core;
 /// <item><c>state</c>: one tensor (N, S_k) per entry of <see cref="StateSizes"/> (LSTM: c then h)</item>
 /// <item><c>output</c>: (N, H_out)</item>
 /// </list>
-/// A cell that libtorch's fused kernels can express overrides <see cref="CanFuse"/> and <see cref="ForwardFused"/>;
+/// A cell that libtorch's fused kernels can express overrides <see cref="CanFuse"/> and <see cref="ForwardFused(SequenceBatch, IReadOnlyList{Tensor})"/>;
 /// unrollers then use the fused kernel automatically, with the same parameters and the same results.
 /// </remarks>
 public abstract class RnnCell : nn.Module
@@ -86,7 +86,7 @@ public abstract class RnnCell : nn.Module
     /// <summary>The built-in cells' fused kernel, when they have one (the kernel checks build one of the same shape).</summary>
     internal virtual FusedKernel? Kernel => null;
 
-    /// <summary>True when <see cref="ForwardFused"/> can run this cell with a libtorch fused kernel.</summary>
+    /// <summary>True when <see cref="ForwardFused(SequenceBatch, IReadOnlyList{Tensor})"/> can run this cell with a libtorch fused kernel.</summary>
     public virtual bool CanFuse => false;
 
     /// <summary>Why <see cref="CanFuse"/> is false, for error messages when a caller forces the fused path.</summary>
@@ -98,22 +98,34 @@ public abstract class RnnCell : nn.Module
     /// final state is the state at the last valid step (the initial state for zero-length sequences).
     /// </summary>
     /// <param name="inputs">(N, L, H_in), batch-major.</param>
-    /// <param name="lengths">(N) int64 on the CPU, or null when every sequence has length L.</param>
+    /// <param name="lengths">(N) integers in [0, L], or null when every sequence has length L.</param>
     /// <param name="initialState">One tensor (N, S_k) per entry of <see cref="StateSizes"/>.</param>
     /// <returns>Outputs (N, L, H_out) and the final state.</returns>
-    public virtual (Tensor Outputs, Tensor[] FinalState) ForwardFused(Tensor inputs, Tensor? lengths, IReadOnlyList<Tensor> initialState)
+    public (Tensor Outputs, Tensor[] FinalState) ForwardFused(Tensor inputs, Tensor? lengths, IReadOnlyList<Tensor> initialState)
+        => ForwardFused(SequenceBatch.Create(inputs, lengths, GetType().Name, nameof(lengths)), initialState);
+
+    /// <summary>
+    /// <see cref="ForwardFused(Tensor, Tensor?, IReadOnlyList{Tensor})"/> on a batch whose lengths are already
+    /// validated (what the unrollers call); a fusable cell overrides this one.
+    /// </summary>
+    /// <param name="inputs">(N, L, H_in) data and lengths.</param>
+    /// <param name="initialState">One tensor (N, S_k) per entry of <see cref="StateSizes"/>.</param>
+    /// <returns>Outputs (N, L, H_out) and the final state.</returns>
+    public virtual (Tensor Outputs, Tensor[] FinalState) ForwardFused(SequenceBatch inputs, IReadOnlyList<Tensor> initialState)
         => throw new NotSupportedException($"{GetType().Name}: cannot run fused: {FuseBlocker}.");
 
     /// <summary>
-    /// <see cref="ForwardFused"/> for callers that only read the outputs (unrollers asked for no final state). A cell
-    /// whose fused kernel can skip work when the final state is not wanted overrides it (an LSTM with varying lengths
-    /// then need not recompute its final cell state, which is not among the outputs).
+    /// <see cref="ForwardFused(SequenceBatch, IReadOnlyList{Tensor})"/> for callers that only read the outputs
+    /// (unrollers asked for no final state). A cell whose fused kernel can skip work when the final state is not wanted
+    /// overrides it (an LSTM with varying lengths then need not recompute its final cell state, which is not among the
+    /// outputs).
     /// </summary>
     /// <returns>Outputs (N, L, H_out).</returns>
-    /// <remarks>The default returns <see cref="ForwardFused"/>'s outputs and leaves its final state to the caller's dispose
-    /// scope: disposing it here could dispose the caller's initial state, which a cell may return as its final state.</remarks>
-    public virtual Tensor ForwardFusedOutputs(Tensor inputs, Tensor? lengths, IReadOnlyList<Tensor> initialState)
-        => ForwardFused(inputs, lengths, initialState).Outputs;
+    /// <remarks>The default returns <see cref="ForwardFused(SequenceBatch, IReadOnlyList{Tensor})"/>'s outputs and leaves
+    /// its final state to the caller's dispose scope: disposing it here could dispose the caller's initial state, which a
+    /// cell may return as its final state.</remarks>
+    public virtual Tensor ForwardFusedOutputs(SequenceBatch inputs, IReadOnlyList<Tensor> initialState)
+        => ForwardFused(inputs, initialState).Outputs;
 
     /// <summary>Device and dtype of this cell's first parameter unless given explicitly.</summary>
     protected (Device Device, ScalarType Dtype) ParameterDeviceAndType(Device? device, ScalarType? dtype)

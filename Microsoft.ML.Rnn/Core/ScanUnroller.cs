@@ -27,11 +27,11 @@ public static class ScanUnroller
 
         using var scope = NewDisposeScope();
         var x = DynamicUnroller.BatchMajor(inputs, timeMajor, cell, nameof(ScanUnroller));
-        var lengths = DynamicUnroller.CheckLengths(sequenceLengths, x.shape[0], x.shape[1], nameof(ScanUnroller));
+        var batch = SequenceBatch.Create(x, sequenceLengths, nameof(ScanUnroller), nameof(sequenceLengths));
         var state = DynamicUnroller.StateOrZero(cell, initialState, x, nameof(ScanUnroller));
         cell.BeginSequence(x.shape[0], x.device, x.dtype);
 
-        var (outputs, final, states) = DynamicUnroller.StepLoop(cell, x, lengths, state, keepStates: true);
+        var (outputs, final, states) = DynamicUnroller.StepLoop(cell, batch, state, keepStates: true);
         var all = states!;
         if (timeMajor)
         {

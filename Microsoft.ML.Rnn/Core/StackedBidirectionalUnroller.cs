@@ -55,19 +55,35 @@ public static class StackedBidirectionalUnroller
         }
 
         using var scope = NewDisposeScope();
+        DynamicUnroller.BatchMajor(inputs, timeMajor, backwardCells[0], me);
         var x = DynamicUnroller.BatchMajor(inputs, timeMajor, forwardCells[0], me);
+        var batch = SequenceBatch.Create(x, sequenceLengths, me, nameof(sequenceLengths));
+        var result = UnrollLayers(forwardCells, backwardCells, batch, forwardInitialStates, backwardInitialStates, path, finalState);
+        var outputs = timeMajor ? result.Outputs.transpose(0, 1) : result.Outputs;
+        return new StackedBidirectionalResult(outputs.alias().MoveToOuterDisposeScope(),
+            result.ForwardFinalStates.Select(states => states.Select(s => s.MoveToOuterDisposeScope()).ToArray()).ToArray(),
+            result.BackwardFinalStates.Select(states => states.Select(s => s.MoveToOuterDisposeScope()).ToArray()).ToArray());
+    }
+
+    /// <summary>Every layer in order on a checked (N, L, H_in) batch; results stay in the caller's scope.</summary>
+    internal static StackedBidirectionalResult UnrollLayers(IReadOnlyList<RnnCell> forwardCells, IReadOnlyList<RnnCell> backwardCells,
+        SequenceBatch batch, IReadOnlyList<IReadOnlyList<Tensor>?>? forwardInitialStates,
+        IReadOnlyList<IReadOnlyList<Tensor>?>? backwardInitialStates, UnrollPath path, bool finalState)
+    {
+        var layerInput = batch;
+        Tensor outputs = batch.Data;
         var forwardStates = new List<Tensor[]>();
         var backwardStates = new List<Tensor[]>();
         for (int i = 0; i < forwardCells.Count; i++)
         {
-            var layer = BidirectionalUnroller.Unroll(forwardCells[i], backwardCells[i], x, sequenceLengths,
-                forwardInitialStates?[i], backwardInitialStates?[i], MergeMode.Concat, timeMajor: false, path, finalState);
-            x = layer.Outputs!;
-            forwardStates.Add(layer.ForwardFinalState.Select(s => s.MoveToOuterDisposeScope()).ToArray());
-            backwardStates.Add(layer.BackwardFinalState.Select(s => s.MoveToOuterDisposeScope()).ToArray());
+            var (fw, bw, bwOutputs) = BidirectionalUnroller.UnrollBoth(forwardCells[i], backwardCells[i], layerInput,
+                forwardInitialStates?[i], backwardInitialStates?[i], path, finalState);
+            outputs = cat([fw.Outputs, bwOutputs], 2);
+            layerInput = batch.WithData(outputs);
+            forwardStates.Add(fw.FinalState);
+            backwardStates.Add(bw.FinalState);
         }
-        if (timeMajor) x = x.transpose(0, 1);
-        return new StackedBidirectionalResult(x.alias().MoveToOuterDisposeScope(), forwardStates, backwardStates);
+        return new StackedBidirectionalResult(outputs, forwardStates, backwardStates);
     }
 
     private static void CheckStateList(IReadOnlyList<IReadOnlyList<Tensor>?>? states, int layers, string name)

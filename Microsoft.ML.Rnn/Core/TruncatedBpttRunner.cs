@@ -79,7 +79,7 @@ public sealed class TruncatedBpttRunner : IDisposable
         if (targets.dim() < 2 || targets.shape[0] != inputs.shape[0] || targets.shape[1] != inputs.shape[1])
         {
             throw new ArgumentException(
-                $"{nameof(TruncatedBpttRunner)}: expected targets of shape ({inputs.shape[0]}, {inputs.shape[1]}, ...), got {DynamicUnroller.Shape(targets.shape)}.",
+                $"{nameof(TruncatedBpttRunner)}: expected targets of shape ({inputs.shape[0]}, {inputs.shape[1]}, ...), got {SequenceBatch.FormatShape(targets.shape)}.",
                 nameof(targets));
         }
         cell.train();
@@ -143,7 +143,7 @@ public sealed class TruncatedBpttRunner : IDisposable
         if (inputs.dim() != 3)
         {
             throw new ArgumentException(
-                $"{nameof(TruncatedBpttRunner)}: expected inputs of rank 3 (N, T, H_in), got shape {DynamicUnroller.Shape(inputs.shape)}.",
+                $"{nameof(TruncatedBpttRunner)}: expected inputs of rank 3 (N, T, H_in), got shape {SequenceBatch.FormatShape(inputs.shape)}.",
                 nameof(inputs));
         }
         if (carried is not null && carried[0].shape[0] != inputs.shape[0])

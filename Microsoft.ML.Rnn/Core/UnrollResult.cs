@@ -2,7 +2,7 @@ using static TorchSharp.torch;
 
 namespace Microsoft.ML.Rnn.Core;
 
-/// <summary>What <see cref="DynamicUnroller.Unroll"/> returns.</summary>
+/// <summary>What <see cref="DynamicUnroller.Unroll(RnnCell, SequenceBatch, IReadOnlyList{Tensor}?, UnrollPath, bool)"/> returns.</summary>
 /// <param name="Outputs">
 /// (N, L, H_out) batch-major, or (L, N, H_out) when the unroll was time-major; zero past each sequence's length.
 /// </param>

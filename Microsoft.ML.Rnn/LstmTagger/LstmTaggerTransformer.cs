@@ -113,8 +113,8 @@ public sealed class LstmTaggerTransformer : RnnTransformerBase, ISequenceScorer<
         ThrowIfDisposed();
         return Inference.Run(() =>
         {
-            var (data, lengths) = rows.MakeBatch(Enumerable.Range(0, rows.Count).ToArray());
-            var (emissions, lens) = _network.Forward(data.to(Inference.Device), lengths);
+            var batch = rows.MakeBatch(Enumerable.Range(0, rows.Count).ToArray());
+            var (emissions, lens) = _network.Forward(batch.To(Inference.Device));
             var tags = (_network.Crf is { } crf ? crf.Decode(emissions, lens).Tags : emissions.argmax(2)).cpu().data<long>().ToArray();
             var probabilities = emissions.softmax(2).cpu().data<float>().ToArray();
             long steps = emissions.shape[1];

@@ -49,19 +49,17 @@ internal sealed class TaggingObjective(LstmTagger.Options options) : TrainingObj
             _train, _validation,
             (set, rows) =>
             {
-                var (data, lengths) = set.Rows.MakeBatch(rows);
-                var (gold, _) = set.Targets.MakeBatch(rows);
-                return network.Loss(data.to(device), lengths, gold.to(device), tagWeights);
+                var gold = set.Targets.MakeBatch(rows).Data;
+                return network.Loss(set.Rows.MakeBatch(rows).To(device), gold.to(device), tagWeights);
             },
             (set, rows) =>
             {
-                var (data, lengths) = set.Rows.MakeBatch(rows);
-                var (gold, _) = set.Targets.MakeBatch(rows);
-                var predicted = network.Predict(data.to(device), lengths);
-                long[] lens = lengths.data<long>().ToArray();
-                var valid = LengthMask.Valid(lengths, predicted.shape[1], predicted.device);
+                var batch = set.Rows.MakeBatch(rows);
+                var gold = set.Targets.MakeBatch(rows).Data;
+                var predicted = network.Predict(batch.To(device));
+                var valid = LengthMask.Valid(batch.LengthsOrFull(), predicted.shape[1], predicted.device);
                 long correct = predicted.eq(gold).logical_and(valid).sum().item<long>();
-                return (correct, lens.Sum());
+                return (correct, batch.LengthValues.Sum());
             },
             !macroF1 ? null : (set, batches) =>
             {
@@ -69,9 +67,8 @@ internal sealed class TaggingObjective(LstmTagger.Options options) : TrainingObj
                 foreach (var rows in batches)
                 {
                     using var scope = torch.NewDisposeScope();
-                    var (data, lengths) = set.Rows.MakeBatch(rows);
-                    var (gold, _) = set.Targets.MakeBatch(rows);
-                    counts.Add(network.Predict(data.to(device), lengths), gold, lengths);
+                    var batch = set.Rows.MakeBatch(rows);
+                    counts.Add(network.Predict(batch.To(device)), set.Targets.MakeBatch(rows).Data, batch.LengthsOrFull());
                 }
                 return counts.MacroF1();
             });
@@ -118,13 +115,12 @@ internal sealed class TaggingObjective(LstmTagger.Options options) : TrainingObj
     {
         if (weighting == TagWeighting.None) return null;
         var counts = new long[tagCount];
-        var (data, lengths) = tags.MakeBatch(Enumerable.Range(0, tags.Count).ToArray());
-        using (data)
-        using (lengths)
+        using (torch.NewDisposeScope())
         {
-            var ids = data.data<long>().ToArray();
-            var lens = lengths.data<long>().ToArray();
-            long width = data.shape.Length > 1 ? data.shape[1] : 0;
+            var batch = tags.MakeBatch(Enumerable.Range(0, tags.Count).ToArray());
+            var ids = batch.Data.data<long>().ToArray();
+            var lens = batch.LengthValues;
+            long width = batch.Steps;
             for (int r = 0; r < lens.Length; r++)
                 for (long t = 0; t < lens[r]; t++)
                     counts[ids[r * width + t]]++;

@@ -1,3 +1,4 @@
+using Microsoft.ML.Rnn.Core;
 using System.Runtime.InteropServices;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -77,10 +78,10 @@ internal sealed class SequenceRows
     /// <summary>
     /// Builds the padded batch of <paramref name="rows"/> (indices into this set), on the CPU:
     /// Single columns give data (N, L_max, F) float32, key columns (N, L_max) int64; padding is 0 and
-    /// lengths (N) int64 hold each row's L. L_max is the longest selected sequence, at least 1 so that a batch
-    /// of empty sequences still has a time axis.
+    /// lengths hold each row's L (known here, so the batch is not validated again). L_max is the longest selected
+    /// sequence, at least 1 so that a batch of empty sequences still has a time axis.
     /// </summary>
-    public (Tensor Data, Tensor Lengths) MakeBatch(IReadOnlyList<int> rows)
+    public SequenceBatch MakeBatch(IReadOnlyList<int> rows)
     {
         ArgumentNullException.ThrowIfNull(rows);
         int n = rows.Count;
@@ -101,7 +102,7 @@ internal sealed class SequenceRows
             var target = MemoryMarshal.Cast<byte, float>(data.bytes);
             for (int i = 0; i < n; i++)
                 _singles[rows[i]].CopyTo(target.Slice(i * maxSteps * f));
-            return (data, torch.tensor(lengths, new long[] { n }, ScalarType.Int64));
+            return SequenceBatch.FromValidLengths(data, lengths);
         }
         else
         {
@@ -112,8 +113,7 @@ internal sealed class SequenceRows
                 for (int t = 0; t < keys.Length; t++)
                     data[(long)i * maxSteps + t] = keys[t];
             }
-            return (torch.tensor(data, new long[] { n, maxSteps }, ScalarType.Int64),
-                    torch.tensor(lengths, new long[] { n }, ScalarType.Int64));
+            return SequenceBatch.FromValidLengths(torch.tensor(data, new long[] { n, maxSteps }, ScalarType.Int64), lengths);
         }
     }
 }

@@ -10,7 +10,7 @@ namespace Microsoft.ML.Rnn.Networks;
 /// Sequence classification: <see cref="SequenceEncoder"/>, pooling to (N, D*H), dropout, then a linear layer to
 /// C class logits.
 /// </summary>
-/// <remarks>Input and lengths as for <see cref="SequenceEncoder.Encode"/>; output logits (N, C).</remarks>
+/// <remarks>Input and lengths as for <see cref="SequenceEncoder.Encode(SequenceBatch, UnrollPath)"/>; output logits (N, C).</remarks>
 public sealed class SequenceClassifierNetwork : nn.Module
 {
     private readonly SequenceEncoder encoder;
@@ -51,9 +51,13 @@ public sealed class SequenceClassifierNetwork : nn.Module
 
     /// <summary>Class logits (N, C).</summary>
     public Tensor Forward(Tensor input, Tensor? lengths = null, UnrollPath path = UnrollPath.Auto)
+        => Forward(SequenceEncoder.Batch(input, lengths), path);
+
+    /// <summary>Class logits (N, C) of a batch.</summary>
+    public Tensor Forward(SequenceBatch input, UnrollPath path = UnrollPath.Auto)
     {
         using var scope = NewDisposeScope();
-        var pooled = SequenceEncoder.Pool(encoder.Encode(input, lengths, path), Pooling);
+        var pooled = SequenceEncoder.Pool(encoder.Encode(input, path), Pooling);
         // Dropout is the identity when scoring (or at probability 0): skip the call, one of few per scored row.
         var features = training && dropoutProbability > 0 ? dropout.call(pooled) : pooled;
         return output.call(features).MoveToOuterDisposeScope();

@@ -113,24 +113,33 @@ public sealed class SequenceEncoder : nn.Module
         : new(forward_layers!.ToArray(), backward_layers!.ToArray());
 
     /// <summary>Encodes a batch; see the class remarks for shapes.</summary>
-    public EncoderOutput Encode(Tensor input, Tensor? lengths = null, UnrollPath path = UnrollPath.Auto)
+    public EncoderOutput Encode(Tensor input, Tensor? lengths = null, UnrollPath path = UnrollPath.Auto) => Encode(Batch(input, lengths), path);
+
+    /// <summary>The checked batch of token ids (N, L) or features (N, L, F) and (N) lengths (null: all L), for the tensor overloads of the task networks.</summary>
+    public static SequenceBatch Batch(Tensor input, Tensor? lengths)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        if (input.dim() < 2)
+            throw new ArgumentException($"SequenceEncoder: expected input of shape (N, L) or (N, L, F), got {SequenceBatch.FormatShape(input.shape)}.", nameof(input));
+        return SequenceBatch.Create(input, lengths, nameof(SequenceEncoder), nameof(lengths));
+    }
+
+    /// <summary>Encodes a batch whose lengths were validated where it was made (token ids (N, L) or features (N, L, F)).</summary>
+    public EncoderOutput Encode(SequenceBatch input, UnrollPath path = UnrollPath.Auto)
     {
         ArgumentNullException.ThrowIfNull(input);
         using var scope = NewDisposeScope();
-        if (input.dim() < 2)
-            throw new ArgumentException($"SequenceEncoder: expected input of shape (N, L) or (N, L, F), got ({string.Join(", ", input.shape)}).", nameof(input));
-        long n = input.shape[0], l = input.shape[1];
-        var lens = lengths is null ? FullLengths(n, l) : lengths.to(ScalarType.Int64, CPU);
-        if (lens.dim() != 1 || lens.shape[0] != n)
-            throw new ArgumentException($"SequenceEncoder: expected lengths of shape ({n}), got ({string.Join(", ", lens.shape)}).", nameof(lengths));
-        var x = Embed(input, lens);
+        long n = input.BatchSize, l = input.Steps;
+        var x = input.WithData(Embed(input));
+        CheckInputFeatures(x.Data);
 
         // Only the outputs are read (the final hidden state is gathered from them below), so the unrollers skip the
         // final state: an LSTM with varying lengths then need not recompute its final cell state.
         Tensor outputs = stacked is not null
-            ? DynamicUnroller.Unroll(stacked, x, lens, path: path, finalState: false).Outputs
-            : StackedBidirectionalUnroller.Unroll(forward_layers!.ToArray(), backward_layers!.ToArray(), x, lens, path: path, finalState: false).Outputs;
+            ? DynamicUnroller.UnrollBatch(stacked, x, null, path, finalState: false, nameof(SequenceEncoder)).Outputs
+            : StackedBidirectionalUnroller.UnrollLayers(forward_layers!.ToArray(), backward_layers!.ToArray(), x, null, null, path, finalState: false).Outputs;
 
+        var lens = input.LengthsOrFull();
         Tensor final;
         if (l == 0)
         {
@@ -140,7 +149,7 @@ public sealed class SequenceEncoder : nn.Module
         {
             // Every sequence full (the common case of fixed-size input): the last step is one select instead of the
             // handful of calls a gather by lengths needs, which is a visible share of scoring a single row.
-            var lastOutputs = CellChecks.LengthRange(lens).Min == l
+            var lastOutputs = input.AllFull
                 ? outputs.select(1, l - 1)
                 : outputs.gather(1, LastSteps(lens, outputs)).squeeze(1);
             final = stacked is not null
@@ -148,13 +157,6 @@ public sealed class SequenceEncoder : nn.Module
                 : cat([lastOutputs.narrow(1, 0, HiddenSize), outputs.select(1, 0).narrow(1, HiddenSize, HiddenSize)], 1);
         }
         return new EncoderOutput(outputs.MoveToOuterDisposeScope(), final.MoveToOuterDisposeScope(), lens.MoveToOuterDisposeScope());
-    }
-
-    /// <summary>(N) int64 lengths all equal to <paramref name="steps"/>.</summary>
-    private static Tensor FullLengths(long n, long steps)
-    {
-        using var value = steps.ToScalar();
-        return full(n, value, dtype: ScalarType.Int64);
     }
 
     /// <summary>
@@ -191,37 +193,40 @@ public sealed class SequenceEncoder : nn.Module
         return pooled.MoveToOuterDisposeScope();
     }
 
-    /// <summary>(N, L, E) embedded tokens or the checked (N, L, F) float input.</summary>
-    /// <param name="input">Token ids or float features.</param>
-    /// <param name="lengths">(N) int64 on the CPU; token ids past them may hold anything (e.g. -1 as padding).</param>
-    private Tensor Embed(Tensor input, Tensor lengths)
+    /// <summary>(N, L, E) embedded tokens, or the (N, L, F) float input.</summary>
+    /// <param name="input">Token ids or float features; token ids past the lengths may hold anything (e.g. -1 as padding).</param>
+    private Tensor Embed(SequenceBatch input)
     {
-        if (embedding is not null)
-        {
-            if (input.dim() != 2 || input.dtype != ScalarType.Int64)
-            {
-                throw new ArgumentException(
-                    $"SequenceEncoder: expected token ids of shape (N, L) int64, got ({string.Join(", ", input.shape)}) {input.dtype}.", nameof(input));
-            }
-            // Padding ids become 0 so any padding value is accepted; the unroller zeroes those steps' outputs anyway.
-            var valid = LengthMask.Valid(lengths, input.shape[1], input.device);
-            var ids = input.masked_fill(valid.logical_not(), KeptScalars.Zero);
-            if (ids.numel() > 0)
-            {
-                long min = ids.min().item<long>(), max = ids.max().item<long>();
-                if (min < 0 || max >= VocabularySize)
-                {
-                    throw new ArgumentOutOfRangeException(nameof(input),
-                        $"SequenceEncoder: token ids at valid steps must lie in [0, {VocabularySize}), got values from {min} to {max}.");
-                }
-            }
-            return embedding.call(ids);
-        }
-        if (input.dim() != 3 || input.shape[2] != InputFeatures || !input.is_floating_point())
+        var data = input.Data;
+        if (embedding is null) return data;
+        if (data.dim() != 2 || data.dtype != ScalarType.Int64)
         {
             throw new ArgumentException(
-                $"SequenceEncoder: expected float input of shape (N, L, {InputFeatures}), got ({string.Join(", ", input.shape)}) {input.dtype}.", nameof(input));
+                $"SequenceEncoder: expected token ids of shape (N, L) int64, got {SequenceBatch.FormatShape(data.shape)} {data.dtype}.", nameof(input));
         }
-        return input;
+        // Padding ids become 0 so any padding value is accepted; the unroller zeroes those steps' outputs anyway.
+        var ids = input.Lengths is { } lengths
+            ? data.masked_fill(LengthMask.Valid(lengths, input.Steps, data.device).logical_not(), KeptScalars.Zero)
+            : data;
+        if (ids.numel() > 0)
+        {
+            long min = ids.min().item<long>(), max = ids.max().item<long>();
+            if (min < 0 || max >= VocabularySize)
+            {
+                throw new ArgumentOutOfRangeException(nameof(input),
+                    $"SequenceEncoder: token ids at valid steps must lie in [0, {VocabularySize}), got values from {min} to {max}.");
+            }
+        }
+        return embedding.call(ids);
+    }
+
+    /// <summary>Checks that the layers' input has <see cref="InputFeatures"/> float features per step.</summary>
+    private void CheckInputFeatures(Tensor x)
+    {
+        if (x.dim() != 3 || x.shape[2] != InputFeatures || !x.is_floating_point())
+        {
+            throw new ArgumentException(
+                $"SequenceEncoder: expected float input of shape (N, L, {InputFeatures}), got {SequenceBatch.FormatShape(x.shape)} {x.dtype}.", "input");
+        }
     }
 }

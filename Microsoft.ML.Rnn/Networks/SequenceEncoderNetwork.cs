@@ -12,7 +12,7 @@ namespace Microsoft.ML.Rnn.Networks;
 /// </summary>
 /// <remarks>
 /// Only the forward direction's outputs (the first H features) feed the head: a backward direction has already read
-/// step t+1 and would make the task trivial. Input and lengths as for <see cref="SequenceEncoder.Encode"/>.
+/// step t+1 and would make the task trivial. Input and lengths as for <see cref="SequenceEncoder.Encode(SequenceBatch, UnrollPath)"/>.
 /// </remarks>
 public sealed class SequenceEncoderNetwork : nn.Module
 {
@@ -44,10 +44,14 @@ public sealed class SequenceEncoderNetwork : nn.Module
     }
 
     /// <summary>Scalar next-step loss averaged over valid (t, t+1) pairs; 0 when no sequence has two steps.</summary>
-    public Tensor Loss(Tensor input, Tensor? lengths = null)
+    public Tensor Loss(Tensor input, Tensor? lengths = null) => Loss(SequenceEncoder.Batch(input, lengths));
+
+    /// <summary>Scalar next-step loss of a batch (see the other overload).</summary>
+    public Tensor Loss(SequenceBatch batch)
     {
         using var scope = NewDisposeScope();
-        var encoded = encoder.Encode(input, lengths);
+        var input = batch.Data;
+        var encoded = encoder.Encode(batch);
         long n = encoded.Outputs.shape[0], l = encoded.Outputs.shape[1];
         // A zero that still depends on the parameters, so backward() works on a batch of too-short sequences.
         if (l < 2) return encoded.Outputs.sum().mul(KeptScalars.Zero).MoveToOuterDisposeScope();

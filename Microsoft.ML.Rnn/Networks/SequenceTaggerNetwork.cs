@@ -10,7 +10,7 @@ namespace Microsoft.ML.Rnn.Networks;
 /// (emissions), and optionally a <see cref="LinearChainCrf"/> on top.
 /// </summary>
 /// <remarks>
-/// Input and lengths as for <see cref="SequenceEncoder.Encode"/>. Emissions (N, L, T); tags (N, L) int64 0-based,
+/// Input and lengths as for <see cref="SequenceEncoder.Encode(SequenceBatch, UnrollPath)"/>. Emissions (N, L, T); tags (N, L) int64 0-based,
 /// ignored past each length. Without a CRF the loss is cross-entropy averaged over valid steps (0 when there are none)
 /// and decoding is the
 /// per-step argmax; with a CRF the loss is the mean negative log-likelihood per sequence and decoding is Viterbi.
@@ -54,9 +54,13 @@ public sealed class SequenceTaggerNetwork : nn.Module
 
     /// <summary>Per-step tag scores (N, L, T) and the lengths (N) int64 used.</summary>
     public (Tensor Emissions, Tensor Lengths) Forward(Tensor input, Tensor? lengths = null, UnrollPath path = UnrollPath.Auto)
+        => Forward(SequenceEncoder.Batch(input, lengths), path);
+
+    /// <summary>Per-step tag scores (N, L, T) of a batch and its lengths (N) int64.</summary>
+    public (Tensor Emissions, Tensor Lengths) Forward(SequenceBatch input, UnrollPath path = UnrollPath.Auto)
     {
         using var scope = NewDisposeScope();
-        var encoded = encoder.Encode(input, lengths, path);
+        var encoded = encoder.Encode(input, path);
         var emissions = output.call(dropout.call(encoded.Outputs));
         return (emissions.MoveToOuterDisposeScope(), encoded.Lengths.MoveToOuterDisposeScope());
     }
@@ -68,9 +72,13 @@ public sealed class SequenceTaggerNetwork : nn.Module
     /// <param name="tagWeights">Optional (T) float weight of each tag's cross-entropy (the loss is then the weighted mean
     /// over valid tokens); not with a CRF, whose loss is over whole tag sequences.</param>
     public Tensor Loss(Tensor input, Tensor? lengths, Tensor tags, Tensor? tagWeights = null)
+        => Loss(SequenceEncoder.Batch(input, lengths), tags, tagWeights);
+
+    /// <summary>Scalar training loss of a batch against gold tags (N, L) int64 (see the other overload).</summary>
+    public Tensor Loss(SequenceBatch input, Tensor tags, Tensor? tagWeights = null)
     {
         using var scope = NewDisposeScope();
-        var (emissions, lens) = Forward(input, lengths);
+        var (emissions, lens) = Forward(input);
         if (tags.dim() != 2 || tags.shape[0] != emissions.shape[0] || tags.shape[1] != emissions.shape[1])
         {
             throw new ArgumentException(
@@ -106,11 +114,14 @@ public sealed class SequenceTaggerNetwork : nn.Module
     }
 
     /// <summary>Best tags (N, L) int64 on the CPU, zero past each length.</summary>
-    public Tensor Predict(Tensor input, Tensor? lengths = null)
+    public Tensor Predict(Tensor input, Tensor? lengths = null) => Predict(SequenceEncoder.Batch(input, lengths));
+
+    /// <summary>Best tags (N, L) int64 of a batch, on the CPU, zero past each length.</summary>
+    public Tensor Predict(SequenceBatch input)
     {
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
-        var (emissions, lens) = Forward(input, lengths);
+        var (emissions, lens) = Forward(input);
         if (crf is not null) return crf.Decode(emissions, lens).Tags.MoveToOuterDisposeScope();
         var valid = LengthMask.Valid(lens, emissions.shape[1], emissions.device);
         return emissions.argmax(2).masked_fill(valid.logical_not(), KeptScalars.Zero).cpu().MoveToOuterDisposeScope();

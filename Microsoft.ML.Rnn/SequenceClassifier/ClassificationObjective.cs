@@ -40,14 +40,12 @@ internal sealed class ClassificationObjective(string component, string labelColu
         SequenceTrainingDriver.Train(setup with { MetricName = "accuracy", HigherIsBetter = true }, _train!, _validation,
             (set, rows) =>
             {
-                var (data, lengths) = set.Rows.MakeBatch(rows);
                 var targets = torch.tensor(rows.Select(r => set.Targets[r]).ToArray(), device: device);
-                return torch.nn.functional.cross_entropy(network.Forward(data.to(device), lengths), targets);
+                return torch.nn.functional.cross_entropy(network.Forward(set.Rows.MakeBatch(rows).To(device)), targets);
             },
             (set, rows) =>
             {
-                var (data, lengths) = set.Rows.MakeBatch(rows);
-                var predicted = network.Forward(data.to(device), lengths).argmax(1).cpu().data<long>().ToArray();
+                var predicted = network.Forward(set.Rows.MakeBatch(rows).To(device)).argmax(1).cpu().data<long>().ToArray();
                 return (rows.Where((r, k) => predicted[k] == set.Targets[r]).LongCount(), rows.Length);
             });
     }

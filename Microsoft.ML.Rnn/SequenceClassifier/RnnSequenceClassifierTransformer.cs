@@ -134,8 +134,8 @@ public sealed class RnnSequenceClassifierTransformer : RnnTransformerBase, ISequ
         ThrowIfDisposed();
         return Inference.Run(() =>
         {
-            var (data, lengths) = rows.MakeBatch(Enumerable.Range(0, rows.Count).ToArray());
-            var logits = _network.Forward(data.to(Inference.Device), lengths).cpu().data<float>().ToArray();
+            var batch = rows.MakeBatch(Enumerable.Range(0, rows.Count).ToArray());
+            var logits = _network.Forward(batch.To(Inference.Device)).cpu().data<float>().ToArray();
             var result = new float[rows.Count][];
             for (int i = 0; i < result.Length; i++)
                 result[i] = logits.AsSpan(i * ClassCount, ClassCount).ToArray();

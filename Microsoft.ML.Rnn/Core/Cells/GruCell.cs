@@ -151,11 +151,11 @@ public sealed class GruCell : RnnCell
         : "the reset gate is applied before the recurrent matmul (TensorFlow 1.x GRUCell), which no fused kernel computes; use GruResetGate.AfterRecurrentMatmul";
 
     /// <inheritdoc/>
-    public override (Tensor Outputs, Tensor[] FinalState) ForwardFused(Tensor inputs, Tensor? lengths, IReadOnlyList<Tensor> initialState)
+    public override (Tensor Outputs, Tensor[] FinalState) ForwardFused(SequenceBatch inputs, IReadOnlyList<Tensor> initialState)
     {
         if (_kernel is null)
-            return base.ForwardFused(inputs, lengths, initialState);
-        CellChecks.CheckSequence(this, inputs, lengths, initialState);
-        return _kernel.Forward(inputs, lengths, initialState);
+            return base.ForwardFused(inputs, initialState);
+        CellChecks.CheckSequence(this, inputs, initialState);
+        return _kernel.Forward(inputs, initialState);
     }
 }

@@ -222,20 +222,20 @@ public sealed class LstmCell : RnnCell
     public override string FuseBlocker => Blocker(Options) ?? "";
 
     /// <inheritdoc/>
-    public override (Tensor Outputs, Tensor[] FinalState) ForwardFused(Tensor inputs, Tensor? lengths, IReadOnlyList<Tensor> initialState)
+    public override (Tensor Outputs, Tensor[] FinalState) ForwardFused(SequenceBatch inputs, IReadOnlyList<Tensor> initialState)
     {
         if (_kernel is null)
-            return base.ForwardFused(inputs, lengths, initialState);
-        CellChecks.CheckSequence(this, inputs, lengths, initialState);
-        return _kernel.Forward(inputs, lengths, initialState);
+            return base.ForwardFused(inputs, initialState);
+        CellChecks.CheckSequence(this, inputs, initialState);
+        return _kernel.Forward(inputs, initialState);
     }
 
     /// <inheritdoc/>
-    public override Tensor ForwardFusedOutputs(Tensor inputs, Tensor? lengths, IReadOnlyList<Tensor> initialState)
+    public override Tensor ForwardFusedOutputs(SequenceBatch inputs, IReadOnlyList<Tensor> initialState)
     {
         if (_kernel is null)
-            return base.ForwardFusedOutputs(inputs, lengths, initialState);
-        CellChecks.CheckSequence(this, inputs, lengths, initialState);
-        return _kernel.Forward(inputs, lengths, initialState, finalState: false).Outputs;
+            return base.ForwardFusedOutputs(inputs, initialState);
+        CellChecks.CheckSequence(this, inputs, initialState);
+        return _kernel.Forward(inputs, initialState, finalState: false).Outputs;
     }
 }

@@ -98,9 +98,9 @@ public sealed class SimpleRnnCell : RnnCell
     public override string FuseBlocker => "";
 
     /// <inheritdoc/>
-    public override (Tensor Outputs, Tensor[] FinalState) ForwardFused(Tensor inputs, Tensor? lengths, IReadOnlyList<Tensor> initialState)
+    public override (Tensor Outputs, Tensor[] FinalState) ForwardFused(SequenceBatch inputs, IReadOnlyList<Tensor> initialState)
     {
-        CellChecks.CheckSequence(this, inputs, lengths, initialState);
-        return _kernel.Forward(inputs, lengths, initialState);
+        CellChecks.CheckSequence(this, inputs, initialState);
+        return _kernel.Forward(inputs, initialState);
     }
 }

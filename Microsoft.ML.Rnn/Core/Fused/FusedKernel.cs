@@ -92,24 +92,23 @@ internal sealed class FusedKernel
     /// final state at the last valid step, initial state and zero outputs for empty sequences).
     /// Arguments must already be validated by the cell.
     /// </summary>
-    /// <param name="inputs">(N, L, H_in).</param>
-    /// <param name="lengths">(N) int64 on the CPU, or null for all-L.</param>
+    /// <param name="inputs">(N, L, H_in) and the lengths.</param>
     /// <param name="initialState">Our state order: LSTM (c, h) of (N, H) each; GRU/RNN (h).</param>
     /// <param name="finalState">False when the caller only reads the outputs: the final state is then empty, which
     /// lets an LSTM with varying lengths skip recomputing its final cell state (which is not among the outputs).</param>
     /// <returns>Outputs (N, L, H) and the final state in our order (empty when not asked for).</returns>
     /// <remarks>Which way computes the results (libtorch's kernel, with or without oneDNN, or the owning cell's step
     /// loop) is <see cref="FusedKernelChecks"/>' choice for this shape: the first call of a shape may check it.</remarks>
-    public (Tensor Outputs, Tensor[] FinalState) Forward(Tensor inputs, Tensor? lengths, IReadOnlyList<Tensor> initialState, bool finalState = true)
-        => ForwardOn(FusedKernelChecks.PathFor(this, inputs), inputs, lengths, initialState, finalState);
+    public (Tensor Outputs, Tensor[] FinalState) Forward(SequenceBatch inputs, IReadOnlyList<Tensor> initialState, bool finalState = true)
+        => ForwardOn(FusedKernelChecks.PathFor(this, inputs.Data), inputs, initialState, finalState);
 
     /// <summary><see cref="Forward"/> computed by the given <paramref name="path"/>, unchecked (for the checks themselves).</summary>
-    internal (Tensor Outputs, Tensor[] FinalState) ForwardOn(FusedKernelPath path, Tensor inputs, Tensor? lengths, IReadOnlyList<Tensor> initialState, bool finalState = true)
+    internal (Tensor Outputs, Tensor[] FinalState) ForwardOn(FusedKernelPath path, SequenceBatch inputs, IReadOnlyList<Tensor> initialState, bool finalState = true)
     {
         // Own scope: the masks, views and native (1, N, H) states made here must not outlive the call when the
         // caller has no scope of its own; only the results move out.
         using var scope = NewDisposeScope();
-        var (outputs, final) = ForwardCore(path, inputs, lengths, initialState, finalState);
+        var (outputs, final) = ForwardCore(path, inputs, initialState, finalState);
         if (!finalState)
             final = [];
         outputs.MoveToOuterDisposeScope();
@@ -118,18 +117,18 @@ internal sealed class FusedKernel
         return (outputs, final);
     }
 
-    private (Tensor Outputs, Tensor[] FinalState) ForwardCore(FusedKernelPath path, Tensor inputs, Tensor? lengths, IReadOnlyList<Tensor> initialState, bool finalState)
+    private (Tensor Outputs, Tensor[] FinalState) ForwardCore(FusedKernelPath path, SequenceBatch batch, IReadOnlyList<Tensor> initialState, bool finalState)
     {
-        long n = inputs.shape[0], l = inputs.shape[1];
-        if (lengths is null || n == 0 || l == 0)
+        var inputs = batch.Data;
+        long n = batch.BatchSize, l = batch.Steps;
+        if (batch.VaryingLengths is not { } lengthValues || n == 0 || l == 0)
         {
             if (l == 0)
                 return (zeros(n, 0, HiddenSize, dtype: inputs.dtype, device: inputs.device), initialState.Select(s => s.clone()).ToArray());
             return RunPadded(path, inputs, initialState);
         }
 
-        long[] lengthValues = lengths.data<long>().ToArray();
-        long min = lengthValues.Min(), max = lengthValues.Max();
+        long min = batch.MinLength, max = batch.MaxLength;
         if (min == max)
         {
             // All sequences share one length: one call on the valid prefix.

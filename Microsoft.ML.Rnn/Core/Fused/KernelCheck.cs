@@ -64,8 +64,8 @@ internal static class KernelCheck
         var oneRow = KernelReference.Unroll(kernel.Kind, weights, inputs.narrow(0, 0, 1), [Steps], initial.Select(s => s.narrow(0, 0, 1)).ToArray());
         return paths.Select(path =>
         {
-            var ragged = kernel.ForwardOn(path, inputs.to(dtype), lengths, initial.Select(s => s.to(dtype)).ToArray());
-            var single = kernel.ForwardOn(path, inputs.narrow(0, 0, 1).to(dtype), null, initial.Select(s => s.narrow(0, 0, 1).to(dtype)).ToArray());
+            var ragged = kernel.ForwardOn(path, SequenceBatch.Create(inputs.to(dtype), lengths), initial.Select(s => s.to(dtype)).ToArray());
+            var single = kernel.ForwardOn(path, SequenceBatch.Create(inputs.narrow(0, 0, 1).to(dtype)), initial.Select(s => s.narrow(0, 0, 1).to(dtype)).ToArray());
             return Math.Max(Error(ragged, reference), Error(single, oneRow));
         }).ToArray();
     }
@@ -97,7 +97,7 @@ internal static class KernelCheck
             var x = inputs.detach().to(dtype).requires_grad_();
             var state = initial.Select(s => s.detach().to(dtype).requires_grad_()).ToArray();
             var leaves = kernel.Weights.Cast<Tensor>().Append(x).Concat(state).ToArray();
-            var grads = autograd.grad([Loss(kernel.ForwardOn(path, x, null, state))], leaves);
+            var grads = autograd.grad([Loss(kernel.ForwardOn(path, SequenceBatch.Create(x), state))], leaves);
             return leaves.Select((_, k) => Difference(grads[k], referenceGrads[k])).Max();
         }).ToArray();
     }
@@ -135,12 +135,12 @@ internal static class KernelCheck
             if (!training)
             {
                 using var noGrad = no_grad();
-                kernel.ForwardOn(path, inputs, null, initial, finalState: false);
+                kernel.ForwardOn(path, SequenceBatch.Create(inputs), initial, finalState: false);
                 return;
             }
             using var grad = enable_grad();
             var x = inputs.detach().requires_grad_();
-            var (outputs, _) = kernel.ForwardOn(path, x, null, initial, finalState: false);
+            var (outputs, _) = kernel.ForwardOn(path, SequenceBatch.Create(x), initial, finalState: false);
             autograd.grad([outputs.sum()], weights.Append(x).ToArray());
         }
 

@@ -124,13 +124,13 @@ public sealed class DropoutCell : RnnCell
         : StateKeepProbability < 1.0 ? "state dropout (stateKeepProbability < 1) acts between steps" : "none";
 
     /// <inheritdoc/>
-    public override (Tensor Outputs, Tensor[] FinalState) ForwardFused(Tensor inputs, Tensor? lengths, IReadOnlyList<Tensor> initialState)
+    public override (Tensor Outputs, Tensor[] FinalState) ForwardFused(SequenceBatch inputs, IReadOnlyList<Tensor> initialState)
     {
         if (!CanFuse) throw new NotSupportedException($"{nameof(DropoutCell)}: cannot run fused: {FuseBlocker}.");
-        if (!training) return inner.ForwardFused(inputs, lengths, initialState);
-        CheckMasks(inputs.shape[0]);
-        var x = Drop(inputs, InputKeepProbability, masks.Input?.unsqueeze(1));
-        var (outputs, final) = inner.ForwardFused(x, lengths, initialState);
+        if (!training) return inner.ForwardFused(inputs, initialState);
+        CheckMasks(inputs.BatchSize);
+        var x = Drop(inputs.Data, InputKeepProbability, masks.Input?.unsqueeze(1));
+        var (outputs, final) = inner.ForwardFused(inputs.WithData(x), initialState);
         return (Drop(outputs, OutputKeepProbability, masks.Output?.unsqueeze(1)), final);
     }
 

@@ -60,15 +60,15 @@ public sealed class ResidualCell : RnnCell
     public override string FuseBlocker => $"inner cell {inner.GetType().Name}: {inner.FuseBlocker}";
 
     /// <inheritdoc/>
-    public override (Tensor Outputs, Tensor[] FinalState) ForwardFused(Tensor inputs, Tensor? lengths, IReadOnlyList<Tensor> initialState)
+    public override (Tensor Outputs, Tensor[] FinalState) ForwardFused(SequenceBatch inputs, IReadOnlyList<Tensor> initialState)
     {
-        var (outputs, final) = inner.ForwardFused(inputs, lengths, initialState);
-        if (lengths is null) return (outputs + inputs, final);
+        var (outputs, final) = inner.ForwardFused(inputs, initialState);
+        var x = inputs.Data;
+        if (inputs.Lengths is not { } lengths) return (outputs + x, final);
         // Outputs past a sequence's length must stay zero, so padded inputs are not added there.
         using var scope = NewDisposeScope();
-        long steps = inputs.shape[1];
-        var valid = LengthMask.Valid(lengths, steps, inputs.device).unsqueeze(2);
-        var summed = outputs + where(valid, inputs, zeros_like(inputs));
+        var valid = LengthMask.Valid(lengths, inputs.Steps, x.device).unsqueeze(2);
+        var summed = outputs + where(valid, x, zeros_like(x));
         return (summed.MoveToOuterDisposeScope(), final);
     }
 }

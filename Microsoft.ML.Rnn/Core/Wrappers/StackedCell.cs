@@ -89,7 +89,7 @@ public sealed class StackedCell : RnnCell
     }
 
     /// <inheritdoc/>
-    public override (Tensor Outputs, Tensor[] FinalState) ForwardFused(Tensor inputs, Tensor? lengths, IReadOnlyList<Tensor> initialState)
+    public override (Tensor Outputs, Tensor[] FinalState) ForwardFused(SequenceBatch inputs, IReadOnlyList<Tensor> initialState)
     {
         if (!CanFuse) throw new NotSupportedException($"{nameof(StackedCell)}: cannot run fused: {FuseBlocker}.");
         CheckStateCount(initialState.Count);
@@ -97,22 +97,22 @@ public sealed class StackedCell : RnnCell
         var x = inputs;
         for (int i = 0; i < cells.Length; i++)
         {
-            var (outputs, layerState) = cells[i].ForwardFused(x, lengths, Slice(initialState, i));
+            var (outputs, layerState) = cells[i].ForwardFused(x, Slice(initialState, i));
             Array.Copy(layerState, 0, final, stateOffsets[i], layerState.Length);
-            x = outputs;
+            x = inputs.WithData(outputs);
         }
-        return (x, final);
+        return (x.Data, final);
     }
 
     /// <inheritdoc/>
-    public override Tensor ForwardFusedOutputs(Tensor inputs, Tensor? lengths, IReadOnlyList<Tensor> initialState)
+    public override Tensor ForwardFusedOutputs(SequenceBatch inputs, IReadOnlyList<Tensor> initialState)
     {
         if (!CanFuse) throw new NotSupportedException($"{nameof(StackedCell)}: cannot run fused: {FuseBlocker}.");
         CheckStateCount(initialState.Count);
         var x = inputs;
         for (int i = 0; i < cells.Length; i++)
-            x = cells[i].ForwardFusedOutputs(x, lengths, Slice(initialState, i));
-        return x;
+            x = inputs.WithData(cells[i].ForwardFusedOutputs(x, Slice(initialState, i)));
+        return x.Data;
     }
 
     private Tensor[] Slice(IReadOnlyList<Tensor> state, int layer)
