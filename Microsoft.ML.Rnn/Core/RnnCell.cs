@@ -1,4 +1,5 @@
 using TorchSharp;
+using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace Microsoft.ML.Rnn.Core;
@@ -85,6 +86,23 @@ public abstract class RnnCell : nn.Module
 
     /// <summary>The built-in cells' fused kernel, when they have one (the kernel checks build one of the same shape).</summary>
     internal virtual FusedKernel? Kernel => null;
+
+    /// <summary>
+    /// A cell whose weights live in a fused kernel names them as its step path does (weight_ih, weight_hh, bias_ih,
+    /// bias_hh): one parameter layout whatever the options.
+    /// </summary>
+    public override IEnumerable<(string name, Parameter parameter)> named_parameters(bool recurse = true)
+        => Kernel is { } kernel ? kernel.NamedWeights.Select(w => (w.Name, w.Parameter)) : base.named_parameters(recurse);
+
+    /// <summary>State-dict keys as <see cref="named_parameters"/> names them (the same whatever the options).</summary>
+    public override Dictionary<string, Tensor> state_dict(Dictionary<string, Tensor>? destination = null, string? prefix = null)
+    {
+        if (Kernel is not { } kernel) return base.state_dict(destination, prefix);
+        destination ??= new Dictionary<string, Tensor>();
+        foreach (var (name, parameter) in kernel.NamedWeights)
+            destination.TryAdd(string.IsNullOrEmpty(prefix) ? name : $"{prefix}.{name}", parameter);
+        return destination;
+    }
 
     /// <summary>True when <see cref="ForwardFused(SequenceBatch, IReadOnlyList{Tensor})"/> can run this cell with a libtorch fused kernel.</summary>
     public virtual bool CanFuse => false;

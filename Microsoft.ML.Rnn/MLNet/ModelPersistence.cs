@@ -178,6 +178,16 @@ internal static class ModelPersistence
         {
             found = ctx.TryLoadBinaryStream(streamName, reader =>
             {
+                if (ctx.Header.ModelVerWritten < UniformWeightNamesVersion)
+                {
+                    // Checked while copied with the current names, and loaded from the copy.
+                    using var renamed = new MemoryStream();
+                    using (var writer = new BinaryWriter(renamed, System.Text.Encoding.UTF8, leaveOpen: true))
+                        CheckStateDictionary(reader, module, writer);
+                    renamed.Position = 0;
+                    module.load(new BinaryReader(renamed), strict: true);
+                    return;
+                }
                 var stream = reader.BaseStream;
                 if (stream.CanSeek)
                 {
@@ -199,22 +209,36 @@ internal static class ModelPersistence
     }
 
     /// <summary>
+    /// First format version (of every component) in which a fused built-in cell's weights are named as its step
+    /// path names them ("….weight_ih"); earlier zips named them after libtorch's module ("….fused.weight_ih_l0").
+    /// </summary>
+    public const uint UniformWeightNamesVersion = 0x00010003;
+
+    private static readonly System.Text.RegularExpressions.Regex LegacyFusedName =
+        new(@"(^|\.)fused\.(weight_ih|weight_hh|bias_ih|bias_hh)_l0$", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+
+    /// <summary>
     /// Walks a weights stream written by <c>Module.save</c> (7-bit encoded entry count; per entry: name string, 7-bit
     /// encoded type code, rank and dimensions, then the values) and checks every field against
     /// <paramref name="module"/>'s state dictionary without allocating anything the stream claims, so TorchSharp's
     /// <c>Module.load</c> (which allocates a shape array of the claimed rank) only ever sees a well-formed stream.
+    /// With <paramref name="renamed"/>, an older zip's stream is also copied there with its fused cells' weights
+    /// renamed from libtorch's names ("….fused.weight_ih_l0") to the current ones ("….weight_ih").
     /// </summary>
-    private static void CheckStateDictionary(BinaryReader reader, torch.nn.Module module)
+    private static void CheckStateDictionary(BinaryReader reader, torch.nn.Module module, BinaryWriter? renamed = null)
     {
         var stream = reader.BaseStream;
         var expected = module.state_dict();
         long entries = reader.Read7BitEncodedInt64();
         if (entries != expected.Count)
             throw new FormatException($"the weights hold {entries} tensors, the network has {expected.Count}.");
+        renamed?.Write7BitEncodedInt64(entries);
         var seen = new HashSet<string>(StringComparer.Ordinal);
         for (long i = 0; i < entries; i++)
         {
             string name = reader.ReadString();
+            if (renamed is not null)
+                name = LegacyFusedName.Replace(name, "$1$2");
             if (!expected.TryGetValue(name, out var tensor) || !seen.Add(name))
                 throw new FormatException($"unexpected or repeated tensor '{name}' in the weights.");
             long type = reader.Read7BitEncodedInt64();
@@ -223,16 +247,33 @@ internal static class ModelPersistence
             long rank = reader.Read7BitEncodedInt64();
             if (rank != tensor.shape.Length)
                 throw new FormatException($"tensor '{name}' has rank {rank}, expected {tensor.shape.Length}.");
+            renamed?.Write(name);
+            renamed?.Write7BitEncodedInt64(type);
+            renamed?.Write7BitEncodedInt64(rank);
             for (int d = 0; d < rank; d++)
             {
                 long size = reader.Read7BitEncodedInt64();
                 if (size != tensor.shape[d])
                     throw new FormatException($"tensor '{name}' has size {size} in dimension {d}, expected {tensor.shape[d]}.");
+                renamed?.Write7BitEncodedInt64(size);
             }
             long bytes = tensor.numel() * tensor.ElementSize;
-            if (stream.Length - stream.Position < bytes)
-                throw new FormatException($"tensor '{name}' needs {bytes} bytes, only {stream.Length - stream.Position} are left.");
-            stream.Seek(bytes, SeekOrigin.Current);
+            if (renamed is null)
+            {
+                if (stream.Length - stream.Position < bytes)
+                    throw new FormatException($"tensor '{name}' needs {bytes} bytes, only {stream.Length - stream.Position} are left.");
+                stream.Seek(bytes, SeekOrigin.Current);
+                continue;
+            }
+            var buffer = new byte[(int)Math.Min(bytes, 1 << 16)];
+            for (long left = bytes; left > 0;)
+            {
+                int read = reader.Read(buffer, 0, (int)Math.Min(buffer.Length, left));
+                if (read == 0)
+                    throw new FormatException($"tensor '{name}' needs {bytes} bytes, {left} of them are missing.");
+                renamed.Write(buffer, 0, read);
+                left -= read;
+            }
         }
     }
 

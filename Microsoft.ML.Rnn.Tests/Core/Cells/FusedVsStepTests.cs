@@ -109,7 +109,7 @@ public class FusedVsStepTests
         AssertClose(step, fused.squeeze(1), 1e-6, "after editing parameters in place");
         // The properties hand out the native module's tensors, not copies.
         var native = cell.named_parameters().ToDictionary(p => p.name, p => p.parameter);
-        Assert.Equal(native["fused.weight_ih_l0"].Handle, cell.WeightIh.Handle);
+        Assert.Equal(native["weight_ih"].Handle, cell.WeightIh.Handle);
     }
 
     [Theory]

@@ -69,6 +69,14 @@ internal sealed class FusedKernel
     /// <summary>weight_ih, weight_hh, bias_ih, bias_hh.</summary>
     public Parameter[] Weights => [WeightIh, WeightHh, BiasIh, BiasHh];
 
+    /// <summary>
+    /// The weights under the names a cell's step path gives them (weight_ih, weight_hh, bias_ih, bias_hh), not
+    /// libtorch's (weight_ih_l0, ...): the owning cell reports these, so its parameter names and state-dict keys do
+    /// not depend on whether its options let it fuse.
+    /// </summary>
+    public (string Name, Parameter Parameter)[] NamedWeights
+        => [("weight_ih", WeightIh), ("weight_hh", WeightHh), ("bias_ih", BiasIh), ("bias_hh", BiasHh)];
+
     /// <summary>The native module; the owning cell registers it as its only child.</summary>
     public nn.Module Module { get; }
 
