@@ -70,11 +70,11 @@ public sealed class BiGruEncoderTransformer : RnnTransformerBase, ISequenceScore
 
     private static BiGruEncoderTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
         => Load(env, ctx, GetVersionInfo(), UserName, NetworkStream,
-            readHeader: reader =>
+            readHeader: () =>
             {
-                string output = reader.LoadNonEmptyString();
-                int pooling = reader.Reader.ReadInt32();
-                int batchSize = reader.Reader.ReadInt32();
+                string output = ctx.LoadNonEmptyString();
+                int pooling = ctx.Reader.ReadInt32();
+                int batchSize = ctx.Reader.ReadInt32();
                 if (!Enum.IsDefined((SequencePooling)pooling) || batchSize < 1 || batchSize > 1 << 24)
                     throw new FormatException($"{UserName}: corrupt model header.");
                 return new Header(output, (SequencePooling)pooling, batchSize);

@@ -111,12 +111,12 @@ public abstract class RnnTransformerBase : RowToRowTransformerBase, ITransformer
 
     /// <summary>
     /// Loads a component's zip entry: version and guard, the feature column, the component's header
-    /// (<paramref name="readHeader"/>, which checks its values), the encoder description, and the network's weights
+    /// (<paramref name="readHeader"/> reads it from the same context and checks its values), the encoder description, and the network's weights
     /// into the network <paramref name="build"/> makes (after checking the stream holds at least
     /// <paramref name="minimumParameters"/> beyond the encoder's); <paramref name="create"/> then makes the transformer.
     /// </summary>
     private protected static TTransformer Load<THeader, TNetwork, TTransformer>(IHostEnvironment env, ModelLoadContext ctx,
-        VersionInfo version, string userName, string networkStream, Func<ModelLoadContext, THeader> readHeader,
+        VersionInfo version, string userName, string networkStream, Func<THeader> readHeader,
         Func<THeader, SequenceEncoderOptions, double> minimumParameters, Func<THeader, SequenceEncoder, TNetwork> build,
         Func<FeatureEncoding, THeader, TNetwork, TTransformer> create)
         where TNetwork : torch.nn.Module
@@ -125,7 +125,7 @@ public abstract class RnnTransformerBase : RowToRowTransformerBase, ITransformer
         return ModelPersistence.Guard(userName, () =>
         {
             var features = FeatureEncoding.Read(ctx, userName);
-            var header = readHeader(ctx);
+            var header = readHeader();
             var encoderOptions = EncoderOptionsPersistence.Read(ctx, userName);
             features.CheckNetwork(encoderOptions, userName);
             ModelPersistence.CheckNetworkFits(ctx, networkStream, minimumParameters(header, encoderOptions), userName);

@@ -79,12 +79,12 @@ public sealed class LstmTaggerTransformer : RnnTransformerBase, ISequenceScorer<
 
     private static LstmTaggerTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
         => Load(env, ctx, GetVersionInfo(), UserName, NetworkStream,
-            readHeader: reader =>
+            readHeader: () =>
             {
-                int tagCount = reader.Reader.ReadInt32();
-                var tagNames = ModelPersistence.ReadKeyValues(reader, env, tagCount);
-                int batchSize = reader.Reader.ReadInt32();
-                byte crf = reader.Reader.ReadByte();
+                int tagCount = ctx.Reader.ReadInt32();
+                var tagNames = ModelPersistence.ReadKeyValues(ctx, env, tagCount);
+                int batchSize = ctx.Reader.ReadInt32();
+                byte crf = ctx.Reader.ReadByte();
                 if (tagCount < 2 || tagCount > 1 << 24 || batchSize < 1 || batchSize > 1 << 24 || crf > 1 || (tagNames is not null && tagNames.Count != tagCount))
                     throw new FormatException($"{UserName}: corrupt model header.");
                 return new Header(tagCount, tagNames, batchSize, crf == 1);

@@ -58,7 +58,7 @@ public sealed class LinearChainCrf : nn.Module
         CheckEmissions(emissions, lengths);
         if (tags.dtype != ScalarType.Int64 || tags.dim() != 2 || tags.shape[0] != emissions.shape[0] || tags.shape[1] != emissions.shape[1])
             throw new ArgumentException(
-                $"LinearChainCrf: expected tags of shape ({emissions.shape[0]}, {emissions.shape[1]}) int64, got ({string.Join(", ", tags.shape)}) {tags.dtype}.", nameof(tags));
+                $"LinearChainCrf: expected tags of shape ({emissions.shape[0]}, {emissions.shape[1]}) int64, got {SequenceBatch.FormatShape(tags.shape)} {tags.dtype}.", nameof(tags));
 
         using var scope = NewDisposeScope();
         long n = emissions.shape[0], l = emissions.shape[1];
@@ -158,10 +158,10 @@ public sealed class LinearChainCrf : nn.Module
         using var scope = NewDisposeScope();
         if (emissions.dim() != 3 || emissions.shape[2] != TagCount)
             throw new ArgumentException(
-                $"LinearChainCrf: expected emissions of shape (N, L, {TagCount}), got ({string.Join(", ", emissions.shape)}).", nameof(emissions));
+                $"LinearChainCrf: expected emissions of shape (N, L, {TagCount}), got {SequenceBatch.FormatShape(emissions.shape)}.", nameof(emissions));
         if (lengths.dtype != ScalarType.Int64 || lengths.dim() != 1 || lengths.shape[0] != emissions.shape[0])
             throw new ArgumentException(
-                $"LinearChainCrf: expected lengths of shape ({emissions.shape[0]}) int64, got ({string.Join(", ", lengths.shape)}) {lengths.dtype}.", nameof(lengths));
+                $"LinearChainCrf: expected lengths of shape ({emissions.shape[0]}) int64, got {SequenceBatch.FormatShape(lengths.shape)} {lengths.dtype}.", nameof(lengths));
         if (lengths.numel() > 0 && (lengths.min().item<long>() < 0 || lengths.max().item<long>() > emissions.shape[1]))
             throw new ArgumentException($"LinearChainCrf: lengths must be in [0, {emissions.shape[1]}].", nameof(lengths));
     }

@@ -44,7 +44,7 @@ public sealed class SequenceEncoder : nn.Module
                 if (pretrained.dim() != 2 || (options.VocabularySize > 0 && pretrained.shape[0] != options.VocabularySize))
                 {
                     throw new ArgumentException(
-                        $"SequenceEncoder: expected pretrained embeddings of shape ({options.VocabularySize}, E), got ({string.Join(", ", pretrained.shape)}).",
+                        $"SequenceEncoder: expected pretrained embeddings of shape ({options.VocabularySize}, E), got {SequenceBatch.FormatShape(pretrained.shape)}.",
                         nameof(options));
                 }
                 // Not Embedding_from_pretrained: in TorchSharp 0.107 its parameters() still report requires_grad

@@ -82,13 +82,13 @@ public sealed class SequenceTaggerNetwork : nn.Module
         if (tags.dim() != 2 || tags.shape[0] != emissions.shape[0] || tags.shape[1] != emissions.shape[1])
         {
             throw new ArgumentException(
-                $"SequenceTaggerNetwork: expected tags of shape ({emissions.shape[0]}, {emissions.shape[1]}), got ({string.Join(", ", tags.shape)}).", nameof(tags));
+                $"SequenceTaggerNetwork: expected tags of shape ({emissions.shape[0]}, {emissions.shape[1]}), got {SequenceBatch.FormatShape(tags.shape)}.", nameof(tags));
         }
         if (tagWeights is not null && (crf is not null || tagWeights.dim() != 1 || tagWeights.shape[0] != TagCount))
         {
             throw new ArgumentException(crf is not null
                 ? "SequenceTaggerNetwork: tag weights apply to the per-token cross-entropy, not to the CRF loss."
-                : $"SequenceTaggerNetwork: expected tag weights of shape ({TagCount}), got ({string.Join(", ", tagWeights.shape)}).", nameof(tagWeights));
+                : $"SequenceTaggerNetwork: expected tag weights of shape ({TagCount}), got {SequenceBatch.FormatShape(tagWeights.shape)}.", nameof(tagWeights));
         }
         if (crf is not null)
             return crf.NegativeLogLikelihood(emissions, tags, lens).mean().MoveToOuterDisposeScope();

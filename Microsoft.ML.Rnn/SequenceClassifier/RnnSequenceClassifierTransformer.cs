@@ -87,13 +87,13 @@ public sealed class RnnSequenceClassifierTransformer : RnnTransformerBase, ISequ
 
     private static RnnSequenceClassifierTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
         => Load(env, ctx, GetVersionInfo(), UserName, NetworkStream,
-            readHeader: reader =>
+            readHeader: () =>
             {
-                byte labelKind = reader.Reader.ReadByte();
-                int classCount = reader.Reader.ReadInt32();
-                var labelNames = ModelPersistence.ReadKeyValues(reader, env, classCount);
-                int batchSize = reader.Reader.ReadInt32();
-                int pooling = reader.Reader.ReadInt32();
+                byte labelKind = ctx.Reader.ReadByte();
+                int classCount = ctx.Reader.ReadInt32();
+                var labelNames = ModelPersistence.ReadKeyValues(ctx, env, classCount);
+                int batchSize = ctx.Reader.ReadInt32();
+                int pooling = ctx.Reader.ReadInt32();
                 if (labelKind > 1 || classCount < 2 || classCount > 1 << 24 || batchSize < 1 || batchSize > 1 << 24
                     || !Enum.IsDefined((SequencePooling)pooling) || (labelNames is not null && labelNames.Count != classCount))
                     throw new FormatException($"{UserName}: corrupt model header.");
