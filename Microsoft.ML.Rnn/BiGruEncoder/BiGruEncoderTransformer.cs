@@ -1,16 +1,9 @@
 using Microsoft.ML.Rnn.Core;
-using Microsoft.ML;
 using Microsoft.ML.Data;
-using Microsoft.ML.Rnn;
 using Microsoft.ML.Rnn.MLNet;
 using Microsoft.ML.Rnn.Networks;
 using Microsoft.ML.Runtime;
 using TorchSharp;
-
-[assembly: LoadableClass(typeof(BiGruEncoderTransformer), null, typeof(SignatureLoadModel),
-    BiGruEncoderTransformer.UserName, BiGruEncoderTransformer.LoaderSignature)]
-[assembly: LoadableClass(typeof(IRowMapper), typeof(BiGruEncoderTransformer), null, typeof(SignatureLoadRowMapper),
-    BiGruEncoderTransformer.UserName, BiGruEncoderTransformer.LoaderSignature)]
 
 namespace Microsoft.ML.Rnn;
 

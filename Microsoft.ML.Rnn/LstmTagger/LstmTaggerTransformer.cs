@@ -1,16 +1,9 @@
 using Microsoft.ML.Rnn.Core;
-using Microsoft.ML;
 using Microsoft.ML.Data;
-using Microsoft.ML.Rnn;
 using Microsoft.ML.Rnn.MLNet;
 using Microsoft.ML.Rnn.Networks;
 using Microsoft.ML.Runtime;
 using TorchSharp;
-
-[assembly: LoadableClass(typeof(LstmTaggerTransformer), null, typeof(SignatureLoadModel),
-    LstmTaggerTransformer.UserName, LstmTaggerTransformer.LoaderSignature)]
-[assembly: LoadableClass(typeof(IRowMapper), typeof(LstmTaggerTransformer), null, typeof(SignatureLoadRowMapper),
-    LstmTaggerTransformer.UserName, LstmTaggerTransformer.LoaderSignature)]
 
 namespace Microsoft.ML.Rnn;
 

@@ -1,16 +1,9 @@
 using Microsoft.ML.Rnn.Core;
-using Microsoft.ML;
 using Microsoft.ML.Data;
-using Microsoft.ML.Rnn;
 using Microsoft.ML.Rnn.MLNet;
 using Microsoft.ML.Rnn.Networks;
 using Microsoft.ML.Runtime;
 using TorchSharp;
-
-[assembly: LoadableClass(typeof(RnnSequenceClassifierTransformer), null, typeof(SignatureLoadModel),
-    RnnSequenceClassifierTransformer.UserName, RnnSequenceClassifierTransformer.LoaderSignature)]
-[assembly: LoadableClass(typeof(IRowMapper), typeof(RnnSequenceClassifierTransformer), null, typeof(SignatureLoadRowMapper),
-    RnnSequenceClassifierTransformer.UserName, RnnSequenceClassifierTransformer.LoaderSignature)]
 
 namespace Microsoft.ML.Rnn;
 
