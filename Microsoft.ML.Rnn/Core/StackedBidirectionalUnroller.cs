@@ -41,6 +41,8 @@ public static class StackedBidirectionalUnroller
             throw new ArgumentException(
                 $"{me}: got {forwardCells.Count} forward cells but {backwardCells.Count} backward cells.", nameof(backwardCells));
         }
+        StackedCell.CheckOneCellPerLayer(forwardCells, me, nameof(forwardCells));
+        StackedCell.CheckOneCellPerLayer(backwardCells, me, nameof(backwardCells));
         CheckStateList(forwardInitialStates, forwardCells.Count, nameof(forwardInitialStates));
         CheckStateList(backwardInitialStates, forwardCells.Count, nameof(backwardInitialStates));
         for (int i = 1; i < forwardCells.Count; i++)

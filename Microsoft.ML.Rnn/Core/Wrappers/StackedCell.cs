@@ -25,6 +25,7 @@ public sealed class StackedCell : RnnCell
     {
         ArgumentNullException.ThrowIfNull(layers);
         if (layers.Count == 0) throw new ArgumentException($"{nameof(StackedCell)}: at least one layer is needed.", nameof(layers));
+        CheckOneCellPerLayer(layers, nameof(StackedCell), nameof(layers));
         for (int i = 1; i < layers.Count; i++)
         {
             if (layers[i].InputSize != layers[i - 1].OutputSize)
@@ -40,6 +41,30 @@ public sealed class StackedCell : RnnCell
         sizes = cells.SelectMany(c => c.StateSizes).ToArray();
         this.layers = new ModuleList<RnnCell>(cells);
         RegisterComponents();
+    }
+
+    /// <summary>
+    /// Throws when one cell instance (itself or inside a wrapper) would run in two layers: its weights and its state
+    /// would be shared by both, silently when its input and output sizes are equal. This is TensorFlow's
+    /// <c>MultiRNNCell([cell] * n)</c> pitfall (a Python list repeats one object).
+    /// </summary>
+    internal static void CheckOneCellPerLayer(IReadOnlyList<RnnCell> layers, string caller, string parameter)
+    {
+        var layerOf = new Dictionary<RnnCell, int>(ReferenceEqualityComparer.Instance);
+        for (int i = 0; i < layers.Count; i++)
+        {
+            ArgumentNullException.ThrowIfNull(layers[i], $"{parameter}[{i}]");
+            foreach (var cell in layers[i].modules().OfType<RnnCell>().Prepend(layers[i]))
+            {
+                if (layerOf.TryGetValue(cell, out int other) && other != i)
+                {
+                    throw new ArgumentException(
+                        $"{caller}: layers {other} and {i} hold the same {cell.GetType().Name} instance; each layer needs a cell of " +
+                        "its own (in Python, [cell] * n repeats one object): build one cell per layer.", parameter);
+                }
+                layerOf[cell] = i;
+            }
+        }
     }
 
     /// <summary>The layers, first to last.</summary>
