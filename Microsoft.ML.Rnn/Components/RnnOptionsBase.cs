@@ -43,6 +43,14 @@ public abstract class RnnOptionsBase
     /// <summary>Read the sequence in both directions (outputs concatenated).</summary>
     public bool Bidirectional;
 
+    /// <summary>
+    /// With <see cref="Bidirectional"/> and more than one layer: whether every layer reads both directions of the layer
+    /// below (<see cref="BidirectionalStacking.LayerByLayer"/>, the default) or each direction is its own multi-layer
+    /// cell (<see cref="BidirectionalStacking.PerDirection"/>, TensorFlow 1.x's <c>bidirectional_dynamic_rnn</c> over two
+    /// <c>MultiRNNCell</c>s). Saved with the model.
+    /// </summary>
+    public BidirectionalStacking BidirectionalStacking = BidirectionalStacking.LayerByLayer;
+
     /// <summary>Recurrent cell kind.</summary>
     public RnnCellType CellType = RnnCellType.Lstm;
 

@@ -26,6 +26,7 @@ internal static class EncoderOptionsPersistence
         // int: number of layers
         // byte: bidirectional
         // double: dropout between layers
+        // byte: bidirectional stacking (BidirectionalStacking; since format 0x00010004 of every component)
         ctx.Writer.Write(encoder.VocabularySize);
         ctx.Writer.Write(encoder.InputFeatures);
         ctx.Writer.Write((int)o.CellType);
@@ -33,7 +34,11 @@ internal static class EncoderOptionsPersistence
         ctx.Writer.Write(o.NumberOfLayers);
         ctx.Writer.Write((byte)(o.Bidirectional ? 1 : 0));
         ctx.Writer.Write(o.DropoutBetweenLayers);
+        ctx.Writer.Write((byte)o.Stacking);
     }
+
+    /// <summary>First format version (of every component) that writes the bidirectional stacking.</summary>
+    public const uint StackingVersion = 0x00010004;
 
     /// <summary>Reads what <see cref="Write"/> wrote; throws <see cref="FormatException"/> naming <paramref name="component"/> on corrupt values.</summary>
     public static SequenceEncoderOptions Read(ModelLoadContext ctx, string component)
@@ -47,14 +52,15 @@ internal static class EncoderOptionsPersistence
         int layers = ctx.Reader.ReadInt32();
         byte bidirectional = ctx.Reader.ReadByte();
         double dropout = ctx.Reader.ReadDouble();
+        byte stacking = ctx.Header.ModelVerWritten >= StackingVersion ? ctx.Reader.ReadByte() : (byte)BidirectionalStacking.LayerByLayer;
         // Sanity bounds before anything is sized from these values; the weights entry then bounds the total
         // (ModelPersistence.CheckNetworkFits with MinimumParameters).
         if (vocabulary < 0 || vocabulary > (long)uint.MaxValue + 1 || features < 1 || features > 1 << 24
             || !Enum.IsDefined((RnnCellType)cell) || hidden < 1 || hidden > 1 << 20 || layers < 1 || layers > 1024 || bidirectional > 1
-            || !(dropout >= 0 && dropout < 1))
+            || !(dropout >= 0 && dropout < 1) || !Enum.IsDefined((BidirectionalStacking)stacking))
         {
             throw new FormatException($"{component}: corrupt network description in the model (vocabulary {vocabulary}, " +
-                $"features {features}, cell {cell}, hidden {hidden}, layers {layers}, bidirectional {bidirectional}, dropout {dropout}).");
+                $"features {features}, cell {cell}, hidden {hidden}, layers {layers}, bidirectional {bidirectional}, dropout {dropout}, stacking {stacking}).");
         }
         return new SequenceEncoderOptions
         {
@@ -65,6 +71,7 @@ internal static class EncoderOptionsPersistence
             HiddenSize = hidden,
             NumberOfLayers = layers,
             Bidirectional = bidirectional == 1,
+            Stacking = (BidirectionalStacking)stacking,
             DropoutBetweenLayers = dropout,
         };
     }
@@ -85,7 +92,8 @@ internal static class EncoderOptionsPersistence
         double firstInput = o.VocabularySize > 0 ? o.EmbeddingSize : o.InputSize;
         double embedding = o.VocabularySize > 0 ? (double)o.VocabularySize * o.EmbeddingSize : 0;
         double recurrent = directions * gates * h * (firstInput + h);
-        double deeper = (o.NumberOfLayers - 1) * directions * gates * h * (directions * h + h);
+        double deeperInput = o.Stacking == BidirectionalStacking.PerDirection ? h : directions * h;
+        double deeper = (o.NumberOfLayers - 1) * directions * gates * h * (deeperInput + h);
         double head = (double)headOutputs * directions * h;
         return embedding + recurrent + deeper + head;
     }

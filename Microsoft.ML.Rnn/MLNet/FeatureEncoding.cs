@@ -34,7 +34,7 @@ internal sealed record FeatureEncoding(string Name, SequenceItemKind Kind, ulong
             return new SequenceEncoderOptions
             {
                 InputSize = FeaturesPerStep, CellType = o.CellType, HiddenSize = o.HiddenSize,
-                NumberOfLayers = o.NumberOfLayers, Bidirectional = o.Bidirectional, DropoutBetweenLayers = o.Dropout,
+                NumberOfLayers = o.NumberOfLayers, Bidirectional = o.Bidirectional, Stacking = o.BidirectionalStacking, DropoutBetweenLayers = o.Dropout,
                 Initialization = o.Initialization,
             };
         }
@@ -70,7 +70,7 @@ internal sealed record FeatureEncoding(string Name, SequenceItemKind Kind, ulong
         {
             VocabularySize = vocabulary, EmbeddingSize = o.EmbeddingSize, PretrainedEmbeddings = pretrained,
             FreezeEmbeddings = o.FreezeWordVectors, CellType = o.CellType, HiddenSize = o.HiddenSize,
-            NumberOfLayers = o.NumberOfLayers, Bidirectional = o.Bidirectional, DropoutBetweenLayers = o.Dropout,
+            NumberOfLayers = o.NumberOfLayers, Bidirectional = o.Bidirectional, Stacking = o.BidirectionalStacking, DropoutBetweenLayers = o.Dropout,
             Initialization = o.Initialization,
         };
     }

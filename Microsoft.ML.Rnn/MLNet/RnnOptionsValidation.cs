@@ -26,6 +26,9 @@ internal static class RnnOptionsValidation
             AtLeast(maxLength, 1, nameof(options.MaxSequenceLength), component);
         if (options.EarlyStoppingPatience is int patience)
             AtLeast(patience, RnnOptionsBase.AutomaticPatience, nameof(options.EarlyStoppingPatience), component);
+        if (!Enum.IsDefined(options.BidirectionalStacking))
+            throw new ArgumentOutOfRangeException(nameof(options.BidirectionalStacking), options.BidirectionalStacking,
+                $"{component}: unknown BidirectionalStacking {options.BidirectionalStacking}.");
         if (!(options.Dropout >= 0 && options.Dropout < 1))
             throw new ArgumentOutOfRangeException(nameof(options.Dropout), options.Dropout, $"{component}: Dropout must be in [0, 1), got {options.Dropout}.");
         if (!(options.LearningRate > 0) || float.IsInfinity(options.LearningRate))

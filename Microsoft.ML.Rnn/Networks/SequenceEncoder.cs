@@ -20,9 +20,11 @@ namespace Microsoft.ML.Rnn.Networks;
 public sealed class SequenceEncoder : nn.Module
 {
     private readonly Embedding? embedding;
-    // Unidirectional: one StackedCell (fusable as a whole). Bidirectional: a list of layers per direction, since a
-    // deeper layer reads both directions and the layers of one direction do not chain as a StackedCell.
+    // Unidirectional: one StackedCell (fusable as a whole). Bidirectional, layer by layer: a list of layers per
+    // direction, since a deeper layer reads both directions and the layers of one direction do not chain as a
+    // StackedCell. Bidirectional per direction: one StackedCell per direction (stacked and backward_stacked).
     private readonly StackedCell? stacked;
+    private readonly StackedCell? backward_stacked;
     private readonly ModuleList<RnnCell>? forward_layers;
     private readonly ModuleList<RnnCell>? backward_layers;
 
@@ -74,12 +76,17 @@ public sealed class SequenceEncoder : nn.Module
 
         InputFeatures = stepFeatures;
         var layers = CellFactory.BuildLayers(cellBuilder, stepFeatures, options.HiddenSize, options.NumberOfLayers,
-            options.Bidirectional, options.DropoutBetweenLayers);
+            options.Bidirectional, options.DropoutBetweenLayers, options.Stacking);
         foreach (var cell in layers.Forward.Concat(layers.Backward ?? []))
             RecurrentInitializer.Apply(cell, options.Initialization);
         if (layers.Backward is null)
         {
             stacked = new StackedCell(layers.Forward, "forward");
+        }
+        else if (options.Stacking == BidirectionalStacking.PerDirection)
+        {
+            stacked = new StackedCell(layers.Forward, "forward");
+            backward_stacked = new StackedCell(layers.Backward, "backward");
         }
         else
         {
@@ -102,15 +109,15 @@ public sealed class SequenceEncoder : nn.Module
     public long HiddenSize => Options.HiddenSize;
 
     /// <summary>D: 2 when bidirectional, else 1.</summary>
-    public int Directions => stacked is null ? 2 : 1;
+    public int Directions => stacked is null || backward_stacked is not null ? 2 : 1;
 
     /// <summary>D*H: features per step of <see cref="EncoderOutput.Outputs"/> and of pooled vectors.</summary>
     public long OutputSize => Directions * HiddenSize;
 
     /// <summary>The forward layers (and backward layers when bidirectional).</summary>
-    public CellLayers Cells => stacked is not null
-        ? new(stacked.Layers, null)
-        : new(forward_layers!.ToArray(), backward_layers!.ToArray());
+    public CellLayers Cells => stacked is null
+        ? new(forward_layers!.ToArray(), backward_layers!.ToArray())
+        : new(stacked.Layers, backward_stacked?.Layers);
 
     /// <summary>Encodes a batch; see the class remarks for shapes.</summary>
     public EncoderOutput Encode(Tensor input, Tensor? lengths = null, UnrollPath path = UnrollPath.Auto) => Encode(Batch(input, lengths), path);
@@ -135,9 +142,18 @@ public sealed class SequenceEncoder : nn.Module
 
         // Only the outputs are read (the final hidden state is gathered from them below), so the unrollers skip the
         // final state: an LSTM with varying lengths then need not recompute its final cell state.
-        Tensor outputs = stacked is not null
-            ? DynamicUnroller.UnrollBatch(stacked, x, null, path, finalState: false, nameof(SequenceEncoder)).Outputs
-            : StackedBidirectionalUnroller.UnrollLayers(forward_layers!.ToArray(), backward_layers!.ToArray(), x, null, null, path, finalState: false).Outputs;
+        Tensor outputs;
+        if (backward_stacked is not null)
+        {
+            var (forward, _, backwardOutputs) = BidirectionalUnroller.UnrollBoth(stacked!, backward_stacked, x, null, null, path, finalState: false);
+            outputs = cat([forward.Outputs, backwardOutputs], 2);
+        }
+        else
+        {
+            outputs = stacked is not null
+                ? DynamicUnroller.UnrollBatch(stacked, x, null, path, finalState: false, nameof(SequenceEncoder)).Outputs
+                : StackedBidirectionalUnroller.UnrollLayers(forward_layers!.ToArray(), backward_layers!.ToArray(), x, null, null, path, finalState: false).Outputs;
+        }
 
         var lens = input.LengthsOrFull();
         Tensor final;
@@ -152,7 +168,7 @@ public sealed class SequenceEncoder : nn.Module
             var lastOutputs = input.AllFull
                 ? outputs.select(1, l - 1)
                 : outputs.gather(1, LastSteps(lens, outputs)).squeeze(1);
-            final = stacked is not null
+            final = Directions == 1
                 ? lastOutputs
                 : cat([lastOutputs.narrow(1, 0, HiddenSize), outputs.select(1, 0).narrow(1, HiddenSize, HiddenSize)], 1);
         }

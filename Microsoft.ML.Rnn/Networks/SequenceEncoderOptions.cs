@@ -34,6 +34,9 @@ public sealed class SequenceEncoderOptions
     /// <summary>Run a backward direction too (D = 2), concatenated to the forward one.</summary>
     public bool Bidirectional { get; init; }
 
+    /// <summary>How stacked bidirectional layers connect (layer by layer, or one multi-layer cell per direction).</summary>
+    public BidirectionalStacking Stacking { get; init; } = BidirectionalStacking.LayerByLayer;
+
     /// <summary>Dropout probability on the outputs of every layer but the last, in [0, 1).</summary>
     public double DropoutBetweenLayers { get; init; }
 

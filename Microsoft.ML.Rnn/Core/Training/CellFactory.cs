@@ -30,11 +30,12 @@ public static class CellFactory
     /// <summary>
     /// Builds <paramref name="layers"/> layers of cells (two sets when <paramref name="bidirectional"/>): layer 0 takes
     /// <paramref name="inputSize"/> features, deeper layers take the previous layer's output (both directions
-    /// concatenated when bidirectional). With <paramref name="dropoutBetweenLayers"/> &gt; 0, every layer but the
+    /// concatenated when bidirectional, unless <paramref name="stacking"/> is <see cref="BidirectionalStacking.PerDirection"/>,
+    /// where each direction's layers read only their own direction). With <paramref name="dropoutBetweenLayers"/> &gt; 0, every layer but the
     /// last is wrapped in a <see cref="DropoutCell"/> on its output, which keeps the cells fusable.
     /// </summary>
     public static CellLayers BuildLayers(CellBuilder builder, long inputSize, long hiddenSize, int layers,
-        bool bidirectional, double dropoutBetweenLayers = 0)
+        bool bidirectional, double dropoutBetweenLayers = 0, BidirectionalStacking stacking = BidirectionalStacking.LayerByLayer)
     {
         ArgumentNullException.ThrowIfNull(builder);
         if (inputSize < 1)
@@ -45,12 +46,14 @@ public static class CellFactory
             throw new ArgumentOutOfRangeException(nameof(layers), layers, "CellFactory: the number of layers must be at least 1.");
         if (!(dropoutBetweenLayers >= 0 && dropoutBetweenLayers < 1))
             throw new ArgumentOutOfRangeException(nameof(dropoutBetweenLayers), dropoutBetweenLayers, "CellFactory: dropout must be in [0, 1).");
+        if (!Enum.IsDefined(stacking))
+            throw new ArgumentOutOfRangeException(nameof(stacking), stacking, "CellFactory: unknown bidirectional stacking.");
 
         var forward = new List<RnnCell>();
         var backward = bidirectional ? new List<RnnCell>() : null;
         for (int i = 0; i < layers; i++)
         {
-            long layerInput = i == 0 ? inputSize : hiddenSize * (bidirectional ? 2 : 1);
+            long layerInput = i == 0 ? inputSize : hiddenSize * (bidirectional && stacking == BidirectionalStacking.LayerByLayer ? 2 : 1);
             forward.Add(Wrap(builder, layerInput, hiddenSize, $"fw{i}", i, layers, dropoutBetweenLayers));
             backward?.Add(Wrap(builder, layerInput, hiddenSize, $"bw{i}", i, layers, dropoutBetweenLayers));
         }
