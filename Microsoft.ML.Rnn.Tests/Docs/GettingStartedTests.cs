@@ -30,7 +30,7 @@ public class GettingStartedTests
                 .Append(ml.Transforms.Text.NormalizeText("Normalized", "Text"))              // lower case, no punctuation
                 .Append(ml.Transforms.Text.TokenizeIntoWords("Words", "Normalized"))
                 .Append(ml.Transforms.Conversion.MapValueToKey("Features", "Words"))       // tokens -> key ids
-                .Append(ml.Transforms.Rnn.SequenceClassifier(hiddenSize: 32, maxEpochs: 5)); // embedding + LSTM
+                .Append(ml.Transforms.Rnn.SequenceClassifier(hiddenSize: 32, maxEpochs: 5)); // embedding + BiLSTM
             var model = pipeline.Fit(train);
             var metrics = ml.MulticlassClassification.Evaluate(model.Transform(test));
             Console.WriteLine($"accuracy {metrics.MicroAccuracy:F3}");
