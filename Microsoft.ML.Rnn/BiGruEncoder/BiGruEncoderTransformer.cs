@@ -41,8 +41,9 @@ public sealed class BiGruEncoderTransformer : RnnTransformerBase, ISequenceScore
     // 0x00010003: a fused built-in cell's weights are named as its step path names them ("weight_ih", not libtorch's
     //             "fused.weight_ih_l0"); older weights are renamed when loaded.
     // 0x00010004: the encoder description ends with the bidirectional stacking (BidirectionalStacking).
+    // 0x00010005: ... and the cell kind with its options (RnnCellKind), when one was given.
     private static VersionInfo GetVersionInfo()
-        => ModelPersistence.CreateVersionInfo("RNNBIENC", verWrittenCur: 0x00010004, verReadableCur: 0x00010004,
+        => ModelPersistence.CreateVersionInfo("RNNBIENC", verWrittenCur: 0x00010005, verReadableCur: 0x00010005,
             verWeCanReadBack: 0x00010001, LoaderSignature, typeof(BiGruEncoderTransformer).Assembly);
 
     private protected override VersionInfo Version => GetVersionInfo();

@@ -51,8 +51,16 @@ public abstract class RnnOptionsBase
     /// </summary>
     public BidirectionalStacking BidirectionalStacking = BidirectionalStacking.LayerByLayer;
 
-    /// <summary>Recurrent cell kind.</summary>
+    /// <summary>Recurrent cell kind: the built-in fusable LSTM, GRU or simple RNN (ignored when <see cref="Cell"/> is set).</summary>
     public RnnCellType CellType = RnnCellType.Lstm;
+
+    /// <summary>
+    /// The cell kind with its options, when <see cref="CellType"/> does not say enough: a built-in kind with
+    /// TensorFlow's options (<see cref="RnnCellKind.Lstm"/> with peepholes, <see cref="RnnCellKind.Gru"/> with
+    /// TensorFlow's reset gate, <see cref="RnnCellKind.LayerNormLstm"/>, ...) or a cell of your own registered with
+    /// <see cref="RnnCellKind.Register"/>. Saved with the model by name. Null (default) uses <see cref="CellType"/>.
+    /// </summary>
+    public RnnCellKind? Cell;
 
     /// <summary>How the recurrent cells' weights start (<see cref="RecurrentInitialization"/>).</summary>
     public RecurrentInitialization Initialization = RecurrentInitialization.PyTorch;

@@ -27,6 +27,8 @@ internal static class EncoderOptionsPersistence
         // byte: bidirectional
         // double: dropout between layers
         // byte: bidirectional stacking (BidirectionalStacking; since format 0x00010004 of every component)
+        // strings: the cell kind's name, then its options' keys and values in turn; none when the cell type says it all
+        //          (RnnCellKind; since format 0x00010005 of every component)
         ctx.Writer.Write(encoder.VocabularySize);
         ctx.Writer.Write(encoder.InputFeatures);
         ctx.Writer.Write((int)o.CellType);
@@ -35,7 +37,13 @@ internal static class EncoderOptionsPersistence
         ctx.Writer.Write((byte)(o.Bidirectional ? 1 : 0));
         ctx.Writer.Write(o.DropoutBetweenLayers);
         ctx.Writer.Write((byte)o.Stacking);
+        ModelPersistence.WriteStrings(ctx, o.Cell is { } kind
+            ? [kind.Name, .. kind.Options.SelectMany(p => new[] { p.Key, p.Value })]
+            : []);
     }
+
+    /// <summary>First format version (of every component) that writes the cell kind (<see cref="RnnCellKind"/>).</summary>
+    public const uint CellKindVersion = 0x00010005;
 
     /// <summary>First format version (of every component) that writes the bidirectional stacking.</summary>
     public const uint StackingVersion = 0x00010004;
@@ -53,6 +61,7 @@ internal static class EncoderOptionsPersistence
         byte bidirectional = ctx.Reader.ReadByte();
         double dropout = ctx.Reader.ReadDouble();
         byte stacking = ctx.Header.ModelVerWritten >= StackingVersion ? ctx.Reader.ReadByte() : (byte)BidirectionalStacking.LayerByLayer;
+        var kind = ctx.Header.ModelVerWritten >= CellKindVersion ? ReadCellKind(ctx, component) : null;
         // Sanity bounds before anything is sized from these values; the weights entry then bounds the total
         // (ModelPersistence.CheckNetworkFits with MinimumParameters).
         if (vocabulary < 0 || vocabulary > (long)uint.MaxValue + 1 || features < 1 || features > 1 << 24
@@ -72,8 +81,25 @@ internal static class EncoderOptionsPersistence
             NumberOfLayers = layers,
             Bidirectional = bidirectional == 1,
             Stacking = (BidirectionalStacking)stacking,
+            Cell = kind,
             DropoutBetweenLayers = dropout,
         };
+    }
+
+    /// <summary>The cell kind written by <see cref="Write"/>, resolved in this process's registry (an unregistered name fails saying which to register).</summary>
+    private static RnnCellKind? ReadCellKind(ModelLoadContext ctx, string component)
+    {
+        var strings = ModelPersistence.ReadStrings(ctx);
+        if (strings.Length == 0) return null;
+        if (strings.Length % 2 != 1 || strings.Any(string.IsNullOrEmpty))
+            throw new FormatException($"{component}: corrupt cell kind in the model ({strings.Length} strings).");
+        var options = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (int i = 1; i < strings.Length; i += 2)
+        {
+            if (!options.TryAdd(strings[i]!, strings[i + 1]!))
+                throw new FormatException($"{component}: corrupt cell kind in the model (option '{strings[i]}' twice).");
+        }
+        return RnnCellKind.Resolve(strings[0]!, options, component);
     }
 
     /// <summary>
@@ -86,7 +112,7 @@ internal static class EncoderOptionsPersistence
     public static double MinimumParameters(SequenceEncoderOptions o, long headOutputs = 0)
     {
         ArgumentNullException.ThrowIfNull(o);
-        double gates = o.CellType switch { RnnCellType.Lstm => 4, RnnCellType.Gru => 3, _ => 1 };
+        double gates = o.ResolvedCell.GatesPerUnit;
         double directions = o.Bidirectional ? 2 : 1;
         double h = o.HiddenSize;
         double firstInput = o.VocabularySize > 0 ? o.EmbeddingSize : o.InputSize;

@@ -33,7 +33,7 @@ internal sealed record FeatureEncoding(string Name, SequenceItemKind Kind, ulong
             }
             return new SequenceEncoderOptions
             {
-                InputSize = FeaturesPerStep, CellType = o.CellType, HiddenSize = o.HiddenSize,
+                InputSize = FeaturesPerStep, CellType = o.CellType, Cell = o.Cell, HiddenSize = o.HiddenSize,
                 NumberOfLayers = o.NumberOfLayers, Bidirectional = o.Bidirectional, Stacking = o.BidirectionalStacking, DropoutBetweenLayers = o.Dropout,
                 Initialization = o.Initialization,
             };
@@ -69,7 +69,7 @@ internal sealed record FeatureEncoding(string Name, SequenceItemKind Kind, ulong
         return new SequenceEncoderOptions
         {
             VocabularySize = vocabulary, EmbeddingSize = o.EmbeddingSize, PretrainedEmbeddings = pretrained,
-            FreezeEmbeddings = o.FreezeWordVectors, CellType = o.CellType, HiddenSize = o.HiddenSize,
+            FreezeEmbeddings = o.FreezeWordVectors, CellType = o.CellType, Cell = o.Cell, HiddenSize = o.HiddenSize,
             NumberOfLayers = o.NumberOfLayers, Bidirectional = o.Bidirectional, Stacking = o.BidirectionalStacking, DropoutBetweenLayers = o.Dropout,
             Initialization = o.Initialization,
         };

@@ -1,9 +1,9 @@
-namespace Microsoft.ML.Rnn.Core;
+namespace Microsoft.ML.Rnn;
 
-/// <summary>Options of an <see cref="LstmCell"/>, those of TensorFlow 1.x's LSTMCell.</summary>
+/// <summary>Options of an <see cref="Core.LstmCell"/>, those of TensorFlow 1.x's LSTMCell.</summary>
 /// <remarks>
 /// The defaults give the standard LSTM that libtorch's fused nn.LSTM computes. Any other value makes the cell run
-/// step by step (<see cref="LstmCell.FuseBlocker"/> names the option responsible).
+/// step by step (<see cref="Core.LstmCell.FuseBlocker"/> names the option responsible).
 /// </remarks>
 public sealed record LstmCellOptions
 {

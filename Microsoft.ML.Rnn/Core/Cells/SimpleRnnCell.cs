@@ -4,15 +4,6 @@ using static TorchSharp.torch;
 
 namespace Microsoft.ML.Rnn.Core;
 
-/// <summary>The nonlinearity of a <see cref="SimpleRnnCell"/>.</summary>
-public enum SimpleRnnActivation
-{
-    /// <summary>tanh (TensorFlow's BasicRNNCell, PyTorch's default).</summary>
-    Tanh,
-    /// <summary>max(0, x).</summary>
-    Relu,
-}
-
 /// <summary>
 /// The Elman cell: <c>h' = act(x W_ih^T + b_ih + h W_hh^T + b_hh)</c>, output = h'. State (h), all sizes H.
 /// Always fusable (libtorch nn.RNN), which owns the parameters.

@@ -27,6 +27,13 @@ public static class CellFactory
         _ => throw new ArgumentOutOfRangeException(nameof(type), type, "CellFactory: unknown cell type."),
     };
 
+    /// <summary>The builder of a cell kind (built-in with its options, or registered).</summary>
+    public static CellBuilder ForKind(RnnCellKind kind)
+    {
+        ArgumentNullException.ThrowIfNull(kind);
+        return (inputSize, hiddenSize, _) => kind.Build(inputSize, hiddenSize);
+    }
+
     /// <summary>
     /// Builds <paramref name="layers"/> layers of cells (two sets when <paramref name="bidirectional"/>): layer 0 takes
     /// <paramref name="inputSize"/> features, deeper layers take the previous layer's output (both directions
