@@ -247,4 +247,22 @@ public sealed class SequenceClassificationExperimentTests : IDisposable
         e = Assert.Throws<ArgumentException>(() => wrong.Execute(data));
         Assert.StartsWith("SequenceClassificationExperiment: metric AreaUnderRocCurve does not apply to a key label; use MacroAccuracy or MicroAccuracy.", e.Message);
     }
+
+    [Fact]
+    public void CellKindsAreSearchable()
+    {
+        var ml = new MLContext(1);
+        var data = ExperimentData.Digits(ml, 160);
+        var options = ExperimentData.DigitOptions(2);
+        options.Cell = RnnCellKind.Lstm();
+        var experiment = ml.Transforms.Rnn.CreateSequenceClassificationExperiment(options, new RnnExperimentSettings { MaxTrials = 4, Seed = 1, InitialRandomTrials = 4 });
+        experiment.SearchSpace.With("Cell", SearchParameter.Choice(RnnCellKind.Lstm(), RnnCellKind.LayerNormLstm(), RnnCellKind.Gru(GruResetGate.BeforeRecurrentMatmul)))
+            .Remove(nameof(RnnSearchSpace.CellType));
+        var result = experiment.Execute(data);
+        var tried = result.History.Trials.Select(t => t.Options["Cell"]).ToHashSet();
+        Assert.Contains("lstm", tried);
+        Assert.True(tried.Count >= 2, $"cells tried: {string.Join(", ", tried)}");
+        Assert.All(tried, cell => Assert.Contains(cell, new[] { "lstm", "layer_norm_lstm", "gru(reset_gate=BeforeRecurrentMatmul)" }));
+        (result.Model as IDisposable)?.Dispose();
+    }
 }
