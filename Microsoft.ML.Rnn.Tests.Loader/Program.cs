@@ -5,16 +5,18 @@ using Microsoft.ML.Data;
 
 // Usage: Microsoft.ML.Rnn.Tests.Loader <model.zip> <data.idv> <column>[,<column>...] [<assembly.dll>...]
 // Prints one line per requested column and row: "<column>\t<row>\t<v1> <v2> ..." (floats round-trip exact, keys as
-// their raw 1-based value). The optional assemblies are loaded by path first; this is only for components that
-// live in a test assembly, never needed for Microsoft.ML.Rnn's own components.
+// their raw 1-based value). The optional assemblies are loaded by path first (and their module initializers run);
+// this is only for components or cells that live in a test assembly, never needed for Microsoft.ML.Rnn's own.
 if (args.Length < 3)
 {
     Console.Error.WriteLine("usage: Microsoft.ML.Rnn.Tests.Loader <model.zip> <data.idv> <column>[,<column>...] [<assembly.dll>...]");
     return 2;
 }
 
+// An assembly's module initializer runs here: that is where a test assembly registers its cells of its own
+// (RnnCellKind.Register), as an application does at start-up before loading their models.
 foreach (var assemblyPath in args.Skip(3))
-    Assembly.LoadFrom(assemblyPath);
+    System.Runtime.CompilerServices.RuntimeHelpers.RunModuleConstructor(Assembly.LoadFrom(assemblyPath).ManifestModule.ModuleHandle);
 
 var mlContext = new MLContext(seed: 1);
 ITransformer model = mlContext.Model.Load(args[0], out _);

@@ -115,6 +115,35 @@ public class CellKindTests
     }
 
     [Fact]
+    public void AProcessThatRegistersTheNameLoadsTheModelAndScoresAlike()
+    {
+        var ml = new MLContext(1);
+        var data = ExperimentData.Digits(ml, 40);
+        var options = ExperimentData.DigitOptions(1);
+        options.Cell = RnnCellKind.Custom(TestCellKinds.TanhSum);
+        using var model = ml.Transforms.Rnn.SequenceClassifier(options).Fit(data);
+        string directory = Directory.CreateTempSubdirectory("rnn-cell-kind-").FullName;
+        try
+        {
+            string path = Path.Combine(directory, "custom-cell.zip");
+            ml.Model.Save(model, data.Schema, path);
+            // This assembly registers the name when the loader process loads it, as an application would at start-up.
+            var loaded = LoaderProcess.Run(ml, path, data, ["Score"], typeof(TestCellKinds).Assembly.Location);
+            var expected = ml.Data.CreateEnumerable<ScoreRow>(model.Transform(data), reuseRowObject: false).Select(r => r.Score).ToList();
+            Assert.Equal(expected.Count, loaded["Score"].Count);
+            for (int i = 0; i < expected.Count; i++)
+                Assert.Equal(expected[i], loaded["Score"][i], Tolerances.Within(Tolerances.Float32Score));
+            // A process that does not register it is told which name to register.
+            var e = Assert.Throws<LoaderFailedException>(() => LoaderProcess.Run(ml, path, data, ["Score"]));
+            Assert.Contains($"call RnnCellKind.Register(\"{TestCellKinds.TanhSum}\", ...)", e.Message);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Fact]
     public void AModelOfAnUnregisteredCellFailsNamingTheKindToRegister()
     {
         RnnCellKind.Register("test-forgotten", (input, hidden, _) => new TanhSumCell(input, hidden));
