@@ -11,11 +11,6 @@ namespace Microsoft.ML.Rnn.Tests.MLNet;
 /// </summary>
 public class CellKindTests
 {
-    private sealed class ScoreRow
-    {
-        public float[] Score { get; set; } = [];
-    }
-
     public static TheoryData<string> BuiltInKinds() => new() { "lstm-tf", "gru-tf", "rnn-relu", "cifg", "layer-norm" };
 
     private static RnnCellKind Kind(string name) => name switch
@@ -129,7 +124,7 @@ public class CellKindTests
             ml.Model.Save(model, data.Schema, path);
             // This assembly registers the name when the loader process loads it, as an application would at start-up.
             var loaded = LoaderProcess.Run(ml, path, data, ["Score"], typeof(TestCellKinds).Assembly.Location);
-            var expected = ml.Data.CreateEnumerable<ScoreRow>(model.Transform(data), reuseRowObject: false).Select(r => r.Score).ToList();
+            var expected = ScoreColumn.Rows(ml, model, data);
             Assert.Equal(expected.Count, loaded["Score"].Count);
             for (int i = 0; i < expected.Count; i++)
                 Assert.Equal(expected[i], loaded["Score"][i], Tolerances.Within(Tolerances.Float32Score));
@@ -177,12 +172,11 @@ public class CellKindTests
         options.Cell = kind;
         options.Seed = 2;
         var model = ml.Transforms.Rnn.SequenceClassifier(options).Fit(data);
-        float[] Scores(ITransformer t) => ml.Data.CreateEnumerable<ScoreRow>(t.Transform(data), reuseRowObject: false).SelectMany(r => r.Score).ToArray();
         using var zip = new MemoryStream();
         ml.Model.Save(model, data.Schema, zip);
         zip.Position = 0;
         var loaded = Assert.IsType<RnnSequenceClassifierTransformer>(ml.Model.Load(zip, out _));
         using (loaded)
-            return (model, Scores(model), Scores(loaded), loaded.Network.Encoder.Options.Cell);
+            return (model, ScoreColumn.Flat(ml, model, data), ScoreColumn.Flat(ml, loaded, data), loaded.Network.Encoder.Options.Cell);
     }
 }
