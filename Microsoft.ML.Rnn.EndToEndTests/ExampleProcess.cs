@@ -10,6 +10,9 @@ internal static class ExampleProcess
     /// <summary>examples/DigitsRows, built with the tests.</summary>
     public static string DigitsRows => Metadata("DigitsRowsPath");
 
+    /// <summary>examples/HmLstm, built with the tests.</summary>
+    public static string HmLstm => Metadata("HmLstmPath");
+
     /// <summary>examples/EchoRnn, built with the tests.</summary>
     public static string EchoRnn => Metadata("EchoRnnPath");
 

@@ -44,8 +44,11 @@ public abstract class RnnTransformerBase : RowToRowTransformerBase, ITransformer
     /// <summary>The feature column the model was trained on.</summary>
     private protected FeatureEncoding Features { get; }
 
-    /// <summary>The recurrent encoder inside the network.</summary>
-    internal SequenceEncoder Encoder { get; }
+    /// <summary>
+    /// The trained recurrent encoder (embedding and cells) inside the network, owned by this transformer: for reading a
+    /// cell's own states with the core's unrollers (e.g. a custom cell's, through <c>ScanUnroller</c>).
+    /// </summary>
+    public SequenceEncoder Encoder { get; }
 
     /// <summary>Runs the network for scoring (see <see cref="NetworkInference"/>).</summary>
     private protected NetworkInference Inference { get; }

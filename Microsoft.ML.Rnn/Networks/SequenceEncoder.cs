@@ -131,6 +131,18 @@ public sealed class SequenceEncoder : nn.Module
         return SequenceBatch.Create(input, lengths, nameof(SequenceEncoder), nameof(lengths));
     }
 
+    /// <summary>
+    /// What the first layer reads at every step: the embedded token ids (N, L, E), or the checked float features
+    /// (N, L, F) — for running the encoder's cells through other unrollers (e.g. <see cref="ScanUnroller"/>).
+    /// </summary>
+    public Tensor LayerInputs(Tensor input, Tensor? lengths = null)
+    {
+        var batch = Batch(input, lengths);
+        var x = Embed(batch);
+        CheckInputFeatures(x);
+        return x;
+    }
+
     /// <summary>Encodes a batch whose lengths were validated where it was made (token ids (N, L) or features (N, L, F)).</summary>
     public EncoderOutput Encode(SequenceBatch input, UnrollPath path = UnrollPath.Auto)
     {

@@ -1,6 +1,8 @@
 // Trains a 3-layer Hierarchical Multiscale LSTM as a character-level language model on the fortune texts and
 // reports how often each layer's boundary detector fires; writes the training curve to hm-lstm-curves.png.
 // Usage: dotnet run -c Release [-- --steps N]
+//        dotnet run -c Release -- --component [--epochs N --rows N --model hm-lstm.zip --encodings file]   (through BiGruEncoder)
+//        dotnet run -c Release -- --score hm-lstm.zip [--encodings file]                                   (another process)
 using Microsoft.ML.Rnn;
 using System.Diagnostics;
 using Examples.Shared;
@@ -8,6 +10,20 @@ using HmLstm;
 using Microsoft.ML.Rnn.Core.Training;
 using TorchSharp;
 using static TorchSharp.torch;
+
+// The same cell inside an ML.NET component: --component trains BiGruEncoder with it and saves a zip; --score loads
+// that zip in another process (see ComponentRun).
+if (args.Length > 0 && args[0] is "--component" or "--score")
+{
+    ComponentRun.RegisterCell();
+    string Argument(string name, string fallback) => Array.IndexOf(args, name) is var i and >= 0 && i + 1 < args.Length ? args[i + 1] : fallback;
+    if (args[0] == "--component")
+        ComponentRun.Train(int.Parse(Argument("--epochs", "3")), int.Parse(Argument("--rows", "2000")),
+            Argument("--model", "hm-lstm.zip"), Argument("--encodings", "hm-lstm-encodings.txt"));
+    else
+        ComponentRun.Score(Argument("--score", "hm-lstm.zip"), Argument("--encodings", "hm-lstm-encodings-loaded.txt"));
+    return;
+}
 
 int steps = args.Length == 2 && args[0] == "--steps" ? int.Parse(args[1]) : 300;
 const int BatchSize = 32, WindowLength = 64, Layers = 3;
