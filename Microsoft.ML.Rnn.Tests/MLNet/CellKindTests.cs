@@ -11,11 +11,12 @@ namespace Microsoft.ML.Rnn.Tests.MLNet;
 /// </summary>
 public class CellKindTests
 {
-    public static TheoryData<string> BuiltInKinds() => new() { "lstm-tf", "gru-tf", "rnn-relu", "cifg", "layer-norm" };
+    public static TheoryData<string> BuiltInKinds() => new() { "lstm-tf", "lstm-projection", "gru-tf", "rnn-relu", "cifg", "layer-norm" };
 
     private static RnnCellKind Kind(string name) => name switch
     {
         "lstm-tf" => RnnCellKind.Lstm(new LstmCellOptions { ForgetBias = 1, UsePeepholes = true, CellClip = 3 }),
+        "lstm-projection" => RnnCellKind.Lstm(new LstmCellOptions { NumProj = 4, ProjClip = 2, UsePeepholes = true }),
         "gru-tf" => RnnCellKind.Gru(GruResetGate.BeforeRecurrentMatmul),
         "rnn-relu" => RnnCellKind.SimpleRnn(SimpleRnnActivation.Relu),
         "cifg" => RnnCellKind.CoupledInputForgetLstm(),
@@ -50,13 +51,31 @@ public class CellKindTests
     }
 
     [Fact]
+    public void AProjectedLstmFeedsItsProjectionToTheLayerAboveAndTheHead()
+    {
+        using var scope = TorchSharp.torch.NewDisposeScope();
+        using var encoder = new Microsoft.ML.Rnn.Networks.SequenceEncoder(new Microsoft.ML.Rnn.Networks.SequenceEncoderOptions
+        {
+            InputSize = 3, HiddenSize = 6, NumberOfLayers = 2, Bidirectional = true, Cell = Kind("lstm-projection"),
+        });
+        Assert.Equal(4, encoder.DirectionOutputSize);
+        Assert.Equal(8, encoder.OutputSize);
+        Assert.Equal(8, encoder.Cells.Forward[1].InputSize);
+        var encoded = encoder.Encode(TorchSharp.torch.randn(2, 5, 3), TorchSharp.torch.tensor(new long[] { 5, 2 }));
+        Assert.Equal([2L, 5, 8], encoded.Outputs.shape);
+        Assert.Equal([2L, 8], encoded.FinalHidden.shape);
+        Assert.Equal(4, Kind("lstm-projection").OutputSize(6));
+        Assert.Equal(6, Kind("lstm-tf").OutputSize(6));
+    }
+
+    [Fact]
     public void BadKindsFailWhereTheyAreMade()
     {
         var clip = Assert.Throws<FormatException>(() => RnnCellKind.Lstm(new LstmCellOptions { CellClip = -1 }));
         Assert.StartsWith("RnnCellKind: bad options for 'lstm': ", clip.Message);
         Assert.Contains("CellClip must be positive", clip.Message);
-        var projection = Assert.Throws<ArgumentException>(() => RnnCellKind.Lstm(new LstmCellOptions { NumProj = 2 }));
-        Assert.Contains("NumProj", projection.Message);
+        var projection = Assert.Throws<FormatException>(() => RnnCellKind.Lstm(new LstmCellOptions { ProjClip = 2 }));
+        Assert.Contains("ProjClip requires NumProj", projection.Message);
         var builtIn = Assert.Throws<ArgumentException>(() => RnnCellKind.Register("lstm", (i, h, _) => new LstmCell(i, h)));
         Assert.Contains("'lstm' is a built-in cell kind", builtIn.Message);
         var unknown = Assert.Throws<ArgumentException>(() => RnnCellKind.Custom("never-registered"));

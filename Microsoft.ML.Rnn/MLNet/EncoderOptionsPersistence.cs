@@ -114,13 +114,13 @@ internal static class EncoderOptionsPersistence
         ArgumentNullException.ThrowIfNull(o);
         double gates = o.ResolvedCell.GatesPerUnit;
         double directions = o.Bidirectional ? 2 : 1;
-        double h = o.HiddenSize;
+        double h = o.HiddenSize, output = o.ResolvedCell.OutputSize(o.HiddenSize);
         double firstInput = o.VocabularySize > 0 ? o.EmbeddingSize : o.InputSize;
         double embedding = o.VocabularySize > 0 ? (double)o.VocabularySize * o.EmbeddingSize : 0;
-        double recurrent = directions * gates * h * (firstInput + h);
-        double deeperInput = o.Stacking == BidirectionalStacking.PerDirection ? h : directions * h;
-        double deeper = (o.NumberOfLayers - 1) * directions * gates * h * (deeperInput + h);
-        double head = (double)headOutputs * directions * h;
+        double recurrent = directions * gates * h * (firstInput + output);
+        double deeperInput = o.Stacking == BidirectionalStacking.PerDirection ? output : directions * output;
+        double deeper = (o.NumberOfLayers - 1) * directions * gates * h * (deeperInput + output);
+        double head = (double)headOutputs * directions * output;
         return embedding + recurrent + deeper + head;
     }
 }

@@ -111,8 +111,11 @@ public sealed class SequenceEncoder : nn.Module
     /// <summary>D: 2 when bidirectional, else 1.</summary>
     public int Directions => stacked is null || backward_stacked is not null ? 2 : 1;
 
-    /// <summary>D*H: features per step of <see cref="EncoderOutput.Outputs"/> and of pooled vectors.</summary>
-    public long OutputSize => Directions * HiddenSize;
+    /// <summary>Features per step of each direction: H, or an LSTM's projection size.</summary>
+    public long DirectionOutputSize => Cells.Forward[^1].OutputSize;
+
+    /// <summary>D·H (D times <see cref="DirectionOutputSize"/>): features per step of <see cref="EncoderOutput.Outputs"/> and of pooled vectors.</summary>
+    public long OutputSize => Directions * DirectionOutputSize;
 
     /// <summary>The forward layers (and backward layers when bidirectional).</summary>
     public CellLayers Cells => stacked is null
@@ -182,7 +185,7 @@ public sealed class SequenceEncoder : nn.Module
                 : outputs.gather(1, LastSteps(lens, outputs)).squeeze(1);
             final = Directions == 1
                 ? lastOutputs
-                : cat([lastOutputs.narrow(1, 0, HiddenSize), outputs.select(1, 0).narrow(1, HiddenSize, HiddenSize)], 1);
+                : cat([lastOutputs.narrow(1, 0, DirectionOutputSize), outputs.select(1, 0).narrow(1, DirectionOutputSize, DirectionOutputSize)], 1);
         }
         return new EncoderOutput(outputs.MoveToOuterDisposeScope(), final.MoveToOuterDisposeScope(), lens.MoveToOuterDisposeScope());
     }

@@ -24,7 +24,7 @@ public sealed class SequenceEncoderNetwork : nn.Module
     {
         ArgumentNullException.ThrowIfNull(encoder);
         this.encoder = encoder;
-        head = nn.Linear(encoder.HiddenSize, encoder.VocabularySize > 0 ? encoder.VocabularySize : encoder.InputFeatures);
+        head = nn.Linear(encoder.DirectionOutputSize, encoder.VocabularySize > 0 ? encoder.VocabularySize : encoder.InputFeatures);
         RegisterComponents();
     }
 
@@ -39,7 +39,7 @@ public sealed class SequenceEncoderNetwork : nn.Module
         using var scope = NewDisposeScope();
         var encoded = encoder.Encode(input, lengths);
         long l = encoded.Outputs.shape[1];
-        var forward = encoded.Outputs[.., ..(int)Math.Max(l - 1, 0), ..(int)encoder.HiddenSize];
+        var forward = encoded.Outputs[.., ..(int)Math.Max(l - 1, 0), ..(int)encoder.DirectionOutputSize];
         return head.call(forward).MoveToOuterDisposeScope();
     }
 
@@ -56,7 +56,7 @@ public sealed class SequenceEncoderNetwork : nn.Module
         // A zero that still depends on the parameters, so backward() works on a batch of too-short sequences.
         if (l < 2) return encoded.Outputs.sum().mul(KeptScalars.Zero).MoveToOuterDisposeScope();
 
-        var predictions = head.call(encoded.Outputs[.., ..(int)(l - 1), ..(int)encoder.HiddenSize]);
+        var predictions = head.call(encoded.Outputs[.., ..(int)(l - 1), ..(int)encoder.DirectionOutputSize]);
         var device = predictions.device;
         // Pair (t, t+1) is valid when t+1 < length.
         var valid = LengthMask.Valid(encoded.Lengths, l, device)[.., 1..];                    // (N, L-1)

@@ -59,7 +59,10 @@ public class CellFactoryTests
         var builder = CellFactory.ForType(RnnCellType.SimpleRnn);
         Assert.Equal("layers", Assert.Throws<ArgumentOutOfRangeException>(() => CellFactory.BuildLayers(builder, 2, 3, 0, false)).ParamName);
         Assert.Equal("dropoutBetweenLayers", Assert.Throws<ArgumentOutOfRangeException>(() => CellFactory.BuildLayers(builder, 2, 3, 1, false, 1.0)).ParamName);
-        var e = Assert.Throws<InvalidOperationException>(() => CellFactory.BuildLayers((i, h, _) => new SimpleRnnCell(i, h + 1), 2, 3, 1, false));
-        Assert.Equal("CellFactory: the cell builder was asked for a cell (2 -> 3) and returned SimpleRnnCell (2 -> 4).", e.Message);
+        var e = Assert.Throws<InvalidOperationException>(() => CellFactory.BuildLayers((i, h, _) => new SimpleRnnCell(i + 1, h), 2, 3, 1, false));
+        Assert.Equal("CellFactory: the cell builder was asked for a cell (2 -> 3) and returned SimpleRnnCell (3 -> 3).", e.Message);
+        // A cell may output another size than H (an LSTM's projection): the layer above reads what it outputs.
+        var projected = CellFactory.BuildLayers((i, h, _) => new SimpleRnnCell(i, h + 1), 2, 3, 2, false);
+        Assert.Equal([2L, 4L], projected.Forward.Select(c => c.InputSize));
     }
 }

@@ -2,7 +2,7 @@ namespace Microsoft.ML.Rnn.Core.Training;
 
 /// <summary>Builds one cell taking <paramref name="inputSize"/> features and producing <paramref name="hiddenSize"/>.</summary>
 /// <param name="inputSize">H_in of the cell.</param>
-/// <param name="hiddenSize">H_out of the cell; the cell's output must be its hidden state h.</param>
+/// <param name="hiddenSize">H of the cell; its output is its hidden state h (of size H, or an LSTM's projection size).</param>
 /// <param name="name">Module name to give the cell.</param>
 public delegate RnnCell CellBuilder(long inputSize, long hiddenSize, string name);
 
@@ -60,9 +60,10 @@ public static class CellFactory
         var backward = bidirectional ? new List<RnnCell>() : null;
         for (int i = 0; i < layers; i++)
         {
-            long layerInput = i == 0 ? inputSize : hiddenSize * (bidirectional && stacking == BidirectionalStacking.LayerByLayer ? 2 : 1);
-            forward.Add(Wrap(builder, layerInput, hiddenSize, $"fw{i}", i, layers, dropoutBetweenLayers));
-            backward?.Add(Wrap(builder, layerInput, hiddenSize, $"bw{i}", i, layers, dropoutBetweenLayers));
+            // A layer reads what the one below outputs: H, or an LSTM's projection size.
+            long below = i == 0 ? inputSize : forward[i - 1].OutputSize * (bidirectional && stacking == BidirectionalStacking.LayerByLayer ? 2 : 1);
+            forward.Add(Wrap(builder, below, hiddenSize, $"fw{i}", i, layers, dropoutBetweenLayers));
+            backward?.Add(Wrap(builder, below, hiddenSize, $"bw{i}", i, layers, dropoutBetweenLayers));
         }
         return new CellLayers(forward, backward);
     }
@@ -70,7 +71,7 @@ public static class CellFactory
     private static RnnCell Wrap(CellBuilder builder, long inputSize, long hiddenSize, string name, int layer, int layers, double dropout)
     {
         var cell = builder(inputSize, hiddenSize, name);
-        if (cell.InputSize != inputSize || cell.OutputSize != hiddenSize)
+        if (cell.InputSize != inputSize)
         {
             throw new InvalidOperationException(
                 $"CellFactory: the cell builder was asked for a cell ({inputSize} -> {hiddenSize}) and returned {cell.GetType().Name} ({cell.InputSize} -> {cell.OutputSize}).");

@@ -24,6 +24,7 @@ public sealed class RnnCellKind : IEquatable<RnnCellKind>
         [LstmName] = new((i, h, o) => new LstmCell(i, h, new LstmCellOptions
         {
             ForgetBias = Number(o, "forget_bias") ?? 0, UsePeepholes = Flag(o, "use_peepholes"), CellClip = Number(o, "cell_clip"),
+            NumProj = Number(o, "num_proj") is { } p ? checked((long)p) : null, ProjClip = Number(o, "proj_clip"),
         }), 4, true),
         [GruName] = new((i, h, o) => new GruCell(i, h, Choice(o, "reset_gate", GruResetGate.AfterRecurrentMatmul)), 3, true),
         [SimpleRnnName] = new((i, h, o) => new SimpleRnnCell(i, h, Choice(o, "activation", SimpleRnnActivation.Tanh)), 1, true),
@@ -48,17 +49,20 @@ public sealed class RnnCellKind : IEquatable<RnnCellKind>
     /// <summary>Gate blocks per hidden unit (LSTM 4, GRU 3, simple RNN 1; 0 for a registered cell that did not say).</summary>
     public int GatesPerUnit => Lookup(Name).GatesPerUnit;
 
-    /// <summary>An LSTM with TensorFlow 1.x's LSTMCell options (forget bias, peepholes, cell clip); fusable with the defaults.</summary>
-    /// <exception cref="ArgumentException"><see cref="LstmCellOptions.NumProj"/> is set: a projection changes the cell's output size, which the components do not take.</exception>
+    /// <summary>
+    /// An LSTM with TensorFlow 1.x's LSTMCell options (forget bias, peepholes, cell clip, projection and its clip);
+    /// fusable with the defaults. With <see cref="LstmCellOptions.NumProj"/> a layer outputs NumProj values per
+    /// direction instead of the hidden size.
+    /// </summary>
     public static RnnCellKind Lstm(LstmCellOptions? options = null)
     {
         options ??= new LstmCellOptions();
-        if (options.NumProj is not null || options.ProjClip is not null)
-            throw new ArgumentException("RnnCellKind.Lstm: NumProj (and ProjClip) change the cell's output size, which the components' encoder does not take; use LstmCell directly in the core.", nameof(options));
         var pairs = new Dictionary<string, string>();
         if (options.ForgetBias != 0) pairs["forget_bias"] = Text(options.ForgetBias);
         if (options.UsePeepholes) pairs["use_peepholes"] = "true";
         if (options.CellClip is { } clip) pairs["cell_clip"] = Text(clip);
+        if (options.NumProj is { } projection) pairs["num_proj"] = projection.ToString(CultureInfo.InvariantCulture);
+        if (options.ProjClip is { } projectionClip) pairs["proj_clip"] = Text(projectionClip);
         return Checked(new RnnCellKind(LstmName, pairs));
     }
 
@@ -126,13 +130,18 @@ public sealed class RnnCellKind : IEquatable<RnnCellKind>
     {
         var cell = Lookup(Name).Build(inputSize, hiddenSize, Options)
             ?? throw new InvalidOperationException($"RnnCellKind '{Name}': the registered builder returned null.");
-        if (cell.InputSize != inputSize || cell.OutputSize != hiddenSize)
+        if (cell.InputSize != inputSize || cell.OutputSize != OutputSize(hiddenSize))
         {
             throw new InvalidOperationException($"RnnCellKind '{Name}': asked for a cell ({inputSize} -> {hiddenSize}), the builder returned " +
                 $"{cell.GetType().Name} ({cell.InputSize} -> {cell.OutputSize}).");
         }
         return cell;
     }
+
+    /// <summary>H_out of this kind's cells for hidden size H: H, or an LSTM's projection size.</summary>
+    public long OutputSize(long hiddenSize)
+        => Name == LstmName && _options.TryGetValue("num_proj", out var projection)
+            ? long.Parse(projection, CultureInfo.InvariantCulture) : hiddenSize;
 
     /// <summary>The kind a model names, resolved in this process's registry; throws naming the kind to register when unknown.</summary>
     internal static RnnCellKind Resolve(string name, IReadOnlyDictionary<string, string> options, string component)
@@ -173,7 +182,7 @@ public sealed class RnnCellKind : IEquatable<RnnCellKind>
         var state = TorchSharp.torch.random.get_rng_state();
         try
         {
-            using var probe = kind.Build(1, 2);
+            using var probe = kind.Build(1, Math.Max(2, kind._options.TryGetValue("num_proj", out var p) && long.TryParse(p, out long n) ? n : 2));
         }
         catch (Exception e) when (e is FormatException or ArgumentException)
         {
