@@ -38,13 +38,13 @@ Console.WriteLine($"learning curves written to {LearningCurves.Save("digits-rnn-
 if (!rnnOnly)
 {
     // What a user gets who sets only the columns, the input shape, a hidden size and an epoch cap.
-    var defaultsProgress = new TrainingProgress("LSTM, defaults", "val acc");
-    Train("LSTM, defaults (8 x 8)", prepare.Append(ml.Transforms.Rnn.SequenceClassifier(new RnnSequenceClassifier.Options
+    var defaultsProgress = new TrainingProgress("defaults", "val acc");
+    Train("defaults: BiLSTM (8 x 8)", prepare.Append(ml.Transforms.Rnn.SequenceClassifier(new RnnSequenceClassifier.Options
     {
         FeaturesPerStep = 8, HiddenSize = 64, MaxEpochs = 30, Progress = defaultsProgress,
     })));
     defaultsProgress.Done();
-    Console.WriteLine($"learning curves written to {LearningCurves.Save("digits-defaults-curves.png", "LSTM with the package's defaults on digits", defaultsProgress)}");
+    Console.WriteLine($"learning curves written to {LearningCurves.Save("digits-defaults-curves.png", "SequenceClassifier with the package's defaults (a BiLSTM) on digits", defaultsProgress)}");
     Train("SdcaMaximumEntropy (64)", prepare.Append(ml.MulticlassClassification.Trainers.SdcaMaximumEntropy()));
     Train("LightGbm (64)", prepare.Append(ml.MulticlassClassification.Trainers.LightGbm()));
 }
