@@ -79,6 +79,7 @@ public sealed class SequenceEncoder : nn.Module
             options.Bidirectional, options.DropoutBetweenLayers, options.Stacking);
         foreach (var cell in layers.Forward.Concat(layers.Backward ?? []))
             RecurrentInitializer.Apply(cell, options.Initialization);
+        DirectionOutputSize = layers.Forward[^1].OutputSize;
         if (layers.Backward is null)
         {
             stacked = new StackedCell(layers.Forward, "forward");
@@ -112,7 +113,7 @@ public sealed class SequenceEncoder : nn.Module
     public int Directions => stacked is null || backward_stacked is not null ? 2 : 1;
 
     /// <summary>Features per step of each direction: H, or an LSTM's projection size.</summary>
-    public long DirectionOutputSize => Cells.Forward[^1].OutputSize;
+    public long DirectionOutputSize { get; }
 
     /// <summary>D·H (D times <see cref="DirectionOutputSize"/>): features per step of <see cref="EncoderOutput.Outputs"/> and of pooled vectors.</summary>
     public long OutputSize => Directions * DirectionOutputSize;
@@ -138,13 +139,7 @@ public sealed class SequenceEncoder : nn.Module
     /// What the first layer reads at every step: the embedded token ids (N, L, E), or the checked float features
     /// (N, L, F) — for running the encoder's cells through other unrollers (e.g. <see cref="ScanUnroller"/>).
     /// </summary>
-    public Tensor LayerInputs(Tensor input, Tensor? lengths = null)
-    {
-        var batch = Batch(input, lengths);
-        var x = Embed(batch);
-        CheckInputFeatures(x);
-        return x;
-    }
+    public Tensor LayerInputs(Tensor input, Tensor? lengths = null) => FirstLayerInputs(Batch(input, lengths));
 
     /// <summary>Encodes a batch whose lengths were validated where it was made (token ids (N, L) or features (N, L, F)).</summary>
     public EncoderOutput Encode(SequenceBatch input, UnrollPath path = UnrollPath.Auto)
@@ -152,8 +147,7 @@ public sealed class SequenceEncoder : nn.Module
         ArgumentNullException.ThrowIfNull(input);
         using var scope = NewDisposeScope();
         long n = input.BatchSize, l = input.Steps;
-        var x = input.WithData(Embed(input));
-        CheckInputFeatures(x.Data);
+        var x = input.WithData(FirstLayerInputs(input));
 
         // Only the outputs are read (the final hidden state is gathered from them below), so the unrollers skip the
         // final state: an LSTM with varying lengths then need not recompute its final cell state.
@@ -249,6 +243,14 @@ public sealed class SequenceEncoder : nn.Module
             }
         }
         return embedding.call(ids);
+    }
+
+    /// <summary>The embedded tokens or float features of <paramref name="input"/>, checked as what the first layer reads.</summary>
+    private Tensor FirstLayerInputs(SequenceBatch input)
+    {
+        var x = Embed(input);
+        CheckInputFeatures(x);
+        return x;
     }
 
     /// <summary>Checks that the layers' input has <see cref="InputFeatures"/> float features per step.</summary>

@@ -140,8 +140,7 @@ public sealed class RnnCellKind : IEquatable<RnnCellKind>
 
     /// <summary>H_out of this kind's cells for hidden size H: H, or an LSTM's projection size.</summary>
     public long OutputSize(long hiddenSize)
-        => Name == LstmName && _options.TryGetValue("num_proj", out var projection)
-            ? long.Parse(projection, CultureInfo.InvariantCulture) : hiddenSize;
+        => Name == LstmName && Number(_options, "num_proj") is { } projection ? checked((long)projection) : hiddenSize;
 
     /// <summary>The kind a model names, resolved in this process's registry; throws naming the kind to register when unknown.</summary>
     internal static RnnCellKind Resolve(string name, IReadOnlyDictionary<string, string> options, string component)
@@ -182,7 +181,7 @@ public sealed class RnnCellKind : IEquatable<RnnCellKind>
         var state = TorchSharp.torch.random.get_rng_state();
         try
         {
-            using var probe = kind.Build(1, Math.Max(2, kind._options.TryGetValue("num_proj", out var p) && long.TryParse(p, out long n) ? n : 2));
+            using var probe = kind.Build(1, 2);
         }
         catch (Exception e) when (e is FormatException or ArgumentException)
         {
