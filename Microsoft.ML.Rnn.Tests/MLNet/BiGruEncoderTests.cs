@@ -81,7 +81,7 @@ public sealed class BiGruEncoderTests : IDisposable
             InvalidInputs = new (IDataView, string)[]
             {
                 (raw, "Tokens"),
-                (ml.Transforms.Text.TokenizeIntoWords("Tokens", "Text").Fit(raw).Transform(raw), "Tokens"), // text, not keys
+                (ml.Data.LoadFromEnumerable(new[] { new { Tokens = new[] { 1.0, 2.0 } } }), "Tokens"), // Double, not keys
             },
         });
         using var fitted = result.Fitted;

@@ -194,10 +194,10 @@ public sealed class SequenceColumnTests
         foreach (var (data, got) in cases)
         {
             var error = Assert.Throws<ArgumentOutOfRangeException>(() => SequenceColumn.Bind(data.Schema, "Tokens", 1));
-            Assert.StartsWith($"Schema mismatch for feature column 'Tokens': expected known-size or variable vector of Single or key, got {got}", error.Message);
+            Assert.StartsWith($"Schema mismatch for feature column 'Tokens': expected known-size or variable vector of Single, key or text, got {got}", error.Message);
 
             var shapeError = Assert.Throws<ArgumentOutOfRangeException>(() => SequenceColumn.CheckShape(SchemaShape.Create(data.Schema), "Tokens"));
-            Assert.StartsWith("Schema mismatch for feature column 'Tokens': expected known-size or variable vector of Single or key, got ", shapeError.Message);
+            Assert.StartsWith("Schema mismatch for feature column 'Tokens': expected known-size or variable vector of Single, key or text, got ", shapeError.Message);
         }
     }
 

@@ -170,7 +170,7 @@ public sealed class BadInputTests
     {
         var ml = new MLContext(seed: 1);
         var text = ml.Data.LoadFromEnumerable(new[] { new TextRow { Features = "a b", Label = true } });
-        const string expected = "Schema mismatch for feature column 'Features': expected known-size or variable vector of Single or key, got String";
+        const string expected = "Schema mismatch for feature column 'Features': expected known-size or variable vector of Single, key or text, got String";
         Assert.StartsWith(expected, Assert.ThrowsAny<ArgumentException>(() => ml.Transforms.Rnn.SequenceClassifier().Fit(text)).Message);
         Assert.StartsWith(expected, Assert.ThrowsAny<ArgumentException>(() => ml.Transforms.Rnn.LstmTagger(new LstmTagger.Options()).Fit(text)).Message);
         Assert.StartsWith(expected, Assert.ThrowsAny<ArgumentException>(() => ml.Transforms.Rnn.BiGruEncoder(new BiGruEncoder.Options { FeatureColumnName = "Features" }).Fit(text)).Message);

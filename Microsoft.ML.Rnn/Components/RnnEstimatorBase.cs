@@ -7,7 +7,7 @@ namespace Microsoft.ML.Rnn;
 
 /// <summary>
 /// Base of the recurrent estimators (<see cref="RnnSequenceClassifier"/>, <see cref="LstmTagger"/>,
-/// <see cref="BiGruEncoder"/>). It owns <c>Fit</c>: the feature column (keys or Single steps), the validation data,
+/// <see cref="BiGruEncoder"/>). It owns <c>Fit</c>: the feature column (keys, text tokens with their vocabulary, or Single steps), the validation data,
 /// seeding, the device, the encoder, and the training run (validation split, progress, cancellation, early stopping
 /// with the best weights kept); and the feature check of <see cref="GetOutputSchema"/>. A component supplies what is
 /// different: what it trains for (label, network, loss, metric), its output columns and its transformer.
@@ -50,7 +50,8 @@ public abstract class RnnEstimatorBase<TTransformer> : IEstimator<TTransformer> 
         ArgumentNullException.ThrowIfNull(input);
         var host = Env.Register(Component);
         var o = _options;
-        var features = SequenceColumn.Bind(input.Schema, o.FeatureColumnName, o.FeaturesPerStep).WithMaxSteps(o.MaxSequenceLength);
+        var features = FeatureEncoding.WithTrainingVocabulary(host, input,
+            SequenceColumn.Bind(input.Schema, o.FeatureColumnName, o.FeaturesPerStep).WithMaxSteps(o.MaxSequenceLength), o, Component);
         var encoding = FeatureEncoding.Of(features);
         // Bound before any rows are read, so that a mismatched validation set fails fast.
         var validationFeatures = validationData is null ? null : encoding.Bind(validationData.Schema, nameof(validationData));

@@ -9,7 +9,11 @@ namespace Microsoft.ML.Rnn;
 /// </summary>
 public abstract class RnnOptionsBase
 {
-    /// <summary>Input column: a vector of Single (read as steps of <see cref="FeaturesPerStep"/> values) or of keys (token ids). Default "Features".</summary>
+    /// <summary>
+    /// Input column: a vector of Single (read as steps of <see cref="FeaturesPerStep"/> values), of keys (token ids) or
+    /// of text (tokens, e.g. from <c>TokenizeIntoWords</c>: the component keeps its own vocabulary and reads each token's
+    /// characters too, see <see cref="CharacterFeatures"/>). Default "Features".
+    /// </summary>
     public string FeatureColumnName = "Features";
 
     /// <summary>Label column used for training. Default "Label".</summary>
@@ -25,7 +29,20 @@ public abstract class RnnOptionsBase
     /// </summary>
     public int? MaxSequenceLength;
 
-    /// <summary>Key input: embedding size E, at least 1; with <see cref="WordVectorsFile"/>, it must equal the file's vector size.</summary>
+    /// <summary>
+    /// Text input: features each token gets from its characters (a character CNN whose output joins the word
+    /// embedding), so that words never seen in training still carry their spelling; 0 reads words only. At least 0;
+    /// ignored for key and Single input (their text is not in the column). Default 32.
+    /// </summary>
+    public int CharacterFeatures = 32;
+
+    /// <summary>
+    /// Text input: times a word must occur in the training data to get an embedding row of its own, at least 1; rarer
+    /// words share the unknown word's row, which is how that row learns what unseen words look like in context. Default 2.
+    /// </summary>
+    public int MinimumWordCount = 2;
+
+    /// <summary>Key or text input: embedding size E, at least 1; with <see cref="WordVectorsFile"/>, it must equal the file's vector size.</summary>
     public int EmbeddingSize = 64;
 
     /// <summary>Key input: optional word-vector text file (GloVe: "word v1 ... vE" per line; word2vec text: the same after a "count E" header line) initialising the embedding rows of the tokens it contains (exact match, else lower-cased); other rows start random. Read at training only: the model keeps the embedding.</summary>

@@ -32,6 +32,12 @@ public sealed class SequenceBatch
     /// <summary>(N) int64 lengths on the CPU, or null when every sequence has all <see cref="Steps"/> steps.</summary>
     public Tensor? Lengths { get; }
 
+    /// <summary>
+    /// For token ids: the (N, L, W) int64 character ids of every token (0 past a token's end), read by an encoder with
+    /// a <c>CharacterEncoder</c>; null otherwise.
+    /// </summary>
+    public Tensor? Characters { get; private init; }
+
     /// <summary>N: sequences in the batch.</summary>
     public long BatchSize => Data.shape[0];
 
@@ -91,18 +97,34 @@ public sealed class SequenceBatch
         return min == l ? new SequenceBatch(data, null, null, l, l) : new SequenceBatch(data, tensor(lengths), lengths, min, max);
     }
 
-    /// <summary>The same sequences' lengths with other data of the same N and L (embedded tokens, a layer's outputs).</summary>
+    /// <summary>The same sequences' lengths (and characters) with other data of the same N and L (embedded tokens, a layer's outputs).</summary>
     public SequenceBatch WithData(Tensor data)
     {
         ArgumentNullException.ThrowIfNull(data);
         if (data.dim() < 2 || data.shape[0] != BatchSize || data.shape[1] != Steps)
             throw new ArgumentException($"SequenceBatch: expected data of shape ({BatchSize}, {Steps}, ...), got {FormatShape(data.shape)}.", nameof(data));
-        return new SequenceBatch(data, Lengths, _lengths, MinLength, MaxLength);
+        return new SequenceBatch(data, Lengths, _lengths, MinLength, MaxLength) { Characters = Characters };
     }
 
-    /// <summary>The batch with its data on <paramref name="device"/> (the lengths stay on the CPU).</summary>
+    /// <summary>This batch of token ids with their tokens' (N, L, W) int64 character ids (see <see cref="Characters"/>).</summary>
+    public SequenceBatch WithCharacters(Tensor characters)
+    {
+        ArgumentNullException.ThrowIfNull(characters);
+        if (characters.dim() != 3 || characters.shape[0] != BatchSize || characters.shape[1] != Steps || characters.dtype != ScalarType.Int64)
+        {
+            throw new ArgumentException(
+                $"SequenceBatch: expected character ids of shape ({BatchSize}, {Steps}, W) int64, got {FormatShape(characters.shape)} {characters.dtype}.", nameof(characters));
+        }
+        return new SequenceBatch(Data, Lengths, _lengths, MinLength, MaxLength) { Characters = characters };
+    }
+
+    /// <summary>The batch with its data (and characters) on <paramref name="device"/> (the lengths stay on the CPU).</summary>
     public SequenceBatch To(Device device)
-        => Data.device_type == device.type && (device.type == DeviceType.CPU || Data.device_index == device.index) ? this : WithData(Data.to(device));
+    {
+        if (Data.device_type == device.type && (device.type == DeviceType.CPU || Data.device_index == device.index)) return this;
+        var moved = WithData(Data.to(device));
+        return Characters is null ? moved : moved.WithCharacters(Characters.to(device));
+    }
 
     /// <summary>(N) int64 lengths on the CPU, made when <see cref="AllFull"/>.</summary>
     public Tensor LengthsOrFull()

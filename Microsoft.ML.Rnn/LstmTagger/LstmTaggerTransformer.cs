@@ -49,8 +49,10 @@ public sealed class LstmTaggerTransformer : RnnTransformerBase, ISequenceScorer<
     //             "fused.weight_ih_l0"); older weights are renamed when loaded.
     // 0x00010004: the encoder description ends with the bidirectional stacking (BidirectionalStacking).
     // 0x00010005: ... and the cell kind with its options (RnnCellKind), when one was given.
+    // 0x00010006: text token input (feature kind 2 with its vocabulary), and the encoder description ends with the
+    //             character encoder sizes.
     private static VersionInfo GetVersionInfo()
-        => ModelPersistence.CreateVersionInfo("RNNTAGGR", verWrittenCur: 0x00010005, verReadableCur: 0x00010005,
+        => ModelPersistence.CreateVersionInfo("RNNTAGGR", verWrittenCur: 0x00010006, verReadableCur: 0x00010006,
             verWeCanReadBack: 0x00010001, LoaderSignature, typeof(LstmTaggerTransformer).Assembly);
 
     private protected override VersionInfo Version => GetVersionInfo();

@@ -29,6 +29,8 @@ internal static class EncoderOptionsPersistence
         // byte: bidirectional stacking (BidirectionalStacking; since format 0x00010004 of every component)
         // strings: the cell kind's name, then its options' keys and values in turn; none when the cell type says it all
         //          (RnnCellKind; since format 0x00010005 of every component)
+        // long: character vocabulary size (0: no characters), long: character embedding size, long: character features
+        //       (since format 0x00010006 of every component)
         ctx.Writer.Write(encoder.VocabularySize);
         ctx.Writer.Write(encoder.InputFeatures);
         ctx.Writer.Write((int)o.CellType);
@@ -40,6 +42,9 @@ internal static class EncoderOptionsPersistence
         ModelPersistence.WriteStrings(ctx, o.Cell is { } kind
             ? [kind.Name, .. kind.Options.SelectMany(p => new[] { p.Key, p.Value })]
             : []);
+        ctx.Writer.Write(o.CharacterVocabularySize);
+        ctx.Writer.Write(o.CharacterEmbeddingSize);
+        ctx.Writer.Write(o.CharacterFeatures);
     }
 
     /// <summary>First format version (of every component) that writes the cell kind (<see cref="RnnCellKind"/>).</summary>
@@ -62,19 +67,27 @@ internal static class EncoderOptionsPersistence
         double dropout = ctx.Reader.ReadDouble();
         byte stacking = ctx.Header.ModelVerWritten >= StackingVersion ? ctx.Reader.ReadByte() : (byte)BidirectionalStacking.LayerByLayer;
         var kind = ctx.Header.ModelVerWritten >= CellKindVersion ? ReadCellKind(ctx, component) : null;
+        bool hasCharacterSizes = ctx.Header.ModelVerWritten >= FeatureEncoding.TokensVersion;
+        long characters = hasCharacterSizes ? ctx.Reader.ReadInt64() : 0;
+        long characterEmbedding = hasCharacterSizes ? ctx.Reader.ReadInt64() : 16;
+        long characterFeatures = hasCharacterSizes ? ctx.Reader.ReadInt64() : 0;
         // Sanity bounds before anything is sized from these values; the weights entry then bounds the total
         // (ModelPersistence.CheckNetworkFits with MinimumParameters).
         if (vocabulary < 0 || vocabulary > (long)uint.MaxValue + 1 || features < 1 || features > 1 << 24
             || !Enum.IsDefined((RnnCellType)cell) || hidden < 1 || hidden > 1 << 20 || layers < 1 || layers > 1024 || bidirectional > 1
-            || !(dropout >= 0 && dropout < 1) || !Enum.IsDefined((BidirectionalStacking)stacking))
+            || !(dropout >= 0 && dropout < 1) || !Enum.IsDefined((BidirectionalStacking)stacking)
+            || characters < 0 || characters > char.MaxValue + 2 || (characters > 0 && (vocabulary == 0 || characterEmbedding < 1
+                || characterEmbedding > 1 << 16 || characterFeatures < 1 || characterFeatures >= features)))
         {
             throw new FormatException($"{component}: corrupt network description in the model (vocabulary {vocabulary}, " +
-                $"features {features}, cell {cell}, hidden {hidden}, layers {layers}, bidirectional {bidirectional}, dropout {dropout}, stacking {stacking}).");
+                $"features {features}, cell {cell}, hidden {hidden}, layers {layers}, bidirectional {bidirectional}, dropout {dropout}, stacking {stacking}, " +
+                $"characters {characters}, character embedding {characterEmbedding}, character features {characterFeatures}).");
         }
         return new SequenceEncoderOptions
         {
             VocabularySize = vocabulary,
-            EmbeddingSize = vocabulary > 0 ? features : 64,
+            // For token input the first layer reads the word embedding and the character features side by side.
+            EmbeddingSize = vocabulary > 0 ? features - (characters > 0 ? characterFeatures : 0) : 64,
             InputSize = vocabulary > 0 ? 0 : features,
             CellType = (RnnCellType)cell,
             HiddenSize = hidden,
@@ -83,6 +96,9 @@ internal static class EncoderOptionsPersistence
             Stacking = (BidirectionalStacking)stacking,
             Cell = kind,
             DropoutBetweenLayers = dropout,
+            CharacterVocabularySize = characters,
+            CharacterEmbeddingSize = characterEmbedding,
+            CharacterFeatures = characterFeatures,
         };
     }
 
@@ -115,8 +131,10 @@ internal static class EncoderOptionsPersistence
         double gates = o.ResolvedCell.GatesPerUnit;
         double directions = o.Bidirectional ? 2 : 1;
         double h = o.HiddenSize, output = o.ResolvedCell.OutputSize(o.HiddenSize);
-        double firstInput = o.VocabularySize > 0 ? o.EmbeddingSize : o.InputSize;
+        double firstInput = o.VocabularySize > 0 ? o.EmbeddingSize + (o.UsesCharacters ? o.CharacterFeatures : 0) : o.InputSize;
         double embedding = o.VocabularySize > 0 ? (double)o.VocabularySize * o.EmbeddingSize : 0;
+        if (o.UsesCharacters)
+            embedding += (double)o.CharacterVocabularySize * o.CharacterEmbeddingSize + CharacterEncoder.Window * o.CharacterEmbeddingSize * (double)o.CharacterFeatures;
         double recurrent = directions * gates * h * (firstInput + output);
         double deeperInput = o.Stacking == BidirectionalStacking.PerDirection ? output : directions * output;
         double deeper = (o.NumberOfLayers - 1) * directions * gates * h * (deeperInput + output);

@@ -10,7 +10,8 @@ namespace Microsoft.ML.Rnn.MLNet;
 /// column kind (training), write/read the feature column's description (persistence), and check that a scoring schema
 /// has the same kind of column (scoring).
 /// </summary>
-internal sealed record FeatureEncoding(string Name, SequenceItemKind Kind, ulong KeyCount, int FeaturesPerStep, int? MaxSteps = null)
+internal sealed record FeatureEncoding(string Name, SequenceItemKind Kind, ulong KeyCount, int FeaturesPerStep, int? MaxSteps = null,
+    TokenVocabulary? Vocabulary = null)
 {
     /// <summary>Largest <see cref="MaxSteps"/> a model may claim (a sanity bound for loading untrusted files).</summary>
     public const int MaxStepsBound = 1 << 28;
@@ -18,8 +19,38 @@ internal sealed record FeatureEncoding(string Name, SequenceItemKind Kind, ulong
     /// <summary>First format version (of every component) that writes <see cref="MaxSteps"/>.</summary>
     public const uint MaxStepsVersion = 0x00010002;
 
-    /// <summary>The encoding of a bound training column (with its <see cref="SequenceColumn.MaxSteps"/>).</summary>
-    public static FeatureEncoding Of(SequenceColumn column) => new(column.Name, column.Kind, column.KeyCount, column.FeaturesPerStep, column.MaxSteps);
+    /// <summary>First format version (of every component) that reads text tokens (kind 2, with the vocabulary).</summary>
+    public const uint TokensVersion = 0x00010006;
+
+    /// <summary>The encoding of a bound training column (with its <see cref="SequenceColumn.MaxSteps"/> and vocabulary).</summary>
+    public static FeatureEncoding Of(SequenceColumn column)
+        => new(column.Name, column.Kind, column.KeyCount, column.FeaturesPerStep, column.MaxSteps, column.Vocabulary);
+
+    /// <summary>
+    /// A bound training column, ready to read: a token column gets the vocabulary of <paramref name="data"/>'s tokens
+    /// (words seen at least <see cref="RnnOptionsBase.MinimumWordCount"/> times, every character); other kinds are
+    /// returned as they are.
+    /// </summary>
+    public static SequenceColumn WithTrainingVocabulary(IHost host, IDataView data, SequenceColumn column, RnnOptionsBase o, string component)
+    {
+        if (column.Kind != SequenceItemKind.Tokens) return column;
+        var tokens = new List<string>();
+        using (var cursor = data.GetRowCursor(new[] { data.Schema[column.Index] }))
+        {
+            var reader = new SequenceColumnReader(cursor, column);
+            while (cursor.MoveNext())
+            {
+                host.CheckAlive();
+                foreach (var token in reader.ReadTokenText())
+                    tokens.Add(token.ToString());
+            }
+        }
+        var vocabulary = TokenVocabulary.Build(tokens, o.MinimumWordCount);
+        using var ch = host.Start("Vocabulary");
+        ch.Info($"{component}: feature column '{column.Name}': {tokens.Count} tokens, {vocabulary.Words.Count} words seen at least " +
+                $"{o.MinimumWordCount} time(s) (the others read as the unknown word), {vocabulary.Characters.Length} characters.");
+        return column.WithVocabulary(vocabulary);
+    }
 
     /// <summary>Encoder options for this feature column: an embedding with one extra row for missing keys, or Single steps.</summary>
     public SequenceEncoderOptions EncoderOptions(RnnOptionsBase o, IChannel ch, DataViewSchema.Column featureColumn, int seed, string component)
@@ -38,12 +69,12 @@ internal sealed record FeatureEncoding(string Name, SequenceItemKind Kind, ulong
                 Initialization = o.Initialization,
             };
         }
-        // One embedding row per key plus one for missing keys (tokens not in the dictionary at scoring time).
-        long vocabulary = checked((long)KeyCount + 1);
+        // One embedding row per key (or known word) plus one for missing keys (unknown words).
+        long vocabulary = Vocabulary?.WordCount ?? checked((long)KeyCount + 1);
         Tensor? pretrained = null;
         if (o.WordVectorsFile is { } file)
         {
-            var words = KeyValueAnnotation.FromColumn(featureColumn)?.ToStrings()
+            var words = Vocabulary?.Words.ToArray() ?? KeyValueAnnotation.FromColumn(featureColumn)?.ToStrings()
                 ?? throw new InvalidOperationException($"{component}: WordVectorsFile needs the KeyValues annotation (the vocabulary) on feature column '{Name}'.");
             try
             {
@@ -69,7 +100,9 @@ internal sealed record FeatureEncoding(string Name, SequenceItemKind Kind, ulong
         return new SequenceEncoderOptions
         {
             VocabularySize = vocabulary, EmbeddingSize = o.EmbeddingSize, PretrainedEmbeddings = pretrained,
-            FreezeEmbeddings = o.FreezeWordVectors, CellType = o.CellType, Cell = o.Cell, HiddenSize = o.HiddenSize,
+            FreezeEmbeddings = o.FreezeWordVectors,
+            CharacterVocabularySize = Vocabulary is not null && o.CharacterFeatures > 0 ? Vocabulary.CharacterCount : 0,
+            CharacterFeatures = o.CharacterFeatures, CellType = o.CellType, Cell = o.Cell, HiddenSize = o.HiddenSize,
             NumberOfLayers = o.NumberOfLayers, Bidirectional = o.Bidirectional, Stacking = o.BidirectionalStacking, DropoutBetweenLayers = o.Dropout,
             Initialization = o.Initialization,
         };
@@ -81,14 +114,21 @@ internal sealed record FeatureEncoding(string Name, SequenceItemKind Kind, ulong
         // *** Binary format ***
         // int: id of the feature column name
         // int: features per step
-        // byte: feature kind (0 Single steps, 1 keys)
-        // long: feature key count (0 for Single input)
+        // byte: feature kind (0 Single steps, 1 keys, 2 text tokens since format 0x00010006 of every component)
+        // long: feature key count (0 for Single and token input)
         // int: longest sequence kept, 0 for no limit (since format 0x00010002 of every component)
+        // for text tokens: strings: the known words in id order; int: character count, then each character as UInt16
         ctx.SaveNonEmptyString(Name);
         ctx.Writer.Write(FeaturesPerStep);
-        ctx.Writer.Write((byte)(Kind == SequenceItemKind.Keys ? 1 : 0));
+        ctx.Writer.Write((byte)Kind);
         ctx.Writer.Write((long)KeyCount);
         ctx.Writer.Write(MaxSteps ?? 0);
+        if (Kind != SequenceItemKind.Tokens) return;
+        var vocabulary = Vocabulary ?? throw new InvalidOperationException($"Token column '{Name}' has no vocabulary to save.");
+        ModelPersistence.WriteStrings(ctx, vocabulary.Words);
+        ctx.Writer.Write(vocabulary.Characters.Length);
+        foreach (char c in vocabulary.Characters)
+            ctx.Writer.Write((ushort)c);
     }
 
     /// <summary>Reads what <see cref="Write"/> wrote; throws <see cref="FormatException"/> on corrupt values.</summary>
@@ -101,14 +141,35 @@ internal sealed record FeatureEncoding(string Name, SequenceItemKind Kind, ulong
         int maxSteps = ctx.Header.ModelVerWritten >= MaxStepsVersion ? ctx.Reader.ReadInt32() : 0;
         // Bounds: a key count beyond UInt32 cannot come from an ML.NET key type; F beyond 2^24 Single values per
         // step is no sequence model anyone trains.
-        if (featuresPerStep < 1 || featuresPerStep > 1 << 24 || kind > 1 || keyCount < 0 || keyCount > uint.MaxValue
-            || (kind == 1 && (keyCount == 0 || featuresPerStep != 1)) || maxSteps < 0 || maxSteps > MaxStepsBound)
+        int kinds = ctx.Header.ModelVerWritten >= TokensVersion ? 3 : 2;
+        if (featuresPerStep < 1 || featuresPerStep > 1 << 24 || kind >= kinds || keyCount < 0 || keyCount > uint.MaxValue
+            || (kind == 1 && (keyCount == 0 || featuresPerStep != 1)) || (kind == 2 && (keyCount != 0 || featuresPerStep != 1))
+            || maxSteps < 0 || maxSteps > MaxStepsBound)
         {
             throw new FormatException($"{component}: corrupt feature column description in the model (features per step " +
                 $"{featuresPerStep}, kind {kind}, key count {keyCount}, longest sequence {maxSteps}).");
         }
-        return new FeatureEncoding(name, kind == 1 ? SequenceItemKind.Keys : SequenceItemKind.Singles, (ulong)keyCount, featuresPerStep,
-            maxSteps == 0 ? null : maxSteps);
+        return new FeatureEncoding(name, (SequenceItemKind)kind, (ulong)keyCount, featuresPerStep, maxSteps == 0 ? null : maxSteps,
+            kind == 2 ? ReadVocabulary(ctx, component) : null);
+    }
+
+    private static TokenVocabulary ReadVocabulary(ModelLoadContext ctx, string component)
+    {
+        var words = ModelPersistence.ReadStrings(ctx);
+        int characters = ctx.Reader.ReadInt32();
+        if (words.Length > TokenVocabulary.MaxWords || words.Any(w => w is null) || characters < 0 || characters > char.MaxValue + 1)
+            throw new FormatException($"{component}: corrupt token vocabulary in the model ({words.Length} words, {characters} characters).");
+        var text = new char[characters];
+        for (int i = 0; i < characters; i++)
+            text[i] = (char)ctx.Reader.ReadUInt16();
+        try
+        {
+            return new TokenVocabulary(words!, new string(text));
+        }
+        catch (ArgumentException e)
+        {
+            throw new FormatException($"{component}: corrupt token vocabulary in the model: {e.Message}", e);
+        }
     }
 
     /// <summary>
@@ -118,13 +179,18 @@ internal sealed record FeatureEncoding(string Name, SequenceItemKind Kind, ulong
     public void CheckNetwork(SequenceEncoderOptions encoder, string component)
     {
         ArgumentNullException.ThrowIfNull(encoder);
-        bool fits = Kind == SequenceItemKind.Keys
-            ? encoder.VocabularySize == (long)KeyCount + 1
-            : encoder.VocabularySize == 0 && encoder.InputSize == FeaturesPerStep;
+        bool fits = Kind switch
+        {
+            SequenceItemKind.Keys => encoder.VocabularySize == (long)KeyCount + 1 && !encoder.UsesCharacters,
+            SequenceItemKind.Tokens => encoder.VocabularySize == Vocabulary!.WordCount
+                && (!encoder.UsesCharacters || encoder.CharacterVocabularySize == Vocabulary.CharacterCount),
+            _ => encoder.VocabularySize == 0 && encoder.InputSize == FeaturesPerStep && !encoder.UsesCharacters,
+        };
         if (!fits)
         {
-            throw new FormatException($"{component}: corrupt model: the network (vocabulary {encoder.VocabularySize}, input size " +
-                $"{encoder.InputSize}) does not fit feature column '{Name}' ({Kind}, key count {KeyCount}, features per step {FeaturesPerStep}).");
+            throw new FormatException($"{component}: corrupt model: the network (vocabulary {encoder.VocabularySize}, characters " +
+                $"{encoder.CharacterVocabularySize}, input size {encoder.InputSize}) does not fit feature column '{Name}' ({Kind}, key count " +
+                $"{KeyCount}, words {Vocabulary?.WordCount ?? 0}, features per step {FeaturesPerStep}).");
         }
     }
 
@@ -133,17 +199,21 @@ internal sealed record FeatureEncoding(string Name, SequenceItemKind Kind, ulong
     /// <param name="parameterName">The caller's parameter named in the exception (e.g. "validationData").</param>
     public SequenceColumn Bind(DataViewSchema schema, string parameterName = "schema")
     {
-        // Key steps are bound one per step whatever the model's F, so a key column given to a Single-step model is
+        // Key and text steps are bound one per step whatever the model's F, so such a column given to a Single-step model is
         // reported as the type mismatch it is rather than as a features-per-step error.
-        bool keyColumn = schema.GetColumnOrNull(Name)?.Type is VectorDataViewType { ItemType: KeyDataViewType };
-        var column = SequenceColumn.Bind(schema, Name, Kind == SequenceItemKind.Keys || keyColumn ? 1 : FeaturesPerStep);
+        bool oneStepItems = schema.GetColumnOrNull(Name)?.Type is VectorDataViewType { ItemType: KeyDataViewType or TextDataViewType };
+        var column = SequenceColumn.Bind(schema, Name, Kind != SequenceItemKind.Singles || oneStepItems ? 1 : FeaturesPerStep);
         if (column.Kind != Kind || column.KeyCount != KeyCount)
         {
-            string expected = Kind == SequenceItemKind.Keys
-                ? new VectorDataViewType(new KeyDataViewType(typeof(uint), KeyCount)).ToString()
-                : "vector of Single";
+            string expected = Kind switch
+            {
+                SequenceItemKind.Keys => new VectorDataViewType(new KeyDataViewType(typeof(uint), KeyCount)).ToString(),
+                SequenceItemKind.Tokens => "vector of String (tokens)",
+                _ => "vector of Single",
+            };
             throw Contracts.ExceptSchemaMismatch(parameterName, "feature", Name, expected, column.Type.ToString());
         }
-        return column.WithMaxSteps(MaxSteps);
+        column = column.WithMaxSteps(MaxSteps);
+        return Vocabulary is null ? column : column.WithVocabulary(Vocabulary);
     }
 }

@@ -16,6 +16,8 @@ internal static class RnnOptionsValidation
             throw new ArgumentException($"{component}: LabelColumnName must be a column name.", nameof(options.LabelColumnName));
         AtLeast(options.FeaturesPerStep, 1, nameof(options.FeaturesPerStep), component);
         AtLeast(options.EmbeddingSize, 1, nameof(options.EmbeddingSize), component);
+        AtLeast(options.CharacterFeatures, 0, nameof(options.CharacterFeatures), component);
+        AtLeast(options.MinimumWordCount, 1, nameof(options.MinimumWordCount), component);
         AtLeast(options.HiddenSize, 1, nameof(options.HiddenSize), component);
         AtLeast(options.NumberOfLayers, 1, nameof(options.NumberOfLayers), component);
         AtLeast(options.MaxEpochs, 1, nameof(options.MaxEpochs), component);

@@ -11,17 +11,20 @@ internal enum SequenceItemKind
 
     /// <summary>A vector of keys (UInt32), one key (e.g. a token id) per step.</summary>
     Keys,
+
+    /// <summary>A vector of text, one token per step, read through the model's <see cref="Networks.TokenVocabulary"/> (word and character ids).</summary>
+    Tokens,
 }
 
 /// <summary>
 /// A validated input column holding one sequence per row: a known-size or variable-size vector of Single (read as
-/// L steps of F = <see cref="FeaturesPerStep"/> values) or a variable- or known-size vector of UInt32 keys (one
-/// key per step).
+/// L steps of F = <see cref="FeaturesPerStep"/> values), a variable- or known-size vector of UInt32 keys (one
+/// key per step) or of text (one token per step).
 /// </summary>
 internal sealed class SequenceColumn
 {
     /// <summary>The expected type, worded as in ML.NET's schema mismatch messages.</summary>
-    public const string ExpectedType = "known-size or variable vector of Single or key";
+    public const string ExpectedType = "known-size or variable vector of Single, key or text";
 
     private SequenceColumn(string name, int index, VectorDataViewType type, SequenceItemKind kind, int featuresPerStep, ulong keyCount)
     {
@@ -42,7 +45,7 @@ internal sealed class SequenceColumn
     /// <summary>The column's vector type.</summary>
     public VectorDataViewType Type { get; }
 
-    /// <summary>Whether steps are Single features or keys.</summary>
+    /// <summary>Whether steps are Single features, keys or tokens.</summary>
     public SequenceItemKind Kind { get; }
 
     /// <summary>F: values per step (1 for keys).</summary>
@@ -60,12 +63,24 @@ internal sealed class SequenceColumn
     /// </summary>
     public int? MaxSteps { get; private init; }
 
+    /// <summary>For a token column: the words and characters its tokens are read as (null until the model has one).</summary>
+    public Networks.TokenVocabulary? Vocabulary { get; private init; }
+
     /// <summary>This column with <see cref="MaxSteps"/> set to <paramref name="maxSteps"/> (null: no limit).</summary>
     public SequenceColumn WithMaxSteps(int? maxSteps)
     {
         if (maxSteps is < 1)
             throw new ArgumentOutOfRangeException(nameof(maxSteps), maxSteps, $"The longest sequence kept for column '{Name}' must be at least 1 step, got {maxSteps}.");
-        return new SequenceColumn(Name, Index, Type, Kind, FeaturesPerStep, KeyCount) { MaxSteps = maxSteps };
+        return new SequenceColumn(Name, Index, Type, Kind, FeaturesPerStep, KeyCount) { MaxSteps = maxSteps, Vocabulary = Vocabulary };
+    }
+
+    /// <summary>This token column read through <paramref name="vocabulary"/>.</summary>
+    public SequenceColumn WithVocabulary(Networks.TokenVocabulary vocabulary)
+    {
+        ArgumentNullException.ThrowIfNull(vocabulary);
+        if (Kind != SequenceItemKind.Tokens)
+            throw new InvalidOperationException($"Column '{Name}' holds {Kind}, not text tokens: it has no vocabulary.");
+        return new SequenceColumn(Name, Index, Type, Kind, FeaturesPerStep, KeyCount) { MaxSteps = MaxSteps, Vocabulary = vocabulary };
     }
 
     /// <summary>
@@ -97,6 +112,13 @@ internal sealed class SequenceColumn
                     $"Features per step must be 1 for key {columnRole} column '{columnName}' (each key is one step), got {featuresPerStep}.");
             return new SequenceColumn(columnName, column.Index, vector, SequenceItemKind.Keys, 1, key.Count);
         }
+        if (vector.ItemType is TextDataViewType)
+        {
+            if (featuresPerStep != 1)
+                throw new ArgumentOutOfRangeException(nameof(featuresPerStep),
+                    $"Features per step must be 1 for text {columnRole} column '{columnName}' (each token is one step), got {featuresPerStep}.");
+            return new SequenceColumn(columnName, column.Index, vector, SequenceItemKind.Tokens, 1, 0);
+        }
         if (vector.ItemType != NumberDataViewType.Single)
             throw Contracts.ExceptSchemaMismatch(nameof(schema), columnRole, columnName, ExpectedType, column.Type.ToString());
         if (vector.IsKnownSize && vector.Size % featuresPerStep != 0)
@@ -116,7 +138,7 @@ internal sealed class SequenceColumn
         if (!inputSchema.TryFindColumn(columnName, out var column))
             throw Contracts.ExceptSchemaMismatch(nameof(inputSchema), columnRole, columnName);
         bool isVector = column.Kind is SchemaShape.Column.VectorKind.Vector or SchemaShape.Column.VectorKind.VariableVector;
-        bool itemOk = column.IsKey ? column.ItemType.RawType == typeof(uint) : column.ItemType == NumberDataViewType.Single;
+        bool itemOk = column.IsKey ? column.ItemType.RawType == typeof(uint) : column.ItemType is TextDataViewType || column.ItemType == NumberDataViewType.Single;
         if (!isVector || !itemOk)
             throw Contracts.ExceptSchemaMismatch(nameof(inputSchema), columnRole, columnName, ExpectedType, column.GetTypeString());
         return column;

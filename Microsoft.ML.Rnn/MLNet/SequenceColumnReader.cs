@@ -5,7 +5,8 @@ namespace Microsoft.ML.Rnn.MLNet;
 
 /// <summary>
 /// Reads the sequence held by a <see cref="SequenceColumn"/> in the current row of a cursor or row: Single
-/// columns as L * F values (step-major), key columns as L zero-based indices.
+/// columns as L * F values (step-major), key columns as L zero-based indices, token columns as L texts (or their word
+/// and character ids).
 /// </summary>
 internal sealed class SequenceColumnReader
 {
@@ -14,8 +15,10 @@ internal sealed class SequenceColumnReader
     private readonly MissingKeyHandling _missingKeys;
     private readonly ValueGetter<VBuffer<float>>? _singles;
     private readonly ValueGetter<VBuffer<uint>>? _keys;
+    private readonly ValueGetter<VBuffer<ReadOnlyMemory<char>>>? _tokens;
     private VBuffer<float> _singleBuffer;
     private VBuffer<uint> _keyBuffer;
+    private VBuffer<ReadOnlyMemory<char>> _tokenBuffer;
 
     /// <summary>Creates a reader of <paramref name="column"/> (bound to <paramref name="row"/>'s schema) in <paramref name="row"/>.</summary>
     public SequenceColumnReader(DataViewRow row, SequenceColumn column, MissingKeyHandling missingKeys = MissingKeyHandling.Throw)
@@ -26,10 +29,12 @@ internal sealed class SequenceColumnReader
         _column = column;
         _missingKeys = missingKeys;
         var schemaColumn = row.Schema[column.Index];
-        if (column.Kind == SequenceItemKind.Singles)
-            _singles = row.GetGetter<VBuffer<float>>(schemaColumn);
-        else
-            _keys = row.GetGetter<VBuffer<uint>>(schemaColumn);
+        switch (column.Kind)
+        {
+            case SequenceItemKind.Singles: _singles = row.GetGetter<VBuffer<float>>(schemaColumn); break;
+            case SequenceItemKind.Keys: _keys = row.GetGetter<VBuffer<uint>>(schemaColumn); break;
+            default: _tokens = row.GetGetter<VBuffer<ReadOnlyMemory<char>>>(schemaColumn); break;
+        }
     }
 
     /// <summary>The column read.</summary>
@@ -47,7 +52,7 @@ internal sealed class SequenceColumnReader
     public float[] ReadSingles(out int steps)
     {
         if (_singles is null)
-            throw new InvalidOperationException($"Column '{_column.Name}' holds keys, not Single values.");
+            throw new InvalidOperationException($"Column '{_column.Name}' holds {_column.Kind}, not Single values.");
         _singles(ref _singleBuffer);
         int length = _singleBuffer.Length;
         int f = _column.FeaturesPerStep;
@@ -97,7 +102,7 @@ internal sealed class SequenceColumnReader
     public int[] ReadKeys()
     {
         if (_keys is null)
-            throw new InvalidOperationException($"Column '{_column.Name}' holds Single values, not keys.");
+            throw new InvalidOperationException($"Column '{_column.Name}' holds {_column.Kind}, not keys.");
         _keys(ref _keyBuffer);
         LastFullSteps = _keyBuffer.Length;
         int steps = _column.MaxSteps is int max ? Math.Min(max, _keyBuffer.Length) : _keyBuffer.Length;
@@ -110,6 +115,44 @@ internal sealed class SequenceColumnReader
             t++;
         }
         return indices;
+    }
+
+    /// <summary>The current row's tokens (at most <see cref="SequenceColumn.MaxSteps"/>) as text: what a vocabulary is built from.</summary>
+    public ReadOnlyMemory<char>[] ReadTokenText()
+    {
+        if (_tokens is null)
+            throw new InvalidOperationException($"Column '{_column.Name}' holds {_column.Kind}, not text tokens.");
+        _tokens(ref _tokenBuffer);
+        LastFullSteps = _tokenBuffer.Length;
+        int steps = _column.MaxSteps is int max ? Math.Min(max, _tokenBuffer.Length) : _tokenBuffer.Length;
+        var tokens = new ReadOnlyMemory<char>[steps];
+        int t = 0;
+        foreach (var token in _tokenBuffer.DenseValues())
+        {
+            if (t == steps) break;
+            tokens[t++] = token;
+        }
+        return tokens;
+    }
+
+    /// <summary>
+    /// Reads the current row of a token column through its vocabulary: one word id per step (the unknown word's id for
+    /// a word the model does not know, including an empty token) and each token's character ids.
+    /// </summary>
+    public int[] ReadTokens(out int[][] characters)
+    {
+        var vocabulary = _column.Vocabulary
+            ?? throw new InvalidOperationException($"Token column '{_column.Name}' is read before its vocabulary is known.");
+        var tokens = ReadTokenText();
+        var words = new int[tokens.Length];
+        characters = new int[tokens.Length][];
+        for (int t = 0; t < tokens.Length; t++)
+        {
+            var token = tokens[t].Span;
+            words[t] = vocabulary.WordId(token);
+            characters[t] = vocabulary.CharacterIds(token);
+        }
+        return words;
     }
 
     private int ToIndex(uint key, int step)

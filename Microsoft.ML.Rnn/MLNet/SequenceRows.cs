@@ -13,6 +13,7 @@ internal sealed class SequenceRows
 {
     private readonly List<float[]> _singles = new();
     private readonly List<int[]> _keys = new();
+    private readonly List<int[][]> _characters = new();
     private readonly List<int> _lengths = new();
 
     /// <summary>Creates an empty set of sequences of <paramref name="column"/>.</summary>
@@ -36,8 +37,8 @@ internal sealed class SequenceRows
         ? _singles[row]
         : throw new InvalidOperationException($"Column '{Column.Name}' holds keys, not Single values.");
 
-    /// <summary>Row <paramref name="row"/> of a key column: L zero-based indices.</summary>
-    public int[] Keys(int row) => Column.Kind == SequenceItemKind.Keys
+    /// <summary>Row <paramref name="row"/> of a key column (L zero-based indices) or of a token column (L word ids).</summary>
+    public int[] Keys(int row) => Column.Kind != SequenceItemKind.Singles
         ? _keys[row]
         : throw new InvalidOperationException($"Column '{Column.Name}' holds Single values, not keys.");
 
@@ -52,7 +53,16 @@ internal sealed class SequenceRows
         }
         else
         {
-            int[] keys = reader.ReadKeys();
+            int[] keys;
+            if (Column.Kind == SequenceItemKind.Keys)
+            {
+                keys = reader.ReadKeys();
+            }
+            else
+            {
+                keys = reader.ReadTokens(out var characters);
+                _characters.Add(characters);
+            }
             _keys.Add(keys);
             _lengths.Add(keys.Length);
         }
@@ -77,7 +87,8 @@ internal sealed class SequenceRows
 
     /// <summary>
     /// Builds the padded batch of <paramref name="rows"/> (indices into this set), on the CPU:
-    /// Single columns give data (N, L_max, F) float32, key columns (N, L_max) int64; padding is 0 and
+    /// Single columns give data (N, L_max, F) float32, key columns (N, L_max) int64, token columns (N, L_max) int64 word
+    /// ids with (N, L_max, W_max) int64 character ids (W_max: the longest token, at least 1); padding is 0 and
     /// lengths hold each row's L (known here, so the batch is not validated again). L_max is the longest selected
     /// sequence, at least 1 so that a batch of empty sequences still has a time axis.
     /// </summary>
@@ -113,7 +124,31 @@ internal sealed class SequenceRows
                 for (int t = 0; t < keys.Length; t++)
                     data[(long)i * maxSteps + t] = keys[t];
             }
-            return SequenceBatch.FromValidLengths(torch.tensor(data, new long[] { n, maxSteps }, ScalarType.Int64), lengths);
+            var batch = SequenceBatch.FromValidLengths(torch.tensor(data, new long[] { n, maxSteps }, ScalarType.Int64), lengths);
+            return Column.Kind == SequenceItemKind.Tokens ? batch.WithCharacters(CharacterBatch(rows, maxSteps)) : batch;
         }
+    }
+
+    /// <summary>(N, L, W) character ids of the tokens of <paramref name="rows"/>, zero-padded.</summary>
+    private Tensor CharacterBatch(IReadOnlyList<int> rows, int maxSteps)
+    {
+        int width = 1;
+        foreach (int row in rows)
+        {
+            foreach (var token in _characters[row])
+                width = Math.Max(width, token.Length);
+        }
+        var data = new long[(long)rows.Count * maxSteps * width];
+        for (int i = 0; i < rows.Count; i++)
+        {
+            var tokens = _characters[rows[i]];
+            for (int t = 0; t < tokens.Length; t++)
+            {
+                long offset = ((long)i * maxSteps + t) * width;
+                for (int c = 0; c < tokens[t].Length; c++)
+                    data[offset + c] = tokens[t][c];
+            }
+        }
+        return torch.tensor(data, new long[] { rows.Count, maxSteps, width }, ScalarType.Int64);
     }
 }

@@ -20,6 +20,7 @@ namespace Microsoft.ML.Rnn.Networks;
 public sealed class SequenceEncoder : nn.Module
 {
     private readonly Embedding? embedding;
+    private readonly CharacterEncoder? characters;
     // Unidirectional: one StackedCell (fusable as a whole). Bidirectional, layer by layer: a list of layers per
     // direction, since a deeper layer reads both directions and the layers of one direction do not chain as a
     // StackedCell. Bidirectional per direction: one StackedCell per direction (stacked and backward_stacked).
@@ -66,9 +67,16 @@ public sealed class SequenceEncoder : nn.Module
             }
             if (options.InputSize != 0)
                 throw new ArgumentException("SequenceEncoder: set either VocabularySize (token input) or InputSize (float input), not both.", nameof(options));
+            if (options.UsesCharacters)
+            {
+                characters = new CharacterEncoder(options.CharacterVocabularySize, options.CharacterEmbeddingSize, options.CharacterFeatures);
+                stepFeatures += options.CharacterFeatures;
+            }
         }
         else
         {
+            if (options.UsesCharacters)
+                throw new ArgumentException("SequenceEncoder: CharacterVocabularySize needs token input (VocabularySize); float input has no characters.", nameof(options));
             if (options.InputSize < 1)
                 throw new ArgumentException("SequenceEncoder: set VocabularySize (token input) or InputSize (float input) to at least 1.", nameof(options));
             stepFeatures = options.InputSize;
@@ -103,7 +111,7 @@ public sealed class SequenceEncoder : nn.Module
     /// <summary>Number of token ids for token input, 0 for float input.</summary>
     public long VocabularySize { get; }
 
-    /// <summary>Features per step fed to the first layer (E or F).</summary>
+    /// <summary>Features per step fed to the first layer (E, E plus the character features, or F).</summary>
     public long InputFeatures { get; }
 
     /// <summary>H: hidden size per direction.</summary>
@@ -218,7 +226,7 @@ public sealed class SequenceEncoder : nn.Module
         return pooled.MoveToOuterDisposeScope();
     }
 
-    /// <summary>(N, L, E) embedded tokens, or the (N, L, F) float input.</summary>
+    /// <summary>(N, L, E) embedded tokens (with their character features appended when the encoder reads characters), or the (N, L, F) float input.</summary>
     /// <param name="input">Token ids or float features; token ids past the lengths may hold anything (e.g. -1 as padding).</param>
     private Tensor Embed(SequenceBatch input)
     {
@@ -242,7 +250,14 @@ public sealed class SequenceEncoder : nn.Module
                     $"SequenceEncoder: token ids at valid steps must lie in [0, {VocabularySize}), got values from {min} to {max}.");
             }
         }
-        return embedding.call(ids);
+        var embedded = embedding.call(ids);
+        if (characters is null) return embedded;
+        if (input.Characters is not { } characterIds)
+        {
+            throw new ArgumentException("SequenceEncoder: this encoder reads each token's characters too; pass a batch made with " +
+                "SequenceBatch.WithCharacters (character ids (N, L, W)).", nameof(input));
+        }
+        return cat([embedded, characters.call(characterIds)], 2);
     }
 
     /// <summary>The embedded tokens or float features of <paramref name="input"/>, checked as what the first layer reads.</summary>

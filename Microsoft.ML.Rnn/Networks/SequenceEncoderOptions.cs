@@ -19,6 +19,21 @@ public sealed class SequenceEncoderOptions
     /// <summary>Keep <see cref="PretrainedEmbeddings"/> fixed during training.</summary>
     public bool FreezeEmbeddings { get; init; }
 
+    /// <summary>
+    /// For token input: character ids read by a <see cref="CharacterEncoder"/> whose features join each token's
+    /// embedding (<see cref="TokenVocabulary.CharacterCount"/>); 0 (default) reads no characters.
+    /// </summary>
+    public long CharacterVocabularySize { get; init; }
+
+    /// <summary>With characters: the character embedding size.</summary>
+    public long CharacterEmbeddingSize { get; init; } = 16;
+
+    /// <summary>With characters: features per token from its characters (the character CNN's filters).</summary>
+    public long CharacterFeatures { get; init; } = 32;
+
+    /// <summary>True when the encoder reads each token's characters too.</summary>
+    public bool UsesCharacters => CharacterVocabularySize > 0;
+
     /// <summary>For float input: features F per step; 0 for token input.</summary>
     public long InputSize { get; init; }
 

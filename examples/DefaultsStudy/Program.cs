@@ -2,7 +2,9 @@
 // and an epoch cap; every other option left alone), measured ONLY on splits of the training data: the test files are
 // never read here, so defaults chosen with this program are not tuned on them (issue: "models that learn well with
 // the defaults"). Each run prints one line per task; compare runs that differ in one option.
-// Usage: dotnet run -c Release --project examples/DefaultsStudy -- [--tasks digits,case,punct,topics,topics-oof] [--set Option=Value ...]
+// Usage: dotnet run -c Release --project examples/DefaultsStudy -- [--tasks digits,case,punct,case-text,punct-text,topics,topics-oof] [--set Option=Value ...]
+//   case-text, punct-text: the taggers reading the tokens as text (their own vocabulary and character features)
+//   instead of keys from MapValueToKey
 //   topics (the README's encoder pipeline, minutes) runs only when named
 //   --set applies to every component's options, e.g. --set LearningRateSchedule=Constant --set EarlyStoppingPatience=3
 using System.Diagnostics;
@@ -18,7 +20,7 @@ var tasks = tasksArgument.Split(',');
 Console.WriteLine($"defaults study: {(settings.Length == 0 ? "package defaults" : string.Join(", ", settings))}");
 
 if (tasks.Contains("digits")) Digits();
-foreach (var task in new[] { "case", "punct" }.Where(tasks.Contains)) Tagging(task);
+foreach (var task in new[] { "case", "punct", "case-text", "punct-text" }.Where(tasks.Contains)) Tagging(task);
 if (tasks.Contains("topics")) Topics();
 if (tasks.Contains("topics-oof")) TopicsOutOfFold();
 
@@ -135,18 +137,21 @@ void Tagging(string task)
     var sentences = ReadConll(Path.Combine(AppContext.BaseDirectory, "Data", "truecase-punct-train.conll"));
     new Random(1).Shuffle(sentences);
     int cut = sentences.Length * 4 / 5;
-    Func<(string[] Tokens, string[] Case, string[] Punct), string[]> pick = task == "case" ? s => s.Case : s => s.Punct;
+    bool text = task.EndsWith("-text", StringComparison.Ordinal);
+    Func<(string[] Tokens, string[] Case, string[] Punct), string[]> pick = task.StartsWith("case", StringComparison.Ordinal) ? s => s.Case : s => s.Punct;
     IDataView View(IEnumerable<(string[] Tokens, string[] Case, string[] Punct)> rows)
         => ml.Data.LoadFromEnumerable(rows.Select(s => new TagRow { Tokens = s.Tokens, Tags = pick(s) }));
     var options = Apply(new LstmTagger.Options { EmbeddingSize = 64, HiddenSize = 128, Bidirectional = true, MaxEpochs = 15 });
     var epochs = Count(options);
-    var pipeline = ml.Transforms.Conversion.MapValueToKey("Features", "Tokens").Append(ml.Transforms.Conversion.MapValueToKey("Label", "Tags"))
+    if (text) options.FeatureColumnName = "Tokens";
+    var pipeline = (text ? (IEstimator<ITransformer>)ml.Transforms.CopyColumns("Features", "Tokens") : ml.Transforms.Conversion.MapValueToKey("Features", "Tokens"))
+        .Append(ml.Transforms.Conversion.MapValueToKey("Label", "Tags"))
         .Append(ml.Transforms.Rnn.LstmTagger(options));
     var clock = Stopwatch.StartNew();
     var model = pipeline.Fit(View(sentences[..cut]));
     double seconds = clock.Elapsed.TotalSeconds;
     var metrics = TaggingEvaluator.Evaluate(model.Transform(View(sentences[cut..])));
-    string[] shown = task == "case" ? ["C", "U"] : ["PERIOD", "COMMA", "QUESTION"];
+    string[] shown = task.StartsWith("case", StringComparison.Ordinal) ? ["C", "U"] : ["PERIOD", "COMMA", "QUESTION"];
     Report(task, string.Join("  ", shown.Select(tag => $"{tag}-F1 {(metrics.PerTag.TryGetValue(tag, out var m) ? m.F1 : 0):F4}")), epochs.Count, seconds);
     // The most frequent tag of each word in the training part (the overall most frequent for unseen words).
     var pairs = sentences[..cut].SelectMany(s => s.Tokens.Zip(pick(s))).ToList();
