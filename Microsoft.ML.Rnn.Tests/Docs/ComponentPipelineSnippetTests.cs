@@ -17,9 +17,8 @@ public class ComponentPipelineSnippetTests
             var ml = new MLContext(seed: 1);
             var train = ml.Data.LoadFromEnumerable(trainSentences);  // rows: string[] Tokens, string[] Punct (one tag per token)
             var test = ml.Data.LoadFromEnumerable(testSentences);
-            var pipeline = ml.Transforms.Conversion.MapValueToKey("Features", "Tokens")   // words -> key ids
-                .Append(ml.Transforms.Conversion.MapValueToKey("Label", "Punct"))          // tags -> keys
-                .Append(ml.Transforms.Rnn.LstmTagger(hiddenSize: 64, maxEpochs: 6, learningRate: 0.01f)); // embedding + BiLSTM
+            var pipeline = ml.Transforms.Conversion.MapValueToKey("Label", "Punct")            // tags -> keys
+                .Append(ml.Transforms.Rnn.LstmTagger(featureColumnName: "Tokens", hiddenSize: 64, maxEpochs: 6, learningRate: 0.01f)); // words + characters, BiLSTM
             var model = pipeline.Fit(train);
             TaggingMetrics metrics = TaggingEvaluator.Evaluate(model.Transform(test));
             Console.WriteLine($"token accuracy {metrics.TokenAccuracy:F3}, PERIOD F1 {metrics.PerTag["PERIOD"].F1:F3}");
@@ -56,8 +55,7 @@ public class ComponentPipelineSnippetTests
         var pipeline = ml.Transforms.Conversion.MapValueToKey("Label", "Topic")
             .Append(ml.Transforms.Text.NormalizeText("Normalized", "Text"))
             .Append(ml.Transforms.Text.TokenizeIntoWords("Words", "Normalized"))
-            .Append(ml.Transforms.Conversion.MapValueToKey("Tokens", "Words"))
-            .Append(ml.Transforms.Rnn.BiGruEncoder("Encoding", "Tokens", hiddenSize: 32, maxEpochs: 4))  // one vector per row
+            .Append(ml.Transforms.Rnn.BiGruEncoder("Encoding", "Words", hiddenSize: 32, maxEpochs: 4))  // one vector per row
             .Append(ml.Transforms.Text.FeaturizeText("NGrams", "Text"))
             .Append(ml.Transforms.Concatenate("Features", "Encoding", "NGrams"))
             .AppendCacheCheckpoint(ml)                                  // encode once, not once per SDCA pass

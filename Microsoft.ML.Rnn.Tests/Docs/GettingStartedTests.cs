@@ -28,8 +28,7 @@ public class GettingStartedTests
             var test = ml.Data.LoadFromTextFile<Fortune>("data/fortune-topics-test.tsv", hasHeader: true, allowQuoting: false);
             var pipeline = ml.Transforms.Conversion.MapValueToKey("Label", "Topic")
                 .Append(ml.Transforms.Text.NormalizeText("Normalized", "Text"))              // lower case, no punctuation
-                .Append(ml.Transforms.Text.TokenizeIntoWords("Words", "Normalized"))
-                .Append(ml.Transforms.Conversion.MapValueToKey("Features", "Words"))       // tokens -> key ids
+                .Append(ml.Transforms.Text.TokenizeIntoWords("Features", "Normalized"))      // words: read with their characters
                 .Append(ml.Transforms.Rnn.SequenceClassifier(hiddenSize: 32, maxEpochs: 5)); // embedding + BiLSTM
             var model = pipeline.Fit(train);
             var metrics = ml.MulticlassClassification.Evaluate(model.Transform(test));

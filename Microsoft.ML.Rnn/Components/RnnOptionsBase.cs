@@ -45,7 +45,7 @@ public abstract class RnnOptionsBase
     /// <summary>Key or text input: embedding size E, at least 1; with <see cref="WordVectorsFile"/>, it must equal the file's vector size.</summary>
     public int EmbeddingSize = 64;
 
-    /// <summary>Key input: optional word-vector text file (GloVe: "word v1 ... vE" per line; word2vec text: the same after a "count E" header line) initialising the embedding rows of the tokens it contains (exact match, else lower-cased); other rows start random. Read at training only: the model keeps the embedding.</summary>
+    /// <summary>Key or text input: optional word-vector text file (GloVe: "word v1 ... vE" per line; word2vec text: the same after a "count E" header line) initialising the embedding rows of the tokens it contains (exact match, else lower-cased); other rows start random. Read at training only: the model keeps the embedding.</summary>
     public string? WordVectorsFile;
 
     /// <summary>Keep the embedding loaded from <see cref="WordVectorsFile"/> fixed during training.</summary>

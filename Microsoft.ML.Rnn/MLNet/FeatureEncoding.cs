@@ -60,7 +60,7 @@ internal sealed record FeatureEncoding(string Name, SequenceItemKind Kind, ulong
             if (o.WordVectorsFile is not null)
             {
                 throw new ArgumentException($"{component}: WordVectorsFile initialises token embeddings, but feature column '{Name}' " +
-                    "holds Single steps (no embedding); use a key-typed token column or leave WordVectorsFile unset.", nameof(o.WordVectorsFile));
+                    "holds Single steps (no embedding); use a key or text token column or leave WordVectorsFile unset.", nameof(o.WordVectorsFile));
             }
             return new SequenceEncoderOptions
             {

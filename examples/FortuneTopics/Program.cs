@@ -58,9 +58,18 @@ ml.Model.Save(both, train.Schema, "fortune-topics-rnn.zip");
 var readmeWords = ml.Transforms.Conversion.MapValueToKey("Label", "Topic").Append(words).Append(ml.Transforms.Conversion.MapValueToKey("Tokens", "Words"));
 var readmeSdca = ml.MulticlassClassification.Trainers.SdcaMaximumEntropy(maximumNumberOfIterations: 20);
 Run("README: n-grams + SDCA", readmeWords.Append(ml.Transforms.Text.FeaturizeText("Features", "Text")).AppendCacheCheckpoint(ml).Append(readmeSdca));
-Run("README: encoder + n-grams", readmeWords.Append(ml.Transforms.Rnn.BiGruEncoder("Encoding", "Tokens", hiddenSize: 32, maxEpochs: 4))
+Run("README: encoder (keys) + n-grams", readmeWords.Append(ml.Transforms.Rnn.BiGruEncoder("Encoding", "Tokens", hiddenSize: 32, maxEpochs: 4))
     .Append(ml.Transforms.Text.FeaturizeText("NGrams", "Text")).Append(ml.Transforms.Concatenate("Features", "Encoding", "NGrams"))
     .AppendCacheCheckpoint(ml).Append(readmeSdca));
+// The same reading the words as text: the encoder's own vocabulary (words seen twice or more) and character features.
+var textWords = ml.Transforms.Conversion.MapValueToKey("Label", "Topic").Append(words);
+Run("README: encoder (text) + n-grams", textWords.Append(ml.Transforms.Rnn.BiGruEncoder("Encoding", "Words", hiddenSize: 32, maxEpochs: 4))
+    .Append(ml.Transforms.Text.FeaturizeText("NGrams", "Text")).Append(ml.Transforms.Concatenate("Features", "Encoding", "NGrams"))
+    .AppendCacheCheckpoint(ml).Append(readmeSdca));
+Run("README: classifier (keys)", readmeWords.Append(ml.Transforms.CopyColumns("Features", "Tokens"))
+    .Append(ml.Transforms.Rnn.SequenceClassifier(hiddenSize: 32, maxEpochs: 5)));
+Run("README: classifier (text)", textWords.Append(ml.Transforms.CopyColumns("Features", "Words"))
+    .Append(ml.Transforms.Rnn.SequenceClassifier(hiddenSize: 32, maxEpochs: 5)));
 LearningCurves.Save("fortune-topics-curves.png", "BiGRU encoder on the fortune topics (supervised on the topic), last fit", encoderProgress);
 
 Console.WriteLine();
