@@ -301,5 +301,7 @@ public sealed class RnnSequenceClassifierTests : IDisposable
         public DataViewSchema.DetachedColumn[] GetOutputColumns() => inner.GetOutputColumns();
         public float[][] Score(SequenceRows rows) { Calls++; return inner.Score(rows); }
         public Delegate MakeGetter(int output, Func<float[]> current) => inner.MakeGetter(output, current);
+        public void SaveModel(ModelSaveContext ctx) => inner.SaveModel(ctx);
+        public void SaveAsOnnx(Microsoft.ML.Model.OnnxConverter.OnnxContext ctx) => inner.SaveAsOnnx(ctx);
     }
 }

@@ -1,6 +1,7 @@
 using Microsoft.ML.Rnn.Core;
 using Microsoft.ML.Data;
 using Microsoft.ML.Rnn.MLNet;
+using Microsoft.ML.Rnn.MLNet.Onnx;
 using Microsoft.ML.Rnn.Networks;
 using Microsoft.ML.Runtime;
 using TorchSharp;
@@ -92,6 +93,9 @@ public sealed class BiGruEncoderTransformer : RnnTransformerBase, ISequenceScore
     {
         new DataViewSchema.DetachedColumn(OutputColumnName, new VectorDataViewType(NumberDataViewType.Single, OutputSize)),
     };
+
+    private protected override void WriteOnnxOutputs(OnnxGraphWriter g, (string Outputs, string Final) encoded, string[] outputs)
+        => g.Node("Identity", [OnnxEncoderExport.Pool(g, encoded, Pooling)], [outputs[0]]);
 
     /// <summary>Pooled encodings of every row, one network call for all rows.</summary>
     float[][] ISequenceScorer<float[]>.Score(SequenceRows rows)

@@ -1,6 +1,8 @@
 using Microsoft.ML.Data;
+using Microsoft.ML.Model.OnnxConverter;
 using Microsoft.ML.Rnn.Core;
 using Microsoft.ML.Rnn.MLNet;
+using Microsoft.ML.Rnn.MLNet.Onnx;
 using Microsoft.ML.Rnn.Networks;
 using Microsoft.ML.Runtime;
 using TorchSharp;
@@ -19,6 +21,7 @@ public abstract class RnnTransformerBase : RowToRowTransformerBase, ITransformer
 {
     private readonly torch.nn.Module _network;
     private readonly string _networkStream;
+    private readonly string _name;
     private bool _disposed;
 
     /// <summary>Takes ownership of <paramref name="network"/>, whose recurrent part is <paramref name="encoder"/>.</summary>
@@ -26,6 +29,7 @@ public abstract class RnnTransformerBase : RowToRowTransformerBase, ITransformer
         torch.nn.Module network, SequenceEncoder encoder, string networkStream, torch.Device device, FusedKernelPolicy? fusedKernels)
         : base(env.Register(name))
     {
+        _name = name;
         Features = features;
         BatchSize = batchSize;
         _network = network;
@@ -111,6 +115,34 @@ public abstract class RnnTransformerBase : RowToRowTransformerBase, ITransformer
 
     /// <summary>A <see cref="SequenceRowMapper{TResult}"/> over <paramref name="schema"/> with this component's result type.</summary>
     private protected abstract IRowMapper MapRows(DataViewSchema schema);
+
+    /// <summary>
+    /// Writes the component's outputs as ONNX: <paramref name="encoded"/> is what the encoder computed (every step's
+    /// outputs (L, N, D*H) and the final outputs (N, D*H)); <paramref name="outputs"/> are the values of
+    /// <see cref="OutputColumns"/>, in order, that the nodes must write.
+    /// </summary>
+    private protected abstract void WriteOnnxOutputs(OnnxGraphWriter g, (string Outputs, string Final) encoded, string[] outputs);
+
+    /// <summary>The network's parameter <paramref name="name"/> as an ONNX weight.</summary>
+    private protected string OnnxWeight(OnnxGraphWriter g, string name)
+    {
+        foreach (var (parameterName, parameter) in _network.named_parameters())
+        {
+            if (parameterName == name) return g.Weight(parameter, name);
+        }
+        throw new InvalidOperationException($"{_name}: the network has no parameter '{name}'.");
+    }
+
+    /// <summary>ML.NET's ONNX export (<c>mlContext.Model.ConvertToOnnx</c>): the encoder and the component's outputs.</summary>
+    void ISequenceScorer.SaveAsOnnx(OnnxContext ctx)
+    {
+        ThrowIfDisposed();
+        // The input's value is looked up before the outputs are named: an output may replace a column of the same name.
+        string input = ctx.GetVariableName(Features.Name);
+        var outputs = OutputColumns().Select(c => ctx.AddIntermediateVariable(c.Type, c.Name)).ToArray();
+        var g = new OnnxGraphWriter(ctx, _name);
+        WriteOnnxOutputs(g, OnnxEncoderExport.Write(g, Encoder, Features, input, _name), outputs);
+    }
 
     /// <summary>
     /// Loads a component's zip entry: version and guard, the feature column, the component's header

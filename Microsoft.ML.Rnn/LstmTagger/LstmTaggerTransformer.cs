@@ -1,6 +1,7 @@
 using Microsoft.ML.Rnn.Core;
 using Microsoft.ML.Data;
 using Microsoft.ML.Rnn.MLNet;
+using Microsoft.ML.Rnn.MLNet.Onnx;
 using Microsoft.ML.Rnn.Networks;
 using Microsoft.ML.Runtime;
 using TorchSharp;
@@ -105,6 +106,23 @@ public sealed class LstmTaggerTransformer : RnnTransformerBase, ISequenceScorer<
             new VectorDataViewType(new KeyDataViewType(typeof(uint), TagCount)), _tagNames?.ToAnnotations()),
         new DataViewSchema.DetachedColumn(ScoreColumnName, new VectorDataViewType(NumberDataViewType.Single)),
     };
+
+    private protected override void WriteOnnxOutputs(OnnxGraphWriter g, (string Outputs, string Final) encoded, string[] outputs)
+    {
+        if (UsesCrf)
+        {
+            throw new NotSupportedException($"{nameof(LstmTaggerTransformer)}: feature column '{FeatureColumnName}': CRF decoding (Viterbi) " +
+                "is not exported to ONNX by this release; a tagger trained with UseCrf = false exports.");
+        }
+        // Emissions (L, N, T) from every step's outputs, then batch-major (N, L, T).
+        string steps = g.Apply("MatMul", "emissions", encoded.Outputs, g.Transpose(OnnxWeight(g, "output.weight"), [1, 0], "output_t"));
+        string emissions = g.Transpose(g.Apply("Add", "emissions_b", steps, OnnxWeight(g, "output.bias")), [1, 0, 2], "emissions_by_row");
+        // PredictedLabel: the best tag per step as a 1-based key; Score: every step's tag probabilities, row-major.
+        string best = g.Apply("ArgMax", "best", n => { n.AddAttribute("axis", 2L); n.AddAttribute("keepdims", 0L); }, emissions);
+        g.Node("Cast", [g.Apply("Add", "key", best, g.Long(1, "one"))], [outputs[0]]).AddAttribute("to", typeof(uint));
+        string probabilities = g.Apply("Softmax", "probabilities", n => n.AddAttribute("axis", 2L), emissions);
+        g.Node("Reshape", [probabilities, g.Longs([0, -1], "flat")], [outputs[1]]);
+    }
 
     /// <summary>Tags and per-step probabilities of every row, one network call for all rows.</summary>
     TagResult[] ISequenceScorer<TagResult>.Score(SequenceRows rows)

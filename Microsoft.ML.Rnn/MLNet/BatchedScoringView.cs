@@ -1,4 +1,5 @@
 using Microsoft.ML.Data;
+using Microsoft.ML.Model.OnnxConverter;
 using Microsoft.ML.Runtime;
 
 namespace Microsoft.ML.Rnn.MLNet;
@@ -10,8 +11,10 @@ namespace Microsoft.ML.Rnn.MLNet;
 /// </summary>
 /// <remarks>Row order is the input's; the view does not shuffle (a shuffled input cursor pair could disagree on order).
 /// A trainer that reads its input many times (SDCA, L-BFGS) runs the network on every pass unless a cache sits in
-/// between; after <see cref="PassesBeforeWarning"/> complete scoring passes the view says so once, in the log.</remarks>
-internal sealed class BatchedScoringView<TResult> : IDataView
+/// between; after <see cref="PassesBeforeWarning"/> complete scoring passes the view says so once, in the log.
+/// The view is the transform ML.NET's ONNX converter walks back through (<see cref="ITransformCanSaveOnnx"/>): its
+/// source is the input, and the component writes its own nodes.</remarks>
+internal sealed class BatchedScoringView<TResult> : ITransformCanSaveOnnx
 {
     /// <summary>Complete scoring passes over one view after which the missing cache is reported.</summary>
     public const int PassesBeforeWarning = 3;
@@ -37,6 +40,21 @@ internal sealed class BatchedScoringView<TResult> : IDataView
     }
 
     public bool CanShuffle => false;
+
+    /// <summary>The input view.</summary>
+    public IDataView Source => _input;
+
+    /// <summary>Writes the component into a model zip.</summary>
+    public void Save(ModelSaveContext ctx) => _scorer.SaveModel(ctx);
+
+    /// <summary>
+    /// True: whether every part of the component has an ONNX form is decided while writing, where a part without one
+    /// fails naming it (false here would only make ML.NET's converter stop walking the pipeline, with a warning).
+    /// </summary>
+    public bool CanSaveOnnx(OnnxContext ctx) => true;
+
+    /// <summary>Writes the component's ONNX nodes.</summary>
+    public void SaveAsOnnx(OnnxContext ctx) => _scorer.SaveAsOnnx(ctx);
 
     public DataViewSchema Schema => _bindings.Schema;
 

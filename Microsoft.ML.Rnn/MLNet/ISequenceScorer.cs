@@ -1,4 +1,5 @@
 using Microsoft.ML.Data;
+using Microsoft.ML.Model.OnnxConverter;
 
 namespace Microsoft.ML.Rnn.MLNet;
 
@@ -20,6 +21,12 @@ internal interface ISequenceScorer
 
     /// <summary>The columns added to the input.</summary>
     DataViewSchema.DetachedColumn[] GetOutputColumns();
+
+    /// <summary>Writes the component into a model zip.</summary>
+    void SaveModel(ModelSaveContext ctx);
+
+    /// <summary>Writes the component's ONNX nodes (ML.NET's ONNX export); throws <see cref="NotSupportedException"/> naming the part that has no ONNX form.</summary>
+    void SaveAsOnnx(OnnxContext ctx);
 }
 
 /// <summary>How a fitted component scores a batch of sequences and reads one row's result.</summary>

@@ -1,6 +1,7 @@
 using Microsoft.ML.Rnn.Core;
 using Microsoft.ML.Data;
 using Microsoft.ML.Rnn.MLNet;
+using Microsoft.ML.Rnn.MLNet.Onnx;
 using Microsoft.ML.Rnn.Networks;
 using Microsoft.ML.Runtime;
 using TorchSharp;
@@ -125,6 +126,26 @@ public sealed class RnnSequenceClassifierTransformer : RnnTransformerBase, ISequ
             new DataViewSchema.DetachedColumn(PredictedLabelColumnName, new KeyDataViewType(typeof(uint), ClassCount),
                 _labelNames?.ToAnnotations()),
         };
+    }
+
+    private protected override void WriteOnnxOutputs(OnnxGraphWriter g, (string Outputs, string Final) encoded, string[] outputs)
+    {
+        string pooled = OnnxEncoderExport.Pool(g, encoded, _network.Pooling);
+        string logits = g.Apply("Gemm", "logits", n => n.AddAttribute("transB", 1L), pooled, OnnxWeight(g, "output.weight"), OnnxWeight(g, "output.bias"));
+        if (IsBinary)
+        {
+            // Score: the margin logit(true) - logit(false), as (N, 1); Probability: its sigmoid; PredictedLabel: margin > 0.
+            string margin = g.Apply("MatMul", "margin", logits, g.Context.AddInitializer(new[] { -1f, 1f }, new long[] { 2, 1 }, "RnnSequenceClassifier.margin"));
+            g.Node("Identity", [margin], [outputs[0]]);
+            g.Node("Sigmoid", [margin], [outputs[1]]);
+            g.Node("Greater", [margin, g.Context.AddInitializer(0f, "RnnSequenceClassifier.zero")], [outputs[2]]);
+            return;
+        }
+        g.Node("Softmax", [logits], [outputs[0]]).AddAttribute("axis", 1L);
+        // Classes are 0-based in the network, keys 1-based in ML.NET.
+        string best = g.Apply("ArgMax", "best", n => { n.AddAttribute("axis", 1L); n.AddAttribute("keepdims", 1L); }, logits);
+        string key = g.Apply("Add", "key", best, g.Long(1, "one"));
+        g.Node("Cast", [key], [outputs[1]]).AddAttribute("to", typeof(uint));
     }
 
     /// <summary>Logits (C) of each row, one network call for all rows.</summary>

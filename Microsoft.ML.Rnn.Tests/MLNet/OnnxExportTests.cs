@@ -1,0 +1,283 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using Xunit;
+
+namespace Microsoft.ML.Rnn.Tests.MLNet;
+
+/// <summary>
+/// ML.NET's own <c>ConvertToOnnx</c> on the components, scored by ONNX Runtime (through <c>ApplyOnnxModel</c> row by
+/// row, whose columns drop the graph outputs' ".output", and through a raw <see cref="InferenceSession"/> in batches of
+/// rows of one length) against the component's
+/// TorchSharp scores, for every cell kind ONNX has, one and two directions, stacked layers, every pooling, key and
+/// Single inputs and ragged lengths (1 to 9 steps).
+/// </summary>
+public sealed class OnnxExportTests : IDisposable
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("rnn-onnx-").FullName;
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+
+    // Float32 through two different runtimes (libtorch's fused kernels, ONNX Runtime's own): sums in different orders
+    // over at most a few hundred terms; scores are probabilities or O(1) features.
+    private const float Tolerance = 2e-5f;
+
+    private sealed class TokenRow
+    {
+        public uint[] Tokens { get; set; } = [];
+        public float[] Steps { get; set; } = [];
+        public uint Class { get; set; }
+        public bool Flag { get; set; }
+        public uint[] Tags { get; set; } = [];
+    }
+
+    /// <summary>Rows of 1 to 9 tokens out of 12 (key 0, the missing key, included), 2 Single features per step, labels.</summary>
+    private static IDataView Rows(MLContext ml, int count, int seed)
+    {
+        var random = new Random(seed);
+        var rows = Enumerable.Range(0, count).Select(_ =>
+        {
+            int length = random.Next(1, 10);
+            var tokens = Enumerable.Range(0, length).Select(_ => (uint)random.Next(0, 13)).ToArray();
+            return new TokenRow
+            {
+                Tokens = tokens,
+                Steps = Enumerable.Range(0, 2 * length).Select(_ => (float)random.NextDouble() * 2 - 1).ToArray(),
+                Class = (uint)(tokens[0] % 3 + 1),
+                Flag = tokens.Length > 4,
+                Tags = tokens.Select(t => t % 2 + 1).ToArray(),
+            };
+        }).ToArray();
+        var schema = SchemaDefinition.Create(typeof(TokenRow));
+        schema[nameof(TokenRow.Tokens)].ColumnType = new VectorDataViewType(new KeyDataViewType(typeof(uint), 12));
+        schema[nameof(TokenRow.Class)].ColumnType = new KeyDataViewType(typeof(uint), 3);
+        schema[nameof(TokenRow.Tags)].ColumnType = new VectorDataViewType(new KeyDataViewType(typeof(uint), 2));
+        return ml.Data.LoadFromEnumerable(rows, schema);
+    }
+
+    public static TheoryData<string> ClassifierCases => new()
+    {
+        "lstm", "lstm bidirectional", "gru bidirectional mean", "gru-tf max", "rnn-relu bidirectional", "rnn",
+        "lstm two-layers bidirectional", "gru two-layers bidirectional per-direction", "lstm-peepholes bidirectional", "lstm steps",
+    };
+
+    [Theory]
+    [MemberData(nameof(ClassifierCases))]
+    public void ClassifierScoresTheSameInOnnxRuntime(string configuration)
+    {
+        var words = configuration.Split(' ');
+        var ml = new MLContext(seed: 1);
+        var data = Rows(ml, 60, seed: 2);
+        bool steps = words.Contains("steps");
+        var options = new RnnSequenceClassifier.Options
+        {
+            FeatureColumnName = steps ? nameof(TokenRow.Steps) : nameof(TokenRow.Tokens), FeaturesPerStep = steps ? 2 : 1,
+            LabelColumnName = nameof(TokenRow.Class), EmbeddingSize = 5, HiddenSize = 6, MaxEpochs = 2, Seed = 3,
+            Cell = words[0] switch
+            {
+                "lstm" => RnnCellKind.Lstm(),
+                "lstm-peepholes" => RnnCellKind.Lstm(new Microsoft.ML.Rnn.LstmCellOptions { UsePeepholes = true, ForgetBias = 1 }),
+                "gru" => RnnCellKind.Gru(),
+                "gru-tf" => RnnCellKind.Gru(GruResetGate.BeforeRecurrentMatmul),
+                "rnn-relu" => RnnCellKind.SimpleRnn(SimpleRnnActivation.Relu),
+                _ => RnnCellKind.SimpleRnn(),
+            },
+            Bidirectional = words.Contains("bidirectional"),
+            NumberOfLayers = words.Contains("two-layers") ? 2 : 1,
+            BidirectionalStacking = words.Contains("per-direction") ? BidirectionalStacking.PerDirection : BidirectionalStacking.LayerByLayer,
+            Pooling = words.Contains("mean") ? SequencePooling.Mean : words.Contains("max") ? SequencePooling.Max : SequencePooling.LastState,
+        };
+        using var model = ml.Transforms.Rnn.SequenceClassifier(options).Fit(data);
+        var input = Only(ml, data, options.FeatureColumnName);
+        string path = Convert(ml, model, input, configuration.Replace(' ', '-'));
+
+        var expected = Floats(model.Transform(input), "Score");
+        var expectedLabels = Keys(model.Transform(input), "PredictedLabel");
+        var onnx = ml.Transforms.ApplyOnnxModel(path).Fit(input).Transform(input);
+        AssertClose(expected, Floats(onnx, "Score"));
+        Assert.Equal(expectedLabels, Keys(onnx, "PredictedLabel"));
+        AssertClose(expected, RunInBatches(path, input, options.FeatureColumnName, "Score.output"));
+    }
+
+    [Fact]
+    public void BinaryClassifierEncoderAndTaggerScoreTheSameInOnnxRuntime()
+    {
+        var ml = new MLContext(seed: 1);
+        var data = Rows(ml, 60, seed: 4);
+        var tokens = Only(ml, data, nameof(TokenRow.Tokens));
+
+        using (var binary = ml.Transforms.Rnn.SequenceClassifier(new RnnSequenceClassifier.Options
+               {
+                   FeatureColumnName = nameof(TokenRow.Tokens), LabelColumnName = nameof(TokenRow.Flag), EmbeddingSize = 4, HiddenSize = 5, MaxEpochs = 2, Seed = 1,
+               }).Fit(data))
+        {
+            string binaryPath = Convert(ml, binary, tokens, "binary");
+            var onnx = ml.Transforms.ApplyOnnxModel(binaryPath).Fit(tokens).Transform(tokens);
+            var scored = binary.Transform(tokens);
+            AssertClose(Floats(scored, "Score"), Floats(onnx, "Score"));
+            AssertClose(Floats(scored, "Probability"), Floats(onnx, "Probability"));
+            // The predicted label through a raw session: ApplyOnnxModel 5.0.1 reads every Boolean output as false here
+            // (the session itself returns the right values).
+            using var session = new InferenceSession(binaryPath);
+            var predicted = ColumnValues.Read(tokens, nameof(TokenRow.Tokens)).Cast<object[]>().Select(row =>
+            {
+                var value = NamedOnnxValue.CreateFromTensor(nameof(TokenRow.Tokens), new DenseTensor<uint>(row.Select(v => (uint)(ulong)v).ToArray(), [1, row.Length]));
+                using var result = session.Run([value], ["PredictedLabel.output"]);
+                return result.First().AsTensor<bool>().Single();
+            });
+            Assert.Equal(Read<bool>(scored, "PredictedLabel"), predicted);
+        }
+
+        using (var encoder = ml.Transforms.Rnn.BiGruEncoder(new BiGruEncoder.Options
+               {
+                   FeatureColumnName = nameof(TokenRow.Tokens), LabelColumnName = nameof(TokenRow.Class), EmbeddingSize = 4, HiddenSize = 5,
+                   MaxEpochs = 1, Seed = 1, Pooling = SequencePooling.Mean,
+               }).Fit(data))
+        {
+            string path = Convert(ml, encoder, tokens, "encoder");
+            var onnx = ml.Transforms.ApplyOnnxModel(path).Fit(tokens).Transform(tokens);
+            AssertClose(Floats(encoder.Transform(tokens), "Encoding"), Floats(onnx, "Encoding"));
+            AssertClose(Floats(encoder.Transform(tokens), "Encoding"), RunInBatches(path, tokens, nameof(TokenRow.Tokens), "Encoding.output"));
+        }
+
+        using (var tagger = ml.Transforms.Rnn.LstmTagger(new LstmTagger.Options
+               {
+                   FeatureColumnName = nameof(TokenRow.Tokens), LabelColumnName = nameof(TokenRow.Tags), EmbeddingSize = 4, HiddenSize = 5,
+                   Bidirectional = true, MaxEpochs = 1, Seed = 1,
+               }).Fit(data))
+        {
+            var onnx = ml.Transforms.ApplyOnnxModel(Convert(ml, tagger, tokens, "tagger")).Fit(tokens).Transform(tokens);
+            var scored = tagger.Transform(tokens);
+            AssertClose(Floats(scored, "Score"), Floats(onnx, "Score"));
+            Assert.Equal(Keys(scored, "PredictedLabel"), Keys(onnx, "PredictedLabel"));
+        }
+    }
+
+    [Fact]
+    public void AModelLoadedFromAZipConvertsToo()
+    {
+        var ml = new MLContext(seed: 1);
+        var data = Rows(ml, 40, seed: 5);
+        var tokens = Only(ml, data, nameof(TokenRow.Tokens));
+        string zip = Path.Combine(_directory, "model.zip");
+        using (var model = ml.Transforms.Rnn.SequenceClassifier(nameof(TokenRow.Class), nameof(TokenRow.Tokens), hiddenSize: 4, maxEpochs: 1).Fit(data))
+            ml.Model.Save(model, data.Schema, zip);
+        var loaded = ml.Model.Load(zip, out _);
+        try
+        {
+            var onnx = ml.Transforms.ApplyOnnxModel(Convert(ml, loaded, tokens, "loaded")).Fit(tokens).Transform(tokens);
+            AssertClose(Floats(loaded.Transform(tokens), "Score"), Floats(onnx, "Score"));
+        }
+        finally
+        {
+            (loaded as IDisposable)?.Dispose();
+        }
+    }
+
+    [Fact]
+    public void WhatHasNoOnnxFormFailsNamingThePart()
+    {
+        var ml = new MLContext(seed: 1);
+        var data = Rows(ml, 30, seed: 6);
+        var tokens = Only(ml, data, nameof(TokenRow.Tokens));
+        using var stream = new MemoryStream();
+
+        using (var crf = ml.Transforms.Rnn.LstmTagger(new LstmTagger.Options
+               {
+                   FeatureColumnName = nameof(TokenRow.Tokens), LabelColumnName = nameof(TokenRow.Tags), HiddenSize = 4, UseCrf = true, MaxEpochs = 1,
+               }).Fit(data))
+        {
+            var error = Assert.Throws<NotSupportedException>(() => ml.Model.ConvertToOnnx(crf, tokens, stream));
+            Assert.Contains("feature column 'Tokens': CRF decoding (Viterbi) is not exported to ONNX", error.Message);
+        }
+        using (var layerNorm = ml.Transforms.Rnn.SequenceClassifier(new RnnSequenceClassifier.Options
+               {
+                   FeatureColumnName = nameof(TokenRow.Tokens), LabelColumnName = nameof(TokenRow.Class), HiddenSize = 4, MaxEpochs = 1,
+                   Cell = RnnCellKind.LayerNormLstm(),
+               }).Fit(data))
+        {
+            var error = Assert.Throws<NotSupportedException>(() => ml.Model.ConvertToOnnx(layerNorm, tokens, stream));
+            Assert.Contains("feature column 'Tokens': the cell LayerNormLstmCell has no ONNX operator", error.Message);
+        }
+    }
+
+    /// <summary>
+    /// <paramref name="data"/> with only <paramref name="column"/>: the exported graph's inputs are the columns at the root
+    /// of the pipeline ML.NET's converter walks back to, which a cache is.
+    /// </summary>
+    private static IDataView Only(MLContext ml, IDataView data, string column)
+        => ml.Data.Cache(ml.Transforms.SelectColumns(column).Fit(data).Transform(data));
+
+    private string Convert(MLContext ml, ITransformer model, IDataView input, string name)
+    {
+        string path = Path.Combine(_directory, name + ".onnx");
+        using (var stream = File.Create(path))
+            ml.Model.ConvertToOnnx(model, input, stream);
+        return path;
+    }
+
+    /// <summary>Scores the rows through a raw ONNX Runtime session, rows of one length in one batch; returns each row's output in row order.</summary>
+    private static List<float[]> RunInBatches(string path, IDataView input, string column, string output)
+    {
+        using var session = new InferenceSession(path);
+        var rows = ColumnValues.Read(input, column).Cast<object[]>().ToList();
+        var results = new float[rows.Count][];
+        foreach (var group in rows.Select((values, index) => (values, index)).GroupBy(r => r.values.Length))
+        {
+            var members = group.ToList();
+            int n = members.Count, width = group.Key;
+            NamedOnnxValue value = members[0].values[0] is float
+                ? NamedOnnxValue.CreateFromTensor(column, new DenseTensor<float>(members.SelectMany(m => m.values.Cast<float>()).ToArray(), [n, width]))
+                : NamedOnnxValue.CreateFromTensor(column, new DenseTensor<uint>(members.SelectMany(m => m.values.Select(v => (uint)(ulong)v)).ToArray(), [n, width]));
+            using var outputs = session.Run([value], [output]);
+            var tensor = outputs.First().AsTensor<float>();
+            int size = (int)(tensor.Length / n);
+            var flat = tensor.ToArray();
+            for (int i = 0; i < n; i++)
+                results[members[i].index] = flat.AsSpan(i * size, size).ToArray();
+        }
+        return results.ToList();
+    }
+
+    private static List<float[]> Floats(IDataView data, string column)
+    {
+        var type = data.Schema[column].Type;
+        return type is VectorDataViewType
+            ? Read<VBuffer<float>>(data, column).Select(v => v.DenseValues().ToArray()).ToList()
+            : Read<float>(data, column).Select(v => new[] { v }).ToList();
+    }
+
+    private static List<uint[]> Keys(IDataView data, string column)
+        => data.Schema[column].Type is VectorDataViewType
+            ? Read<VBuffer<uint>>(data, column).Select(v => v.DenseValues().ToArray()).ToList()
+            : Read<uint>(data, column).Select(v => new[] { v }).ToList();
+
+    private static List<T> Read<T>(IDataView data, string column)
+    {
+        var values = new List<T>();
+        using var cursor = data.GetRowCursor([data.Schema[column]]);
+        var getter = cursor.GetGetter<T>(data.Schema[column]);
+        T value = default!;
+        while (cursor.MoveNext())
+        {
+            getter(ref value);
+            values.Add(value is VBuffer<float> f ? (T)(object)CopyOf(f) : value is VBuffer<uint> k ? (T)(object)CopyOf(k) : value);
+        }
+        return values;
+    }
+
+    private static VBuffer<TItem> CopyOf<TItem>(VBuffer<TItem> buffer)
+    {
+        VBuffer<TItem> copy = default;
+        buffer.CopyTo(ref copy);
+        return copy;
+    }
+
+    private static void AssertClose(List<float[]> expected, List<float[]> actual)
+    {
+        Assert.Equal(expected.Count, actual.Count);
+        for (int i = 0; i < expected.Count; i++)
+            Assert.Equal(expected[i], actual[i], Tolerances.Within(Tolerance));
+    }
+}
