@@ -154,6 +154,76 @@ public sealed class OnnxExportTests : IDisposable
         }
     }
 
+    private sealed class Sentence
+    {
+        public string[] Words { get; set; } = [];
+        public string[] Tags { get; set; } = [];
+    }
+
+    /// <summary>
+    /// Token text with characters: the vocabulary lookup, unknown words and characters, empty tokens and tokens longer
+    /// than 20 characters, through the whole character CNN, in a tagger with both directions.
+    /// </summary>
+    [Fact]
+    public void TokenTextWithCharactersScoresTheSameInOnnxRuntime()
+    {
+        var ml = new MLContext(seed: 1);
+        var sentences = ConllSentences.Read(ConllSentences.DataPath("truecase-punct-train.conll"), take: 80)
+            .Select(s => new Sentence { Words = s.Tokens, Tags = s.Case }).ToList();
+        var data = ml.Data.LoadFromEnumerable(sentences);
+        var pipeline = ml.Transforms.Conversion.MapValueToKey("Label", nameof(Sentence.Tags))
+            .Append(ml.Transforms.Rnn.LstmTagger(new LstmTagger.Options
+            {
+                FeatureColumnName = nameof(Sentence.Words), EmbeddingSize = 6, HiddenSize = 5, CharacterFeatures = 4, Bidirectional = true,
+                MaxEpochs = 1, Seed = 2,
+            }));
+        var model = pipeline.Fit(data);
+        var unseen = new[]
+        {
+            new Sentence { Words = ["the", "zyxwvutsrqponmlkjihgfedcbaqq", "", "naïve", "café", "42"], Tags = ["L", "L", "L", "L", "L", "L"] },
+            new Sentence { Words = ["antidisestablishmentarianism"], Tags = ["L"] },
+        };
+        var input = Only(ml, ml.Data.LoadFromEnumerable(sentences.Take(30).Concat(unseen)), nameof(Sentence.Words));
+        var tagger = model.LastTransformer;
+        string path = Convert(ml, tagger, input, "tokens");
+        var onnx = ml.Transforms.ApplyOnnxModel(path).Fit(input).Transform(input);
+        var scored = tagger.Transform(input);
+        AssertClose(Floats(scored, "Score"), Floats(onnx, "Score"));
+        Assert.Equal(Keys(scored, "PredictedLabel"), Keys(onnx, "PredictedLabel"));
+        ((IDisposable)tagger).Dispose();
+    }
+
+    /// <summary>The README's pipelines (smaller and shorter), ML.NET's transforms around the components included, convert whole.</summary>
+    [Fact]
+    public void TheReadmePipelinesConvertWhole()
+    {
+        var ml = new MLContext(seed: 1);
+        var rows = ml.Data.CreateEnumerable<Docs.Fortune>(ml.Data.LoadFromTextFile<Docs.Fortune>(
+            Path.Combine(AppContext.BaseDirectory, "Data", "fortune-topics-train.tsv"), hasHeader: true, allowQuoting: false), false).Where((_, i) => i % 8 == 0).ToList();   // the file is sorted by topic
+        var data = ml.Data.Cache(ml.Data.LoadFromEnumerable(rows));
+        // Without NormalizeText: ML.NET 5.0.1 has no ONNX form for it.
+        var words = ml.Transforms.Conversion.MapValueToKey("Label", "Topic")
+            .Append(ml.Transforms.Text.TokenizeIntoWords("Words", "Text"));
+
+        var classifier = words.Append(ml.Transforms.CopyColumns("Features", "Words"))
+            .Append(ml.Transforms.Rnn.SequenceClassifier(hiddenSize: 8, maxEpochs: 1)).Fit(data);
+        var onnx = ml.Transforms.ApplyOnnxModel(Convert(ml, classifier, data, "readme-classifier")).Fit(data).Transform(data);
+        AssertClose(Floats(classifier.Transform(data), "Score"), Floats(onnx, "Score"));
+
+        var encoder = words.Append(ml.Transforms.Rnn.BiGruEncoder("Encoding", "Words", hiddenSize: 8, maxEpochs: 1))
+            // FeaturizeText without its text normalizer, which ML.NET 5.0.1 cannot export.
+            .Append(ml.Transforms.Text.FeaturizeText("NGrams", new Microsoft.ML.Transforms.Text.TextFeaturizingEstimator.Options
+            {
+                CaseMode = Microsoft.ML.Transforms.Text.TextNormalizingEstimator.CaseMode.None,
+                KeepDiacritics = true, KeepPunctuations = true, KeepNumbers = true,
+            }, "Text"))
+            .Append(ml.Transforms.Concatenate("Features", "Encoding", "NGrams"))
+            .AppendCacheCheckpoint(ml)
+            .Append(ml.MulticlassClassification.Trainers.SdcaMaximumEntropy(maximumNumberOfIterations: 5)).Fit(data);
+        onnx = ml.Transforms.ApplyOnnxModel(Convert(ml, encoder, data, "readme-encoder")).Fit(data).Transform(data);
+        AssertClose(Floats(encoder.Transform(data), "Score"), Floats(onnx, "Score"));
+    }
+
     [Fact]
     public void AModelLoadedFromAZipConvertsToo()
     {

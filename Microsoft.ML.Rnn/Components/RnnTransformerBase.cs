@@ -124,14 +124,7 @@ public abstract class RnnTransformerBase : RowToRowTransformerBase, ITransformer
     private protected abstract void WriteOnnxOutputs(OnnxGraphWriter g, (string Outputs, string Final) encoded, string[] outputs);
 
     /// <summary>The network's parameter <paramref name="name"/> as an ONNX weight.</summary>
-    private protected string OnnxWeight(OnnxGraphWriter g, string name)
-    {
-        foreach (var (parameterName, parameter) in _network.named_parameters())
-        {
-            if (parameterName == name) return g.Weight(parameter, name);
-        }
-        throw new InvalidOperationException($"{_name}: the network has no parameter '{name}'.");
-    }
+    private protected string OnnxWeight(OnnxGraphWriter g, string name) => g.Parameter(_network, name);
 
     /// <summary>ML.NET's ONNX export (<c>mlContext.Model.ConvertToOnnx</c>): the encoder and the component's outputs.</summary>
     void ISequenceScorer.SaveAsOnnx(OnnxContext ctx)

@@ -69,23 +69,13 @@ internal static class OnnxEncoderExport
                 string missing = g.Apply("Equal", "missing", keys, g.Long(0, "zero"));
                 string ids = g.Apply("Where", "ids", missing, g.Long((long)features.KeyCount, "unknown"),
                     g.Apply("Sub", "indices", keys, g.Long(1, "one")));
-                batchMajor = g.Apply("Gather", "embedded", n => n.AddAttribute("axis", 0L), Parameter(g, encoder, "embedding.weight"), ids);
+                batchMajor = g.Apply("Gather", "embedded", n => n.AddAttribute("axis", 0L), g.Parameter(encoder, "embedding.weight"), ids);
                 break;
             default:
-                throw new NotSupportedException($"{component}: feature column '{features.Name}' holds text tokens, which this release " +
-                    "cannot export to ONNX (the vocabulary lookup and the character features have no standard ONNX operators here); " +
-                    "map the tokens to keys with MapValueToKey before the component to export it.");
+                batchMajor = OnnxTokenExport.Embed(g, encoder, features, input, component);
+                break;
         }
         return g.Transpose(batchMajor, [1, 0, 2], "time_major");
-    }
-
-    private static string Parameter(OnnxGraphWriter g, nn.Module module, string name)
-    {
-        foreach (var (parameterName, parameter) in module.named_parameters())
-        {
-            if (parameterName == name) return g.Weight(parameter, name);
-        }
-        throw new InvalidOperationException($"The network has no parameter '{name}'.");
     }
 
     /// <summary>One direction's stack of layers: outputs (L, N, H) and final outputs (N, H).</summary>

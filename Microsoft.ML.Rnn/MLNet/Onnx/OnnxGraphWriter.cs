@@ -1,4 +1,5 @@
 using Microsoft.ML.Model.OnnxConverter;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Microsoft.ML.Rnn.MLNet.Onnx;
@@ -16,18 +17,27 @@ internal sealed class OnnxGraphWriter(OnnxContext context, string prefix)
     /// <summary>ML.NET's context.</summary>
     public OnnxContext Context { get; } = context;
 
-    /// <summary>A new value named after <paramref name="hint"/>.</summary>
-    public string NewValue(string hint) => Context.AddIntermediateVariable(null, prefix + "." + hint, skip: true);
+    /// <summary>A name for a value or weight: the component's, then <paramref name="hint"/>.</summary>
+    public string Name(string hint) => prefix + "." + hint;
 
-    /// <summary>Adds <paramref name="op"/> reading <paramref name="inputs"/> ("" for an omitted optional input) and writing <paramref name="outputs"/>.</summary>
-    public OnnxNode Node(string op, IEnumerable<string> inputs, IEnumerable<string> outputs)
-        => Context.CreateNode(op, inputs, outputs, Context.GetNodeName(prefix + "." + op), "");
+    /// <summary>A new value named after <paramref name="hint"/>.</summary>
+    public string NewValue(string hint) => Context.AddIntermediateVariable(null, Name(hint), skip: true);
+
+    /// <summary>
+    /// Adds <paramref name="op"/> of <paramref name="domain"/> (the default ONNX domain, or null for <c>ai.onnx.ml</c>)
+    /// reading <paramref name="inputs"/> ("" for an omitted optional input) and writing <paramref name="outputs"/>.
+    /// </summary>
+    public OnnxNode Node(string op, IEnumerable<string> inputs, IEnumerable<string> outputs, string? domain = "")
+        => Context.CreateNode(op, inputs, outputs, Context.GetNodeName(Name(op)), domain);
 
     /// <summary>Adds <paramref name="op"/> with one new output named after <paramref name="hint"/>; <paramref name="attributes"/> sets the node's attributes.</summary>
-    public string Apply(string op, string hint, Action<OnnxNode>? attributes, params string[] inputs)
+    public string Apply(string op, string hint, Action<OnnxNode>? attributes, params string[] inputs) => ApplyIn("", op, hint, attributes, inputs);
+
+    /// <summary>As <see cref="Apply(string, string, Action{OnnxNode}, string[])"/> for an operator of <paramref name="domain"/> (null: <c>ai.onnx.ml</c>).</summary>
+    public string ApplyIn(string? domain, string op, string hint, Action<OnnxNode>? attributes, params string[] inputs)
     {
         string output = NewValue(hint);
-        var node = Node(op, inputs, [output]);
+        var node = Node(op, inputs, [output], domain);
         attributes?.Invoke(node);
         return output;
     }
@@ -39,17 +49,39 @@ internal sealed class OnnxGraphWriter(OnnxContext context, string prefix)
     public string Weight(Tensor values, string hint)
     {
         using var cpu = values.detach().to(ScalarType.Float32, CPU).contiguous();
-        return Context.AddInitializer(cpu.data<float>().ToArray(), cpu.shape, prefix + "." + hint);
+        return Context.AddInitializer(cpu.data<float>().ToArray(), cpu.shape, Name(hint));
+    }
+
+    /// <summary>The parameter <paramref name="name"/> of <paramref name="module"/> as a weight.</summary>
+    public string Parameter(nn.Module module, string name)
+    {
+        foreach (var (parameterName, parameter) in module.named_parameters())
+        {
+            if (parameterName == name) return Weight(parameter, name);
+        }
+        throw new InvalidOperationException($"{prefix}: the network has no parameter '{name}'.");
     }
 
     /// <summary>An int64 constant vector.</summary>
-    public string Longs(long[] values, string hint) => Context.AddInitializer(values, [values.Length], prefix + "." + hint);
+    public string Longs(long[] values, string hint) => Context.AddInitializer(values, [values.Length], Name(hint));
 
     /// <summary>An int64 scalar constant.</summary>
-    public string Long(long value, string hint) => Context.AddInitializer(value, prefix + "." + hint);
+    public string Long(long value, string hint) => Context.AddInitializer(value, Name(hint));
 
     /// <summary><paramref name="input"/> reshaped to <paramref name="shape"/> (0 copies a dimension, -1 infers one).</summary>
     public string Reshape(string input, long[] shape, string hint) => Apply("Reshape", hint, input, Longs(shape, hint + ".shape"));
+
+    /// <summary>
+    /// A linear layer (weight (F, K), bias (F)) over the last axis of <paramref name="input"/> (..., K). The bias is
+    /// added with <c>Sum</c>, not <c>Add</c>: ONNX Runtime fuses a <c>MatMul</c> followed by <c>Add</c> into a
+    /// <c>Gemm</c> between reshapes sized from the graph's declared shapes, and ML.NET declares a token column
+    /// (<c>TokenizeIntoWords</c>) as one token wide, which made those reshapes fail on real rows.
+    /// </summary>
+    public string Linear(string input, Tensor weight, Tensor bias, string hint)
+    {
+        using var transposed = weight.detach().t();
+        return Apply("Sum", hint, Apply("MatMul", hint + ".product", input, Weight(transposed, hint + ".weight")), Weight(bias, hint + ".bias"));
+    }
 
     /// <summary><paramref name="input"/> with its axes permuted.</summary>
     public string Transpose(string input, long[] permutation, string hint)

@@ -1,0 +1,88 @@
+using Microsoft.ML.Rnn.Networks;
+
+namespace Microsoft.ML.Rnn.MLNet.Onnx;
+
+/// <summary>
+/// Writes what a network reading token text does to its (N, L) string input in ONNX: the word ids through
+/// <c>ai.onnx.ml.LabelEncoder</c> (unknown words to the unknown word's id), their embedding and, with characters, the
+/// <see cref="CharacterEncoder"/>: characters split by ONNX Runtime's <c>com.microsoft.Tokenizer</c> (as ML.NET's own
+/// character tokenizer exports), mapped by a second <c>LabelEncoder</c>, a token's first and last 10 characters
+/// gathered when it is longer than 20, then the same embedding, windows, filters, maximum and tanh.
+/// </summary>
+/// <remarks>
+/// The tokenizer splits UTF-8 code points, the component UTF-16 code units: the two agree on every character of the
+/// Basic Multilingual Plane, and a character beyond it (e.g. an emoji) is one unknown character in ONNX but two in the
+/// component. Needs opset 11 (<c>Pad</c> and <c>GatherElements</c>); ML.NET writes 12 unless told otherwise.
+/// </remarks>
+internal static class OnnxTokenExport
+{
+    private const string Padding = "\u0000<pad>";
+
+    /// <summary>(N, L, E) embedded words, followed by their (N, L, F) character features when the encoder reads characters.</summary>
+    public static string Embed(OnnxGraphWriter g, SequenceEncoder encoder, FeatureEncoding features, string input, string component)
+    {
+        g.Context.CheckOpSetVersion(11, component);
+        var vocabulary = features.Vocabulary!;
+        string words = g.ApplyIn(null, "LabelEncoder", "words", node =>
+        {
+            node.AddAttribute("keys_strings", vocabulary.Words);
+            node.AddAttribute("values_int64s", Enumerable.Range(0, vocabulary.Words.Count).Select(i => (long)i));
+            node.AddAttribute("default_int64", (long)vocabulary.UnknownWord);
+        }, input);
+        string embedded = g.Apply("Gather", "embedded", n => n.AddAttribute("axis", 0L), g.Parameter(encoder, "embedding.weight"), words);
+        if (!encoder.Options.UsesCharacters) return embedded;
+        return g.Apply("Concat", "with_characters", n => n.AddAttribute("axis", 2L), embedded, Characters(g, encoder, vocabulary, input));
+    }
+
+    /// <summary>(N, L, F) character features of every token.</summary>
+    private static string Characters(OnnxGraphWriter g, SequenceEncoder encoder, TokenVocabulary vocabulary, string input)
+    {
+        const int max = TokenVocabulary.MaxCharactersPerToken, half = max / 2;
+        // (N, L, W) characters, padded, then ids: 0 padding, 1 unknown, 2.. the vocabulary's characters.
+        string split = g.ApplyIn("com.microsoft", "Tokenizer", "characters", node =>
+        {
+            node.AddAttribute("mark", false);
+            node.AddAttribute("mincharnum", 1L);
+            node.AddAttribute("pad_value", Padding);
+            node.AddAttribute("separators", new[] { "" });
+        }, input);
+        string ids = g.ApplyIn(null, "LabelEncoder", "character_ids", node =>
+        {
+            node.AddAttribute("keys_strings", vocabulary.Characters.Select(c => c.ToString()).Append(Padding));
+            node.AddAttribute("values_int64s", Enumerable.Range(2, vocabulary.Characters.Length).Select(i => (long)i).Append(0L));
+            node.AddAttribute("default_int64", 1L);
+        }, split);
+
+        // Exactly 20 positions per token: the first 20 characters (zeros past the end), or the first and last 10 of a
+        // longer token — position p reads character p, or p + max(length, 20) - 20 in the second half.
+        string widened = g.Apply("Pad", "widened", ids, g.Longs([0, 0, 0, 0, 0, max], "widen"));
+        string present = g.Apply("Cast", "present", n => n.AddAttribute("to", typeof(long)),
+            g.Apply("Not", "not_padding", g.Apply("Equal", "is_padding", ids, g.Long(0, "zero"))));
+        string lengths = g.Apply("ReduceSum", "lengths", n => { n.AddAttribute("axes", new[] { 2L }); n.AddAttribute("keepdims", 1L); }, present);
+        string offsets = g.Apply("Sub", "offsets", g.Apply("Max", "at_least_max", lengths, g.Long(max, "max")), g.Long(max, "max_again"));
+        string positions = g.Apply("Add", "positions", g.Longs(Enumerable.Range(0, max).Select(p => (long)p).ToArray(), "position"),
+            g.Apply("Mul", "shift", offsets, g.Longs(Enumerable.Range(0, max).Select(p => p < half ? 0L : 1L).ToArray(), "second_half")));
+        string kept = g.Apply("GatherElements", "kept", n => n.AddAttribute("axis", 2L), widened, positions);   // (N, L, 20)
+
+        // The CNN: embeddings (zero at padding), windows of three, filters, maximum over the token, tanh.
+        string padding = g.Apply("Equal", "kept_padding", kept, g.Long(0, "zero_id"));
+        string notPadding = g.Reshape(g.Apply("Cast", "kept_present", n => n.AddAttribute("to", typeof(float)), g.Apply("Not", "kept_not_padding", padding)),
+            [0, 0, 0, 1], "present_4d");
+        string embedded = g.Apply("Mul", "character_embedded",
+            g.Apply("Gather", "character_vectors", n => n.AddAttribute("axis", 0L), g.Parameter(encoder, "characters.character_embedding.weight"), kept),
+            notPadding);                                                                                          // (N, L, 20, E)
+        string framed = g.Apply("Pad", "framed", embedded, g.Longs([0, 0, 1, 0, 0, 0, 1, 0], "frame"));           // (N, L, 22, E)
+        string[] shifted = Enumerable.Range(0, CharacterEncoder.Window).Select(k => g.Apply("Slice", $"window{k}", framed,
+            g.Longs([k], $"window{k}.start"), g.Longs([k + max], $"window{k}.end"), g.Longs([2], $"window{k}.axis"))).ToArray();
+        string windows = g.Apply("Concat", "windows", n => n.AddAttribute("axis", 3L), shifted);                  // (N, L, 20, 3E)
+        var parameters = encoder.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        string responses = g.Linear(windows, parameters["characters.filters.weight"], parameters["characters.filters.bias"], "responses");
+        string masked = g.Apply("Where", "masked", g.Reshape(padding, [0, 0, 0, 1], "padding_4d"),
+            g.Context.AddInitializer(float.NegativeInfinity, g.Name("minus_infinity")), responses);
+        string pooled = g.Apply("ReduceMax", "token_maxima", n => { n.AddAttribute("axes", new[] { 2L }); n.AddAttribute("keepdims", 0L); }, masked);
+        // A token without characters has only -inf responses: its features are zero.
+        string empty = g.Apply("Equal", "empty", lengths, g.Long(0, "no_characters"));
+        return g.Apply("Tanh", "character_features",
+            g.Apply("Where", "defined", empty, g.Context.AddInitializer(0f, g.Name("zero_feature")), pooled));
+    }
+}
