@@ -19,6 +19,9 @@ internal static class ExampleProcess
     /// <summary>examples/ProductionApp, built with the tests.</summary>
     public static string ProductionApp => Metadata("ProductionAppPath");
 
+    /// <summary>examples/OnnxProductionApp (ONNX Runtime only), built with the tests.</summary>
+    public static string OnnxProductionApp => Metadata("OnnxProductionAppPath");
+
     private static string Host => Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
 
     /// <summary>The exit code, standard output and standard error of <c>dotnet <paramref name="app"/> args</c> run in <paramref name="workingDirectory"/>.</summary>

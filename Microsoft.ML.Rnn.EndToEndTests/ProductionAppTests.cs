@@ -15,6 +15,7 @@ public sealed class ProductionAppTests
 {
     private static string s_directory = "";
     private static string s_model = "";
+    private static string s_onnx = "";
     private static string s_trainerScores = "";
     private static string s_trainerOutput = "";
 
@@ -25,9 +26,10 @@ public sealed class ProductionAppTests
         s_directory = Path.Combine(Path.GetTempPath(), "rnn-e2e-" + Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(s_directory);
         s_model = Path.Combine(s_directory, "digits-rnn.zip");
+        s_onnx = Path.Combine(s_directory, "digits-rnn.onnx");
         s_trainerScores = Path.Combine(s_directory, "trainer-scores.tsv");
         var (exitCode, output, error) = ExampleProcess.Run(ExampleProcess.DigitsRows, s_directory,
-            "--epochs", "3", "--rnn-only", "--model", s_model, "--scores", s_trainerScores);
+            "--epochs", "3", "--rnn-only", "--model", s_model, "--onnx", s_onnx, "--scores", s_trainerScores);
         Assert.AreEqual(0, exitCode, $"DigitsRows failed:\n{output}\n{error}");
         s_trainerOutput = output;
     }
@@ -82,6 +84,34 @@ public sealed class ProductionAppTests
         }
         StringAssert.Contains(output, "scored 1797 rows in batches");
         StringAssert.Contains(output, "row 0: predicted ");
+    }
+
+    /// <summary>
+    /// The model DigitsRows converted with ML.NET's ConvertToOnnx, scored by examples/OnnxProductionApp, which references
+    /// ONNX Runtime only: the same predicted class for every row and the same probabilities up to float rounding (two
+    /// runtimes sum in different orders), from an app whose build holds no libtorch, TorchSharp or ML.NET.
+    /// </summary>
+    [TestMethod]
+    public void OnnxAppScoresTheFileAsTheTrainingProcessDidWithoutLibtorch()
+    {
+        string batch = Path.Combine(s_directory, "onnx-batch.tsv");
+        var (exitCode, output, error) = ExampleProcess.Run(ExampleProcess.OnnxProductionApp, s_directory, s_onnx, "--rows", "2", "--scores", batch);
+        Assert.AreEqual(0, exitCode, $"OnnxProductionApp failed:\n{output}\n{error}");
+        string[] expected = File.ReadAllLines(s_trainerScores), actual = File.ReadAllLines(batch);
+        Assert.HasCount(expected.Length, actual);
+        for (int row = 0; row < expected.Length; row++)
+        {
+            var (expectedKey, expectedScores) = Parse(expected[row]);
+            var (key, scores) = Parse(actual[row]);
+            Assert.AreEqual(expectedKey, key, $"row {row}");
+            for (int k = 0; k < scores.Length; k++)
+                Assert.AreEqual(expectedScores[k], scores[k], 1e-5f, $"row {row}, class {k}");
+        }
+        StringAssert.Contains(output, "scored 1797 rows in one call");
+        var files = Directory.GetFiles(Path.GetDirectoryName(ExampleProcess.OnnxProductionApp)!, "*", SearchOption.AllDirectories).Select(Path.GetFileName).ToList();
+        CollectionAssert.Contains(files, "Microsoft.ML.OnnxRuntime.dll");
+        Assert.IsFalse(files.Any(f => f!.Contains("torch", StringComparison.OrdinalIgnoreCase) || f!.StartsWith("Microsoft.ML.Data", StringComparison.Ordinal)),
+            "the ONNX app's build holds no libtorch, TorchSharp or ML.NET: " + string.Join(", ", files.Where(f => f!.Contains("torch", StringComparison.OrdinalIgnoreCase))));
     }
 
     private static (uint Key, float[] Scores) Parse(string line)

@@ -1,8 +1,9 @@
 // Handwritten digits (UCI, 8x8 pixels): an image read row by row is a sequence of 8 steps of 8 pixels. The recurrent
 // classifier (tuned, and with the package's defaults) is compared in the same run, on the same 80/20 split, with ML.NET's
 // SdcaMaximumEntropy and LightGbm on the flat 64 pixels (the defaults model's curves: digits-defaults-curves.png). Prints one table, saves the recurrent model as digits-rnn.zip (examples/ProductionApp loads it)
-// and its learning curves as digits-rnn-curves.png.
-// Usage: dotnet run -c Release --project examples/DigitsRows [-- --epochs N --rnn-only --model path.zip --scores path.tsv]
+// and its learning curves as digits-rnn-curves.png, and converts it to ONNX as digits-rnn.onnx (examples/OnnxProductionApp
+// scores it with ONNX Runtime alone, without ML.NET or libtorch).
+// Usage: dotnet run -c Release --project examples/DigitsRows [-- --epochs N --rnn-only --model path.zip --onnx path.onnx --scores path.tsv]
 //   --rnn-only skips the two baselines; --scores writes the recurrent model's scores of every row of Data/digits.csv
 //   (used by the end-to-end tests to compare with examples/ProductionApp in another process).
 using System.Diagnostics;
@@ -14,6 +15,7 @@ using Microsoft.ML.Rnn;
 string? Argument(string name) => Array.IndexOf(args, name) is var i and >= 0 && i + 1 < args.Length ? args[i + 1] : null;
 int epochs = int.Parse(Argument("--epochs") ?? "60");
 string modelPath = Argument("--model") ?? "digits-rnn.zip";
+string onnxPath = Argument("--onnx") ?? "digits-rnn.onnx";
 string? scoresPath = Argument("--scores");
 bool rnnOnly = args.Contains("--rnn-only");
 
@@ -50,6 +52,10 @@ if (!rnnOnly)
 }
 
 ml.Model.Save(rnn, raw.Schema, modelPath);
+// The same model as ONNX, with the predicted key mapped back to its digit so that an application needs nothing else.
+var withDigit = new TransformerChain<ITransformer>(rnn, ml.Transforms.Conversion.MapKeyToValue("PredictedDigit", "PredictedLabel").Fit(rnn.Transform(raw)));
+using (var onnx = File.Create(onnxPath))
+    ml.Model.ConvertToOnnx(withDigit, raw, onnx);
 if (scoresPath is not null)
     ScoreFile.Write(rnn.Transform(raw), scoresPath);
 
@@ -57,7 +63,7 @@ Console.WriteLine();
 Console.WriteLine($"{"model",-26} {"macro acc",10} {"micro acc",10} {"log-loss",10} {"train s",9}");
 foreach (var (model, m, training) in results)
     Console.WriteLine($"{model,-26} {m.MacroAccuracy,10:F4} {m.MicroAccuracy,10:F4} {m.LogLoss,10:F4} {training.TotalSeconds,9:F1}");
-Console.WriteLine($"(test rows: {ml.Data.CreateEnumerable<DigitRow>(split.TestSet, false).Count()}; recurrent model saved to {modelPath})");
+Console.WriteLine($"(test rows: {ml.Data.CreateEnumerable<DigitRow>(split.TestSet, false).Count()}; recurrent model saved to {modelPath}, as ONNX to {onnxPath})");
 
 ITransformer Train(string name, IEstimator<ITransformer> pipeline)
 {
