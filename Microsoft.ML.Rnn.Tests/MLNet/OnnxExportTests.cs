@@ -11,7 +11,7 @@ namespace Microsoft.ML.Rnn.Tests.MLNet;
 /// row, whose columns drop the graph outputs' ".output", and through a raw <see cref="InferenceSession"/> in batches of
 /// rows of one length) against the component's
 /// TorchSharp scores, for every cell kind ONNX has, one and two directions, stacked layers, every pooling, key and
-/// Single inputs and ragged lengths (1 to 9 steps).
+/// Single inputs and ragged lengths (0 to 9 steps).
 /// </summary>
 public sealed class OnnxExportTests : IDisposable
 {
@@ -32,23 +32,27 @@ public sealed class OnnxExportTests : IDisposable
         public uint[] Tags { get; set; } = [];
     }
 
-    /// <summary>Rows of 1 to 9 tokens out of 12 (key 0, the missing key, included), 2 Single features per step, labels.</summary>
-    private static IDataView Rows(MLContext ml, int count, int seed)
+    /// <summary>
+    /// Rows of 0 to 9 tokens out of 12 (key 0, the missing key, included), 2 Single features per step, labels; with
+    /// <paramref name="empty"/> false, rows of no steps are left out (ApplyOnnxModel 5.0.1 ends the process on an empty
+    /// vector: ONNX Runtime terminates on the empty buffer it is given; a raw session scores such rows).
+    /// </summary>
+    private static IDataView Rows(MLContext ml, int count, int seed, bool empty = true)
     {
         var random = new Random(seed);
         var rows = Enumerable.Range(0, count).Select(_ =>
         {
-            int length = random.Next(1, 10);
+            int length = random.Next(0, 10);
             var tokens = Enumerable.Range(0, length).Select(_ => (uint)random.Next(0, 13)).ToArray();
             return new TokenRow
             {
                 Tokens = tokens,
                 Steps = Enumerable.Range(0, 2 * length).Select(_ => (float)random.NextDouble() * 2 - 1).ToArray(),
-                Class = (uint)(tokens[0] % 3 + 1),
+                Class = (uint)(length == 0 ? 1 : tokens[0] % 3 + 1),
                 Flag = tokens.Length > 4,
                 Tags = tokens.Select(t => t % 2 + 1).ToArray(),
             };
-        }).ToArray();
+        }).Where(r => empty || r.Tokens.Length > 0).ToArray();
         var schema = SchemaDefinition.Create(typeof(TokenRow));
         schema[nameof(TokenRow.Tokens)].ColumnType = new VectorDataViewType(new KeyDataViewType(typeof(uint), 12));
         schema[nameof(TokenRow.Class)].ColumnType = new KeyDataViewType(typeof(uint), 3);
@@ -92,12 +96,12 @@ public sealed class OnnxExportTests : IDisposable
         var input = Only(ml, data, options.FeatureColumnName);
         string path = Convert(ml, model, input, configuration.Replace(' ', '-'));
 
-        var expected = Floats(model.Transform(input), "Score");
-        var expectedLabels = Keys(model.Transform(input), "PredictedLabel");
-        var onnx = ml.Transforms.ApplyOnnxModel(path).Fit(input).Transform(input);
-        AssertClose(expected, Floats(onnx, "Score"));
-        Assert.Equal(expectedLabels, Keys(onnx, "PredictedLabel"));
-        AssertClose(expected, RunInBatches(path, input, options.FeatureColumnName, "Score.output"));
+        // Rows of no steps: ONNX Runtime 1.31.1 scores them through its LSTM and ends the process in its GRU (see docs/onnx.md).
+        AssertClose(Floats(model.Transform(input), "Score"), RunInBatches(path, input, options.FeatureColumnName, "Score.output", empty: words[0].StartsWith("lstm") || words[0].StartsWith("rnn")));
+        var nonEmpty = Only(ml, Rows(ml, 60, seed: 2, empty: false), options.FeatureColumnName);
+        var onnx = ml.Transforms.ApplyOnnxModel(path).Fit(nonEmpty).Transform(nonEmpty);
+        AssertClose(Floats(model.Transform(nonEmpty), "Score"), Floats(onnx, "Score"));
+        Assert.Equal(Keys(model.Transform(nonEmpty), "PredictedLabel"), Keys(onnx, "PredictedLabel"));
     }
 
     [Fact]
@@ -105,14 +109,15 @@ public sealed class OnnxExportTests : IDisposable
     {
         var ml = new MLContext(seed: 1);
         var data = Rows(ml, 60, seed: 4);
-        var tokens = Only(ml, data, nameof(TokenRow.Tokens));
+        var all = Only(ml, data, nameof(TokenRow.Tokens));
+        var tokens = Only(ml, Rows(ml, 60, seed: 4, empty: false), nameof(TokenRow.Tokens));
 
         using (var binary = ml.Transforms.Rnn.SequenceClassifier(new RnnSequenceClassifier.Options
                {
                    FeatureColumnName = nameof(TokenRow.Tokens), LabelColumnName = nameof(TokenRow.Flag), EmbeddingSize = 4, HiddenSize = 5, MaxEpochs = 2, Seed = 1,
                }).Fit(data))
         {
-            string binaryPath = Convert(ml, binary, tokens, "binary");
+            string binaryPath = Convert(ml, binary, all, "binary");
             var onnx = ml.Transforms.ApplyOnnxModel(binaryPath).Fit(tokens).Transform(tokens);
             var scored = binary.Transform(tokens);
             AssertClose(Floats(scored, "Score"), Floats(onnx, "Score"));
@@ -120,13 +125,13 @@ public sealed class OnnxExportTests : IDisposable
             // The predicted label through a raw session: ApplyOnnxModel 5.0.1 reads every Boolean output as false here
             // (the session itself returns the right values).
             using var session = new InferenceSession(binaryPath);
-            var predicted = ColumnValues.Read(tokens, nameof(TokenRow.Tokens)).Cast<object[]>().Select(row =>
+            var predicted = ColumnValues.Read(all, nameof(TokenRow.Tokens)).Cast<object[]>().Select(row =>
             {
                 var value = NamedOnnxValue.CreateFromTensor(nameof(TokenRow.Tokens), new DenseTensor<uint>(row.Select(v => (uint)(ulong)v).ToArray(), [1, row.Length]));
                 using var result = session.Run([value], ["PredictedLabel.output"]);
                 return result.First().AsTensor<bool>().Single();
             });
-            Assert.Equal(Read<bool>(scored, "PredictedLabel"), predicted);
+            Assert.Equal(Read<bool>(binary.Transform(all), "PredictedLabel"), predicted);
         }
 
         using (var encoder = ml.Transforms.Rnn.BiGruEncoder(new BiGruEncoder.Options
@@ -135,10 +140,10 @@ public sealed class OnnxExportTests : IDisposable
                    MaxEpochs = 1, Seed = 1, Pooling = SequencePooling.Mean,
                }).Fit(data))
         {
-            string path = Convert(ml, encoder, tokens, "encoder");
+            string path = Convert(ml, encoder, all, "encoder");
             var onnx = ml.Transforms.ApplyOnnxModel(path).Fit(tokens).Transform(tokens);
             AssertClose(Floats(encoder.Transform(tokens), "Encoding"), Floats(onnx, "Encoding"));
-            AssertClose(Floats(encoder.Transform(tokens), "Encoding"), RunInBatches(path, tokens, nameof(TokenRow.Tokens), "Encoding.output"));
+            AssertClose(Floats(encoder.Transform(all), "Encoding"), RunInBatches(path, all, nameof(TokenRow.Tokens), "Encoding.output", empty: false));
         }
 
         using (var tagger = ml.Transforms.Rnn.LstmTagger(new LstmTagger.Options
@@ -229,7 +234,7 @@ public sealed class OnnxExportTests : IDisposable
     {
         var ml = new MLContext(seed: 1);
         var data = Rows(ml, 40, seed: 5);
-        var tokens = Only(ml, data, nameof(TokenRow.Tokens));
+        var tokens = Only(ml, Rows(ml, 40, seed: 5, empty: false), nameof(TokenRow.Tokens));
         string zip = Path.Combine(_directory, "model.zip");
         using (var model = ml.Transforms.Rnn.SequenceClassifier(nameof(TokenRow.Class), nameof(TokenRow.Tokens), hiddenSize: 4, maxEpochs: 1).Fit(data))
             ml.Model.Save(model, data.Schema, zip);
@@ -287,17 +292,21 @@ public sealed class OnnxExportTests : IDisposable
         return path;
     }
 
-    /// <summary>Scores the rows through a raw ONNX Runtime session, rows of one length in one batch; returns each row's output in row order.</summary>
-    private static List<float[]> RunInBatches(string path, IDataView input, string column, string output)
+    /// <summary>
+    /// Scores the rows through a raw ONNX Runtime session, rows of one length in one batch; returns each row's output in
+    /// row order (null for a row of no steps unless <paramref name="empty"/>).
+    /// </summary>
+    private static List<float[]?> RunInBatches(string path, IDataView input, string column, string output, bool empty)
     {
         using var session = new InferenceSession(path);
         var rows = ColumnValues.Read(input, column).Cast<object[]>().ToList();
+        bool singles = input.Schema[column].Type.GetItemType() == NumberDataViewType.Single;
         var results = new float[rows.Count][];
-        foreach (var group in rows.Select((values, index) => (values, index)).GroupBy(r => r.values.Length))
+        foreach (var group in rows.Select((values, index) => (values, index)).GroupBy(r => r.values.Length).Where(g => empty || g.Key > 0))
         {
             var members = group.ToList();
             int n = members.Count, width = group.Key;
-            NamedOnnxValue value = members[0].values[0] is float
+            NamedOnnxValue value = singles
                 ? NamedOnnxValue.CreateFromTensor(column, new DenseTensor<float>(members.SelectMany(m => m.values.Cast<float>()).ToArray(), [n, width]))
                 : NamedOnnxValue.CreateFromTensor(column, new DenseTensor<uint>(members.SelectMany(m => m.values.Select(v => (uint)(ulong)v)).ToArray(), [n, width]));
             using var outputs = session.Run([value], [output]);
@@ -307,7 +316,7 @@ public sealed class OnnxExportTests : IDisposable
             for (int i = 0; i < n; i++)
                 results[members[i].index] = flat.AsSpan(i * size, size).ToArray();
         }
-        return results.ToList();
+        return results.ToList<float[]?>();
     }
 
     private static List<float[]> Floats(IDataView data, string column)
@@ -344,10 +353,14 @@ public sealed class OnnxExportTests : IDisposable
         return copy;
     }
 
-    private static void AssertClose(List<float[]> expected, List<float[]> actual)
+    /// <summary>Every row within <see cref="Tolerance"/>; rows <paramref name="actual"/> has no value for (null) are skipped.</summary>
+    private static void AssertClose(List<float[]> expected, IReadOnlyList<float[]?> actual)
     {
         Assert.Equal(expected.Count, actual.Count);
         for (int i = 0; i < expected.Count; i++)
-            Assert.Equal(expected[i], actual[i], Tolerances.Within(Tolerance));
+        {
+            if (actual[i] is { } row)
+                Assert.Equal(expected[i], row, Tolerances.Within(Tolerance));
+        }
     }
 }

@@ -1,6 +1,7 @@
 // Benchmark harness of the speed issue: every figure is measured against its reference in the same process (warm-up,
 // repeated timings, median with p10/p90), printed as a table and written to bench/results/latest.json.
 // Usage: dotnet run -c Release --project bench/RnnBench -- [--quick] [--figures 4,5]  (a subset, for iterating on one figure)
+// Figure 10 scores the classifier converted to ONNX with ONNX Runtime against this library's PredictionEngine and Transform.
 // Figure 1 also runs bench/python/bench_torch.py (Debian's python3-torch) in the same run for the C#/PyTorch rows.
 // Timings never decide a test; "met" only reports whether a ratio reaches its goal on this run.
 using System.Diagnostics;
@@ -13,7 +14,7 @@ var settings = quick ? BenchSettings.QuickRun : BenchSettings.Full;
 int figuresAt = Array.IndexOf(args, "--figures");
 var figures = figuresAt >= 0 && figuresAt + 1 < args.Length
     ? args[figuresAt + 1].Split(',').Select(int.Parse).ToHashSet()
-    : Enumerable.Range(1, 9).ToHashSet();
+    : Enumerable.Range(1, 10).ToHashSet();
 string root = FindRepositoryRoot();
 var records = new List<BenchRecord>();
 var total = Stopwatch.StartNew();
@@ -39,12 +40,19 @@ if (figures.Contains(6))
 if (figures.Contains(7)) core.TrainingMemory(new BenchConfig(16, 20, 16, 32));
 if (figures.Contains(8)) core.Threads(BenchSettings.Config1);
 if (figures.Contains(9)) foreach (var c in BenchSettings.AffectedConfigs) core.AffectedShapes(c);
+if (figures.Contains(10))
+{
+    var onnx = new OnnxBenchmarks(settings, records);
+    onnx.Latency(BenchSettings.Config4);
+    onnx.Latency(BenchSettings.Config4 with { L = 8, InputSize = 8, HiddenSize = 64, Directions = 2 });   // the digits model's shape
+    foreach (var c in settings.FixedConfigs.Where(c => c.N > 1)) onnx.Throughput(c);
+}
 if (figures.Contains(1))
     PythonComparison.RunAndAdd(root, quick, classifier, records);
 KernelCheckReport.Print(FusedKernelChecks.Verdicts);
 
 // A subset run must not overwrite the full run's figures.
-string output = Path.Combine(root, "bench", "results", figures.Count == 9 ? "latest.json" : "subset.json");
+string output = Path.Combine(root, "bench", "results", figures.Count == 10 ? "latest.json" : "subset.json");
 Report.WriteJson(output, new
 {
     Meta = new

@@ -39,14 +39,27 @@ internal static class OnnxEncoderExport
         return (x, final);
     }
 
-    /// <summary>(N, D*H) pooled per <paramref name="pooling"/> from what <see cref="Write"/> returned.</summary>
-    public static string Pool(OnnxGraphWriter g, (string Outputs, string Final) encoded, SequencePooling pooling) => pooling switch
+    /// <summary>
+    /// (N, D*H) pooled per <paramref name="pooling"/> from what <see cref="Write"/> returned. A row of no steps pools to
+    /// zeros, as in the component: the final outputs are the zero initial state and ONNX Runtime's mean over no steps is 0,
+    /// but its maximum over no steps is -infinity, replaced here.
+    /// </summary>
+    public static string Pool(OnnxGraphWriter g, (string Outputs, string Final) encoded, SequencePooling pooling)
     {
-        SequencePooling.LastState => encoded.Final,
-        SequencePooling.Mean => g.Apply("ReduceMean", "pooled", Over(0), encoded.Outputs),
-        SequencePooling.Max => g.Apply("ReduceMax", "pooled", Over(0), encoded.Outputs),
-        _ => throw new ArgumentOutOfRangeException(nameof(pooling), pooling, "Unknown pooling."),
-    };
+        switch (pooling)
+        {
+            case SequencePooling.LastState:
+                return encoded.Final;
+            case SequencePooling.Mean:
+                return g.Apply("ReduceMean", "pooled", Over(0), encoded.Outputs);
+            case SequencePooling.Max:
+                string max = g.Apply("ReduceMax", "pooled_max", Over(0), encoded.Outputs);
+                string none = g.Apply("IsInf", "no_steps", n => { n.AddAttribute("detect_positive", 0L); n.AddAttribute("detect_negative", 1L); }, max);
+                return g.Apply("Where", "pooled", none, g.Context.AddInitializer(0f, g.Name("zero")), max);
+            default:
+                throw new ArgumentOutOfRangeException(nameof(pooling), pooling, "Unknown pooling.");
+        }
+    }
 
     private static Action<OnnxNode> Over(long axis) => node =>
     {
@@ -114,11 +127,10 @@ internal static class OnnxEncoderExport
         node.AddAttribute("direction", direction);
         op.Attributes?.Invoke(node, cells.Length);
 
-        long h = op.HiddenSize, directions = cells.Length;
-        string outputs = directions == 1
-            ? g.Reshape(y, [0, -1, h], name + ".outputs")                                      // (L, 1, N, H) -> (L, N, H)
-            : g.Reshape(g.Transpose(y, [0, 2, 1, 3], name + ".by_row"), [0, 0, -1], name + ".outputs");
-        string final = g.Reshape(g.Transpose(yh, [1, 0, 2], name + ".final_by_row"), [0, -1], name + ".final");
+        // (L, D, N, H) -> (L, N, D*H) and (D, N, H) -> (N, D*H), sized without -1 so that a row of no steps reshapes too.
+        long width = op.HiddenSize * cells.Length;
+        string outputs = g.Reshape(g.Transpose(y, [0, 2, 1, 3], name + ".by_row"), [0, 0, width], name + ".outputs");
+        string final = g.Reshape(g.Transpose(yh, [1, 0, 2], name + ".final_by_row"), [0, width], name + ".final");
         return (outputs, final);
     }
 
