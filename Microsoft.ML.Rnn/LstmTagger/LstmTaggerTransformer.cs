@@ -112,7 +112,8 @@ public sealed class LstmTaggerTransformer : RnnTransformerBase, ISequenceScorer<
         if (UsesCrf)
         {
             throw new NotSupportedException($"{nameof(LstmTaggerTransformer)}: feature column '{FeatureColumnName}': CRF decoding (Viterbi) " +
-                "is not exported to ONNX by this release; a tagger trained with UseCrf = false exports.");
+                "is not exported to ONNX: over sequences of any length it needs a Loop node with a subgraph, which ML.NET's ONNX export " +
+                "context cannot write; a tagger trained with UseCrf = false exports.");
         }
         // Emissions (L, N, T) from every step's outputs, then batch-major (N, L, T).
         var output = _network.named_parameters().ToDictionary(p => p.name, p => p.parameter);

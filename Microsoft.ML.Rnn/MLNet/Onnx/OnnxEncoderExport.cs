@@ -182,7 +182,8 @@ internal static class OnnxEncoderExport
             }
             default:
                 throw new NotSupportedException($"{component}: feature column '{column}': the cell {cell.GetType().Name} has no ONNX " +
-                    "operator (ONNX has LSTM, GRU and simple RNN cells only); train with RnnCellKind.Lstm, Gru or SimpleRnn to export.");
+                    "operator (ONNX has LSTM, GRU and simple RNN cells only; any other cell needs a Loop or Scan node with a subgraph, " +
+                    "which ML.NET's ONNX export context cannot write); train with RnnCellKind.Lstm, Gru or SimpleRnn to export.");
         }
     }
 
