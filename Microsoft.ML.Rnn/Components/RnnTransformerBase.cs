@@ -123,9 +123,6 @@ public abstract class RnnTransformerBase : RowToRowTransformerBase, ITransformer
     /// </summary>
     private protected abstract void WriteOnnxOutputs(OnnxGraphWriter g, (string Outputs, string Final) encoded, string[] outputs);
 
-    /// <summary>The network's parameter <paramref name="name"/> as an ONNX weight.</summary>
-    private protected string OnnxWeight(OnnxGraphWriter g, string name) => g.Parameter(_network, name);
-
     /// <summary>ML.NET's ONNX export (<c>mlContext.Model.ConvertToOnnx</c>): the encoder and the component's outputs.</summary>
     void ISequenceScorer.SaveAsOnnx(OnnxContext ctx)
     {

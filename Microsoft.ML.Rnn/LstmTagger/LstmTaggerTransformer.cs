@@ -116,8 +116,8 @@ public sealed class LstmTaggerTransformer : RnnTransformerBase, ISequenceScorer<
                 "context cannot write; a tagger trained with UseCrf = false exports.");
         }
         // Emissions (L, N, T) from every step's outputs, then batch-major (N, L, T).
-        var output = _network.named_parameters().ToDictionary(p => p.name, p => p.parameter);
-        string emissions = g.Transpose(g.Linear(encoded.Outputs, output["output.weight"], output["output.bias"], "emissions"), [1, 0, 2], "emissions_by_row");
+        string steps = g.Linear(encoded.Outputs, OnnxGraphWriter.ParameterOf(_network, "output.weight"), OnnxGraphWriter.ParameterOf(_network, "output.bias"), "emissions");
+        string emissions = g.Transpose(steps, [1, 0, 2], "emissions_by_row");
         // PredictedLabel: the best tag per step as a 1-based key; Score: every step's tag probabilities, row-major.
         string best = g.Apply("ArgMax", "best", n => { n.AddAttribute("axis", 2L); n.AddAttribute("keepdims", 0L); }, emissions);
         g.Node("Cast", [g.Apply("Add", "key", best, g.Long(1, "one"))], [outputs[0]]).AddAttribute("to", typeof(uint));

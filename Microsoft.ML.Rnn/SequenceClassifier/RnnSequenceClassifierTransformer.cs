@@ -131,7 +131,7 @@ public sealed class RnnSequenceClassifierTransformer : RnnTransformerBase, ISequ
     private protected override void WriteOnnxOutputs(OnnxGraphWriter g, (string Outputs, string Final) encoded, string[] outputs)
     {
         string pooled = OnnxEncoderExport.Pool(g, encoded, _network.Pooling);
-        string logits = g.Apply("Gemm", "logits", n => n.AddAttribute("transB", 1L), pooled, OnnxWeight(g, "output.weight"), OnnxWeight(g, "output.bias"));
+        string logits = g.Apply("Gemm", "logits", n => n.AddAttribute("transB", 1L), pooled, g.Parameter(_network, "output.weight"), g.Parameter(_network, "output.bias"));
         if (IsBinary)
         {
             // Score: the margin logit(true) - logit(false), as (N, 1); Probability: its sigmoid; PredictedLabel: margin > 0.

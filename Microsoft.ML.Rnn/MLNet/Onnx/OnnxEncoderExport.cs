@@ -67,7 +67,7 @@ internal static class OnnxEncoderExport
         node.AddAttribute("keepdims", 0L);
     };
 
-    /// <summary>(L, N, E) embedded keys or (L, N, F) Single steps, time-major as ONNX's recurrent operators read them.</summary>
+    /// <summary>(L, N, E) embedded keys or words (with their character features), or (L, N, F) Single steps, time-major as ONNX's recurrent operators read them.</summary>
     private static string LayerInputs(OnnxGraphWriter g, SequenceEncoder encoder, FeatureEncoding features, string input, string component)
     {
         string batchMajor;

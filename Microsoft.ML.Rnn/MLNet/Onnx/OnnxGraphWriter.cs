@@ -53,13 +53,16 @@ internal sealed class OnnxGraphWriter(OnnxContext context, string prefix)
     }
 
     /// <summary>The parameter <paramref name="name"/> of <paramref name="module"/> as a weight.</summary>
-    public string Parameter(nn.Module module, string name)
+    public string Parameter(nn.Module module, string name) => Weight(ParameterOf(module, name), name);
+
+    /// <summary>The parameter <paramref name="name"/> of <paramref name="module"/>.</summary>
+    public static Tensor ParameterOf(nn.Module module, string name)
     {
         foreach (var (parameterName, parameter) in module.named_parameters())
         {
-            if (parameterName == name) return Weight(parameter, name);
+            if (parameterName == name) return parameter;
         }
-        throw new InvalidOperationException($"{prefix}: the network has no parameter '{name}'.");
+        throw new InvalidOperationException($"The network has no parameter '{name}'.");
     }
 
     /// <summary>An int64 constant vector.</summary>

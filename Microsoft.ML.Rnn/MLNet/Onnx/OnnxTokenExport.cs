@@ -75,8 +75,8 @@ internal static class OnnxTokenExport
         string[] shifted = Enumerable.Range(0, CharacterEncoder.Window).Select(k => g.Apply("Slice", $"window{k}", framed,
             g.Longs([k], $"window{k}.start"), g.Longs([k + max], $"window{k}.end"), g.Longs([2], $"window{k}.axis"))).ToArray();
         string windows = g.Apply("Concat", "windows", n => n.AddAttribute("axis", 3L), shifted);                  // (N, L, 20, 3E)
-        var parameters = encoder.named_parameters().ToDictionary(p => p.name, p => p.parameter);
-        string responses = g.Linear(windows, parameters["characters.filters.weight"], parameters["characters.filters.bias"], "responses");
+        string responses = g.Linear(windows, OnnxGraphWriter.ParameterOf(encoder, "characters.filters.weight"),
+            OnnxGraphWriter.ParameterOf(encoder, "characters.filters.bias"), "responses");
         string masked = g.Apply("Where", "masked", g.Reshape(padding, [0, 0, 0, 1], "padding_4d"),
             g.Context.AddInitializer(float.NegativeInfinity, g.Name("minus_infinity")), responses);
         string pooled = g.Apply("ReduceMax", "token_maxima", n => { n.AddAttribute("axes", new[] { 2L }); n.AddAttribute("keepdims", 0L); }, masked);
