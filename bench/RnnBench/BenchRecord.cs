@@ -33,6 +33,17 @@ internal sealed record BenchRecord(
     [JsonPropertyOrder(100)]
     public bool? MeetsGoal => Goal is not double g || Ratio is not double r ? null : HigherIsBetter ? r >= g : r <= g;
 
+    /// <summary>
+    /// A latency percentile <paramref name="q"/> of sorted single-call times in seconds (value and reference), in ms,
+    /// ratio value / reference, lower is better; the spreads are the p10 and p90 of the calls.
+    /// </summary>
+    public static BenchRecord Latency(string name, BenchConfig config, double[] value, double[] reference, double q, double? goal, string referenceName)
+    {
+        static Spread SpreadOf(double[] times) => new(Sample.Percentile(times, 0.1) * 1e3, Sample.Percentile(times, 0.9) * 1e3, times.Length);
+        double v = Sample.Percentile(value, q) * 1e3, r = Sample.Percentile(reference, q) * 1e3;
+        return new BenchRecord(name, config, v, r, v / r, goal, false, "ms", referenceName, SpreadOf(value), SpreadOf(reference));
+    }
+
     /// <summary>Builds a record from two samples (value and reference), ratio value / reference.</summary>
     public static BenchRecord Compare(string name, BenchConfig config, Sample value, Sample reference, string units,
         string referenceName, double? goal, bool higherIsBetter)

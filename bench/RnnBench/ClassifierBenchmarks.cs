@@ -126,11 +126,8 @@ internal sealed class ClassifierBenchmarks(BenchSettings settings, List<BenchRec
             var reference = Harness.Latencies(() => raw.Predict(inputs[k++ % inputs.Length]), settings.LatencyCalls / 10, settings.LatencyCalls);
             foreach (var (q, goal) in new[] { (0.5, (double?)1.5), (0.99, null) })
             {
-                double v = Sample.Percentile(mlnet, q) * 1e3, r = Sample.Percentile(reference, q) * 1e3;
-                Add(new BenchRecord($"3 latency p{q * 100:0}: PredictionEngine vs raw single forward", c with { N = 1 }, v, r, v / r, goal, false,
-                    "ms", "raw nn.LSTM no-grad (1, L, H_in)",
-                    new Spread(Sample.Percentile(mlnet, 0.1) * 1e3, Sample.Percentile(mlnet, 0.9) * 1e3, mlnet.Length),
-                    new Spread(Sample.Percentile(reference, 0.1) * 1e3, Sample.Percentile(reference, 0.9) * 1e3, reference.Length)));
+                Add(BenchRecord.Latency($"3 latency p{q * 100:0}: PredictionEngine vs raw single forward", c with { N = 1 }, mlnet, reference, q, goal,
+                    "raw nn.LSTM no-grad (1, L, H_in)"));
             }
         }
         finally

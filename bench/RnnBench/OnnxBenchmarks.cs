@@ -55,13 +55,7 @@ internal sealed class OnnxBenchmarks(BenchSettings settings, List<BenchRecord> r
             var engineTimes = Harness.Latencies(() => engine.Predict(data.Rows[next++ % data.Rows.Length]), settings.LatencyCalls / 10, settings.LatencyCalls);
             var onnxTimes = Harness.Latencies(() => { using var r = session.Run([inputs[k++ % inputs.Length]], outputs); }, settings.LatencyCalls / 10, settings.LatencyCalls);
             foreach (double q in new[] { 0.5, 0.99 })
-            {
-                double v = Sample.Percentile(onnxTimes, q) * 1e3, r = Sample.Percentile(engineTimes, q) * 1e3;
-                Add(new BenchRecord($"10 latency p{q * 100:0}: ONNX Runtime vs PredictionEngine", c with { N = 1 }, v, r, v / r, null, false,
-                    "ms", "PredictionEngine (libtorch)",
-                    new Spread(Sample.Percentile(onnxTimes, 0.1) * 1e3, Sample.Percentile(onnxTimes, 0.9) * 1e3, onnxTimes.Length),
-                    new Spread(Sample.Percentile(engineTimes, 0.1) * 1e3, Sample.Percentile(engineTimes, 0.9) * 1e3, engineTimes.Length)));
-            }
+                Add(BenchRecord.Latency($"10 latency p{q * 100:0}: ONNX Runtime vs PredictionEngine", c with { N = 1 }, onnxTimes, engineTimes, q, null, "PredictionEngine (libtorch)"));
         }
         finally
         {
