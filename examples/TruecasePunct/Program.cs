@@ -2,7 +2,8 @@
 // (L, C, U, M) and the punctuation after it (O, COMMA, PERIOD, QUESTION, EXCLAIM). A bidirectional LstmTagger (tuned, and
 // with the package's defaults) is compared in the same run with the most-frequent-tag-per-word baseline on the fixed
 // test file. Prints one table and
-// saves the punctuation tagger as truecase-punct-rnn.zip; writes the learning curves (truecase-punct-curves.png) and
+// saves the punctuation tagger as truecase-punct-rnn.zip; writes the learning curves (truecase-punct-curves.png, and the
+// defaults on token text: truecase-punct-text-defaults-curves.png) and
 // one confusion matrix per task (truecase-punct-<task>-confusion.png).
 // Usage: dotnet run -c Release --project examples/TruecasePunct
 using System.Diagnostics;
@@ -16,6 +17,7 @@ var test = Conll.Read(Path.Combine(AppContext.BaseDirectory, "Data", "truecase-p
 Console.WriteLine($"{train.Count} training and {test.Count} test sentences");
 
 var curves = new List<TrainingProgress>();
+var textCurves = new List<TrainingProgress>();
 var rows = new List<(string Task, string Model, TaggingMetrics Metrics, string[] Tags, double Seconds)>();
 foreach (var (task, pick, tags) in new (string, Func<Sentence, string[]>, string[])[]
 {
@@ -58,14 +60,17 @@ foreach (var (task, pick, tags) in new (string, Func<Sentence, string[]>, string
         .Fit(trainView);
     rows.Add((task, "BiLSTM tagger, defaults", TaggingEvaluator.Evaluate(defaults.Transform(testView)), tags, clock.Elapsed.TotalSeconds));
 
-    // The same reading the tokens as text: the tagger's own vocabulary and character features.
+    // The same reading the tokens as text: the tagger's own vocabulary and character features (its curves are drawn too).
     clock.Restart();
+    var textProgress = new TrainingProgress($"{task} text defaults", "val macro-F1");
     var fromText = ml.Transforms.Conversion.MapValueToKey("Label", "Tags")
         .Append(ml.Transforms.Rnn.LstmTagger(new LstmTagger.Options
         {
-            FeatureColumnName = "Tokens", EmbeddingSize = 64, HiddenSize = 128, Bidirectional = true, MaxEpochs = 15,
+            FeatureColumnName = "Tokens", EmbeddingSize = 64, HiddenSize = 128, Bidirectional = true, MaxEpochs = 15, Progress = textProgress,
         }))
         .Fit(trainView);
+    textProgress.Done();
+    textCurves.Add(textProgress);
     rows.Add((task, "BiLSTM tagger, defaults, text", TaggingEvaluator.Evaluate(fromText.Transform(testView)), tags, clock.Elapsed.TotalSeconds));
 
     clock.Restart();
@@ -83,6 +88,7 @@ foreach (var (task, model, m, tags, seconds) in rows)
     Console.WriteLine($"{task,-6} {model,-30} {m.TokenAccuracy,9:F4} {m.MacroF1,9:F4}  {f1,-40} {seconds,8:F1}");
 }
 LearningCurves.Save("truecase-punct-curves.png", "BiLSTM taggers: punctuation and case", curves.ToArray());
+LearningCurves.Save("truecase-punct-text-defaults-curves.png", "LstmTagger defaults on token text (characters, own vocabulary)", textCurves.ToArray());
 Console.WriteLine("(punctuation tagger saved to truecase-punct-rnn.zip; learning curves in truecase-punct-curves.png, " +
                   "confusion matrices in truecase-punct-punct-confusion.png and truecase-punct-case-confusion.png)");
 
