@@ -27,19 +27,26 @@ public class GettingStartedTests
             var train = ml.Data.LoadFromTextFile<Fortune>("data/fortune-topics-train.tsv", hasHeader: true, allowQuoting: false);
             var test = ml.Data.LoadFromTextFile<Fortune>("data/fortune-topics-test.tsv", hasHeader: true, allowQuoting: false);
             var pipeline = ml.Transforms.Conversion.MapValueToKey("Label", "Topic")
-                .Append(ml.Transforms.Text.NormalizeText("Normalized", "Text"))              // lower case, no punctuation
-                .Append(ml.Transforms.Text.TokenizeIntoWords("Features", "Normalized"))      // words: read with their characters
+                .Append(ml.Transforms.Text.TokenizeIntoWords("Features", "Text"))            // words, read with their characters
                 .Append(ml.Transforms.Rnn.SequenceClassifier(hiddenSize: 32, maxEpochs: 5)); // embedding + BiLSTM
             var model = pipeline.Fit(train);
             var metrics = ml.MulticlassClassification.Evaluate(model.Transform(test));
             Console.WriteLine($"accuracy {metrics.MicroAccuracy:F3}");
             ml.Model.Save(model, train.Schema, "topics.zip");
+            using (var onnx = File.Create("topics.onnx"))                   // Microsoft.ML.OnnxConverter: scoring without libtorch
+                ml.Model.ConvertToOnnx(model, train, onnx);
             // end snippet
 
             Assert.True(metrics.MicroAccuracy > 0.25, $"accuracy {metrics.MicroAccuracy} (chance 0.125, twice chance expected)");
             Assert.StartsWith("accuracy 0.", printed.ToString());
             var loaded = new MLContext().Model.Load("topics.zip", out _);
             Assert.Equal(metrics.MicroAccuracy, ml.MulticlassClassification.Evaluate(loaded.Transform(test)).MicroAccuracy);
+            // The ONNX file scores the test rows as the model does (ONNX Runtime through ApplyOnnxModel).
+            var onnxScores = ml.Data.CreateEnumerable<ScoreRow>(ml.Transforms.ApplyOnnxModel("topics.onnx").Fit(test).Transform(test), false).ToList();
+            var modelScores = ml.Data.CreateEnumerable<ScoreRow>(model.Transform(test), false).ToList();
+            Assert.Equal(modelScores.Count, onnxScores.Count);
+            for (int i = 0; i < modelScores.Count; i++)
+                Assert.Equal(modelScores[i].Score, onnxScores[i].Score, Tolerances.Within(2e-5f));
         }
         finally
         {
@@ -48,6 +55,11 @@ public class GettingStartedTests
             Directory.Delete(folder, recursive: true);
         }
     }
+}
+
+internal sealed class ScoreRow
+{
+    public float[] Score { get; set; } = [];
 }
 
 // snippet: text-classification-row

@@ -68,7 +68,9 @@ Run("README: encoder (text) + n-grams", textWords.Append(ml.Transforms.Rnn.BiGru
     .AppendCacheCheckpoint(ml).Append(readmeSdca));
 Run("README: classifier (keys)", readmeWords.Append(ml.Transforms.CopyColumns("Features", "Tokens"))
     .Append(ml.Transforms.Rnn.SequenceClassifier(hiddenSize: 32, maxEpochs: 5)));
-Run("README: classifier (text)", textWords.Append(ml.Transforms.CopyColumns("Features", "Words"))
+// The README's classifier: raw words as text (no NormalizeText, which ML.NET cannot convert to ONNX).
+Run("README: classifier (text)", ml.Transforms.Conversion.MapValueToKey("Label", "Topic")
+    .Append(ml.Transforms.Text.TokenizeIntoWords("Features", "Text"))
     .Append(ml.Transforms.Rnn.SequenceClassifier(hiddenSize: 32, maxEpochs: 5)));
 LearningCurves.Save("fortune-topics-curves.png", "BiGRU encoder on the fortune topics (supervised on the topic), last fit", encoderProgress);
 
