@@ -135,10 +135,10 @@ public sealed class RnnSequenceClassifierTransformer : RnnTransformerBase, ISequ
         if (IsBinary)
         {
             // Score: the margin logit(true) - logit(false), as (N, 1); Probability: its sigmoid; PredictedLabel: margin > 0.
-            string margin = g.Apply("MatMul", "margin", logits, g.Context.AddInitializer(new[] { -1f, 1f }, new long[] { 2, 1 }, "RnnSequenceClassifier.margin"));
+            string margin = g.Apply("MatMul", "margin", logits, g.Context.AddInitializer(new[] { -1f, 1f }, new long[] { 2, 1 }, g.Name("margin")));
             g.Node("Identity", [margin], [outputs[0]]);
             g.Node("Sigmoid", [margin], [outputs[1]]);
-            g.Node("Greater", [margin, g.Context.AddInitializer(0f, "RnnSequenceClassifier.zero")], [outputs[2]]);
+            g.Node("Greater", [margin, g.Float(0f, "zero")], [outputs[2]]);
             return;
         }
         g.Node("Softmax", [logits], [outputs[0]]).AddAttribute("axis", 1L);

@@ -69,15 +69,7 @@ internal sealed class ClassifierBenchmarks(BenchSettings settings, List<BenchRec
         var view = data.ToDataView(_ml);
         using var model = Estimator(c, 1).Fit(view);
         double work = data.Rows.Length;
-        void Transform()
-        {
-            var scored = model.Transform(view);
-            var column = scored.Schema["Score"];
-            using var cursor = scored.GetRowCursor([column]);
-            var getter = cursor.GetGetter<VBuffer<float>>(column);
-            VBuffer<float> buffer = default;
-            while (cursor.MoveNext()) getter(ref buffer);
-        }
+        void Transform() => ReadScores(model, view);
 
         var batches = data.Batches();
         try
@@ -142,6 +134,17 @@ internal sealed class ClassifierBenchmarks(BenchSettings settings, List<BenchRec
         long after = SettledRss();
         Add(new BenchRecord($"7 memory: RSS after {settings.MemoryPredictions} PredictionEngine predictions", c with { N = 1 },
             after / 1048576.0, before / 1048576.0, (double)after / before, 1.05, false, "MB", "RSS before (after 1000 warm-up predictions)", null, null));
+    }
+
+    /// <summary>Scores every row of <paramref name="view"/> with a batched Transform read through a cursor (the Score column).</summary>
+    internal static void ReadScores(ITransformer model, IDataView view)
+    {
+        var scored = model.Transform(view);
+        var column = scored.Schema["Score"];
+        using var cursor = scored.GetRowCursor([column]);
+        var getter = cursor.GetGetter<VBuffer<float>>(column);
+        VBuffer<float> buffer = default;
+        while (cursor.MoveNext()) getter(ref buffer);
     }
 
     internal static long SettledRss()

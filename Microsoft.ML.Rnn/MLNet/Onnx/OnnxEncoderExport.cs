@@ -51,21 +51,15 @@ internal static class OnnxEncoderExport
             case SequencePooling.LastState:
                 return encoded.Final;
             case SequencePooling.Mean:
-                return g.Apply("ReduceMean", "pooled", Over(0), encoded.Outputs);
+                return g.Reduce("ReduceMean", encoded.Outputs, 0, keepDimensions: false, "pooled");
             case SequencePooling.Max:
-                string max = g.Apply("ReduceMax", "pooled_max", Over(0), encoded.Outputs);
+                string max = g.Reduce("ReduceMax", encoded.Outputs, 0, keepDimensions: false, "pooled_max");
                 string none = g.Apply("IsInf", "no_steps", n => { n.AddAttribute("detect_positive", 0L); n.AddAttribute("detect_negative", 1L); }, max);
-                return g.Apply("Where", "pooled", none, g.Context.AddInitializer(0f, g.Name("zero")), max);
+                return g.Apply("Where", "pooled", none, g.Float(0f, "zero"), max);
             default:
                 throw new ArgumentOutOfRangeException(nameof(pooling), pooling, "Unknown pooling.");
         }
     }
-
-    private static Action<OnnxNode> Over(long axis) => node =>
-    {
-        node.AddAttribute("axes", new[] { axis });
-        node.AddAttribute("keepdims", 0L);
-    };
 
     /// <summary>(L, N, E) embedded keys or words (with their character features), or (L, N, F) Single steps, time-major as ONNX's recurrent operators read them.</summary>
     private static string LayerInputs(OnnxGraphWriter g, SequenceEncoder encoder, FeatureEncoding features, string input, string component)

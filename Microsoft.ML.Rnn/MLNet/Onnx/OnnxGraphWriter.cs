@@ -71,6 +71,16 @@ internal sealed class OnnxGraphWriter(OnnxContext context, string prefix)
     /// <summary>An int64 scalar constant.</summary>
     public string Long(long value, string hint) => Context.AddInitializer(value, Name(hint));
 
+    /// <summary>A float32 scalar constant.</summary>
+    public string Float(float value, string hint) => Context.AddInitializer(value, Name(hint));
+
+    /// <summary><paramref name="op"/> (<c>ReduceMean</c>, <c>ReduceMax</c>, <c>ReduceSum</c>) of <paramref name="input"/> over <paramref name="axis"/>.</summary>
+    public string Reduce(string op, string input, long axis, bool keepDimensions, string hint) => Apply(op, hint, node =>
+    {
+        node.AddAttribute("axes", new[] { axis });
+        node.AddAttribute("keepdims", keepDimensions ? 1L : 0L);
+    }, input);
+
     /// <summary><paramref name="input"/> reshaped to <paramref name="shape"/> (0 copies a dimension, -1 infers one).</summary>
     public string Reshape(string input, long[] shape, string hint) => Apply("Reshape", hint, input, Longs(shape, hint + ".shape"));
 
