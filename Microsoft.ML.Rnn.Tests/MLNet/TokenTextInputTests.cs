@@ -171,11 +171,22 @@ public sealed class TokenVocabularyTests
     }
 
     [Fact]
+    public void AWordsOnlyVocabularyHasNoCharacters()
+    {
+        var vocabulary = TokenVocabulary.Build(["the", "cat", "the"], minimumWordCount: 1, readCharacters: false);
+        Assert.False(vocabulary.ReadsCharacters);
+        Assert.Null(vocabulary.Characters);
+        Assert.Equal(0L, vocabulary.CharacterCount);
+        Assert.Equal(1, vocabulary.WordId("cat"));
+        Assert.Throws<InvalidOperationException>(() => vocabulary.CharacterIds("cat"));
+    }
+
+    [Fact]
     public void LongTokensKeepTheirFirstAndLastCharacters()
     {
         var vocabulary = TokenVocabulary.Build(["abcdefghijklmnopqrstuvwxyz"], 1);
         var ids = vocabulary.CharacterIds("abcdefghijklmnopqrstuvwxyz");
         Assert.Equal(TokenVocabulary.MaxCharactersPerToken, ids.Length);
-        Assert.Equal("abcdefghijqrstuvwxyz", new string(ids.Select(id => vocabulary.Characters[id - 2]).ToArray()));
+        Assert.Equal("abcdefghijqrstuvwxyz", new string(ids.Select(id => vocabulary.Characters![id - 2]).ToArray()));
     }
 }

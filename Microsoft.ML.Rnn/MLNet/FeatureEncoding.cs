@@ -34,21 +34,26 @@ internal sealed record FeatureEncoding(string Name, SequenceItemKind Kind, ulong
     public static SequenceColumn WithTrainingVocabulary(IHost host, IDataView data, SequenceColumn column, RnnOptionsBase o, string component)
     {
         if (column.Kind != SequenceItemKind.Tokens) return column;
-        var tokens = new List<string>();
-        using (var cursor = data.GetRowCursor(new[] { data.Schema[column.Index] }))
+        // The tokens are counted as the cursor reads them, not collected: the training text is never held whole.
+        long count = 0;
+        IEnumerable<string> Tokens()
         {
+            using var cursor = data.GetRowCursor(new[] { data.Schema[column.Index] });
             var reader = new SequenceColumnReader(cursor, column);
             while (cursor.MoveNext())
             {
                 host.CheckAlive();
                 foreach (var token in reader.ReadTokenText())
-                    tokens.Add(token.ToString());
+                {
+                    count++;
+                    yield return token.ToString();
+                }
             }
         }
-        var vocabulary = TokenVocabulary.Build(tokens, o.MinimumWordCount);
+        var vocabulary = TokenVocabulary.Build(Tokens(), o.MinimumWordCount, readCharacters: o.CharacterFeatures > 0);
         using var ch = host.Start("Vocabulary");
-        ch.Info($"{component}: feature column '{column.Name}': {tokens.Count} tokens, {vocabulary.Words.Count} words seen at least " +
-                $"{o.MinimumWordCount} time(s) (the others read as the unknown word), {vocabulary.Characters.Length} characters.");
+        ch.Info($"{component}: feature column '{column.Name}': {count} tokens, {vocabulary.Words.Count} words seen at least " +
+                $"{o.MinimumWordCount} time(s) (the others read as the unknown word), {(vocabulary.Characters is { } characters ? $"{characters.Length} characters" : "no characters read")}.");
         return column.WithVocabulary(vocabulary);
     }
 
@@ -101,7 +106,7 @@ internal sealed record FeatureEncoding(string Name, SequenceItemKind Kind, ulong
         {
             VocabularySize = vocabulary, EmbeddingSize = o.EmbeddingSize, PretrainedEmbeddings = pretrained,
             FreezeEmbeddings = o.FreezeWordVectors,
-            CharacterVocabularySize = Vocabulary is not null && o.CharacterFeatures > 0 ? Vocabulary.CharacterCount : 0,
+            CharacterVocabularySize = Vocabulary?.CharacterCount ?? 0,
             CharacterFeatures = o.CharacterFeatures, CellType = o.CellType, Cell = o.Cell, HiddenSize = o.HiddenSize,
             NumberOfLayers = o.NumberOfLayers, Bidirectional = o.Bidirectional, Stacking = o.BidirectionalStacking, DropoutBetweenLayers = o.Dropout,
             Initialization = o.Initialization,
@@ -117,7 +122,8 @@ internal sealed record FeatureEncoding(string Name, SequenceItemKind Kind, ulong
         // byte: feature kind (0 Single steps, 1 keys, 2 text tokens since format 0x00010006 of every component)
         // long: feature key count (0 for Single and token input)
         // int: longest sequence kept, 0 for no limit (since format 0x00010002 of every component)
-        // for text tokens: strings: the known words in id order; int: character count, then each character as UInt16
+        // for text tokens: strings: the known words in id order; int: character count (-1: words only), then each
+        //                 character as UInt16
         ctx.SaveNonEmptyString(Name);
         ctx.Writer.Write(FeaturesPerStep);
         ctx.Writer.Write((byte)Kind);
@@ -126,8 +132,8 @@ internal sealed record FeatureEncoding(string Name, SequenceItemKind Kind, ulong
         if (Kind != SequenceItemKind.Tokens) return;
         var vocabulary = Vocabulary ?? throw new InvalidOperationException($"Token column '{Name}' has no vocabulary to save.");
         ModelPersistence.WriteStrings(ctx, vocabulary.Words);
-        ctx.Writer.Write(vocabulary.Characters.Length);
-        foreach (char c in vocabulary.Characters)
+        ctx.Writer.Write(vocabulary.Characters?.Length ?? -1);
+        foreach (char c in vocabulary.Characters ?? "")
             ctx.Writer.Write((ushort)c);
     }
 
@@ -157,14 +163,14 @@ internal sealed record FeatureEncoding(string Name, SequenceItemKind Kind, ulong
     {
         var words = ModelPersistence.ReadStrings(ctx);
         int characters = ctx.Reader.ReadInt32();
-        if (words.Length > TokenVocabulary.MaxWords || words.Any(w => w is null) || characters < 0 || characters > char.MaxValue + 1)
+        if (words.Length > TokenVocabulary.MaxWords || words.Any(w => w is null) || characters < -1 || characters > char.MaxValue + 1)
             throw new FormatException($"{component}: corrupt token vocabulary in the model ({words.Length} words, {characters} characters).");
-        var text = new char[characters];
-        for (int i = 0; i < characters; i++)
+        var text = new char[Math.Max(characters, 0)];
+        for (int i = 0; i < text.Length; i++)
             text[i] = (char)ctx.Reader.ReadUInt16();
         try
         {
-            return new TokenVocabulary(words!, new string(text));
+            return new TokenVocabulary(words!, characters < 0 ? null : new string(text));
         }
         catch (ArgumentException e)
         {
@@ -183,7 +189,7 @@ internal sealed record FeatureEncoding(string Name, SequenceItemKind Kind, ulong
         {
             SequenceItemKind.Keys => encoder.VocabularySize == (long)KeyCount + 1 && !encoder.UsesCharacters,
             SequenceItemKind.Tokens => encoder.VocabularySize == Vocabulary!.WordCount
-                && (!encoder.UsesCharacters || encoder.CharacterVocabularySize == Vocabulary.CharacterCount),
+                && encoder.CharacterVocabularySize == Vocabulary.CharacterCount,
             _ => encoder.VocabularySize == 0 && encoder.InputSize == FeaturesPerStep && !encoder.UsesCharacters,
         };
         if (!fits)

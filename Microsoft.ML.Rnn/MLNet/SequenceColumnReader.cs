@@ -137,20 +137,21 @@ internal sealed class SequenceColumnReader
 
     /// <summary>
     /// Reads the current row of a token column through its vocabulary: one word id per step (the unknown word's id for
-    /// a word the model does not know, including an empty token) and each token's character ids.
+    /// a word the model does not know, including an empty token) and each token's character ids (null when the
+    /// vocabulary reads words only).
     /// </summary>
-    public int[] ReadTokens(out int[][] characters)
+    public int[] ReadTokens(out int[][]? characters)
     {
         var vocabulary = _column.Vocabulary
             ?? throw new InvalidOperationException($"Token column '{_column.Name}' is read before its vocabulary is known.");
         var tokens = ReadTokenText();
         var words = new int[tokens.Length];
-        characters = new int[tokens.Length][];
+        characters = vocabulary.ReadsCharacters ? new int[tokens.Length][] : null;
         for (int t = 0; t < tokens.Length; t++)
         {
             var token = tokens[t].Span;
             words[t] = vocabulary.WordId(token);
-            characters[t] = vocabulary.CharacterIds(token);
+            if (characters is not null) characters[t] = vocabulary.CharacterIds(token);
         }
         return words;
     }

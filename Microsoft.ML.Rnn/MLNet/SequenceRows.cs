@@ -61,7 +61,7 @@ internal sealed class SequenceRows
             else
             {
                 keys = reader.ReadTokens(out var characters);
-                _characters.Add(characters);
+                if (characters is not null) _characters.Add(characters);
             }
             _keys.Add(keys);
             _lengths.Add(keys.Length);
@@ -88,7 +88,8 @@ internal sealed class SequenceRows
     /// <summary>
     /// Builds the padded batch of <paramref name="rows"/> (indices into this set), on the CPU:
     /// Single columns give data (N, L_max, F) float32, key columns (N, L_max) int64, token columns (N, L_max) int64 word
-    /// ids with (N, L_max, W_max) int64 character ids (W_max: the longest token, at least 1); padding is 0 and
+    /// ids with, when the vocabulary reads characters, (N, L_max, W_max) int64 character ids (W_max: the longest token,
+    /// at least 1); padding is 0 and
     /// lengths hold each row's L (known here, so the batch is not validated again). L_max is the longest selected
     /// sequence, at least 1 so that a batch of empty sequences still has a time axis.
     /// </summary>
@@ -125,7 +126,7 @@ internal sealed class SequenceRows
                     data[(long)i * maxSteps + t] = keys[t];
             }
             var batch = SequenceBatch.FromValidLengths(torch.tensor(data, new long[] { n, maxSteps }, ScalarType.Int64), lengths);
-            return Column.Kind == SequenceItemKind.Tokens ? batch.WithCharacters(CharacterBatch(rows, maxSteps)) : batch;
+            return Column.Vocabulary?.ReadsCharacters == true ? batch.WithCharacters(CharacterBatch(rows, maxSteps)) : batch;
         }
     }
 

@@ -22,7 +22,7 @@ internal static class OnnxTokenExport
     public static string Embed(OnnxGraphWriter g, SequenceEncoder encoder, FeatureEncoding features, string input, string component)
     {
         g.Context.CheckOpSetVersion(11, component);
-        var vocabulary = features.Vocabulary!;
+        var vocabulary = features.Vocabulary!;   // reads characters exactly when the encoder does (FeatureEncoding.CheckNetwork)
         string words = g.ApplyIn(null, "LabelEncoder", "words", node =>
         {
             node.AddAttribute("keys_strings", vocabulary.Words);
@@ -48,8 +48,8 @@ internal static class OnnxTokenExport
         }, input);
         string ids = g.ApplyIn(null, "LabelEncoder", "character_ids", node =>
         {
-            node.AddAttribute("keys_strings", vocabulary.Characters.Select(c => c.ToString()).Append(Padding));
-            node.AddAttribute("values_int64s", Enumerable.Range(2, vocabulary.Characters.Length).Select(i => (long)i).Append(0L));
+            node.AddAttribute("keys_strings", vocabulary.Characters!.Select(c => c.ToString()).Append(Padding));
+            node.AddAttribute("values_int64s", Enumerable.Range(2, vocabulary.Characters!.Length).Select(i => (long)i).Append(0L));
             node.AddAttribute("default_int64", 1L);
         }, split);
 
@@ -58,7 +58,7 @@ internal static class OnnxTokenExport
         string widened = g.Apply("Pad", "widened", ids, g.Longs([0, 0, 0, 0, 0, max], "widen"));
         string present = g.Apply("Cast", "present", n => n.AddAttribute("to", typeof(long)),
             g.Apply("Not", "not_padding", g.Apply("Equal", "is_padding", ids, g.Long(0, "zero"))));
-        string lengths = g.Apply("ReduceSum", "lengths", n => { n.AddAttribute("axes", new[] { 2L }); n.AddAttribute("keepdims", 1L); }, present);
+        string lengths = g.Reduce("ReduceSum", present, 2, keepDimensions: true, "lengths");
         string offsets = g.Apply("Sub", "offsets", g.Apply("Max", "at_least_max", lengths, g.Long(max, "max")), g.Long(max, "max_again"));
         string positions = g.Apply("Add", "positions", g.Longs(Enumerable.Range(0, max).Select(p => (long)p).ToArray(), "position"),
             g.Apply("Mul", "shift", offsets, g.Longs(Enumerable.Range(0, max).Select(p => p < half ? 0L : 1L).ToArray(), "second_half")));
@@ -78,11 +78,11 @@ internal static class OnnxTokenExport
         string responses = g.Linear(windows, OnnxGraphWriter.ParameterOf(encoder, "characters.filters.weight"),
             OnnxGraphWriter.ParameterOf(encoder, "characters.filters.bias"), "responses");
         string masked = g.Apply("Where", "masked", g.Reshape(padding, [0, 0, 0, 1], "padding_4d"),
-            g.Context.AddInitializer(float.NegativeInfinity, g.Name("minus_infinity")), responses);
-        string pooled = g.Apply("ReduceMax", "token_maxima", n => { n.AddAttribute("axes", new[] { 2L }); n.AddAttribute("keepdims", 0L); }, masked);
+            g.Float(float.NegativeInfinity, "minus_infinity"), responses);
+        string pooled = g.Reduce("ReduceMax", masked, 2, keepDimensions: false, "token_maxima");
         // A token without characters has only -inf responses: its features are zero.
         string empty = g.Apply("Equal", "empty", lengths, g.Long(0, "no_characters"));
         return g.Apply("Tanh", "character_features",
-            g.Apply("Where", "defined", empty, g.Context.AddInitializer(0f, g.Name("zero_feature")), pooled));
+            g.Apply("Where", "defined", empty, g.Float(0f, "zero_feature"), pooled));
     }
 }
