@@ -129,9 +129,9 @@ public abstract class RnnOptionsBase
 
     /// <summary>
     /// Whether libtorch's fused RNN kernels are checked before use (<see cref="FusedKernelPolicy"/>); null (default)
-    /// follows the process's policy, <see cref="FusedKernelChecks.Policy"/>, which is <see cref="FusedKernelPolicy.Verify"/>
+    /// follows the process's policy, <see cref="FusedKernelChecks.Policy"/>, which is <see cref="FusedKernelPolicy.VerifyWithoutTiming"/>
     /// unless changed: each kernel shape is checked once per process against its float64 equations, wrong kernels are
-    /// avoided with a warning in the log, and the fastest right way is taken. Applies to training and to scoring with
+    /// avoided with a warning in the log, and the first right way is taken (libtorch's kernel, without oneDNN, the step loop). Applies to training and to scoring with
     /// the transformer that <c>Fit</c> returns; a model loaded from a zip follows the process's policy.
     /// </summary>
     public FusedKernelPolicy? FusedKernels;

@@ -56,7 +56,7 @@ internal sealed class CoreBenchmarks(BenchSettings settings, List<BenchRecord> r
 
     /// <summary>
     /// 5: the C# step loop on an LstmCell vs libtorch's fused kernel unchecked (<see cref="FusedKernelPolicy.Trust"/>),
-    /// and the way the library chooses by default (<see cref="FusedKernelPolicy.Verify"/>: checked, then the fastest
+    /// and the library's timed choice (<see cref="FusedKernelPolicy.Verify"/>: checked, then the fastest
     /// right way) against both; inference and training (forward + backward), at libtorch's default thread count and at
     /// the package's training default (all cores but one), where it differs.
     /// </summary>
@@ -109,7 +109,7 @@ internal sealed class CoreBenchmarks(BenchSettings settings, List<BenchRecord> r
     /// <summary>
     /// Milliseconds per batch of an LstmCell unroll three ways, timed in alternating repetitions: the step loop
     /// (<see cref="FusedKernelPolicy.Never"/>), the fused kernel unchecked (<see cref="FusedKernelPolicy.Trust"/>) and
-    /// the library's default (<see cref="FusedKernelPolicy.Verify"/>, whose check runs in the warm-up).
+    /// the library's timed choice (<see cref="FusedKernelPolicy.Verify"/>, whose check runs in the warm-up).
     /// </summary>
     private (Sample Step, Sample Fused, Sample Chosen) ThreeWays(BenchConfig c, bool training)
     {

@@ -183,8 +183,9 @@ public class FusedKernelFaultTests(ITestOutputHelper output)
     [Fact]
     public void TheEnvironmentVariableNamesAPolicyInAnyCaseOrFailsClearly()
     {
-        Assert.Equal(FusedKernelPolicy.Verify, FusedKernelChecks.ParsePolicy(null));
-        Assert.Equal(FusedKernelPolicy.Verify, FusedKernelChecks.ParsePolicy(" "));
+        Assert.Equal(FusedKernelPolicy.VerifyWithoutTiming, FusedKernelChecks.ParsePolicy(null));
+        Assert.Equal(FusedKernelPolicy.VerifyWithoutTiming, FusedKernelChecks.ParsePolicy(" "));
+        Assert.Equal(FusedKernelPolicy.Verify, FusedKernelChecks.ParsePolicy("verify"));
         Assert.Equal(FusedKernelPolicy.VerifyWithoutTiming, FusedKernelChecks.ParsePolicy("verifywithouttiming"));
         Assert.Equal(FusedKernelPolicy.Never, FusedKernelChecks.ParsePolicy(" NEVER "));
         foreach (string bad in new[] { "2", "sometimes", "Trust,Never" })

@@ -49,8 +49,8 @@ public static class FusedKernelChecks
     private static FusedKernelPolicy? s_default;
 
     /// <summary>
-    /// The policy of code outside any <see cref="Use"/> scope, for the whole process: <see cref="FusedKernelPolicy.Verify"/>
-    /// unless the environment variable <see cref="EnvironmentVariable"/> names another.
+    /// The policy of code outside any <see cref="Use"/> scope, for the whole process: <see cref="FusedKernelPolicy.VerifyWithoutTiming"/>
+    /// (a seed gives the same model in every run) unless the environment variable <see cref="EnvironmentVariable"/> names another.
     /// </summary>
     /// <exception cref="InvalidOperationException">The environment variable holds something else than a policy's name.</exception>
     public static FusedKernelPolicy DefaultPolicy
@@ -142,11 +142,11 @@ public static class FusedKernelChecks
     /// <summary>Whether <see cref="InjectFaultForTests"/> made this shape's libtorch kernel wrong.</summary>
     internal static bool HasInjectedFault(FusedKernelShape shape) => s_faultsForTests.Any(affects => affects(shape));
 
-    /// <summary>The policy <see cref="EnvironmentVariable"/>'s value names (<see cref="FusedKernelPolicy.Verify"/> when empty).</summary>
+    /// <summary>The policy <see cref="EnvironmentVariable"/>'s value names (<see cref="FusedKernelPolicy.VerifyWithoutTiming"/> when empty).</summary>
     internal static FusedKernelPolicy ParsePolicy(string? text)
     {
         if (string.IsNullOrWhiteSpace(text))
-            return FusedKernelPolicy.Verify;
+            return FusedKernelPolicy.VerifyWithoutTiming;
         string? name = Enum.GetNames<FusedKernelPolicy>().FirstOrDefault(n => n.Equals(text.Trim(), StringComparison.OrdinalIgnoreCase));
         return name is not null
             ? Enum.Parse<FusedKernelPolicy>(name)

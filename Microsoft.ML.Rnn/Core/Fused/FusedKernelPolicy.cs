@@ -9,18 +9,20 @@ namespace Microsoft.ML.Rnn;
 public enum FusedKernelPolicy
 {
     /// <summary>
-    /// The default. The first time a fused kernel of a given kind and shape runs on the CPU in this process, each way of
+    /// The first time a fused kernel of a given kind and shape runs on the CPU in this process, each way of
     /// computing it (libtorch's kernel, the same without oneDNN, the cell's step loop) is checked against float64
     /// equations on a small ragged batch, with gradients when training; only the right ones are used, and the fastest
     /// of them on a batch of the call's size is taken (separately for training and for scoring). A wrong kernel is
-    /// reported once, as a warning.
+    /// reported once, as a warning. Faster where another way beats libtorch's kernel, but the choice depends on timings:
+    /// two runs with the same seed may take different (right) ways and then differ by rounding, and a training run's
+    /// rounding differences grow into a different model.
     /// </summary>
     Verify,
 
     /// <summary>
-    /// As <see cref="Verify"/>, without the timing: the first right way in the order libtorch's kernel, the kernel
-    /// without oneDNN, the step loop. The choice then does not depend on how busy the machine was when it was made,
-    /// so two processes on the same machine compute bit-identical results.
+    /// The default. As <see cref="Verify"/>, without the timing: the first right way in the order libtorch's kernel, the
+    /// kernel without oneDNN, the step loop. The choice then does not depend on how busy the machine was when it was
+    /// made, so two processes on the same machine compute bit-identical results and a seed gives the same model.
     /// </summary>
     VerifyWithoutTiming,
 
