@@ -23,6 +23,6 @@ internal static class ExperimentData
     /// <summary>Small classifier options for digits (the experiments' base options).</summary>
     public static RnnSequenceClassifier.Options DigitOptions(int maxEpochs = 4) => new()
     {
-        FeaturesPerStep = 8, HiddenSize = 16, MaxEpochs = maxEpochs, BatchSize = 32, EarlyStoppingPatience = null,
+        FeaturesPerStep = 8, HiddenSize = 16, MaxEpochs = maxEpochs, BatchSize = 32, EarlyStoppingPatience = null, EnsembleSize = 1,
     };
 }

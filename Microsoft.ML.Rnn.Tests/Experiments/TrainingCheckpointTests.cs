@@ -26,10 +26,11 @@ public sealed class TrainingCheckpointTests
     {
         var ml = new MLContext(1);
         var data = ExperimentData.Digits(ml, 200);
-        RnnSequenceClassifierTransformer Fit(int epochs, TrainingCheckpoint? checkpoint, Epochs progress)
+        RnnSequenceClassifierTransformer Fit(int epochs, TrainingCheckpoint? checkpoint, Epochs progress, int networks = 1)
         {
             var o = ExperimentData.DigitOptions(epochs);
             o.Seed = 4;
+            o.EnsembleSize = networks;
             o.Progress = progress;
             return ml.Transforms.Rnn.SequenceClassifier(o).Fit(data, null, checkpoint);
         }
@@ -55,5 +56,17 @@ public sealed class TrainingCheckpointTests
 
         var e = Assert.Throws<InvalidOperationException>(() => Fit(5, checkpoint, new Epochs()));
         Assert.Equal("RnnSequenceClassifier: the checkpoint already ran 5 epochs; MaxEpochs 5 leaves none to run.", e.Message);
+
+        // An ensemble continues each network from its own state: 3 more epochs each, the first network's as before.
+        var ensembleCheckpoint = new TrainingCheckpoint();
+        using (Fit(2, ensembleCheckpoint, new Epochs(), networks: 2)) { }
+        var ensembleSecond = new Epochs();
+        using var ensemble = Fit(5, ensembleCheckpoint, ensembleSecond, networks: 2);
+        Assert.Equal(new[] { 0, 0, 0, 1, 1, 1 }, ensembleSecond.Reports.Select(r => r.Model));
+        Assert.All(ensembleSecond.Reports, r => Assert.Equal(2, r.Models));
+        Assert.Equal(second.Reports.Select(r => r.TrainLoss), ensembleSecond.Reports.Take(3).Select(r => r.TrainLoss));
+        Assert.True(ensembleSecond.Reports[3].TrainLoss < first.Reports[0].TrainLoss - 0.01,
+            $"continued second network's loss {ensembleSecond.Reports[3].TrainLoss} vs fresh {first.Reports[0].TrainLoss}");
+        Assert.Equal(2, ensemble.EnsembleSize);
     }
 }

@@ -16,8 +16,8 @@ public class BidirectionalStackingComponentTests
         options.BidirectionalStacking = BidirectionalStacking.PerDirection;
         options.Seed = 2;
         using var model = ml.Transforms.Rnn.SequenceClassifier(options).Fit(data);
-        Assert.Equal(BidirectionalStacking.PerDirection, model.Network.Encoder.Options.Stacking);
-        Assert.Equal(16, model.Network.Encoder.Cells.Forward[1].InputSize);
+        Assert.Equal(BidirectionalStacking.PerDirection, model.Encoder.Options.Stacking);
+        Assert.Equal(16, model.Encoder.Cells.Forward[1].InputSize);
 
         using var zip = new MemoryStream();
         ml.Model.Save(model, data.Schema, zip);
@@ -26,7 +26,7 @@ public class BidirectionalStackingComponentTests
         try
         {
             var loadedClassifier = Assert.IsType<RnnSequenceClassifierTransformer>(loaded);
-            Assert.Equal(BidirectionalStacking.PerDirection, loadedClassifier.Network.Encoder.Options.Stacking);
+            Assert.Equal(BidirectionalStacking.PerDirection, loadedClassifier.Encoder.Options.Stacking);
             Assert.Equal(ScoreColumn.Flat(ml, model, data), ScoreColumn.Flat(ml, loaded, data), Tolerances.Within(Tolerances.Float32Score));
         }
         finally

@@ -91,7 +91,7 @@ public class CellKindTests
         var (model, scores, loadedScores, loadedKind) = FitSaveLoad(kind);
         using (model)
         {
-            Assert.Equal(kind, model.Network.Encoder.Options.Cell);
+            Assert.Equal(kind, model.Encoder.Options.Cell);
             Assert.Equal(kind, loadedKind);
             Assert.Equal(scores, loadedScores, Tolerances.Within(Tolerances.Float32Score));
         }
@@ -106,7 +106,7 @@ public class CellKindTests
         var (model, scores, loadedScores, loadedKind) = FitSaveLoad(kind);
         using (model)
         {
-            Assert.IsType<TanhSumCell>(model.Network.Encoder.Cells.Forward[0]);
+            Assert.IsType<TanhSumCell>(model.Encoder.Cells.Forward[0]);
             Assert.Equal(kind, loadedKind);
             Assert.Equal(scores, loadedScores, Tolerances.Within(Tolerances.Float32Score));
         }
@@ -196,6 +196,6 @@ public class CellKindTests
         zip.Position = 0;
         var loaded = Assert.IsType<RnnSequenceClassifierTransformer>(ml.Model.Load(zip, out _));
         using (loaded)
-            return (model, ScoreColumn.Flat(ml, model, data), ScoreColumn.Flat(ml, loaded, data), loaded.Network.Encoder.Options.Cell);
+            return (model, ScoreColumn.Flat(ml, model, data), ScoreColumn.Flat(ml, loaded, data), loaded.Encoder.Options.Cell);
     }
 }

@@ -64,6 +64,7 @@ public sealed class OnnxExportTests : IDisposable
     {
         "lstm", "lstm bidirectional", "gru bidirectional mean", "gru-tf max", "rnn-relu bidirectional", "rnn",
         "lstm two-layers bidirectional", "gru two-layers bidirectional per-direction", "lstm-peepholes bidirectional", "lstm steps",
+        "gru bidirectional ensemble",
     };
 
     [Theory]
@@ -91,6 +92,7 @@ public sealed class OnnxExportTests : IDisposable
             NumberOfLayers = words.Contains("two-layers") ? 2 : 1,
             BidirectionalStacking = words.Contains("per-direction") ? BidirectionalStacking.PerDirection : BidirectionalStacking.LayerByLayer,
             Pooling = words.Contains("mean") ? SequencePooling.Mean : words.Contains("max") ? SequencePooling.Max : SequencePooling.LastState,
+            EnsembleSize = words.Contains("ensemble") ? 3 : 1,
         };
         using var model = ml.Transforms.Rnn.SequenceClassifier(options).Fit(data);
         var input = Only(ml, data, options.FeatureColumnName);
@@ -115,6 +117,7 @@ public sealed class OnnxExportTests : IDisposable
         using (var binary = ml.Transforms.Rnn.SequenceClassifier(new RnnSequenceClassifier.Options
                {
                    FeatureColumnName = nameof(TokenRow.Tokens), LabelColumnName = nameof(TokenRow.Flag), EmbeddingSize = 4, HiddenSize = 5, MaxEpochs = 2, Seed = 1,
+                   EnsembleSize = 2,
                }).Fit(data))
         {
             string binaryPath = Convert(ml, binary, all, "binary");

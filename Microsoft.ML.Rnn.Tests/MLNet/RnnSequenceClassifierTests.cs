@@ -3,6 +3,7 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Rnn.Core.Training;
 using Microsoft.ML.Rnn.MLNet;
+using TorchSharp;
 using Xunit;
 
 namespace Microsoft.ML.Rnn.Tests.MLNet;
@@ -285,6 +286,57 @@ public sealed class RnnSequenceClassifierTests : IDisposable
         var first = Scores();
         var second = Scores();
         Assert.Equal(first, second);
+    }
+
+    [Fact]
+    public void AnEnsembleScoresTheMeanOfItsNetworksWhoseFirstIsTheSingleNetwork()
+    {
+        var ml = new MLContext(seed: 1);
+        var data = Digits(ml, take: 120);
+        RnnSequenceClassifierTransformer Fit(int networks, List<EpochProgress> reports)
+        {
+            var options = SmallOptions();
+            options.EnsembleSize = networks;
+            options.Progress = new SyncProgress(reports.Add);
+            return ml.Transforms.Rnn.SequenceClassifier(options).Fit(data);
+        }
+        var singleReports = new List<EpochProgress>();
+        var ensembleReports = new List<EpochProgress>();
+        using var single = Fit(1, singleReports);
+        using var ensemble = Fit(3, ensembleReports);
+        Assert.Equal(1, single.EnsembleSize);
+        Assert.Equal(3, ensemble.EnsembleSize);
+        Assert.Equal(new[] { 0, 0, 0, 1, 1, 1, 2, 2, 2 }, ensembleReports.Select(r => r.Model));
+        Assert.All(ensembleReports, r => Assert.Equal(3, r.Models));
+        // Each network trains on its own seed: the first exactly as the single network, the others differently.
+        Assert.Equal(singleReports.Select(r => r.TrainLoss), ensembleReports.Take(3).Select(r => r.TrainLoss));
+        Assert.NotEqual(ensembleReports.Take(3).Select(r => r.TrainLoss), ensembleReports.Skip(3).Take(3).Select(r => r.TrainLoss));
+
+        // Score is the mean of the networks' softmax probabilities, each network run on its own.
+        var pixels = ColumnValues.Read(data, "Features").Cast<object[]>().SelectMany(r => r.Cast<float>()).ToArray();
+        using var input = torch.tensor(pixels, [pixels.Length / 64, 8, 8]);
+        var members = ensemble.Network.Members.Select(m =>
+        {
+            using var probabilities = torch.nn.functional.softmax(m.Forward(input), 1);
+            return probabilities.data<float>().ToArray();
+        }).ToArray();
+        var scores = ColumnValues.Read(ensemble.Transform(data), "Score").Cast<object[]>().SelectMany(s => s.Cast<float>()).ToArray();
+        Assert.Equal(members[0].Length, scores.Length);
+        for (int i = 0; i < scores.Length; i++)
+            Assert.Equal(members.Average(m => m[i]), scores[i], 1e-5);
+        Assert.Contains(Enumerable.Range(0, scores.Length), i => Math.Abs(members[0][i] - scores[i]) > 1e-3);
+        var singleScores = ColumnValues.Read(single.Transform(data), "Score").Cast<object[]>().SelectMany(s => s.Cast<float>()).ToArray();
+        Assert.Equal(singleScores, members[0], (a, b) => Math.Abs(a - b) <= 1e-5);
+
+        // Saved and loaded, the ensemble scores the same.
+        string path = Path.Combine(_directory, "ensemble.zip");
+        ml.Model.Save(ensemble, data.Schema, path);
+        using var loaded = (RnnSequenceClassifierTransformer)ml.Model.Load(path, out _);
+        Assert.Equal(3, loaded.EnsembleSize);
+        Assert.Equal(scores, ColumnValues.Read(loaded.Transform(data), "Score").Cast<object[]>().SelectMany(s => s.Cast<float>()).ToArray());
+
+        var bad = Assert.Throws<ArgumentOutOfRangeException>(() => ml.Transforms.Rnn.SequenceClassifier(new RnnSequenceClassifier.Options { EnsembleSize = 0 }));
+        Assert.Contains("RnnSequenceClassifier: EnsembleSize must be between 1 and 64, got 0.", bad.Message);
     }
 
     private sealed class SyncProgress(Action<EpochProgress> report) : IProgress<EpochProgress>

@@ -34,7 +34,7 @@ public class TrainingThreadsTests
         var ml = new MLContext(seed: 1);
         using var model = ml.Transforms.Rnn.SequenceClassifier(new RnnSequenceClassifier.Options
         {
-            FeaturesPerStep = 2, HiddenSize = 4, MaxEpochs = 2, BatchSize = 4, Seed = 1, NumberOfThreads = before + 1,
+            FeaturesPerStep = 2, HiddenSize = 4, MaxEpochs = 2, BatchSize = 4, Seed = 1, NumberOfThreads = before + 1, EnsembleSize = 1,
             Progress = new SynchronousProgress(_ => seen.Add(get_num_threads())),
         }).Fit(Data(ml));
         Assert.Equal([before + 1, before + 1], seen);

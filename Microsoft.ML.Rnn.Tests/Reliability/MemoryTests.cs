@@ -60,7 +60,7 @@ public sealed class MemoryTests(ITestOutputHelper output)
         var resident = new List<long>();
         using var model = ml.Transforms.Rnn.SequenceClassifier(new RnnSequenceClassifier.Options
         {
-            FeaturesPerStep = 2, HiddenSize = 32, MaxEpochs = epochs, BatchSize = 8, Seed = 1, ValidationFraction = 0,
+            FeaturesPerStep = 2, HiddenSize = 32, MaxEpochs = epochs, BatchSize = 8, Seed = 1, ValidationFraction = 0, EnsembleSize = 1,
             EarlyStoppingPatience = null, Progress = new SyncProgress(_ => resident.Add(Resident())),
         }).Fit(data);
         Assert.Equal(epochs, resident.Count);
@@ -79,7 +79,7 @@ public sealed class MemoryTests(ITestOutputHelper output)
         string path = Path.Combine(Path.GetTempPath(), $"rnn-dispose-{Guid.NewGuid():N}.zip");
         using (var big = ml.Transforms.Rnn.SequenceClassifier(new RnnSequenceClassifier.Options
         {
-            FeaturesPerStep = 2, HiddenSize = 384, NumberOfLayers = 2, MaxEpochs = 1, BatchSize = 8, Seed = 1, ValidationFraction = 0,
+            FeaturesPerStep = 2, HiddenSize = 384, NumberOfLayers = 2, MaxEpochs = 1, BatchSize = 8, Seed = 1, ValidationFraction = 0, EnsembleSize = 1,
         }).Fit(data))
             ml.Model.Save(big, data.Schema, path);
         try

@@ -76,7 +76,7 @@ internal static class ReliabilityData
         => ml.Transforms.Rnn.SequenceClassifier(new RnnSequenceClassifier.Options
         {
             FeaturesPerStep = 2, HiddenSize = 6, MaxEpochs = epochs, BatchSize = 8, Seed = 7, MaxSequenceLength = maxSequenceLength,
-            EarlyStoppingPatience = null,
+            EarlyStoppingPatience = null, EnsembleSize = 2,   // two networks: the ensemble's format is fuzzed and shared too, at little cost
         }).Fit(data);
 
     /// <summary>A small CRF tagger on <see cref="Tokens"/> (bidirectional LSTM, E = 4, H = 5).</summary>

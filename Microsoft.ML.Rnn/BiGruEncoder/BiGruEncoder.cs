@@ -58,7 +58,7 @@ public sealed class BiGruEncoder : RnnEstimatorBase<BiGruEncoderTransformer>
 
     /// <summary>Supervised: a classifier on the label (its head is dropped after training); otherwise next-step prediction.</summary>
     private protected override TrainingObjective CreateObjective() => Supervised
-        ? new ClassificationObjective(ComponentName, _options.LabelColumnName, _options.Pooling, _options.Dropout)
+        ? new ClassificationObjective(ComponentName, _options.LabelColumnName, _options.Pooling, _options.Dropout, ensembleSize: 1)
         : new NextStepObjective(ComponentName);
 
     /// <summary>Keeps only the trained encoder.</summary>
@@ -67,7 +67,7 @@ public sealed class BiGruEncoder : RnnEstimatorBase<BiGruEncoderTransformer>
     {
         var encoder = network switch
         {
-            SequenceClassifierNetwork classifier => classifier.Encoder,
+            SequenceClassifierEnsemble classifier => classifier.Members[0].Encoder,
             SequenceEncoderNetwork nextStep => nextStep.Encoder,
             _ => throw new InvalidOperationException($"{ComponentName}: unexpected training network {network.GetType().Name}."),
         };

@@ -94,8 +94,8 @@ public sealed class BiGruEncoderTransformer : RnnTransformerBase, ISequenceScore
         new DataViewSchema.DetachedColumn(OutputColumnName, new VectorDataViewType(NumberDataViewType.Single, OutputSize)),
     };
 
-    private protected override void WriteOnnxOutputs(OnnxGraphWriter g, (string Outputs, string Final) encoded, string[] outputs)
-        => g.Node("Identity", [OnnxEncoderExport.Pool(g, encoded, Pooling)], [outputs[0]]);
+    private protected override void WriteOnnxOutputs(OnnxGraphWriter g, Func<SequenceEncoder, (string Outputs, string Final)> encode, string[] outputs)
+        => g.Node("Identity", [OnnxEncoderExport.Pool(g, encode(Encoder), Pooling)], [outputs[0]]);
 
     /// <summary>Pooled encodings of every row, one network call for all rows.</summary>
     float[][] ISequenceScorer<float[]>.Score(SequenceRows rows)

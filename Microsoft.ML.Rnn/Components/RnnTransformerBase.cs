@@ -117,11 +117,11 @@ public abstract class RnnTransformerBase : RowToRowTransformerBase, ITransformer
     private protected abstract IRowMapper MapRows(DataViewSchema schema);
 
     /// <summary>
-    /// Writes the component's outputs as ONNX: <paramref name="encoded"/> is what the encoder computed (every step's
-    /// outputs (L, N, D*H) and the final outputs (N, D*H)); <paramref name="outputs"/> are the values of
-    /// <see cref="OutputColumns"/>, in order, that the nodes must write.
+    /// Writes the component's outputs as ONNX: <paramref name="encode"/> writes what an encoder (<see cref="Encoder"/>,
+    /// or one of the same shape) computes from the input (every step's outputs (L, N, D*H) and the final outputs
+    /// (N, D*H)); <paramref name="outputs"/> are the values of <see cref="OutputColumns"/>, in order, that the nodes must write.
     /// </summary>
-    private protected abstract void WriteOnnxOutputs(OnnxGraphWriter g, (string Outputs, string Final) encoded, string[] outputs);
+    private protected abstract void WriteOnnxOutputs(OnnxGraphWriter g, Func<SequenceEncoder, (string Outputs, string Final)> encode, string[] outputs);
 
     /// <summary>ML.NET's ONNX export (<c>mlContext.Model.ConvertToOnnx</c>): the encoder and the component's outputs.</summary>
     void ISequenceScorer.SaveAsOnnx(OnnxContext ctx)
@@ -131,7 +131,7 @@ public abstract class RnnTransformerBase : RowToRowTransformerBase, ITransformer
         string input = ctx.GetVariableName(Features.Name);
         var outputs = OutputColumns().Select(c => ctx.AddIntermediateVariable(c.Type, c.Name)).ToArray();
         var g = new OnnxGraphWriter(ctx, _name);
-        WriteOnnxOutputs(g, OnnxEncoderExport.Write(g, Encoder, Features, input, _name), outputs);
+        WriteOnnxOutputs(g, encoder => OnnxEncoderExport.Write(g, encoder, Features, input, _name), outputs);
     }
 
     /// <summary>

@@ -107,7 +107,7 @@ public sealed class LstmTaggerTransformer : RnnTransformerBase, ISequenceScorer<
         new DataViewSchema.DetachedColumn(ScoreColumnName, new VectorDataViewType(NumberDataViewType.Single)),
     };
 
-    private protected override void WriteOnnxOutputs(OnnxGraphWriter g, (string Outputs, string Final) encoded, string[] outputs)
+    private protected override void WriteOnnxOutputs(OnnxGraphWriter g, Func<SequenceEncoder, (string Outputs, string Final)> encode, string[] outputs)
     {
         if (UsesCrf)
         {
@@ -116,7 +116,7 @@ public sealed class LstmTaggerTransformer : RnnTransformerBase, ISequenceScorer<
                 "context cannot write; a tagger trained with UseCrf = false exports.");
         }
         // Emissions (L, N, T) from every step's outputs, then batch-major (N, L, T).
-        string steps = g.Linear(encoded.Outputs, OnnxGraphWriter.ParameterOf(_network, "output.weight"), OnnxGraphWriter.ParameterOf(_network, "output.bias"), "emissions");
+        string steps = g.Linear(encode(Encoder).Outputs, OnnxGraphWriter.ParameterOf(_network, "output.weight"), OnnxGraphWriter.ParameterOf(_network, "output.bias"), "emissions");
         string emissions = g.Transpose(steps, [1, 0, 2], "emissions_by_row");
         // PredictedLabel: the best tag per step as a 1-based key; Score: every step's tag probabilities, row-major.
         string best = g.Apply("ArgMax", "best", n => { n.AddAttribute("axis", 2L); n.AddAttribute("keepdims", 0L); }, emissions);

@@ -36,6 +36,12 @@ internal sealed record TrainingSetup
     /// <summary>True when the validation metric is better when larger.</summary>
     public bool HigherIsBetter { get; init; }
 
+    /// <summary>0-based index of the network trained, when the component trains <see cref="Members"/> in turn.</summary>
+    public int Member { get; init; }
+
+    /// <summary>Networks the component trains in turn (an ensemble's size; 1 otherwise).</summary>
+    public int Members { get; init; } = 1;
+
     /// <summary>Experiments only: continue the run recorded here instead of starting from fresh weights (ASHA).</summary>
     public TrainingCheckpoint? Checkpoint { get; init; }
 }
@@ -111,7 +117,8 @@ internal static class SequenceTrainingDriver
         using var ch = host.Start("Training");
         // Training and validation run the fused kernels as the options say; a wrong kernel's warning goes to the log.
         using var kernelChecks = FusedKernelChecks.Use(options.FusedKernels ?? FusedKernelChecks.Policy, ch.Warning);
-        ch.Info($"{setup.Component}: training on {trainIndices.Length} rows, validating on {validationIndices.Length} rows" +
+        string component = setup.Members > 1 ? $"{setup.Component} (network {setup.Member + 1} of {setup.Members})" : setup.Component;
+        ch.Info($"{component}: training on {trainIndices.Length} rows, validating on {validationIndices.Length} rows" +
                 $"{(validation is null ? $" (ValidationFraction {options.ValidationFraction})" : " (given validation set)")}.");
 
         // Experiments' resume hook: continue a previous run for the missing epochs (see TrainingCheckpoint).
@@ -176,7 +183,7 @@ internal static class SequenceTrainingDriver
         }
 
         string metricName = validate is null ? "" : setup.MetricName;
-        var progress = new Progress(ch, setup.Component, metricName, options.Progress);
+        var progress = new Progress(ch, component, metricName, options.Progress, setup.Member, setup.Members);
         using var threads = TrainingThreads.Use(options.NumberOfThreads);
         var summary = loop.Run(batcher,
             batch =>
@@ -188,14 +195,14 @@ internal static class SequenceTrainingDriver
             validate, progress);
         host.CheckAlive();
         checkpoint?.Capture(setup.Network, optimizer, summary.EpochsCompleted);
-        ch.Info($"{setup.Component}: {summary.EpochsCompleted} epochs{(summary.StoppedEarly ? " (stopped early)" : "")}, " +
+        ch.Info($"{component}: {summary.EpochsCompleted} epochs{(summary.StoppedEarly ? " (stopped early)" : "")}, " +
                 $"best epoch {summary.BestEpoch + 1} ({(validate is null ? "training loss" : metricName)} {summary.BestMetric:G4}).");
         setup.Network.eval();
         return summary;
     }
 
     /// <summary>Forwards each epoch's report to the log and the user's progress, synchronously (no SynchronizationContext).</summary>
-    private sealed class Progress(IChannel channel, string component, string metricName, IProgress<EpochProgress>? user)
+    private sealed class Progress(IChannel channel, string component, string metricName, IProgress<EpochProgress>? user, int model, int models)
         : IProgress<EpochProgress>
     {
         public void Report(EpochProgress value)
@@ -203,7 +210,7 @@ internal static class SequenceTrainingDriver
             string metric = value.ValidationMetric is double m ? $", validation {metricName} {m:F4}" : "";
             channel.Info($"{component}: epoch {value.Epoch + 1}/{value.MaxEpochs}: training loss {value.TrainLoss:F4}{metric}" +
                          $"{(value.IsBest ? " (best)" : "")}, {value.Elapsed.TotalSeconds:F1} s");
-            user?.Report(value);
+            user?.Report(value with { Model = model, Models = models });
         }
     }
 }

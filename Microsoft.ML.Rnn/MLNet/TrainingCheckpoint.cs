@@ -15,6 +15,7 @@ internal sealed class TrainingCheckpoint
 {
     private byte[]? _network;
     private byte[]? _optimizer;
+    private readonly List<TrainingCheckpoint> _otherMembers = [];
 
     /// <summary>Epochs run over all the segments so far.</summary>
     public int EpochsCompleted { get; private set; }
@@ -24,6 +25,14 @@ internal sealed class TrainingCheckpoint
 
     /// <summary>True once a segment has run.</summary>
     public bool HasState => _network is not null;
+
+    /// <summary>The checkpoint of an ensemble's member <paramref name="index"/>: this one for the first, one of its own for each other.</summary>
+    public TrainingCheckpoint Member(int index)
+    {
+        if (index == 0) return this;
+        while (_otherMembers.Count < index) _otherMembers.Add(new TrainingCheckpoint());
+        return _otherMembers[index - 1];
+    }
 
     /// <summary>Loads the saved weights and optimizer state into a freshly built network and optimizer of the same shape.</summary>
     public void Restore(torch.nn.Module network, Adam optimizer)

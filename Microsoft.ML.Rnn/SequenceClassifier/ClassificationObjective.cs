@@ -7,12 +7,13 @@ namespace Microsoft.ML.Rnn.MLNet;
 /// <summary>
 /// Trains a sequence classifier (encoder, pooling, dropout, linear layer) on a key or Boolean label with cross-entropy,
 /// validated on accuracy: <see cref="RnnSequenceClassifier"/>, and <see cref="BiGruEncoder"/>'s supervised objective.
+/// With an ensemble, each member is a run of its own (<see cref="SequenceClassifierEnsemble"/>).
 /// </summary>
-internal sealed class ClassificationObjective(string component, string labelColumnName, SequencePooling pooling, float dropout)
+internal sealed class ClassificationObjective(string component, string labelColumnName, SequencePooling pooling, float dropout, int ensembleSize)
     : TrainingObjective
 {
     private SequenceDataSet<long[]>? _train, _validation;
-    private SequenceClassifierNetwork? _network;
+    private SequenceClassifierEnsemble? _network;
 
     /// <summary>The training data's label (known after <see cref="Read"/>).</summary>
     public LabelColumn Label { get; private set; } = null!;
@@ -32,21 +33,32 @@ internal sealed class ClassificationObjective(string component, string labelColu
     }
 
     public override torch.nn.Module CreateNetwork(SequenceEncoder encoder)
-        => _network = new SequenceClassifierNetwork(encoder, Label.ClassCount, pooling, dropout);
+        => _network = SequenceClassifierEnsemble.Create(encoder, ensembleSize, Label.ClassCount, pooling, dropout);
 
     public override void Train(TrainingSetup setup, torch.Device device)
     {
-        var network = _network!;
-        SequenceTrainingDriver.Train(setup with { MetricName = "accuracy", HigherIsBetter = true }, _train!, _validation,
-            (set, rows) =>
+        var members = _network!.Members;
+        for (int m = 0; m < members.Count; m++)
+        {
+            var network = members[m];
+            var member = setup with
             {
-                var targets = torch.tensor(rows.Select(r => set.Targets[r]).ToArray(), device: device);
-                return torch.nn.functional.cross_entropy(network.Forward(set.Rows.MakeBatch(rows).To(device)), targets);
-            },
-            (set, rows) =>
-            {
-                var predicted = network.Forward(set.Rows.MakeBatch(rows).To(device)).argmax(1).cpu().data<long>().ToArray();
-                return (rows.Where((r, k) => predicted[k] == set.Targets[r]).LongCount(), rows.Length);
-            });
+                Network = network, MetricName = "accuracy", HigherIsBetter = true, Member = m, Members = members.Count,
+                // The first network trains exactly as a single one would; each other one on its own seed, hence its own
+                // validation split, batch order and dropout masks.
+                Seed = unchecked(setup.Seed + 1_000_003 * m), Checkpoint = setup.Checkpoint?.Member(m),
+            };
+            SequenceTrainingDriver.Train(member, _train!, _validation,
+                (set, rows) =>
+                {
+                    var targets = torch.tensor(rows.Select(r => set.Targets[r]).ToArray(), device: device);
+                    return torch.nn.functional.cross_entropy(network.Forward(set.Rows.MakeBatch(rows).To(device)), targets);
+                },
+                (set, rows) =>
+                {
+                    var predicted = network.Forward(set.Rows.MakeBatch(rows).To(device)).argmax(1).cpu().data<long>().ToArray();
+                    return (rows.Where((r, k) => predicted[k] == set.Targets[r]).LongCount(), rows.Length);
+                });
+        }
     }
 }

@@ -32,7 +32,20 @@ public sealed class RnnSequenceClassifier : RnnEstimatorBase<RnnSequenceClassifi
 
         /// <summary>How the recurrent outputs of a sequence become one vector before the output layer.</summary>
         public SequencePooling Pooling = SequencePooling.LastState;
+
+        /// <summary>
+        /// Networks trained, each with its own seed (initialisation, batch order, validation split and early stopping),
+        /// whose mean class probabilities are the model's (a deep ensemble; <see cref="SequenceClassifierEnsemble"/>).
+        /// Training and scoring take this many times as long; 1 trains a single network.
+        /// </summary>
+        public int EnsembleSize = DefaultEnsembleSize;
     }
+
+    /// <summary>The default <see cref="Options.EnsembleSize"/> (docs/components/common-options.md, "Defaults").</summary>
+    public const int DefaultEnsembleSize = 5;
+
+    /// <summary>The largest <see cref="Options.EnsembleSize"/>.</summary>
+    public const int MaxEnsembleSize = 64;
 
     private readonly Options _options;
 
@@ -40,18 +53,21 @@ public sealed class RnnSequenceClassifier : RnnEstimatorBase<RnnSequenceClassifi
     {
         if (!Enum.IsDefined(options.Pooling))
             throw new ArgumentOutOfRangeException(nameof(options.Pooling), options.Pooling, $"{ComponentName}: unknown Pooling {options.Pooling}.");
+        if (options.EnsembleSize is < 1 or > MaxEnsembleSize)
+            throw new ArgumentOutOfRangeException(nameof(options.EnsembleSize), options.EnsembleSize,
+                $"{ComponentName}: EnsembleSize must be between 1 and {MaxEnsembleSize}, got {options.EnsembleSize}.");
         _options = options;
     }
 
     private protected override TrainingObjective CreateObjective()
-        => new ClassificationObjective(ComponentName, _options.LabelColumnName, _options.Pooling, _options.Dropout);
+        => new ClassificationObjective(ComponentName, _options.LabelColumnName, _options.Pooling, _options.Dropout, _options.EnsembleSize);
 
     private protected override RnnSequenceClassifierTransformer CreateTransformer(FeatureEncoding features, TrainingObjective trained,
         torch.nn.Module network, torch.Device device)
     {
         var label = ((ClassificationObjective)trained).Label;
         return new RnnSequenceClassifierTransformer(Env, features, label.IsBinary, (int)label.ClassCount, label.Names, _options.BatchSize,
-            (SequenceClassifierNetwork)network, device, _options.FusedKernels);
+            (SequenceClassifierEnsemble)network, device, _options.FusedKernels);
     }
 
     /// <summary>Score, PredictedLabel, and Probability for a Boolean label.</summary>

@@ -11,7 +11,8 @@ namespace Microsoft.ML.Rnn;
 /// <summary>
 /// A fitted <see cref="RnnSequenceClassifier"/>: adds <c>Score</c> and <c>PredictedLabel</c> (multiclass: class
 /// probabilities and a key of the label's type with its KeyValues) or <c>Score</c>, <c>Probability</c> and
-/// <c>PredictedLabel</c> (binary: logit margin, probability of true, Boolean). Transform scores
+/// <c>PredictedLabel</c> (binary: logit margin, probability of true, Boolean); with several networks (an ensemble),
+/// the probabilities are their mean and the logits its logarithm. Transform scores
 /// <c>BatchSize</c> rows per network call; PredictionEngines (one per thread) may run concurrently.
 /// Owns a native network: dispose it when done.
 /// </summary>
@@ -24,12 +25,12 @@ public sealed class RnnSequenceClassifierTransformer : RnnTransformerBase, ISequ
     internal const string PredictedLabelColumnName = "PredictedLabel";
     private const string NetworkStream = "Network";
 
-    private readonly SequenceClassifierNetwork _network;
+    private readonly SequenceClassifierEnsemble _network;
     private readonly KeyValueAnnotation? _labelNames;
 
     internal RnnSequenceClassifierTransformer(IHostEnvironment env, FeatureEncoding features, bool isBinary,
-        int classCount, KeyValueAnnotation? labelNames, int batchSize, SequenceClassifierNetwork network, torch.Device device, FusedKernelPolicy? fusedKernels = null)
-        : base(env, nameof(RnnSequenceClassifierTransformer), features, batchSize, network, network.Encoder, NetworkStream, device, fusedKernels)
+        int classCount, KeyValueAnnotation? labelNames, int batchSize, SequenceClassifierEnsemble network, torch.Device device, FusedKernelPolicy? fusedKernels = null)
+        : base(env, nameof(RnnSequenceClassifierTransformer), features, batchSize, network, network.Members[0].Encoder, NetworkStream, device, fusedKernels)
     {
         IsBinary = isBinary;
         ClassCount = classCount;
@@ -46,8 +47,11 @@ public sealed class RnnSequenceClassifierTransformer : RnnTransformerBase, ISequ
     /// <summary>Number of classes C (2 for a binary classifier).</summary>
     public int ClassCount { get; }
 
-    /// <summary>The trained network (owned by this transformer).</summary>
-    internal SequenceClassifierNetwork Network => _network;
+    /// <summary>Networks whose mean class probabilities the model scores (1 unless trained as an ensemble).</summary>
+    public int EnsembleSize => _network.Members.Count;
+
+    /// <summary>The trained networks (owned by this transformer).</summary>
+    internal SequenceClassifierEnsemble Network => _network;
 
     // Format history:
     // 0x00010001: initial.
@@ -58,14 +62,19 @@ public sealed class RnnSequenceClassifierTransformer : RnnTransformerBase, ISequ
     // 0x00010005: ... and the cell kind with its options (RnnCellKind), when one was given.
     // 0x00010006: text token input (feature kind 2 with its vocabulary), and the encoder description ends with the
     //             character encoder sizes.
+    // 0x00010007: the header ends with the number of networks (an ensemble), whose weights are named "members.i.…".
+    private const uint EnsembleVersion = 0x00010007;
+
     private static VersionInfo GetVersionInfo()
-        => ModelPersistence.CreateVersionInfo("RNNSQCLS", verWrittenCur: 0x00010006, verReadableCur: 0x00010006,
+        => ModelPersistence.CreateVersionInfo("RNNSQCLS", verWrittenCur: EnsembleVersion, verReadableCur: EnsembleVersion,
             verWeCanReadBack: 0x00010001, LoaderSignature, typeof(RnnSequenceClassifierTransformer).Assembly);
 
     private protected override VersionInfo Version => GetVersionInfo();
 
-    /// <summary>The header between the feature column and the encoder (see <see cref="RnnTransformerBase.SaveModel"/>).</summary>
-    private sealed record Header(bool IsBinary, int ClassCount, KeyValueAnnotation? LabelNames, int BatchSize, SequencePooling Pooling);
+    /// <summary>The header between the feature column and the encoder (see <see cref="RnnTransformerBase.SaveModel"/>).
+    /// Networks is the ensemble's size; 0 for a model written before ensembles (one network, weights named as a
+    /// <see cref="SequenceClassifierNetwork"/>'s).</summary>
+    private sealed record Header(bool IsBinary, int ClassCount, KeyValueAnnotation? LabelNames, int BatchSize, SequencePooling Pooling, int Networks);
 
     private protected override void SaveHeader(ModelSaveContext ctx)
     {
@@ -75,12 +84,14 @@ public sealed class RnnSequenceClassifierTransformer : RnnTransformerBase, ISequ
         // key values: label names (may be absent)
         // int: batch size
         // int: pooling (SequencePooling)
-        // then the encoder description and the binary stream "Network": SequenceClassifierNetwork weights
+        // int: networks in the ensemble (from 0x00010007)
+        // then the encoder description (every network's) and the binary stream "Network": SequenceClassifierEnsemble weights
         ctx.Writer.Write((byte)(IsBinary ? 1 : 0));
         ctx.Writer.Write(ClassCount);
         ModelPersistence.WriteKeyValues(ctx, Host, _labelNames);
         ctx.Writer.Write(BatchSize);
         ctx.Writer.Write((int)_network.Pooling);
+        ctx.Writer.Write(_network.Members.Count);
     }
 
     private static RnnSequenceClassifierTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
@@ -92,15 +103,20 @@ public sealed class RnnSequenceClassifierTransformer : RnnTransformerBase, ISequ
                 var labelNames = ModelPersistence.ReadKeyValues(ctx, env, classCount);
                 int batchSize = ctx.Reader.ReadInt32();
                 int pooling = ctx.Reader.ReadInt32();
-                if (labelKind > 1 || classCount < 2 || classCount > 1 << 24 || batchSize < 1 || batchSize > 1 << 24
+                int networks = ctx.Header.ModelVerWritten >= EnsembleVersion ? ctx.Reader.ReadInt32() : 0;
+                bool networksValid = ctx.Header.ModelVerWritten >= EnsembleVersion ? networks is >= 1 and <= RnnSequenceClassifier.MaxEnsembleSize : networks == 0;
+                if (labelKind > 1 || classCount < 2 || classCount > 1 << 24 || batchSize < 1 || batchSize > 1 << 24 || !networksValid
                     || !Enum.IsDefined((SequencePooling)pooling) || (labelNames is not null && labelNames.Count != classCount))
                     throw new FormatException($"{UserName}: corrupt model header.");
-                return new Header(labelKind == 1, classCount, labelNames, batchSize, (SequencePooling)pooling);
+                return new Header(labelKind == 1, classCount, labelNames, batchSize, (SequencePooling)pooling, networks);
             },
-            minimumParameters: (header, encoder) => EncoderOptionsPersistence.MinimumParameters(encoder, headOutputs: header.ClassCount),
-            build: (header, encoder) => new SequenceClassifierNetwork(encoder, header.ClassCount, header.Pooling),
+            minimumParameters: (header, encoder) => Math.Max(1, header.Networks) * EncoderOptionsPersistence.MinimumParameters(encoder, headOutputs: header.ClassCount),
+            build: (header, encoder) => header.Networks == 0
+                ? (torch.nn.Module)new SequenceClassifierNetwork(encoder, header.ClassCount, header.Pooling)
+                : SequenceClassifierEnsemble.Create(encoder, header.Networks, header.ClassCount, header.Pooling),
             create: (features, header, network) => new RnnSequenceClassifierTransformer(env, features, header.IsBinary, header.ClassCount,
-                header.LabelNames, header.BatchSize, network, torch.CPU));
+                header.LabelNames, header.BatchSize,
+                network as SequenceClassifierEnsemble ?? new SequenceClassifierEnsemble([(SequenceClassifierNetwork)network]), torch.CPU));
 
     private static IRowMapper Create(IHostEnvironment env, ModelLoadContext ctx, DataViewSchema inputSchema)
         => Create(env, ctx).MakeRowMapper(inputSchema);
@@ -128,10 +144,17 @@ public sealed class RnnSequenceClassifierTransformer : RnnTransformerBase, ISequ
         };
     }
 
-    private protected override void WriteOnnxOutputs(OnnxGraphWriter g, (string Outputs, string Final) encoded, string[] outputs)
+    private protected override void WriteOnnxOutputs(OnnxGraphWriter g, Func<SequenceEncoder, (string Outputs, string Final)> encode, string[] outputs)
     {
-        string pooled = OnnxEncoderExport.Pool(g, encoded, _network.Pooling);
-        string logits = g.Apply("Gemm", "logits", n => n.AddAttribute("transB", 1L), pooled, g.Parameter(_network, "output.weight"), g.Parameter(_network, "output.bias"));
+        var members = _network.Members.Select(member =>
+        {
+            string pooled = OnnxEncoderExport.Pool(g, encode(member.Encoder), member.Pooling);
+            return g.Apply("Gemm", "logits", n => n.AddAttribute("transB", 1L), pooled, g.Parameter(member, "output.weight"), g.Parameter(member, "output.bias"));
+        }).ToArray();
+        // An ensemble's logits: the logarithm of the members' mean probabilities, as SequenceClassifierEnsemble computes them.
+        string logits = members.Length == 1 ? members[0] : g.Apply("Log", "logits",
+            g.Apply("Div", "mean", g.Apply("Sum", "sum", members.Select(m => g.Apply("Softmax", "probabilities", n => n.AddAttribute("axis", 1L), m)).ToArray()),
+                g.Float(members.Length, "members")));
         if (IsBinary)
         {
             // Score: the margin logit(true) - logit(false), as (N, 1); Probability: its sigmoid; PredictedLabel: margin > 0.

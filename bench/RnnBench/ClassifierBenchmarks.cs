@@ -15,6 +15,7 @@ internal sealed class ClassifierBenchmarks(BenchSettings settings, List<BenchRec
         FeaturesPerStep = c.InputSize, HiddenSize = c.HiddenSize, NumberOfLayers = c.Layers, Bidirectional = c.Directions == 2,
         MaxEpochs = epochs, BatchSize = c.N, ValidationFraction = 0, EarlyStoppingPatience = null, Seed = 1,
         NumberOfThreads = get_num_threads(), // the raw loop's thread count, so the ratio compares like with like
+        EnsembleSize = 1,                     // one network, as the raw loop trains
     });
 
     /// <summary>1: sequences/s of Fit (reading the IDataView included) vs a raw nn.LSTM + Linear + Adam loop on the same tensors.</summary>
@@ -104,7 +105,7 @@ internal sealed class ClassifierBenchmarks(BenchSettings settings, List<BenchRec
         using var model = _ml.Transforms.Rnn.SequenceClassifier(new RnnSequenceClassifier.Options
         {
             FeaturesPerStep = c.InputSize, HiddenSize = c.HiddenSize, MaxEpochs = 1, BatchSize = trainConfig.N,
-            ValidationFraction = 0, EarlyStoppingPatience = null, Seed = 1, NumberOfThreads = get_num_threads(),
+            ValidationFraction = 0, EarlyStoppingPatience = null, Seed = 1, NumberOfThreads = get_num_threads(), EnsembleSize = 1,
         }).Fit(view);
         using var engine = _ml.Model.CreatePredictionEngine<SequenceRow, ClassPrediction>(model, inputSchemaDefinition: data.Schema());
         int next = 0;

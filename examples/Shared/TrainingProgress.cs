@@ -8,7 +8,8 @@ namespace Examples.Shared;
 /// Shows training as it happens: on a terminal, one live line redrawn after every epoch (a bar, epoch, loss,
 /// validation metric, elapsed time and time left); when the output is redirected (CI, a log file), one plain line per
 /// epoch instead. Keeps the reports of the latest run in <see cref="History"/> for <see cref="LearningCurves"/> (a
-/// report of epoch 0 starts a new run, so one instance can follow an estimator fitted several times).
+/// report of epoch 0 starts a new run, so one instance can follow an estimator fitted several times; a classifier trained
+/// as an ensemble reports its networks in turn, so the history is the last network's).
 /// Pass it as the components' <c>Progress</c> option; call <see cref="Done"/> once <c>Fit</c> returns.
 /// </summary>
 public sealed class TrainingProgress : IProgress<EpochProgress>
@@ -100,7 +101,7 @@ public sealed class TrainingProgress : IProgress<EpochProgress>
         string epoch = (p.Epoch + 1).ToString(CultureInfo.InvariantCulture).PadLeft(width);
         string metric = p.ValidationMetric is double v ? string.Create(CultureInfo.InvariantCulture, $"  {MetricName} {v:F4}") : "";
         string text = string.Create(CultureInfo.InvariantCulture,
-            $"  {Name} {Unit} {epoch}/{p.MaxEpochs}  loss {p.TrainLoss:F4}{metric}{(p.IsBest ? " *" : "  ")}  {Duration(p.Elapsed)} elapsed, ~{Duration(p.EstimatedRemaining)} left");
+            $"  {Name}{(p.Models > 1 ? $" network {p.Model + 1}/{p.Models}" : "")} {Unit} {epoch}/{p.MaxEpochs}  loss {p.TrainLoss:F4}{metric}{(p.IsBest ? " *" : "  ")}  {Duration(p.Elapsed)} elapsed, ~{Duration(p.EstimatedRemaining)} left");
         if (!_live)
             return text;
         int filled = (int)Math.Round(BarWidth * (p.Epoch + 1) / (double)p.MaxEpochs);

@@ -15,4 +15,12 @@ public sealed record EpochProgress(
     double? ValidationMetric,
     bool IsBest,
     TimeSpan Elapsed,
-    TimeSpan EstimatedRemaining);
+    TimeSpan EstimatedRemaining)
+{
+    /// <summary>0-based index of the network being trained when the component trains several in turn (an ensemble;
+    /// <see cref="RnnSequenceClassifier.Options.EnsembleSize"/>): each reports its own epochs from 0.</summary>
+    public int Model { get; init; }
+
+    /// <summary>Networks the component trains in turn (1 unless it trains an ensemble).</summary>
+    public int Models { get; init; } = 1;
+}
