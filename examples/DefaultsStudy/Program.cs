@@ -2,9 +2,10 @@
 // and an epoch cap; every other option left alone), measured ONLY on splits of the training data: the test files are
 // never read here, so defaults chosen with this program are not tuned on them (issue: "models that learn well with
 // the defaults"). Each run prints one line per task; compare runs that differ in one option.
-// Usage: dotnet run -c Release --project examples/DefaultsStudy -- [--tasks digits,case,punct,case-text,punct-text,topics,topics-text,topics-oof,topics-classifier] [--set Option=Value ...]
+// Usage: dotnet run -c Release --project examples/DefaultsStudy -- [--tasks digits,case,punct,case-text,punct-text,joint-text,topics,topics-text,topics-oof,topics-classifier] [--set Option=Value ...] [--tagger-ensemble K] [--analysis]
 //   case-text, punct-text, topics-text: the components reading the tokens as text (their own vocabulary and character
-//   features) instead of keys from MapValueToKey
+//   features) instead of keys from MapValueToKey; joint-text: one tagger on the pair of tags (case|punctuation)
+//   --tagger-ensemble K: the taggers' per-token probabilities averaged over K seeds; --analysis: recall of capitals by position
 //   topics (the README's encoder pipeline, minutes) runs only when named; topics-classifier is the README's text classifier
 //   --set applies to every component's options, e.g. --set LearningRateSchedule=Constant --set EarlyStoppingPatience=3
 using System.Diagnostics;
@@ -15,12 +16,14 @@ using Microsoft.ML.Rnn;
 using Microsoft.ML.Rnn.Core.Training;
 
 var settings = args.Select((a, i) => (a, i)).Where(p => p.a == "--set" && p.i + 1 < args.Length).Select(p => args[p.i + 1]).ToArray();
+int taggerEnsemble = Array.IndexOf(args, "--tagger-ensemble") is var te and >= 0 && te + 1 < args.Length ? int.Parse(args[te + 1], CultureInfo.InvariantCulture) : 1;
+bool analysis = args.Contains("--analysis");
 string tasksArgument = Array.IndexOf(args, "--tasks") is var t and >= 0 && t + 1 < args.Length ? args[t + 1] : "digits,case,punct";
 var tasks = tasksArgument.Split(',');
 Console.WriteLine($"defaults study: {(settings.Length == 0 ? "package defaults" : string.Join(", ", settings))}");
 
 if (tasks.Contains("digits")) Digits();
-foreach (var task in new[] { "case", "punct", "case-text", "punct-text" }.Where(tasks.Contains)) Tagging(task);
+foreach (var task in new[] { "case", "punct", "case-text", "punct-text", "joint-text" }.Where(tasks.Contains)) Tagging(task);
 if (tasks.Contains("topics")) Topics(text: false);
 if (tasks.Contains("topics-text")) Topics(text: true);
 if (tasks.Contains("topics-oof")) TopicsOutOfFold();
@@ -156,8 +159,12 @@ void Tagging(string task)
     var sentences = ReadConll(Path.Combine(AppContext.BaseDirectory, "Data", "truecase-punct-train.conll"));
     new Random(1).Shuffle(sentences);
     int cut = sentences.Length * 4 / 5;
+    var (train, held) = (sentences[..cut], sentences[cut..]);
     bool text = task.EndsWith("-text", StringComparison.Ordinal);
-    Func<(string[] Tokens, string[] Case, string[] Punct), string[]> pick = task.StartsWith("case", StringComparison.Ordinal) ? s => s.Case : s => s.Punct;
+    bool joint = task.StartsWith("joint", StringComparison.Ordinal);
+    // joint: one tagger on the pair of tags ("C|PERIOD"), its case and punctuation evaluated apart.
+    Func<(string[] Tokens, string[] Case, string[] Punct), string[]> pick = joint ? s => s.Case.Zip(s.Punct, (c, p) => c + "|" + p).ToArray()
+        : task.StartsWith("case", StringComparison.Ordinal) ? s => s.Case : s => s.Punct;
     IDataView View(IEnumerable<(string[] Tokens, string[] Case, string[] Punct)> rows)
         => ml.Data.LoadFromEnumerable(rows.Select(s => new TagRow { Tokens = s.Tokens, Tags = pick(s) }));
     var options = Apply(new LstmTagger.Options { EmbeddingSize = 64, HiddenSize = 128, Bidirectional = true, MaxEpochs = 15 });
@@ -167,18 +174,68 @@ void Tagging(string task)
         .Append(ml.Transforms.Conversion.MapValueToKey("Label", "Tags"))
         .Append(ml.Transforms.Rnn.LstmTagger(options));
     var clock = Stopwatch.StartNew();
-    var model = pipeline.Fit(View(sentences[..cut]));
+    var model = pipeline.Fit(View(train));
     double seconds = clock.Elapsed.TotalSeconds;
-    var metrics = TaggingEvaluator.Evaluate(model.Transform(View(sentences[cut..])));
-    string[] shown = task.StartsWith("case", StringComparison.Ordinal) ? ["C", "U"] : ["PERIOD", "COMMA", "QUESTION"];
-    Report(task, string.Join("  ", shown.Select(tag => $"{tag}-F1 {(metrics.PerTag.TryGetValue(tag, out var m) ? m.F1 : 0):F4}")), epochs.Count, seconds);
+    var scored = model.Transform(View(held));
+    VBuffer<ReadOnlyMemory<char>> names = default;
+    scored.Schema["PredictedLabel"].GetKeyValues(ref names);
+    var tagNames = names.DenseValues().Select(n => n.ToString()).ToArray();
+
+    // F1 of the tags shown, from predicted tag names per token (a joint tag's case before '|', punctuation after).
+    string[] shown = task.StartsWith("case", StringComparison.Ordinal) ? ["C", "U"] : task.StartsWith("punct", StringComparison.Ordinal)
+        ? ["PERIOD", "COMMA", "QUESTION"] : ["C", "PERIOD", "COMMA", "QUESTION"];
+    string Scores(string[][] predicted)
+    {
+        TaggingMetrics Evaluate(Func<(string[] Tokens, string[] Case, string[] Punct), string[]> gold, Func<string, string> part)
+            => TaggingEvaluator.Evaluate(held.Select(s => (IReadOnlyList<string?>)gold(s)), predicted.Select(p => (IReadOnlyList<string?>)p.Select(part).ToArray()));
+        var byCase = joint ? Evaluate(s => s.Case, t => t.Split('|')[0]) : null;
+        var byPunct = joint ? Evaluate(s => s.Punct, t => t.Split('|')[1]) : null;
+        var plain = joint ? null : Evaluate(pick, t => t);
+        return string.Join("  ", shown.Select(tag => (plain ?? (tag is "C" or "U" ? byCase : byPunct))!.PerTag.TryGetValue(tag, out var m) ? $"{tag}-F1 {m.F1:F4}" : $"{tag}-F1 0"));
+    }
+    string[][] Decode(float[][] scores) => scores.Select(row => Enumerable.Range(0, row.Length / tagNames.Length)
+        .Select(i => tagNames[Enumerable.Range(0, tagNames.Length).MaxBy(j => row[i * tagNames.Length + j])]).ToArray()).ToArray();
+    var predictedTags = scored.GetColumn<VBuffer<uint>>("PredictedLabel").Select(v => v.DenseValues().Select(k => k == 0 ? "?" : tagNames[k - 1]).ToArray()).ToArray();
+    Report(task, Scores(predictedTags), epochs.Count, seconds);
+
+    // --tagger-ensemble K: K taggers on their own seeds, their per-token probabilities averaged (a measurement: the
+    // component trains one network).
+    var sum = scored.GetColumn<VBuffer<float>>("Score").Select(v => v.DenseValues().ToArray()).ToArray();
+    for (int m = 1; m < taggerEnsemble; m++)
+    {
+        options.Seed = (options.Seed ?? 1) + 1000 * m;
+        var other = pipeline.Fit(View(train)).Transform(View(held)).GetColumn<VBuffer<float>>("Score").Select(v => v.DenseValues().ToArray()).ToArray();
+        for (int r = 0; r < sum.Length; r++) for (int j = 0; j < sum[r].Length; j++) sum[r][j] += other[r][j];
+        predictedTags = Decode(sum);
+        Console.WriteLine($"{"",-7} ensemble of {m + 1}: {Scores(predictedTags)}");
+    }
+
     // The most frequent tag of each word in the training part (the overall most frequent for unseen words).
-    var pairs = sentences[..cut].SelectMany(s => s.Tokens.Zip(pick(s))).ToList();
+    var pairs = train.SelectMany(s => s.Tokens.Zip(pick(s))).ToList();
     string overall = pairs.GroupBy(p => p.Second).OrderByDescending(g => g.Count()).First().Key;
     var byWord = pairs.GroupBy(p => p.First).ToDictionary(g => g.Key, g => g.GroupBy(p => p.Second).OrderByDescending(x => x.Count()).First().Key);
-    var baseline = TaggingEvaluator.Evaluate(sentences[cut..].Select(s => (IReadOnlyList<string?>)pick(s)),
-        sentences[cut..].Select(s => (IReadOnlyList<string?>)s.Tokens.Select(w => byWord.TryGetValue(w, out var tag) ? tag : overall).ToArray()));
-    Console.WriteLine($"{"",-7} most frequent tag per word: " + string.Join("  ", shown.Select(tag => $"{tag}-F1 {(baseline.PerTag.TryGetValue(tag, out var m) ? m.F1 : 0):F4}")));
+    Console.WriteLine($"{"",-7} most frequent tag per word: " + Scores(held.Select(s => s.Tokens.Select(w => byWord.TryGetValue(w, out var tag) ? tag : overall).ToArray()).ToArray()));
+
+    // --analysis (case tasks): recall of capitals by where they are — first in the row, "i", after the gold sentence
+    // punctuation, elsewhere (names, titles) — for the last model or ensemble above.
+    if (!analysis || task.StartsWith("punct", StringComparison.Ordinal)) return;
+    var groups = new SortedDictionary<string, (int Hit, int All)>();
+    int falsePositives = 0;
+    for (int r = 0; r < held.Length; r++)
+    {
+        var s = held[r];
+        for (int i = 0; i < s.Tokens.Length; i++)
+        {
+            bool predictedC = predictedTags[r][i].Split('|')[0] == "C";
+            if (s.Case[i] != "C") { if (predictedC) falsePositives++; continue; }
+            string where = i == 0 ? "row start" : s.Tokens[i] == "i" ? "\"i\"" : s.Punct[i - 1] is "PERIOD" or "QUESTION" or "EXCLAIM" ? "sentence start" : "elsewhere";
+            var (hit, all) = groups.GetValueOrDefault(where);
+            groups[where] = (hit + (predictedC ? 1 : 0), all + 1);
+        }
+    }
+    foreach (var (where, (hit, all)) in groups)
+        Console.WriteLine($"{"",-7} C recall at {where,-15} {hit,5} / {all,-5} = {hit / (double)all:F3}");
+    Console.WriteLine($"{"",-7} C predicted where the gold is not: {falsePositives}");
 }
 
 T Apply<T>(T options) where T : RnnOptionsBase
