@@ -2,6 +2,8 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Rnn.Core.Training;
 using Microsoft.ML.Rnn.MLNet;
+using Microsoft.ML.Rnn.Networks;
+using TorchSharp;
 using Xunit;
 
 namespace Microsoft.ML.Rnn.Tests.MLNet;
@@ -331,11 +333,74 @@ public sealed class LstmTaggerTests : IDisposable
         var epochs = new List<EpochProgress>();
         var options = StepOptions();
         options.MaxEpochs = 1;
+        options.EnsembleSize = 1;   // the one network's validation metric is the model's
         options.ValidationMetric = TaggerValidationMetric.MacroF1;
         options.Progress = new SyncProgress(epochs.Add);
         using var tagger = ml.Transforms.Rnn.LstmTagger(options).Fit(tagKeys.Transform(train), validation);
         var expected = TaggingEvaluator.Evaluate(tagger.Transform(validation)).MacroF1;
         Assert.Equal(expected, Assert.Single(epochs).ValidationMetric!.Value, 12);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void AnEnsembleTagsWithItsNetworksTogetherWhoseFirstIsTheSingleNetwork(bool crf)
+    {
+        var ml = new MLContext(seed: 1);
+        var data = TagKeys(ml, ml.Data.LoadFromEnumerable(RisingSteps(120, seed: 5, fixedSteps: 4).Select(r => new FixedStepRow { Features = r.Features, Tags = r.Tags })));
+        LstmTaggerTransformer Fit(int networks, List<EpochProgress> reports)
+        {
+            var options = StepOptions();
+            options.UseCrf = crf;
+            options.EnsembleSize = networks;
+            options.Progress = new SyncProgress(reports.Add);
+            return ml.Transforms.Rnn.LstmTagger(options).Fit(data);
+        }
+        var singleReports = new List<EpochProgress>();
+        var ensembleReports = new List<EpochProgress>();
+        using var single = Fit(1, singleReports);
+        using var ensemble = Fit(3, ensembleReports);
+        Assert.Equal(3, ensemble.EnsembleSize);
+        Assert.Equal(new[] { 0, 0, 0, 1, 1, 1, 2, 2, 2 }, ensembleReports.Select(r => r.Model));
+        Assert.Equal(singleReports.Select(r => r.TrainLoss), ensembleReports.Take(3).Select(r => r.TrainLoss));
+
+        // Each network on its own, on the 120 rows of 4 steps of 2 values.
+        var values = ColumnValues.Read(data, "Features").Cast<object[]>().SelectMany(r => r.Cast<float>()).ToArray();
+        using var input = torch.tensor(values, [values.Length / 8, 4, 2]);
+        var members = ensemble.Network.Members.Select(m => m.Forward(input)).ToArray();
+        float[] Flat(torch.Tensor t) => t.detach().cpu().data<float>().ToArray();
+        var scores = ColumnValues.Read(ensemble.Transform(data), "Score").Cast<object[]>().SelectMany(s => s.Cast<float>()).ToArray();
+        var tags = ColumnValues.Read(ensemble.Transform(data), "PredictedLabel").Cast<object[]>().SelectMany(s => s.Select(k => (long)(ulong)k - 1)).ToArray();
+        if (!crf)
+        {
+            // Per-token probabilities: the mean of the networks'; tags: their largest.
+            var probabilities = members.Select(m => Flat(torch.nn.functional.softmax(m.Emissions, 2))).ToArray();
+            for (int i = 0; i < scores.Length; i++)
+                Assert.Equal(probabilities.Average(p => p[i]), scores[i], 1e-5);
+            Assert.Contains(Enumerable.Range(0, scores.Length), i => Math.Abs(probabilities[0][i] - scores[i]) > 1e-3);
+        }
+        else
+        {
+            // Tags: Viterbi under the networks' mean emissions and mean transition, start and end scores.
+            var crfs = ensemble.Network.Members.Select(m => m.Crf!).ToArray();
+            torch.Tensor Mean(IEnumerable<torch.Tensor> each) => torch.stack(each.ToArray()).mean([0]);
+            var lengths = torch.full([values.Length / 8], 4L, dtype: torch.ScalarType.Int64);
+            var expected = LinearChainCrf.Viterbi(Mean(members.Select(m => m.Emissions)), lengths, Mean(crfs.Select(c => (torch.Tensor)c.Transitions)),
+                Mean(crfs.Select(c => (torch.Tensor)c.StartScores)), Mean(crfs.Select(c => (torch.Tensor)c.EndScores))).Tags.data<long>().ToArray();
+            Assert.Equal(expected, tags);
+        }
+        var singleScores = ColumnValues.Read(single.Transform(data), "Score").Cast<object[]>().SelectMany(s => s.Cast<float>()).ToArray();
+        Assert.Equal(singleScores, Flat(torch.nn.functional.softmax(members[0].Emissions, 2)), (a, b) => Math.Abs(a - b) <= 1e-5);
+
+        // Saved and loaded, the ensemble tags the same.
+        string path = Path.Combine(_directory, $"ensemble-{crf}.zip");
+        ml.Model.Save(ensemble, data.Schema, path);
+        using var loaded = Assert.IsType<LstmTaggerTransformer>(ml.Model.Load(path, out _));
+        Assert.Equal(3, loaded.EnsembleSize);
+        Assert.Equal(scores, ColumnValues.Read(loaded.Transform(data), "Score").Cast<object[]>().SelectMany(s => s.Cast<float>()).ToArray());
+
+        var bad = Assert.Throws<ArgumentOutOfRangeException>(() => ml.Transforms.Rnn.LstmTagger(new LstmTagger.Options { EnsembleSize = 65 }));
+        Assert.Contains("LstmTagger: EnsembleSize must be between 1 and 64, got 65.", bad.Message);
     }
 
     private sealed class SyncProgress(Action<EpochProgress> report) : IProgress<EpochProgress>

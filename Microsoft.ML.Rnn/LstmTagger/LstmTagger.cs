@@ -38,6 +38,14 @@ public sealed class LstmTagger : RnnEstimatorBase<LstmTaggerTransformer>
         /// best epoch's weights are kept); default macro-F1, which watches the rare tags too.</summary>
         public TaggerValidationMetric ValidationMetric = TaggerValidationMetric.MacroF1;
 
+        /// <summary>
+        /// Networks trained, each with its own seed (initialisation, batch order, validation split and early stopping),
+        /// tagging together (<see cref="SequenceTaggerEnsemble"/>: mean per-token probabilities, or with
+        /// <see cref="UseCrf"/> the path of the highest mean sequence score). Training and scoring take this many times
+        /// as long; 1 trains a single network.
+        /// </summary>
+        public int EnsembleSize = RnnSequenceClassifier.DefaultEnsembleSize;
+
         /// <summary>The weighting in force: <see cref="TagWeighting"/>, or its default.</summary>
         internal TagWeighting ResolvedTagWeighting
             => TagWeighting ?? (UseCrf ? Microsoft.ML.Rnn.TagWeighting.None : Microsoft.ML.Rnn.TagWeighting.InverseSquareRootFrequency);
@@ -51,6 +59,7 @@ public sealed class LstmTagger : RnnEstimatorBase<LstmTaggerTransformer>
             throw new ArgumentOutOfRangeException(nameof(options.TagWeighting), options.TagWeighting, $"{ComponentName}: unknown TagWeighting {options.TagWeighting}.");
         if (!Enum.IsDefined(options.ValidationMetric))
             throw new ArgumentOutOfRangeException(nameof(options.ValidationMetric), options.ValidationMetric, $"{ComponentName}: unknown ValidationMetric {options.ValidationMetric}.");
+        RnnOptionsValidation.CheckEnsembleSize(options.EnsembleSize, ComponentName);
         if (options.UseCrf && options.TagWeighting is { } explicitWeighting && explicitWeighting != Microsoft.ML.Rnn.TagWeighting.None)
             throw new ArgumentException($"{ComponentName}: TagWeighting {options.TagWeighting} weights the per-token loss and cannot be used with UseCrf.", nameof(options.TagWeighting));
         _options = options;
@@ -63,7 +72,7 @@ public sealed class LstmTagger : RnnEstimatorBase<LstmTaggerTransformer>
     {
         var tags = ((TaggingObjective)trained).Label;
         return new LstmTaggerTransformer(Env, features, (int)tags.ClassCount, tags.Names, _options.BatchSize,
-            (SequenceTaggerNetwork)network, device, _options.FusedKernels);
+            (SequenceTaggerEnsemble)network, device, _options.FusedKernels);
     }
 
     /// <summary>PredictedLabel: vector of keys (with the label's key values); Score: vector of Single.</summary>

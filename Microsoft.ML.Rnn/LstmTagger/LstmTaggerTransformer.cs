@@ -25,12 +25,12 @@ public sealed class LstmTaggerTransformer : RnnTransformerBase, ISequenceScorer<
     /// <summary>One row's tags (0-based) and flattened per-step tag probabilities.</summary>
     internal sealed record TagResult(int[] Tags, float[] Scores);
 
-    private readonly SequenceTaggerNetwork _network;
+    private readonly SequenceTaggerEnsemble _network;
     private readonly KeyValueAnnotation? _tagNames;
 
     internal LstmTaggerTransformer(IHostEnvironment env, FeatureEncoding features, int tagCount, KeyValueAnnotation? tagNames,
-        int batchSize, SequenceTaggerNetwork network, torch.Device device, FusedKernelPolicy? fusedKernels = null)
-        : base(env, nameof(LstmTaggerTransformer), features, batchSize, network, network.Encoder, NetworkStream, device, fusedKernels)
+        int batchSize, SequenceTaggerEnsemble network, torch.Device device, FusedKernelPolicy? fusedKernels = null)
+        : base(env, nameof(LstmTaggerTransformer), features, batchSize, network, network.Members[0].Encoder, NetworkStream, device, fusedKernels)
     {
         TagCount = tagCount;
         _tagNames = tagNames;
@@ -41,7 +41,13 @@ public sealed class LstmTaggerTransformer : RnnTransformerBase, ISequenceScorer<
     public int TagCount { get; }
 
     /// <summary>True when tags are decoded with the CRF (Viterbi).</summary>
-    public bool UsesCrf => _network.Crf is not null;
+    public bool UsesCrf => _network.UsesCrf;
+
+    /// <summary>Networks that tag together (1 unless trained as an ensemble).</summary>
+    public int EnsembleSize => _network.Members.Count;
+
+    /// <summary>The trained networks (owned by this transformer).</summary>
+    internal SequenceTaggerEnsemble Network => _network;
 
     // Format history:
     // 0x00010001: initial.
@@ -52,14 +58,19 @@ public sealed class LstmTaggerTransformer : RnnTransformerBase, ISequenceScorer<
     // 0x00010005: ... and the cell kind with its options (RnnCellKind), when one was given.
     // 0x00010006: text token input (feature kind 2 with its vocabulary), and the encoder description ends with the
     //             character encoder sizes.
+    // 0x00010007: the header ends with the number of networks (an ensemble), whose weights are named "members.i.…".
+    private const uint EnsembleVersion = 0x00010007;
+
     private static VersionInfo GetVersionInfo()
-        => ModelPersistence.CreateVersionInfo("RNNTAGGR", verWrittenCur: 0x00010006, verReadableCur: 0x00010006,
+        => ModelPersistence.CreateVersionInfo("RNNTAGGR", verWrittenCur: EnsembleVersion, verReadableCur: EnsembleVersion,
             verWeCanReadBack: 0x00010001, LoaderSignature, typeof(LstmTaggerTransformer).Assembly);
 
     private protected override VersionInfo Version => GetVersionInfo();
 
-    /// <summary>The header between the feature column and the encoder (see <see cref="RnnTransformerBase.SaveModel"/>).</summary>
-    private sealed record Header(int TagCount, KeyValueAnnotation? TagNames, int BatchSize, bool UsesCrf);
+    /// <summary>The header between the feature column and the encoder (see <see cref="RnnTransformerBase.SaveModel"/>).
+    /// Networks is the ensemble's size; 0 for a model written before ensembles (one network, weights named as a
+    /// <see cref="SequenceTaggerNetwork"/>'s).</summary>
+    private sealed record Header(int TagCount, KeyValueAnnotation? TagNames, int BatchSize, bool UsesCrf, int Networks);
 
     private protected override void SaveHeader(ModelSaveContext ctx)
     {
@@ -68,11 +79,13 @@ public sealed class LstmTaggerTransformer : RnnTransformerBase, ISequenceScorer<
         // key values: tag names (may be absent)
         // int: batch size
         // byte: CRF decoding
-        // then the encoder description and the binary stream "Network": SequenceTaggerNetwork weights
+        // int: networks in the ensemble (from 0x00010007)
+        // then the encoder description (every network's) and the binary stream "Network": SequenceTaggerEnsemble weights
         ctx.Writer.Write(TagCount);
         ModelPersistence.WriteKeyValues(ctx, Host, _tagNames);
         ctx.Writer.Write(BatchSize);
         ctx.Writer.Write((byte)(UsesCrf ? 1 : 0));
+        ctx.Writer.Write(_network.Members.Count);
     }
 
     private static LstmTaggerTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
@@ -83,15 +96,20 @@ public sealed class LstmTaggerTransformer : RnnTransformerBase, ISequenceScorer<
                 var tagNames = ModelPersistence.ReadKeyValues(ctx, env, tagCount);
                 int batchSize = ctx.Reader.ReadInt32();
                 byte crf = ctx.Reader.ReadByte();
-                if (tagCount < 2 || tagCount > 1 << 24 || batchSize < 1 || batchSize > 1 << 24 || crf > 1 || (tagNames is not null && tagNames.Count != tagCount))
+                int networks = ctx.Header.ModelVerWritten >= EnsembleVersion ? ctx.Reader.ReadInt32() : 0;
+                bool networksValid = ctx.Header.ModelVerWritten >= EnsembleVersion ? networks is >= 1 and <= RnnOptionsValidation.MaxEnsembleSize : networks == 0;
+                if (tagCount < 2 || tagCount > 1 << 24 || batchSize < 1 || batchSize > 1 << 24 || crf > 1 || !networksValid
+                    || (tagNames is not null && tagNames.Count != tagCount))
                     throw new FormatException($"{UserName}: corrupt model header.");
-                return new Header(tagCount, tagNames, batchSize, crf == 1);
+                return new Header(tagCount, tagNames, batchSize, crf == 1, networks);
             },
-            minimumParameters: (header, encoder) => EncoderOptionsPersistence.MinimumParameters(encoder, headOutputs: header.TagCount)
-                + (header.UsesCrf ? (double)header.TagCount * header.TagCount : 0),
-            build: (header, encoder) => new SequenceTaggerNetwork(encoder, header.TagCount, header.UsesCrf),
-            create: (features, header, network) => new LstmTaggerTransformer(env, features, header.TagCount, header.TagNames,
-                header.BatchSize, network, torch.CPU));
+            minimumParameters: (header, encoder) => Math.Max(1, header.Networks) * (EncoderOptionsPersistence.MinimumParameters(encoder, headOutputs: header.TagCount)
+                + (header.UsesCrf ? (double)header.TagCount * header.TagCount : 0)),
+            build: (header, encoder) => header.Networks == 0
+                ? (torch.nn.Module)new SequenceTaggerNetwork(encoder, header.TagCount, header.UsesCrf)
+                : SequenceTaggerEnsemble.Create(encoder, header.Networks, header.TagCount, header.UsesCrf),
+            create: (features, header, network) => new LstmTaggerTransformer(env, features, header.TagCount, header.TagNames, header.BatchSize,
+                network as SequenceTaggerEnsemble ?? new SequenceTaggerEnsemble([(SequenceTaggerNetwork)network]), torch.CPU));
 
     private static IRowMapper Create(IHostEnvironment env, ModelLoadContext ctx, DataViewSchema inputSchema)
         => Create(env, ctx).MakeRowMapper(inputSchema);
@@ -115,9 +133,12 @@ public sealed class LstmTaggerTransformer : RnnTransformerBase, ISequenceScorer<
                 "is not exported to ONNX: over sequences of any length it needs a Loop node with a subgraph, which ML.NET's ONNX export " +
                 "context cannot write; a tagger trained with UseCrf = false exports.");
         }
-        // Emissions (L, N, T) from every step's outputs, then batch-major (N, L, T).
-        string steps = g.Linear(encode(Encoder).Outputs, OnnxGraphWriter.ParameterOf(_network, "output.weight"), OnnxGraphWriter.ParameterOf(_network, "output.bias"), "emissions");
-        string emissions = g.Transpose(steps, [1, 0, 2], "emissions_by_row");
+        // Each network's emissions (L, N, T) from every step's outputs, then batch-major (N, L, T); an ensemble's are the
+        // logarithm of the networks' mean probabilities, as SequenceTaggerEnsemble computes them.
+        var members = _network.Members.Select(member => g.Transpose(
+            g.Linear(encode(member.Encoder).Outputs, OnnxGraphWriter.ParameterOf(member, "output.weight"), OnnxGraphWriter.ParameterOf(member, "output.bias"), "emissions"),
+            [1, 0, 2], "emissions_by_row")).ToArray();
+        string emissions = g.LogMeanProbabilities(members, axis: 2);
         // PredictedLabel: the best tag per step as a 1-based key; Score: every step's tag probabilities, row-major.
         string best = g.Apply("ArgMax", "best", n => { n.AddAttribute("axis", 2L); n.AddAttribute("keepdims", 0L); }, emissions);
         g.Node("Cast", [g.Apply("Add", "key", best, g.Long(1, "one"))], [outputs[0]]).AddAttribute("to", typeof(uint));
@@ -133,7 +154,7 @@ public sealed class LstmTaggerTransformer : RnnTransformerBase, ISequenceScorer<
         {
             var batch = rows.MakeBatch(Enumerable.Range(0, rows.Count).ToArray());
             var (emissions, lens) = _network.Forward(batch.To(Inference.Device));
-            var tags = (_network.Crf is { } crf ? crf.Decode(emissions, lens).Tags : emissions.argmax(2)).cpu().data<long>().ToArray();
+            var tags = _network.Decode(emissions, lens).data<long>().ToArray();
             var probabilities = emissions.softmax(2).cpu().data<float>().ToArray();
             long steps = emissions.shape[1];
             var result = new TagResult[rows.Count];

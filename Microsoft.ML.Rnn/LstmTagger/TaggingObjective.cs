@@ -14,7 +14,7 @@ internal sealed class TaggingObjective(LstmTagger.Options options) : TrainingObj
 {
     private const string Component = LstmTagger.ComponentName;
     private SequenceDataSet<SequenceRows>? _train, _validation;
-    private SequenceTaggerNetwork? _network;
+    private SequenceTaggerEnsemble? _network;
 
     /// <summary>The training data's tag column (known after <see cref="Read"/>).</summary>
     public LabelColumn Label { get; private set; } = null!;
@@ -35,18 +35,24 @@ internal sealed class TaggingObjective(LstmTagger.Options options) : TrainingObj
     }
 
     public override torch.nn.Module CreateNetwork(SequenceEncoder encoder)
-        => _network = new SequenceTaggerNetwork(encoder, Label.ClassCount, options.UseCrf, options.Dropout);
+        => _network = SequenceTaggerEnsemble.Create(encoder, options.EnsembleSize, Label.ClassCount, options.UseCrf, options.Dropout);
 
     public override void Train(TrainingSetup setup, torch.Device device)
     {
-        var network = _network!;
         int tagCount = (int)Label.ClassCount;
         torch.Tensor? tagWeights;
         using (var ch = setup.Host.Start("Tag weights"))
             tagWeights = TagWeights(options.ResolvedTagWeighting, _train!.Targets, tagCount, ch)?.to(device);
+        var members = _network!.Members;
+        for (int m = 0; m < members.Count; m++)
+            TrainMember(setup.ForMember(members[m], m, members.Count), members[m], tagWeights, tagCount, device);
+    }
+
+    private void TrainMember(TrainingSetup setup, SequenceTaggerNetwork network, torch.Tensor? tagWeights, int tagCount, torch.Device device)
+    {
         bool macroF1 = options.ValidationMetric == TaggerValidationMetric.MacroF1;
         SequenceTrainingDriver.Train(setup with { MetricName = macroF1 ? "macro-F1" : "token accuracy", HigherIsBetter = true },
-            _train, _validation,
+            _train!, _validation,
             (set, rows) =>
             {
                 var gold = set.Targets.MakeBatch(rows).Data;

@@ -3,6 +3,17 @@ namespace Microsoft.ML.Rnn.MLNet;
 /// <summary>Checks the shared fields of <see cref="RnnOptionsBase"/>; messages name the field and echo the value.</summary>
 internal static class RnnOptionsValidation
 {
+    /// <summary>The largest ensemble a component trains.</summary>
+    public const int MaxEnsembleSize = 64;
+
+    /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> unless 1 ≤ <paramref name="ensembleSize"/> ≤ <see cref="MaxEnsembleSize"/>.</summary>
+    public static void CheckEnsembleSize(int ensembleSize, string component)
+    {
+        if (ensembleSize is < 1 or > MaxEnsembleSize)
+            throw new ArgumentOutOfRangeException("EnsembleSize", ensembleSize,
+                $"{component}: EnsembleSize must be between 1 and {MaxEnsembleSize}, got {ensembleSize}.");
+    }
+
     /// <summary>Throws <see cref="ArgumentException"/> / <see cref="ArgumentOutOfRangeException"/> for the first invalid field.</summary>
     /// <param name="options">The options to check.</param>
     /// <param name="component">Component name prefixing messages, e.g. "RnnSequenceClassifier".</param>

@@ -44,6 +44,17 @@ internal sealed record TrainingSetup
 
     /// <summary>Experiments only: continue the run recorded here instead of starting from fresh weights (ASHA).</summary>
     public TrainingCheckpoint? Checkpoint { get; init; }
+
+    /// <summary>
+    /// The setup of an ensemble's network <paramref name="member"/> of <paramref name="members"/>: the first trains
+    /// exactly as a single network would; each other one on its own seed (hence its own validation split, batch order
+    /// and dropout masks) and its own checkpoint.
+    /// </summary>
+    public TrainingSetup ForMember(torch.nn.Module network, int member, int members) => this with
+    {
+        Network = network, Member = member, Members = members,
+        Seed = unchecked(Seed + 1_000_003 * member), Checkpoint = Checkpoint?.Member(member),
+    };
 }
 
 /// <summary>

@@ -107,9 +107,18 @@ public sealed class LinearChainCrf : nn.Module
     public (Tensor Tags, Tensor Scores) Decode(Tensor emissions, Tensor lengths)
     {
         CheckEmissions(emissions, lengths);
+        return Viterbi(emissions, lengths, transitions, start_scores, end_scores);
+    }
+
+    /// <summary>
+    /// <see cref="Decode"/> under the given transition, start and end scores (one CRF's, or the mean of several CRFs':
+    /// the path that maximises the members' mean sequence score, <see cref="SequenceTaggerEnsemble"/>).
+    /// </summary>
+    internal static (Tensor Tags, Tensor Scores) Viterbi(Tensor emissions, Tensor lengths, Tensor transitions, Tensor startScores, Tensor endScores)
+    {
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
-        long n = emissions.shape[0], l = emissions.shape[1], tagCount = TagCount;
+        long n = emissions.shape[0], l = emissions.shape[1], tagCount = emissions.shape[2];
         if (l == 0)
         {
             return (zeros(n, 0, dtype: ScalarType.Int64).MoveToOuterDisposeScope(),
@@ -120,7 +129,7 @@ public sealed class LinearChainCrf : nn.Module
         var maskSteps = mask.unbind(1);
         var steps = emissions.unbind(1);
 
-        var score = start_scores.unsqueeze(0) + steps[0];                                // (N, T)
+        var score = startScores.unsqueeze(0) + steps[0];                                // (N, T)
         var backPointers = new Tensor[l];
         for (int t = 1; t < l; t++)
         {
@@ -128,7 +137,7 @@ public sealed class LinearChainCrf : nn.Module
             score = where(maskSteps[t].unsqueeze(1), best + steps[t], score);
             backPointers[t] = argBest;
         }
-        var (finalScore, lastTag) = (score + end_scores.unsqueeze(0)).max(1);
+        var (finalScore, lastTag) = (score + endScores.unsqueeze(0)).max(1);
         var nonEmpty = lens.gt(KeptScalars.Zero);
         finalScore = finalScore.masked_fill(nonEmpty.logical_not(), KeptScalars.Zero);
 

@@ -41,14 +41,8 @@ internal sealed class ClassificationObjective(string component, string labelColu
         for (int m = 0; m < members.Count; m++)
         {
             var network = members[m];
-            var member = setup with
-            {
-                Network = network, MetricName = "accuracy", HigherIsBetter = true, Member = m, Members = members.Count,
-                // The first network trains exactly as a single one would; each other one on its own seed, hence its own
-                // validation split, batch order and dropout masks.
-                Seed = unchecked(setup.Seed + 1_000_003 * m), Checkpoint = setup.Checkpoint?.Member(m),
-            };
-            SequenceTrainingDriver.Train(member, _train!, _validation,
+            SequenceTrainingDriver.Train(setup.ForMember(network, m, members.Count) with { MetricName = "accuracy", HigherIsBetter = true },
+                _train!, _validation,
                 (set, rows) =>
                 {
                     var targets = torch.tensor(rows.Select(r => set.Targets[r]).ToArray(), device: device);

@@ -41,11 +41,8 @@ public sealed class RnnSequenceClassifier : RnnEstimatorBase<RnnSequenceClassifi
         public int EnsembleSize = DefaultEnsembleSize;
     }
 
-    /// <summary>The default <see cref="Options.EnsembleSize"/> (docs/components/common-options.md, "Defaults").</summary>
+    /// <summary>The default <see cref="Options.EnsembleSize"/> of the classifier and the tagger (docs/components/common-options.md, "Defaults").</summary>
     public const int DefaultEnsembleSize = 5;
-
-    /// <summary>The largest <see cref="Options.EnsembleSize"/>.</summary>
-    public const int MaxEnsembleSize = 64;
 
     private readonly Options _options;
 
@@ -53,9 +50,7 @@ public sealed class RnnSequenceClassifier : RnnEstimatorBase<RnnSequenceClassifi
     {
         if (!Enum.IsDefined(options.Pooling))
             throw new ArgumentOutOfRangeException(nameof(options.Pooling), options.Pooling, $"{ComponentName}: unknown Pooling {options.Pooling}.");
-        if (options.EnsembleSize is < 1 or > MaxEnsembleSize)
-            throw new ArgumentOutOfRangeException(nameof(options.EnsembleSize), options.EnsembleSize,
-                $"{ComponentName}: EnsembleSize must be between 1 and {MaxEnsembleSize}, got {options.EnsembleSize}.");
+        RnnOptionsValidation.CheckEnsembleSize(options.EnsembleSize, ComponentName);
         _options = options;
     }
 

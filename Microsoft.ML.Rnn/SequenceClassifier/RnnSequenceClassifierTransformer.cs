@@ -104,7 +104,7 @@ public sealed class RnnSequenceClassifierTransformer : RnnTransformerBase, ISequ
                 int batchSize = ctx.Reader.ReadInt32();
                 int pooling = ctx.Reader.ReadInt32();
                 int networks = ctx.Header.ModelVerWritten >= EnsembleVersion ? ctx.Reader.ReadInt32() : 0;
-                bool networksValid = ctx.Header.ModelVerWritten >= EnsembleVersion ? networks is >= 1 and <= RnnSequenceClassifier.MaxEnsembleSize : networks == 0;
+                bool networksValid = ctx.Header.ModelVerWritten >= EnsembleVersion ? networks is >= 1 and <= RnnOptionsValidation.MaxEnsembleSize : networks == 0;
                 if (labelKind > 1 || classCount < 2 || classCount > 1 << 24 || batchSize < 1 || batchSize > 1 << 24 || !networksValid
                     || !Enum.IsDefined((SequencePooling)pooling) || (labelNames is not null && labelNames.Count != classCount))
                     throw new FormatException($"{UserName}: corrupt model header.");
@@ -152,9 +152,7 @@ public sealed class RnnSequenceClassifierTransformer : RnnTransformerBase, ISequ
             return g.Apply("Gemm", "logits", n => n.AddAttribute("transB", 1L), pooled, g.Parameter(member, "output.weight"), g.Parameter(member, "output.bias"));
         }).ToArray();
         // An ensemble's logits: the logarithm of the members' mean probabilities, as SequenceClassifierEnsemble computes them.
-        string logits = members.Length == 1 ? members[0] : g.Apply("Log", "logits",
-            g.Apply("Div", "mean", g.Apply("Sum", "sum", members.Select(m => g.Apply("Softmax", "probabilities", n => n.AddAttribute("axis", 1L), m)).ToArray()),
-                g.Float(members.Length, "members")));
+        string logits = g.LogMeanProbabilities(members, axis: 1);
         if (IsBinary)
         {
             // Score: the margin logit(true) - logit(false), as (N, 1); Probability: its sigmoid; PredictedLabel: margin > 0.

@@ -2,10 +2,10 @@
 // and an epoch cap; every other option left alone), measured ONLY on splits of the training data: the test files are
 // never read here, so defaults chosen with this program are not tuned on them (issue: "models that learn well with
 // the defaults"). Each run prints one line per task; compare runs that differ in one option.
-// Usage: dotnet run -c Release --project examples/DefaultsStudy -- [--tasks digits,case,punct,case-text,punct-text,joint-text,topics,topics-text,topics-oof,topics-classifier] [--set Option=Value ...] [--tagger-ensemble K] [--analysis]
+// Usage: dotnet run -c Release --project examples/DefaultsStudy -- [--tasks digits,case,punct,case-text,punct-text,joint-text,topics,topics-text,topics-oof,topics-classifier] [--set Option=Value ...] [--analysis]
 //   case-text, punct-text, topics-text: the components reading the tokens as text (their own vocabulary and character
 //   features) instead of keys from MapValueToKey; joint-text: one tagger on the pair of tags (case|punctuation)
-//   --tagger-ensemble K: the taggers' per-token probabilities averaged over K seeds; --analysis: recall of capitals by position
+//   --analysis: recall of capitals by position
 //   topics (the README's encoder pipeline, minutes) runs only when named; topics-classifier is the README's text classifier
 //   --set applies to every component's options, e.g. --set LearningRateSchedule=Constant --set EarlyStoppingPatience=3
 using System.Diagnostics;
@@ -16,7 +16,6 @@ using Microsoft.ML.Rnn;
 using Microsoft.ML.Rnn.Core.Training;
 
 var settings = args.Select((a, i) => (a, i)).Where(p => p.a == "--set" && p.i + 1 < args.Length).Select(p => args[p.i + 1]).ToArray();
-int taggerEnsemble = Array.IndexOf(args, "--tagger-ensemble") is var te and >= 0 && te + 1 < args.Length ? int.Parse(args[te + 1], CultureInfo.InvariantCulture) : 1;
 bool analysis = args.Contains("--analysis");
 string tasksArgument = Array.IndexOf(args, "--tasks") is var t and >= 0 && t + 1 < args.Length ? args[t + 1] : "digits,case,punct";
 var tasks = tasksArgument.Split(',');
@@ -38,11 +37,17 @@ void TopicsClassifier()
     var epochs = Count(options);
     var pipeline = ml.Transforms.Conversion.MapValueToKey("Label", "Topic").Append(ml.Transforms.Text.TokenizeIntoWords("Features", "Text"))
         .Append(ml.Transforms.Rnn.SequenceClassifier(options));
+    FitAndReport("topics-classifier", ml, pipeline, inner, epochs);
+}
+
+// Fits a classification pipeline on the split's training rows and reports its accuracy on the held-out rows.
+static void FitAndReport(string task, MLContext ml, IEstimator<ITransformer> pipeline, DataOperationsCatalog.TrainTestData split, EpochCounter epochs)
+{
     var clock = Stopwatch.StartNew();
-    var model = pipeline.Fit(inner.TrainSet);
+    var model = pipeline.Fit(split.TrainSet);
     double seconds = clock.Elapsed.TotalSeconds;
-    var metrics = ml.MulticlassClassification.Evaluate(model.Transform(inner.TestSet));
-    Report("topics-classifier", $"micro acc {metrics.MicroAccuracy:F4}  macro acc {metrics.MacroAccuracy:F4}", epochs.Count, seconds);
+    var metrics = ml.MulticlassClassification.Evaluate(model.Transform(split.TestSet));
+    Report(task, $"micro acc {metrics.MicroAccuracy:F4}  macro acc {metrics.MacroAccuracy:F4}", epochs.Count, seconds);
 }
 
 // Stacking without the leak, by hand: class probabilities of a recurrent classifier (the encoder's network and
@@ -146,11 +151,7 @@ void Digits()
     var epochs = Count(options);
     var pipeline = ml.Transforms.Conversion.MapValueToKey("Label", "Digit").Append(ml.Transforms.NormalizeMinMax("Features"))
         .Append(ml.Transforms.Rnn.SequenceClassifier(options));
-    var clock = Stopwatch.StartNew();
-    var model = pipeline.Fit(inner.TrainSet);
-    double seconds = clock.Elapsed.TotalSeconds;
-    var metrics = ml.MulticlassClassification.Evaluate(model.Transform(inner.TestSet));
-    Report("digits", $"micro acc {metrics.MicroAccuracy:F4}  macro acc {metrics.MacroAccuracy:F4}", epochs.Count, seconds);
+    FitAndReport("digits", ml, pipeline, inner, epochs);
 }
 
 void Tagging(string task)
@@ -193,22 +194,8 @@ void Tagging(string task)
         var plain = joint ? null : Evaluate(pick, t => t);
         return string.Join("  ", shown.Select(tag => (plain ?? (tag is "C" or "U" ? byCase : byPunct))!.PerTag.TryGetValue(tag, out var m) ? $"{tag}-F1 {m.F1:F4}" : $"{tag}-F1 0"));
     }
-    string[][] Decode(float[][] scores) => scores.Select(row => Enumerable.Range(0, row.Length / tagNames.Length)
-        .Select(i => tagNames[Enumerable.Range(0, tagNames.Length).MaxBy(j => row[i * tagNames.Length + j])]).ToArray()).ToArray();
     var predictedTags = scored.GetColumn<VBuffer<uint>>("PredictedLabel").Select(v => v.DenseValues().Select(k => k == 0 ? "?" : tagNames[k - 1]).ToArray()).ToArray();
     Report(task, Scores(predictedTags), epochs.Count, seconds);
-
-    // --tagger-ensemble K: K taggers on their own seeds, their per-token probabilities averaged (a measurement: the
-    // component trains one network).
-    var sum = scored.GetColumn<VBuffer<float>>("Score").Select(v => v.DenseValues().ToArray()).ToArray();
-    for (int m = 1; m < taggerEnsemble; m++)
-    {
-        options.Seed = (options.Seed ?? 1) + 1000 * m;
-        var other = pipeline.Fit(View(train)).Transform(View(held)).GetColumn<VBuffer<float>>("Score").Select(v => v.DenseValues().ToArray()).ToArray();
-        for (int r = 0; r < sum.Length; r++) for (int j = 0; j < sum[r].Length; j++) sum[r][j] += other[r][j];
-        predictedTags = Decode(sum);
-        Console.WriteLine($"{"",-7} ensemble of {m + 1}: {Scores(predictedTags)}");
-    }
 
     // The most frequent tag of each word in the training part (the overall most frequent for unseen words).
     var pairs = train.SelectMany(s => s.Tokens.Zip(pick(s))).ToList();
@@ -217,7 +204,7 @@ void Tagging(string task)
     Console.WriteLine($"{"",-7} most frequent tag per word: " + Scores(held.Select(s => s.Tokens.Select(w => byWord.TryGetValue(w, out var tag) ? tag : overall).ToArray()).ToArray()));
 
     // --analysis (case tasks): recall of capitals by where they are — first in the row, "i", after the gold sentence
-    // punctuation, elsewhere (names, titles) — for the last model or ensemble above.
+    // punctuation, elsewhere (names, titles).
     if (!analysis || task.StartsWith("punct", StringComparison.Ordinal)) return;
     var groups = new SortedDictionary<string, (int Hit, int All)>();
     int falsePositives = 0;

@@ -74,6 +74,18 @@ internal sealed class OnnxGraphWriter(OnnxContext context, string prefix)
     /// <summary>A float32 scalar constant.</summary>
     public string Float(float value, string hint) => Context.AddInitializer(value, Name(hint));
 
+    /// <summary>
+    /// An ensemble's scores: the one member's <paramref name="logits"/> as they are, or the logarithm of the members' mean
+    /// softmax over <paramref name="axis"/> (whose softmax is that mean and whose largest entry is the class it ranks first).
+    /// </summary>
+    public string LogMeanProbabilities(string[] logits, long axis)
+    {
+        if (logits.Length == 1) return logits[0];
+        var probabilities = logits.Select(l => Apply("Softmax", "member_probabilities", n => n.AddAttribute("axis", axis), l)).ToArray();
+        string mean = Apply("Div", "mean_probabilities", Apply("Sum", "sum_probabilities", probabilities), Float(logits.Length, "members"));
+        return Apply("Log", "log_mean_probabilities", mean);
+    }
+
     /// <summary><paramref name="op"/> (<c>ReduceMean</c>, <c>ReduceMax</c>, <c>ReduceSum</c>) of <paramref name="input"/> over <paramref name="axis"/>.</summary>
     public string Reduce(string op, string input, long axis, bool keepDimensions, string hint) => Apply(op, hint, node =>
     {

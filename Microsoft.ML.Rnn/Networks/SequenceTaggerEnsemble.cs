@@ -1,0 +1,90 @@
+using Microsoft.ML.Rnn.Core;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.Rnn.Networks;
+
+/// <summary>
+/// Several <see cref="SequenceTaggerNetwork"/>s of one shape, trained apart, tagging together: without CRFs each
+/// token's tag probabilities are the mean of the members'; with CRFs the tags are the path of the highest mean
+/// sequence score (Viterbi under the mean emissions and the mean transition, start and end scores). With one member it
+/// is that member. See <see cref="SequenceClassifierEnsemble"/> for why.
+/// </summary>
+public sealed class SequenceTaggerEnsemble : nn.Module
+{
+    private readonly ModuleList<SequenceTaggerNetwork> members;
+
+    /// <summary>Creates the ensemble of <paramref name="members"/> (at least one, all with the same tags, all with or all without a CRF).</summary>
+    public SequenceTaggerEnsemble(IReadOnlyList<SequenceTaggerNetwork> members) : base(nameof(SequenceTaggerEnsemble))
+    {
+        ArgumentNullException.ThrowIfNull(members);
+        if (members.Count == 0)
+            throw new ArgumentException("SequenceTaggerEnsemble: at least one member is needed.", nameof(members));
+        if (members.Any(m => m.TagCount != members[0].TagCount || (m.Crf is null) != (members[0].Crf is null)))
+            throw new ArgumentException("SequenceTaggerEnsemble: every member needs the same tag count, and all or none a CRF.", nameof(members));
+        this.members = new ModuleList<SequenceTaggerNetwork>(members.ToArray());
+        Members = members.ToArray();
+        RegisterComponents();
+    }
+
+    /// <summary>
+    /// <paramref name="size"/> new networks of one shape: the first reads <paramref name="encoder"/>, each other one an
+    /// encoder of the same options, drawn next from libtorch's generator (so a seeded generator gives the same ensemble).
+    /// </summary>
+    public static SequenceTaggerEnsemble Create(SequenceEncoder encoder, int size, long tagCount, bool useCrf = false, double dropoutProbability = 0)
+    {
+        ArgumentNullException.ThrowIfNull(encoder);
+        ArgumentOutOfRangeException.ThrowIfLessThan(size, 1);
+        return new SequenceTaggerEnsemble(Enumerable.Range(0, size)
+            .Select(m => new SequenceTaggerNetwork(m == 0 ? encoder : new SequenceEncoder(encoder.Options), tagCount, useCrf, dropoutProbability))
+            .ToArray());
+    }
+
+    /// <summary>The members, in order.</summary>
+    public IReadOnlyList<SequenceTaggerNetwork> Members { get; }
+
+    /// <summary>T: number of tags.</summary>
+    public long TagCount => Members[0].TagCount;
+
+    /// <summary>True when the members decode with a CRF.</summary>
+    public bool UsesCrf => Members[0].Crf is not null;
+
+    /// <summary>
+    /// Per-step tag scores (N, L, T) and the lengths (N) int64: one member's emissions; several members' mean emissions
+    /// with CRFs, or without them the logarithm of their mean per-step probabilities (whose softmax is that mean).
+    /// </summary>
+    public (Tensor Emissions, Tensor Lengths) Forward(SequenceBatch input)
+    {
+        if (Members.Count == 1) return Members[0].Forward(input);
+        using var scope = NewDisposeScope();
+        Tensor lengths = null!;
+        var each = Members.Select(m =>
+        {
+            var (emissions, lens) = m.Forward(input);
+            lengths = lens;
+            return UsesCrf ? emissions : nn.functional.log_softmax(emissions, 2);
+        }).ToArray();
+        var stacked = stack(each);
+        using var logCount = Math.Log(Members.Count).ToScalar();
+        var combined = UsesCrf ? stacked.mean([0]) : stacked.logsumexp(0).sub_(logCount);
+        return (combined.MoveToOuterDisposeScope(), lengths.MoveToOuterDisposeScope());
+    }
+
+    /// <summary>Best tags (N, L) int64 on the CPU, zero past each length, from what <see cref="Forward"/> returned.</summary>
+    public Tensor Decode(Tensor emissions, Tensor lengths)
+    {
+        using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+        if (!UsesCrf)
+        {
+            var valid = LengthMask.Valid(lengths, emissions.shape[1], emissions.device);
+            return emissions.argmax(2).masked_fill(valid.logical_not(), KeptScalars.Zero).cpu().MoveToOuterDisposeScope();
+        }
+        if (Members.Count == 1) return Members[0].Crf!.Decode(emissions, lengths).Tags.MoveToOuterDisposeScope();
+        var crfs = Members.Select(m => m.Crf!).ToArray();
+        Tensor Mean(Func<LinearChainCrf, Tensor> scores) => stack(crfs.Select(scores).ToArray()).mean([0]);
+        return LinearChainCrf.Viterbi(emissions, lengths, Mean(c => c.Transitions), Mean(c => c.StartScores), Mean(c => c.EndScores))
+            .Tags.MoveToOuterDisposeScope();
+    }
+}
