@@ -1,6 +1,5 @@
 using Microsoft.ML.Rnn.Core;
 using TorchSharp;
-using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace Microsoft.ML.Rnn.Networks;
@@ -8,24 +7,16 @@ namespace Microsoft.ML.Rnn.Networks;
 /// <summary>
 /// Several <see cref="SequenceTaggerNetwork"/>s of one shape, trained apart, tagging together: without CRFs each
 /// token's tag probabilities are the mean of the members'; with CRFs the tags are the path of the highest mean
-/// sequence score (Viterbi under the mean emissions and the mean transition, start and end scores). With one member it
-/// is that member. See <see cref="SequenceClassifierEnsemble"/> for why.
+/// sequence score (Viterbi under the mean emissions and the mean transition, start and end scores). See
+/// <see cref="NetworkEnsemble{TMember}"/>.
 /// </summary>
-public sealed class SequenceTaggerEnsemble : nn.Module
+public sealed class SequenceTaggerEnsemble : NetworkEnsemble<SequenceTaggerNetwork>
 {
-    private readonly ModuleList<SequenceTaggerNetwork> members;
-
     /// <summary>Creates the ensemble of <paramref name="members"/> (at least one, all with the same tags, all with or all without a CRF).</summary>
-    public SequenceTaggerEnsemble(IReadOnlyList<SequenceTaggerNetwork> members) : base(nameof(SequenceTaggerEnsemble))
+    public SequenceTaggerEnsemble(IReadOnlyList<SequenceTaggerNetwork> members)
+        : base(nameof(SequenceTaggerEnsemble), members, (m, first) => m.TagCount == first.TagCount && (m.Crf is null) == (first.Crf is null),
+            "the same tag count, and all or none a CRF")
     {
-        ArgumentNullException.ThrowIfNull(members);
-        if (members.Count == 0)
-            throw new ArgumentException("SequenceTaggerEnsemble: at least one member is needed.", nameof(members));
-        if (members.Any(m => m.TagCount != members[0].TagCount || (m.Crf is null) != (members[0].Crf is null)))
-            throw new ArgumentException("SequenceTaggerEnsemble: every member needs the same tag count, and all or none a CRF.", nameof(members));
-        this.members = new ModuleList<SequenceTaggerNetwork>(members.ToArray());
-        Members = members.ToArray();
-        RegisterComponents();
     }
 
     /// <summary>
@@ -33,16 +24,7 @@ public sealed class SequenceTaggerEnsemble : nn.Module
     /// encoder of the same options, drawn next from libtorch's generator (so a seeded generator gives the same ensemble).
     /// </summary>
     public static SequenceTaggerEnsemble Create(SequenceEncoder encoder, int size, long tagCount, bool useCrf = false, double dropoutProbability = 0)
-    {
-        ArgumentNullException.ThrowIfNull(encoder);
-        ArgumentOutOfRangeException.ThrowIfLessThan(size, 1);
-        return new SequenceTaggerEnsemble(Enumerable.Range(0, size)
-            .Select(m => new SequenceTaggerNetwork(m == 0 ? encoder : new SequenceEncoder(encoder.Options), tagCount, useCrf, dropoutProbability))
-            .ToArray());
-    }
-
-    /// <summary>The members, in order.</summary>
-    public IReadOnlyList<SequenceTaggerNetwork> Members { get; }
+        => new(NewMembers(encoder, size, e => new SequenceTaggerNetwork(e, tagCount, useCrf, dropoutProbability)));
 
     /// <summary>T: number of tags.</summary>
     public long TagCount => Members[0].TagCount;
