@@ -106,9 +106,21 @@ internal static class OnnxEncoderExport
         var ops = cells.Select(cell => Describe(cell, component, column)).ToArray();
         var op = ops[0];
         Tensor Stacked(Func<RecurrentOperator, Tensor> part) => stack(ops.Select(part).ToArray());
+        // ONNX Runtime's GRU ends the process on a sequence of no steps (its LSTM and RNN return zeros): it reads one
+        // zero step instead, whose outputs are cut off and whose final state is zeroed below.
+        bool guardEmpty = op.Type == "GRU";
+        string steps = "", empty = "", read = x;
+        if (guardEmpty)
+        {
+            steps = g.Apply("Slice", name + ".steps", g.Apply("Shape", name + ".shape", x), g.Longs([0], name + ".steps.start"), g.Longs([1], name + ".steps.end"));
+            empty = g.Apply("Equal", name + ".no_steps", steps, g.Long(0, name + ".zero_steps"));
+            string added = g.Apply("Cast", name + ".added_step", n => n.AddAttribute("to", typeof(long)), empty);
+            read = g.Apply("Pad", name + ".at_least_one_step", x, g.Apply("Concat", name + ".pads", n => n.AddAttribute("axis", 0L),
+                g.Longs([0, 0, 0], name + ".pads.start"), added, g.Longs([0, 0], name + ".pads.end")));
+        }
         var inputs = new List<string>
         {
-            x,
+            read,
             g.Weight(Stacked(o => o.W), name + ".W"),
             g.Weight(Stacked(o => o.R), name + ".R"),
             g.Weight(Stacked(o => o.B), name + ".B"),
@@ -120,6 +132,11 @@ internal static class OnnxEncoderExport
         node.AddAttribute("hidden_size", op.HiddenSize);
         node.AddAttribute("direction", direction);
         op.Attributes?.Invoke(node, cells.Length);
+        if (guardEmpty)
+        {
+            y = g.Apply("Slice", name + ".Y_read", y, g.Longs([0], name + ".Y_read.start"), steps, g.Longs([0], name + ".Y_read.axis"));
+            yh = g.Apply("Where", name + ".Y_h_read", empty, g.Float(0f, name + ".zero_state"), yh);
+        }
 
         // (L, D, N, H) -> (L, N, D*H) and (D, N, H) -> (N, D*H), sized without -1 so that a row of no steps reshapes too.
         long width = op.HiddenSize * cells.Length;
