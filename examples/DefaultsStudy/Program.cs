@@ -5,7 +5,9 @@
 // Usage: dotnet run -c Release --project examples/DefaultsStudy -- [--tasks digits,case,punct,case-text,punct-text,joint-text,topics,topics-text,topics-oof,topics-classifier] [--set Option=Value ...] [--analysis]
 //   case-text, punct-text, topics-text: the components reading the tokens as text (their own vocabulary and character
 //   features) instead of keys from MapValueToKey; joint-text: one tagger on the pair of tags (case|punctuation)
-//   --analysis: recall of capitals by position
+//   --analysis: recall of capitals by position, C-F1 at probability thresholds, the punctuation tagger's sentence ends
+//   inside rows, C-F1 with the word after a predicted sentence end capitalised (case-text with punct-text), and the
+//   fused kernels each run chose
 //   topics (the README's encoder pipeline, minutes) runs only when named; topics-classifier is the README's text classifier
 //   --set applies to every component's options, e.g. --set LearningRateSchedule=Constant --set EarlyStoppingPatience=3
 using System.Diagnostics;
@@ -22,11 +24,17 @@ var tasks = tasksArgument.Split(',');
 Console.WriteLine($"defaults study: {(settings.Length == 0 ? "package defaults" : string.Join(", ", settings))}");
 
 if (tasks.Contains("digits")) Digits();
-foreach (var task in new[] { "case", "punct", "case-text", "punct-text", "joint-text" }.Where(tasks.Contains)) Tagging(task);
+var taggerPredictions = new Dictionary<string, string[][]>();
+foreach (var task in new[] { "case", "punct", "case-text", "punct-text", "joint-text" }.Where(tasks.Contains)) taggerPredictions[task] = Tagging(task);
+if (analysis && taggerPredictions.TryGetValue("case-text", out var casePredicted) && taggerPredictions.TryGetValue("punct-text", out var punctPredicted))
+    CapitalsAfterPredictedEnds(casePredicted, punctPredicted);
 if (tasks.Contains("topics")) Topics(text: false);
 if (tasks.Contains("topics-text")) Topics(text: true);
 if (tasks.Contains("topics-oof")) TopicsOutOfFold();
 if (tasks.Contains("topics-classifier")) TopicsClassifier();
+if (analysis)
+    foreach (var verdict in Microsoft.ML.Rnn.Core.FusedKernelChecks.Verdicts)
+        Console.WriteLine($"kernel {verdict.Shape}, {(verdict.Training ? "training" : "scoring")}: {verdict.Chosen}");
 
 // The README's text classification as written (raw words as text, a hidden size and an epoch cap).
 void TopicsClassifier()
@@ -154,13 +162,10 @@ void Digits()
     FitAndReport("digits", ml, pipeline, inner, epochs);
 }
 
-void Tagging(string task)
+string[][] Tagging(string task)
 {
     var ml = new MLContext(seed: 1);
-    var sentences = ReadConll(Path.Combine(AppContext.BaseDirectory, "Data", "truecase-punct-train.conll"));
-    new Random(1).Shuffle(sentences);
-    int cut = sentences.Length * 4 / 5;
-    var (train, held) = (sentences[..cut], sentences[cut..]);
+    var (train, held) = (TrainTaggingRows(), HeldTaggingRows());
     bool text = task.EndsWith("-text", StringComparison.Ordinal);
     bool joint = task.StartsWith("joint", StringComparison.Ordinal);
     // joint: one tagger on the pair of tags ("C|PERIOD"), its case and punctuation evaluated apart.
@@ -205,7 +210,20 @@ void Tagging(string task)
 
     // --analysis (case tasks): recall of capitals by where they are — first in the row, "i", after the gold sentence
     // punctuation, elsewhere (names, titles).
-    if (!analysis || task.StartsWith("punct", StringComparison.Ordinal)) return;
+    if (!analysis) return predictedTags;
+    if (task.StartsWith("punct", StringComparison.Ordinal))
+    {
+        // Sentence ends inside a row (not its last word), which the case of the next word depends on.
+        int hit = 0, all = 0, predictedInside = 0;
+        for (int r = 0; r < held.Length; r++)
+            for (int i = 0; i < held[r].Tokens.Length - 1; i++)
+            {
+                bool gold = held[r].Punct[i] is "PERIOD" or "QUESTION" or "EXCLAIM", predicted = predictedTags[r][i] is "PERIOD" or "QUESTION" or "EXCLAIM";
+                all += gold ? 1 : 0; predictedInside += predicted ? 1 : 0; hit += gold && predicted ? 1 : 0;
+            }
+        Console.WriteLine($"{"",-7} sentence ends inside rows: recall {hit} / {all}, precision {hit} / {predictedInside}");
+        return predictedTags;
+    }
     var groups = new SortedDictionary<string, (int Hit, int All)>();
     int falsePositives = 0;
     for (int r = 0; r < held.Length; r++)
@@ -223,7 +241,50 @@ void Tagging(string task)
     foreach (var (where, (hit, all)) in groups)
         Console.WriteLine($"{"",-7} C recall at {where,-15} {hit,5} / {all,-5} = {hit / (double)all:F3}");
     Console.WriteLine($"{"",-7} C predicted where the gold is not: {falsePositives}");
+    // C-F1 if C were predicted wherever its probability reaches a threshold (chosen here on the held rows: a bound).
+    int c = Array.IndexOf(tagNames, "C"), k = tagNames.Length;
+    var scores = scored.GetColumn<VBuffer<float>>("Score").Select(v => v.DenseValues().ToArray()).ToArray();
+    foreach (var threshold in new[] { 0.1, 0.2, 0.3, 0.4, 0.5 })
+    {
+        int tp = 0, fp = 0, fn = 0;
+        for (int r = 0; r < held.Length; r++)
+            for (int i = 0; i < held[r].Tokens.Length; i++)
+            {
+                bool predicted = scores[r][i * k + c] >= threshold, gold = held[r].Case[i] == "C";
+                tp += predicted && gold ? 1 : 0; fp += predicted && !gold ? 1 : 0; fn += !predicted && gold ? 1 : 0;
+            }
+        Console.WriteLine($"{"",-7} C at probability >= {threshold:F1}: C-F1 {2.0 * tp / (2 * tp + fp + fn):F4}");
+    }
+    return predictedTags;
 }
+
+// --analysis with case-text and punct-text: C-F1 when the word after a predicted sentence end is capitalised too.
+void CapitalsAfterPredictedEnds(string[][] casePredicted, string[][] punctPredicted)
+{
+    var held = HeldTaggingRows();
+    int tp = 0, fp = 0, fn = 0;
+    for (int r = 0; r < held.Length; r++)
+        for (int i = 0; i < held[r].Tokens.Length; i++)
+        {
+            bool predicted = casePredicted[r][i] == "C" || i > 0 && punctPredicted[r][i - 1] is "PERIOD" or "QUESTION" or "EXCLAIM";
+            bool gold = held[r].Case[i] == "C";
+            tp += predicted && gold ? 1 : 0; fp += predicted && !gold ? 1 : 0; fn += !predicted && gold ? 1 : 0;
+        }
+    Console.WriteLine($"case-text with capitals after predicted sentence ends: C-F1 {2.0 * tp / (2 * tp + fp + fn):F4}");
+}
+
+// The tagging training file split 80/20 by a seeded shuffle of its rows (the test file is never read).
+static (string[] Tokens, string[] Case, string[] Punct)[][] TaggingSplit()
+{
+    var sentences = ReadConll(Path.Combine(AppContext.BaseDirectory, "Data", "truecase-punct-train.conll"));
+    new Random(1).Shuffle(sentences);
+    int cut = sentences.Length * 4 / 5;
+    return [sentences[..cut], sentences[cut..]];
+}
+
+static (string[] Tokens, string[] Case, string[] Punct)[] TrainTaggingRows() => TaggingSplit()[0];
+
+static (string[] Tokens, string[] Case, string[] Punct)[] HeldTaggingRows() => TaggingSplit()[1];
 
 T Apply<T>(T options) where T : RnnOptionsBase
 {
