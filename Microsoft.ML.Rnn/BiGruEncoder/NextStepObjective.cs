@@ -34,17 +34,7 @@ internal sealed class NextStepObjective(string component) : TrainingObjective
             });
     }
 
-    /// <summary>Reads every row's sequence.</summary>
+    /// <summary>Reads every row's sequence (a missing key reads as the unknown word).</summary>
     private static SequenceRows ReadUnlabeled(IHost host, IDataView data, SequenceColumn features)
-    {
-        var rows = new SequenceRows(features);
-        using var cursor = data.GetRowCursor(new[] { data.Schema[features.Index] });
-        var reader = new SequenceColumnReader(cursor, features, MissingKeyHandling.MapToUnknownIndex);
-        while (cursor.MoveNext())
-        {
-            host.CheckAlive();
-            rows.AddCurrent(reader);
-        }
-        return rows;
-    }
+        => SequenceRows.Read(data, features, MissingKeyHandling.MapToUnknownIndex, host.CheckAlive);
 }

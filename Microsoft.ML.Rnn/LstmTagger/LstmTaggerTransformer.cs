@@ -96,12 +96,11 @@ public sealed class LstmTaggerTransformer : RnnTransformerBase, ISequenceScorer<
                 var tagNames = ModelPersistence.ReadKeyValues(ctx, env, tagCount);
                 int batchSize = ctx.Reader.ReadInt32();
                 byte crf = ctx.Reader.ReadByte();
-                int networks = ctx.Header.ModelVerWritten >= EnsembleVersion ? ctx.Reader.ReadInt32() : 0;
-                bool networksValid = ctx.Header.ModelVerWritten >= EnsembleVersion ? networks is >= 1 and <= RnnOptionsValidation.MaxEnsembleSize : networks == 0;
-                if (tagCount < 2 || tagCount > 1 << 24 || batchSize < 1 || batchSize > 1 << 24 || crf > 1 || !networksValid
+                int? networks = ModelPersistence.ReadNetworkCount(ctx, EnsembleVersion);
+                if (tagCount < 2 || tagCount > 1 << 24 || batchSize < 1 || batchSize > 1 << 24 || crf > 1 || networks is null
                     || (tagNames is not null && tagNames.Count != tagCount))
                     throw new FormatException($"{UserName}: corrupt model header.");
-                return new Header(tagCount, tagNames, batchSize, crf == 1, networks);
+                return new Header(tagCount, tagNames, batchSize, crf == 1, networks.Value);
             },
             minimumParameters: (header, encoder) => Math.Max(1, header.Networks) * (EncoderOptionsPersistence.MinimumParameters(encoder, headOutputs: header.TagCount)
                 + (header.UsesCrf ? (double)header.TagCount * header.TagCount : 0)),

@@ -349,6 +349,19 @@ internal static class ModelPersistence
     }
 
     /// <summary>
+    /// Reads the number of networks a classifier or tagger header ends with from <paramref name="ensembleVersion"/> on:
+    /// 1 to <see cref="RnnOptionsValidation.MaxEnsembleSize"/>, or 0 for a model written before ensembles (one network
+    /// whose weights are named as a single network's); null when the saved count is out of range.
+    /// </summary>
+    public static int? ReadNetworkCount(ModelLoadContext ctx, uint ensembleVersion)
+    {
+        if (ctx.Header.ModelVerWritten < ensembleVersion)
+            return 0;
+        int networks = ctx.Reader.ReadInt32();
+        return networks is >= 1 and <= RnnOptionsValidation.MaxEnsembleSize ? networks : null;
+    }
+
+    /// <summary>
     /// Reads key values written by <see cref="WriteKeyValues"/>; null when none were saved. With
     /// <paramref name="expectedCount"/>, the saved vector must have exactly that many values (checked, like every
     /// size ML.NET's codec would allocate from, before the codec reads the value).

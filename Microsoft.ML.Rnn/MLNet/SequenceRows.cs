@@ -76,12 +76,20 @@ internal sealed class SequenceRows
         MissingKeyHandling missingKeys = MissingKeyHandling.Throw, string columnRole = "feature")
     {
         ArgumentNullException.ThrowIfNull(data);
-        var column = SequenceColumn.Bind(data.Schema, columnName, featuresPerStep, columnRole);
+        return Read(data, SequenceColumn.Bind(data.Schema, columnName, featuresPerStep, columnRole), missingKeys);
+    }
+
+    /// <summary>Reads every row's sequence of a bound column; <paramref name="checkAlive"/> runs before each row (a host's cancellation check).</summary>
+    public static SequenceRows Read(IDataView data, SequenceColumn column, MissingKeyHandling missingKeys, Action? checkAlive = null)
+    {
         var rows = new SequenceRows(column);
         using var cursor = data.GetRowCursor(new[] { data.Schema[column.Index] });
         var reader = new SequenceColumnReader(cursor, column, missingKeys);
         while (cursor.MoveNext())
+        {
+            checkAlive?.Invoke();
             rows.AddCurrent(reader);
+        }
         return rows;
     }
 

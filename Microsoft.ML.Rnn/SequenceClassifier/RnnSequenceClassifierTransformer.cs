@@ -103,12 +103,11 @@ public sealed class RnnSequenceClassifierTransformer : RnnTransformerBase, ISequ
                 var labelNames = ModelPersistence.ReadKeyValues(ctx, env, classCount);
                 int batchSize = ctx.Reader.ReadInt32();
                 int pooling = ctx.Reader.ReadInt32();
-                int networks = ctx.Header.ModelVerWritten >= EnsembleVersion ? ctx.Reader.ReadInt32() : 0;
-                bool networksValid = ctx.Header.ModelVerWritten >= EnsembleVersion ? networks is >= 1 and <= RnnOptionsValidation.MaxEnsembleSize : networks == 0;
-                if (labelKind > 1 || classCount < 2 || classCount > 1 << 24 || batchSize < 1 || batchSize > 1 << 24 || !networksValid
+                int? networks = ModelPersistence.ReadNetworkCount(ctx, EnsembleVersion);
+                if (labelKind > 1 || classCount < 2 || classCount > 1 << 24 || batchSize < 1 || batchSize > 1 << 24 || networks is null
                     || !Enum.IsDefined((SequencePooling)pooling) || (labelNames is not null && labelNames.Count != classCount))
                     throw new FormatException($"{UserName}: corrupt model header.");
-                return new Header(labelKind == 1, classCount, labelNames, batchSize, (SequencePooling)pooling, networks);
+                return new Header(labelKind == 1, classCount, labelNames, batchSize, (SequencePooling)pooling, networks.Value);
             },
             minimumParameters: (header, encoder) => Math.Max(1, header.Networks) * EncoderOptionsPersistence.MinimumParameters(encoder, headOutputs: header.ClassCount),
             build: (header, encoder) => header.Networks == 0
