@@ -244,33 +244,29 @@ string[][] Tagging(string task)
     // C-F1 if C were predicted wherever its probability reaches a threshold (chosen here on the held rows: a bound).
     int c = Array.IndexOf(tagNames, "C"), k = tagNames.Length;
     var scores = scored.GetColumn<VBuffer<float>>("Score").Select(v => v.DenseValues().ToArray()).ToArray();
-    foreach (var threshold in new[] { 0.1, 0.2, 0.3, 0.4, 0.5 })
-    {
-        int tp = 0, fp = 0, fn = 0;
-        for (int r = 0; r < held.Length; r++)
-            for (int i = 0; i < held[r].Tokens.Length; i++)
-            {
-                bool predicted = scores[r][i * k + c] >= threshold, gold = held[r].Case[i] == "C";
-                tp += predicted && gold ? 1 : 0; fp += predicted && !gold ? 1 : 0; fn += !predicted && gold ? 1 : 0;
-            }
-        Console.WriteLine($"{"",-7} C at probability >= {threshold:F1}: C-F1 {2.0 * tp / (2 * tp + fp + fn):F4}");
-    }
+    foreach (var threshold in new[] { 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9 })
+        Console.WriteLine($"{"",-7} C at probability >= {threshold:F1}: C-F1 {CapitalF1(held, (r, i) => scores[r][i * k + c] >= threshold):F4}");
     return predictedTags;
 }
 
 // --analysis with case-text and punct-text: C-F1 when the word after a predicted sentence end is capitalised too.
 void CapitalsAfterPredictedEnds(string[][] casePredicted, string[][] punctPredicted)
 {
-    var held = HeldTaggingRows();
+    double f1 = CapitalF1(HeldTaggingRows(), (r, i) => casePredicted[r][i] == "C" || i > 0 && punctPredicted[r][i - 1] is "PERIOD" or "QUESTION" or "EXCLAIM");
+    Console.WriteLine($"case-text with capitals after predicted sentence ends: C-F1 {f1:F4}");
+}
+
+// F1 of the tag C on the held rows when C is predicted at (row, token) where predictedC says so.
+static double CapitalF1((string[] Tokens, string[] Case, string[] Punct)[] held, Func<int, int, bool> predictedC)
+{
     int tp = 0, fp = 0, fn = 0;
     for (int r = 0; r < held.Length; r++)
         for (int i = 0; i < held[r].Tokens.Length; i++)
         {
-            bool predicted = casePredicted[r][i] == "C" || i > 0 && punctPredicted[r][i - 1] is "PERIOD" or "QUESTION" or "EXCLAIM";
-            bool gold = held[r].Case[i] == "C";
+            bool predicted = predictedC(r, i), gold = held[r].Case[i] == "C";
             tp += predicted && gold ? 1 : 0; fp += predicted && !gold ? 1 : 0; fn += !predicted && gold ? 1 : 0;
         }
-    Console.WriteLine($"case-text with capitals after predicted sentence ends: C-F1 {2.0 * tp / (2 * tp + fp + fn):F4}");
+    return 2.0 * tp / (2 * tp + fp + fn);
 }
 
 // The tagging training file split 80/20 by a seeded shuffle of its rows (the test file is never read).
