@@ -42,4 +42,16 @@ public abstract class NetworkEnsemble<TMember> : torch.nn.Module where TMember :
         ArgumentOutOfRangeException.ThrowIfLessThan(size, 1);
         return Enumerable.Range(0, size).Select(m => member(m == 0 ? encoder : new SequenceEncoder(encoder.Options))).ToArray();
     }
+
+    /// <summary>
+    /// The logarithm of the members' mean probabilities, each the softmax of its <paramref name="logits"/> over
+    /// <paramref name="dim"/>: its softmax is that mean, and its largest entry the class the mean ranks first.
+    /// </summary>
+    private protected static torch.Tensor LogMeanProbabilities(IReadOnlyList<torch.Tensor> logits, long dim)
+    {
+        using var scope = torch.NewDisposeScope();
+        var logProbabilities = torch.stack(logits.Select(l => torch.nn.functional.log_softmax(l, dim)).ToArray());
+        using var logCount = Math.Log(logits.Count).ToScalar();
+        return logProbabilities.logsumexp(0).sub_(logCount).MoveToOuterDisposeScope();
+    }
 }

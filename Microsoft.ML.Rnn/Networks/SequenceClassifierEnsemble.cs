@@ -40,8 +40,6 @@ public sealed class SequenceClassifierEnsemble : NetworkEnsemble<SequenceClassif
     {
         if (Members.Count == 1) return Members[0].Forward(input, path);
         using var scope = NewDisposeScope();
-        var logProbabilities = stack(Members.Select(m => nn.functional.log_softmax(m.Forward(input, path), 1)).ToArray());
-        using var logCount = Math.Log(Members.Count).ToScalar();
-        return logProbabilities.logsumexp(0).sub_(logCount).MoveToOuterDisposeScope();
+        return LogMeanProbabilities(Members.Select(m => m.Forward(input, path)).ToArray(), 1).MoveToOuterDisposeScope();
     }
 }

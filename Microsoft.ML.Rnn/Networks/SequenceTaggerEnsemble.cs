@@ -40,17 +40,10 @@ public sealed class SequenceTaggerEnsemble : NetworkEnsemble<SequenceTaggerNetwo
     {
         if (Members.Count == 1) return Members[0].Forward(input);
         using var scope = NewDisposeScope();
-        Tensor lengths = null!;
-        var each = Members.Select(m =>
-        {
-            var (emissions, lens) = m.Forward(input);
-            lengths = lens;
-            return UsesCrf ? emissions : nn.functional.log_softmax(emissions, 2);
-        }).ToArray();
-        var stacked = stack(each);
-        using var logCount = Math.Log(Members.Count).ToScalar();
-        var combined = UsesCrf ? stacked.mean([0]) : stacked.logsumexp(0).sub_(logCount);
-        return (combined.MoveToOuterDisposeScope(), lengths.MoveToOuterDisposeScope());
+        var outputs = Members.Select(m => m.Forward(input)).ToArray();
+        var emissions = outputs.Select(o => o.Emissions).ToArray();
+        var combined = UsesCrf ? stack(emissions).mean([0]) : LogMeanProbabilities(emissions, 2);
+        return (combined.MoveToOuterDisposeScope(), outputs[0].Lengths.MoveToOuterDisposeScope());
     }
 
     /// <summary>Best tags (N, L) int64 on the CPU, zero past each length, from what <see cref="Forward"/> returned.</summary>
