@@ -2,9 +2,11 @@
 // and an epoch cap; every other option left alone), measured ONLY on splits of the training data: the test files are
 // never read here, so defaults chosen with this program are not tuned on them (issue: "models that learn well with
 // the defaults"). Each run prints one line per task; compare runs that differ in one option.
-// Usage: dotnet run -c Release --project examples/DefaultsStudy -- [--tasks digits,case,punct,case-text,punct-text,joint-text,topics,topics-text,topics-oof,topics-classifier] [--set Option=Value ...] [--analysis]
+// Usage: dotnet run -c Release --project examples/DefaultsStudy -- [--tasks digits,case,punct,case-text,punct-text,joint-text,topics,topics-text,topics-oof,topics-classifier] [--set Option=Value ...] [--more-text] [--analysis]
 //   case-text, punct-text, topics-text: the components reading the tokens as text (their own vocabulary and character
 //   features) instead of keys from MapValueToKey; joint-text: one tagger on the pair of tags (case|punctuation)
+//   --more-text: the taggers also train on the cased, punctuated texts of fortune-topics-train.tsv, turned into tagging
+//   rows (other fortune files; rows whose words occur in the tagging training file left out): how much more data buys
 //   --analysis: recall of capitals by position, C-F1 at probability thresholds, the punctuation tagger's sentence ends
 //   inside rows, C-F1 with the word after a predicted sentence end capitalised (case-text with punct-text), and the
 //   fused kernels each run chose
@@ -18,7 +20,7 @@ using Microsoft.ML.Rnn;
 using Microsoft.ML.Rnn.Core.Training;
 
 var settings = args.Select((a, i) => (a, i)).Where(p => p.a == "--set" && p.i + 1 < args.Length).Select(p => args[p.i + 1]).ToArray();
-bool analysis = args.Contains("--analysis");
+bool analysis = args.Contains("--analysis"), moreText = args.Contains("--more-text");
 string tasksArgument = Array.IndexOf(args, "--tasks") is var t and >= 0 && t + 1 < args.Length ? args[t + 1] : "digits,case,punct";
 var tasks = tasksArgument.Split(',');
 Console.WriteLine($"defaults study: {(settings.Length == 0 ? "package defaults" : string.Join(", ", settings))}");
@@ -166,6 +168,7 @@ string[][] Tagging(string task)
 {
     var ml = new MLContext(seed: 1);
     var (train, held) = (TrainTaggingRows(), HeldTaggingRows());
+    if (moreText) train = [.. train, .. TaggingRowsFromTopicTexts()];
     bool text = task.EndsWith("-text", StringComparison.Ordinal);
     bool joint = task.StartsWith("joint", StringComparison.Ordinal);
     // joint: one tagger on the pair of tags ("C|PERIOD"), its case and punctuation evaluated apart.
@@ -276,6 +279,33 @@ static (string[] Tokens, string[] Case, string[] Punct)[][] TaggingSplit()
     new Random(1).Shuffle(sentences);
     int cut = sentences.Length * 4 / 5;
     return [sentences[..cut], sentences[cut..]];
+}
+
+// The topic file's texts as tagging rows, made as the tagging files were: words of letters, digits, ' and - lower-cased
+// with their case (L, C, U, M), the punctuation after a word (, ; : COMMA, . PERIOD, ? QUESTION, ! EXCLAIM), other
+// characters dropped; rows of 3 to 118 words (the training file's range) not already in the tagging training file (any of its rows of 5 words or more inside, or around).
+static (string[] Tokens, string[] Case, string[] Punct)[] TaggingRowsFromTopicTexts()
+{
+    var known = ReadConll(Path.Combine(AppContext.BaseDirectory, "Data", "truecase-punct-train.conll")).Where(s => s.Tokens.Length >= 5).Select(s => string.Join(' ', s.Tokens)).ToArray();
+    var rows = new List<(string[], string[], string[])>();
+    foreach (var line in File.ReadLines(Path.Combine(AppContext.BaseDirectory, "Data", "fortune-topics-train.tsv")).Skip(1))
+    {
+        var words = new List<(string Word, string Case, string Punct)>();
+        foreach (System.Text.RegularExpressions.Match m in System.Text.RegularExpressions.Regex.Matches(line[(line.IndexOf('\t') + 1)..], @"[A-Za-z0-9'-]+|[.,;:?!]"))
+        {
+            string punct = m.Value switch { "," or ";" or ":" => "COMMA", "." => "PERIOD", "?" => "QUESTION", "!" => "EXCLAIM", _ => "" };
+            if (punct.Length > 0) { if (words.Count > 0 && words[^1].Punct == "O") words[^1] = words[^1] with { Punct = punct }; continue; }
+            string w = m.Value.Trim('\'', '-');
+            if (w.Length == 0) continue;
+            string wordCase = w == w.ToLowerInvariant() ? "L" : w.Length > 1 && w == w.ToUpperInvariant() ? "U"
+                : char.IsUpper(w[0]) && w[1..] == w[1..].ToLowerInvariant() ? "C" : "M";
+            words.Add((w.ToLowerInvariant(), wordCase, "O"));
+        }
+        string joined = string.Join(' ', words.Select(x => x.Word));
+        if (words.Count < 3 || words.Count > 118 || known.Any(k => k.Contains(joined, StringComparison.Ordinal) || joined.Contains(k, StringComparison.Ordinal))) continue;
+        rows.Add((words.Select(x => x.Word).ToArray(), words.Select(x => x.Case).ToArray(), words.Select(x => x.Punct).ToArray()));
+    }
+    return rows.ToArray();
 }
 
 static (string[] Tokens, string[] Case, string[] Punct)[] TrainTaggingRows() => TaggingSplit()[0];
