@@ -20,7 +20,8 @@ using Microsoft.ML.Rnn;
 using Microsoft.ML.Rnn.Core.Training;
 
 var settings = args.Select((a, i) => (a, i)).Where(p => p.a == "--set" && p.i + 1 < args.Length).Select(p => args[p.i + 1]).ToArray();
-bool analysis = args.Contains("--analysis"), moreText = args.Contains("--more-text");
+bool analysis = args.Contains("--analysis");
+var moreTaggingRows = args.Contains("--more-text") ? TaggingRowsFromTopicTexts() : [];
 string tasksArgument = Array.IndexOf(args, "--tasks") is var t and >= 0 && t + 1 < args.Length ? args[t + 1] : "digits,case,punct";
 var tasks = tasksArgument.Split(',');
 Console.WriteLine($"defaults study: {(settings.Length == 0 ? "package defaults" : string.Join(", ", settings))}");
@@ -168,7 +169,7 @@ string[][] Tagging(string task)
 {
     var ml = new MLContext(seed: 1);
     var (train, held) = (TrainTaggingRows(), HeldTaggingRows());
-    if (moreText) train = [.. train, .. TaggingRowsFromTopicTexts()];
+    train = [.. train, .. moreTaggingRows];
     bool text = task.EndsWith("-text", StringComparison.Ordinal);
     bool joint = task.StartsWith("joint", StringComparison.Ordinal);
     // joint: one tagger on the pair of tags ("C|PERIOD"), its case and punctuation evaluated apart.
@@ -283,10 +284,11 @@ static (string[] Tokens, string[] Case, string[] Punct)[][] TaggingSplit()
 
 // The topic file's texts as tagging rows, made as the tagging files were: words of letters, digits, ' and - lower-cased
 // with their case (L, C, U, M), the punctuation after a word (, ; : COMMA, . PERIOD, ? QUESTION, ! EXCLAIM), other
-// characters dropped; rows of 3 to 118 words (the training file's range) not already in the tagging training file (any of its rows of 5 words or more inside, or around).
+// characters dropped; rows of 3 to 118 words (the training file's range) that neither contain nor lie inside a row of 5
+// words or more of the tagging training file.
 static (string[] Tokens, string[] Case, string[] Punct)[] TaggingRowsFromTopicTexts()
 {
-    var known = ReadConll(Path.Combine(AppContext.BaseDirectory, "Data", "truecase-punct-train.conll")).Where(s => s.Tokens.Length >= 5).Select(s => string.Join(' ', s.Tokens)).ToArray();
+    var known = TaggingSplit().SelectMany(part => part).Where(s => s.Tokens.Length >= 5).Select(s => string.Join(' ', s.Tokens)).ToArray();
     var rows = new List<(string[], string[], string[])>();
     foreach (var line in File.ReadLines(Path.Combine(AppContext.BaseDirectory, "Data", "fortune-topics-train.tsv")).Skip(1))
     {
