@@ -2,11 +2,12 @@
 // and an epoch cap; every other option left alone), measured ONLY on splits of the training data: the test files are
 // never read here, so defaults chosen with this program are not tuned on them (issue: "models that learn well with
 // the defaults"). Each run prints one line per task; compare runs that differ in one option.
-// Usage: dotnet run -c Release --project examples/DefaultsStudy -- [--tasks digits,case,punct,case-text,punct-text,joint-text,topics,topics-text,topics-oof,topics-classifier] [--set Option=Value ...] [--more-text] [--analysis]
+// Usage: dotnet run -c Release --project examples/DefaultsStudy -- [--tasks digits,case,punct,case-text,punct-text,joint-text,topics,topics-text,topics-oof,topics-classifier] [--set Option=Value ...] [--more-text] [--train-fraction F] [--analysis]
 //   case-text, punct-text, topics-text: the components reading the tokens as text (their own vocabulary and character
 //   features) instead of keys from MapValueToKey; joint-text: one tagger on the pair of tags (case|punctuation)
 //   --more-text: the taggers also train on the cased, punctuated texts of fortune-topics-train.tsv, turned into tagging
 //   rows (other fortune files; rows whose words occur in the tagging training file left out): how much more data buys
+//   --train-fraction F: the taggers train on the first F (0 to 1) of the split's training rows: a learning curve
 //   --analysis: recall of capitals by position, C-F1 at probability thresholds, the punctuation tagger's sentence ends
 //   inside rows, C-F1 with the word after a predicted sentence end capitalised (case-text with punct-text), and the
 //   fused kernels each run chose
@@ -22,6 +23,7 @@ using Microsoft.ML.Rnn.Core.Training;
 var settings = args.Select((a, i) => (a, i)).Where(p => p.a == "--set" && p.i + 1 < args.Length).Select(p => args[p.i + 1]).ToArray();
 bool analysis = args.Contains("--analysis");
 var moreTaggingRows = args.Contains("--more-text") ? TaggingRowsFromTopicTexts() : [];
+double trainFraction = Array.IndexOf(args, "--train-fraction") is var f and >= 0 && f + 1 < args.Length ? double.Parse(args[f + 1], CultureInfo.InvariantCulture) : 1;
 string tasksArgument = Array.IndexOf(args, "--tasks") is var t and >= 0 && t + 1 < args.Length ? args[t + 1] : "digits,case,punct";
 var tasks = tasksArgument.Split(',');
 Console.WriteLine($"defaults study: {(settings.Length == 0 ? "package defaults" : string.Join(", ", settings))}");
@@ -169,7 +171,7 @@ string[][] Tagging(string task)
 {
     var ml = new MLContext(seed: 1);
     var (train, held) = (TrainTaggingRows(), HeldTaggingRows());
-    train = [.. train, .. moreTaggingRows];
+    train = [.. train[..(int)Math.Round(train.Length * trainFraction)], .. moreTaggingRows];
     bool text = task.EndsWith("-text", StringComparison.Ordinal);
     bool joint = task.StartsWith("joint", StringComparison.Ordinal);
     // joint: one tagger on the pair of tags ("C|PERIOD"), its case and punctuation evaluated apart.
