@@ -1,7 +1,8 @@
 // Which fortune file (computers, politics, science, law, food, sports, medicine, education) does a text come from?
 // Compares, in the same run and on the fixed test file, ML.NET's FeaturizeText n-grams + SDCA, BiGruEncoder features +
 // SDCA, and both concatenated + SDCA. Prints one table, saves the concatenated pipeline as fortune-topics-rnn.zip and the
-// encoder's learning curves as fortune-topics-curves.png.
+// encoder's learning curves as fortune-topics-curves.png (the README's encoder with its defaults:
+// fortune-topics-text-defaults-curves.png).
 // Usage: dotnet run -c Release --project examples/FortuneTopics
 using System.Diagnostics;
 using Examples.Shared;
@@ -62,10 +63,16 @@ Run("README: encoder (keys) + n-grams", readmeWords.Append(ml.Transforms.Rnn.BiG
     .Append(ml.Transforms.Text.FeaturizeText("NGrams", "Text")).Append(ml.Transforms.Concatenate("Features", "Encoding", "NGrams"))
     .AppendCacheCheckpoint(ml).Append(readmeSdca));
 // The same reading the words as text: the encoder's own vocabulary (words seen twice or more) and character features.
+// The options are the README call's (output and feature columns, hidden size, epoch cap), with a progress to draw.
 var textWords = ml.Transforms.Conversion.MapValueToKey("Label", "Topic").Append(words);
-Run("README: encoder (text) + n-grams", textWords.Append(ml.Transforms.Rnn.BiGruEncoder("Encoding", "Words", hiddenSize: 32, maxEpochs: 4))
+var defaultsProgress = new TrainingProgress("BiGRU encoder, defaults", "val acc");
+Run("README: encoder (text) + n-grams", textWords.Append(ml.Transforms.Rnn.BiGruEncoder(new BiGruEncoder.Options
+    {
+        OutputColumnName = "Encoding", FeatureColumnName = "Words", HiddenSize = 32, MaxEpochs = 4, Progress = defaultsProgress,
+    }))
     .Append(ml.Transforms.Text.FeaturizeText("NGrams", "Text")).Append(ml.Transforms.Concatenate("Features", "Encoding", "NGrams"))
     .AppendCacheCheckpoint(ml).Append(readmeSdca));
+defaultsProgress.Done();
 Run("README: classifier (keys)", readmeWords.Append(ml.Transforms.CopyColumns("Features", "Tokens"))
     .Append(ml.Transforms.Rnn.SequenceClassifier(hiddenSize: 32, maxEpochs: 5)));
 // The README's classifier: raw words as text (no NormalizeText, which ML.NET cannot convert to ONNX).
@@ -73,6 +80,7 @@ Run("README: classifier (text)", ml.Transforms.Conversion.MapValueToKey("Label",
     .Append(ml.Transforms.Text.TokenizeIntoWords("Features", "Text"))
     .Append(ml.Transforms.Rnn.SequenceClassifier(hiddenSize: 32, maxEpochs: 5)));
 LearningCurves.Save("fortune-topics-curves.png", "BiGRU encoder on the fortune topics (supervised on the topic), last fit", encoderProgress);
+LearningCurves.Save("fortune-topics-text-defaults-curves.png", "BiGruEncoder defaults on the words as text (the README's pipeline)", defaultsProgress);
 
 Console.WriteLine();
 Console.WriteLine($"{"model",-32} {"micro acc",10} {"macro acc",10} {"train s",8}");
