@@ -57,6 +57,28 @@ public sealed class CharacterEncoderTests
         foreach (var p in parameters.Values) p.Dispose();
     }
 
+    /// <summary>
+    /// Autograd through the encoder against float64 finite differences, on a batch with a padding step, an empty token
+    /// and tokens of every length (the encoder reads only tokens with characters and masks by multiplying and adding):
+    /// and the padding character's embedding row gets no gradient.
+    /// </summary>
+    [Fact]
+    public void GradientsMatchFiniteDifferencesAndSkipPadding()
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(5);
+        using var encoder = new CharacterEncoder(characterCount: 7, embeddingSize: 3, features: 4);
+        encoder.to(ScalarType.Float64);
+        using var ids = tensor(new long[] { 2, 3, 4, 0, 5, 0, 0, 0, 0, 0, 0, 0, 6, 1, 2, 3, 4, 4, 0, 0, 3, 2, 1, 0 }, [2, 3, 4]);
+        var weights = randn(2, 3, 4, dtype: ScalarType.Float64);
+        Tensor Loss() => (encoder.call(ids) * weights).sum();
+
+        GradientCheck.AssertGradientsMatch(Loss, encoder.parameters().Cast<Tensor>().ToList());
+        var embeddingGradient = encoder.named_parameters().Single(p => p.name == "character_embedding.weight").parameter.grad!;
+        Assert.Equal(0.0, embeddingGradient[0].abs().sum().item<double>());
+        Assert.True(embeddingGradient[2].abs().sum().item<double>() > 0);
+    }
+
     [Fact]
     public void BadCharacterIdsAreRefusedWithTheirRange()
     {
