@@ -59,8 +59,8 @@ public sealed class CharacterEncoderTests
 
     /// <summary>
     /// Autograd through the encoder against float64 finite differences, on a batch with a padding step, an empty token
-    /// and tokens of every length (the encoder reads only tokens with characters and masks by multiplying and adding):
-    /// and the padding character's embedding row gets no gradient.
+    /// and tokens of every length (the encoder reads only tokens with characters and masks by multiplying and adding);
+    /// the padding character's embedding row gets no gradient.
     /// </summary>
     [Fact]
     public void GradientsMatchFiniteDifferencesAndSkipPadding()
