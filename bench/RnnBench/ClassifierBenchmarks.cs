@@ -107,7 +107,7 @@ internal sealed class ClassifierBenchmarks(BenchSettings settings, List<BenchRec
         {
             FeaturesPerStep = c.InputSize, HiddenSize = c.HiddenSize, MaxEpochs = 1, BatchSize = trainConfig.N,
             ValidationFraction = 0, EarlyStoppingPatience = null, Seed = 1, NumberOfThreads = get_num_threads(), EnsembleSize = 1,
-            CellType = RnnCellType.Lstm, Bidirectional = c.Directions == 2,   // the raw forward's nn.LSTM, one direction
+            CellType = RnnCellType.Lstm, Bidirectional = c.Directions == 2,   // the raw forward's nn.LSTM and its directions
         }).Fit(view);
         using var engine = _ml.Model.CreatePredictionEngine<SequenceRow, ClassPrediction>(model, inputSchemaDefinition: data.Schema());
         int next = 0;

@@ -22,8 +22,13 @@ using Microsoft.ML.Rnn.Core.Training;
 
 var settings = args.Select((a, i) => (a, i)).Where(p => p.a == "--set" && p.i + 1 < args.Length).Select(p => args[p.i + 1]).ToArray();
 bool analysis = args.Contains("--analysis");
-var moreTaggingRows = args.Contains("--more-text") ? TaggingRowsFromTopicTexts() : [];
+// The tagging training file's 80/20 split, read once for every tagging task and analysis.
+var taggingSplit = TaggingSplit();
+var (trainTaggingRows, heldTaggingRows) = (taggingSplit[0], taggingSplit[1]);
+var moreTaggingRows = args.Contains("--more-text") ? TaggingRowsFromTopicTexts([.. trainTaggingRows, .. heldTaggingRows]) : [];
 double trainFraction = Array.IndexOf(args, "--train-fraction") is var f and >= 0 && f + 1 < args.Length ? double.Parse(args[f + 1], CultureInfo.InvariantCulture) : 1;
+if (!(trainFraction > 0 && trainFraction <= 1))
+    throw new ArgumentOutOfRangeException(nameof(args), $"--train-fraction: expected a fraction in (0, 1], got {trainFraction.ToString(CultureInfo.InvariantCulture)}.");
 string tasksArgument = Array.IndexOf(args, "--tasks") is var t and >= 0 && t + 1 < args.Length ? args[t + 1] : "digits,case,punct";
 var tasks = tasksArgument.Split(',');
 Console.WriteLine($"defaults study: {(settings.Length == 0 ? "package defaults" : string.Join(", ", settings))}");
@@ -170,8 +175,8 @@ void Digits()
 string[][] Tagging(string task)
 {
     var ml = new MLContext(seed: 1);
-    var (train, held) = (TrainTaggingRows(), HeldTaggingRows());
-    train = [.. train[..(int)Math.Round(train.Length * trainFraction)], .. moreTaggingRows];
+    var held = heldTaggingRows;
+    (string[] Tokens, string[] Case, string[] Punct)[] train = [.. trainTaggingRows[..(int)Math.Round(trainTaggingRows.Length * trainFraction)], .. moreTaggingRows];
     bool text = task.EndsWith("-text", StringComparison.Ordinal);
     bool joint = task.StartsWith("joint", StringComparison.Ordinal);
     // joint: one tagger on the pair of tags ("C|PERIOD"), its case and punctuation evaluated apart.
@@ -258,7 +263,7 @@ string[][] Tagging(string task)
 // --analysis with case-text and punct-text: C-F1 when the word after a predicted sentence end is capitalised too.
 void CapitalsAfterPredictedEnds(string[][] casePredicted, string[][] punctPredicted)
 {
-    double f1 = CapitalF1(HeldTaggingRows(), (r, i) => casePredicted[r][i] == "C" || i > 0 && punctPredicted[r][i - 1] is "PERIOD" or "QUESTION" or "EXCLAIM");
+    double f1 = CapitalF1(heldTaggingRows, (r, i) => casePredicted[r][i] == "C" || i > 0 && punctPredicted[r][i - 1] is "PERIOD" or "QUESTION" or "EXCLAIM");
     Console.WriteLine($"case-text with capitals after predicted sentence ends: C-F1 {f1:F4}");
 }
 
@@ -287,10 +292,10 @@ static (string[] Tokens, string[] Case, string[] Punct)[][] TaggingSplit()
 // The topic file's texts as tagging rows, made as the tagging files were: words of letters, digits, ' and - lower-cased
 // with their case (L, C, U, M), the punctuation after a word (, ; : COMMA, . PERIOD, ? QUESTION, ! EXCLAIM), other
 // characters dropped; rows of 3 to 118 words (the training file's range) that neither contain nor lie inside a row of 5
-// words or more of the tagging training file.
-static (string[] Tokens, string[] Case, string[] Punct)[] TaggingRowsFromTopicTexts()
+// words or more of the tagging training file (its rows: taggingRows).
+static (string[] Tokens, string[] Case, string[] Punct)[] TaggingRowsFromTopicTexts((string[] Tokens, string[] Case, string[] Punct)[] taggingRows)
 {
-    var known = TaggingSplit().SelectMany(part => part).Where(s => s.Tokens.Length >= 5).Select(s => string.Join(' ', s.Tokens)).ToArray();
+    var known = taggingRows.Where(s => s.Tokens.Length >= 5).Select(s => string.Join(' ', s.Tokens)).ToArray();
     var rows = new List<(string[], string[], string[])>();
     foreach (var line in File.ReadLines(Path.Combine(AppContext.BaseDirectory, "Data", "fortune-topics-train.tsv")).Skip(1))
     {
@@ -311,10 +316,6 @@ static (string[] Tokens, string[] Case, string[] Punct)[] TaggingRowsFromTopicTe
     }
     return rows.ToArray();
 }
-
-static (string[] Tokens, string[] Case, string[] Punct)[] TrainTaggingRows() => TaggingSplit()[0];
-
-static (string[] Tokens, string[] Case, string[] Punct)[] HeldTaggingRows() => TaggingSplit()[1];
 
 T Apply<T>(T options) where T : RnnOptionsBase
 {
