@@ -37,6 +37,19 @@ internal static class ReliabilityData
         [KeyType(10)] public uint[] Features = Array.Empty<uint>();
     }
 
+    /// <summary>A row of token text and a Boolean label.</summary>
+    public sealed class TextRow
+    {
+        public string[] Features = Array.Empty<string>();
+        public bool Label;
+    }
+
+    /// <summary>A row of token text only (scoring input).</summary>
+    public sealed class TextInput
+    {
+        public string[] Features = Array.Empty<string>();
+    }
+
     /// <summary>Binary classifier output.</summary>
     public sealed class BinaryPrediction
     {
@@ -93,5 +106,29 @@ internal static class ReliabilityData
         {
             FeatureColumnName = "Features", FeaturesPerStep = 2, HiddenSize = 4, MaxEpochs = 2, BatchSize = 8, Seed = 7,
             Objective = EncoderObjective.NextStepPrediction, Pooling = SequencePooling.Mean,
+        }).Fit(data);
+
+    private static readonly string[] Words = ["calm", "storm", "sunny", "rain", "wind", "clear", "cloud", "fog", "mild", "cold"];
+
+    /// <summary>
+    /// <paramref name="count"/> rows of 1..<paramref name="maxSteps"/> words of <see cref="Words"/>; the label says
+    /// whether the row holds more words of the first half of the list than of the second.
+    /// </summary>
+    public static TextRow[] Texts(int count, int seed, int maxSteps = 6)
+    {
+        var random = new Random(seed);
+        return Enumerable.Range(0, count).Select(_ =>
+        {
+            var indices = Enumerable.Range(0, random.Next(1, maxSteps + 1)).Select(_ => random.Next(Words.Length)).ToArray();
+            return new TextRow { Features = indices.Select(i => Words[i]).ToArray(), Label = indices.Count(i => i < 5) * 2 > indices.Length };
+        }).ToArray();
+    }
+
+    /// <summary>A small classifier on <see cref="Texts"/> with the defaults' cell (bidirectional GRU), words and characters, two networks.</summary>
+    public static RnnSequenceClassifierTransformer TextClassifier(MLContext ml, IDataView data)
+        => ml.Transforms.Rnn.SequenceClassifier(new RnnSequenceClassifier.Options
+        {
+            EmbeddingSize = 4, CharacterFeatures = 3, HiddenSize = 4, MaxEpochs = 2, BatchSize = 8, Seed = 7,
+            EarlyStoppingPatience = null, EnsembleSize = 2,
         }).Fit(data);
 }

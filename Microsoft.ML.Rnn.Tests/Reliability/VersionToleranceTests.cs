@@ -7,21 +7,37 @@ using Xunit;
 namespace Microsoft.ML.Rnn.Tests.Reliability;
 
 /// <summary>
-/// Models saved in format 0x00010002 (checked in under Reliability/Fixtures with their predictions) must load and
-/// predict the same forever; a model claiming a newer format fails with a message saying so.
+/// Models saved by earlier versions (checked in under Reliability/Fixtures with their predictions) must load and
+/// predict the same forever, under every ML.NET version the package supports; a model claiming a newer format fails
+/// with a message saying so.
 /// </summary>
 /// <remarks>
-/// Regenerate the fixtures only when the format changes (then keep the old ones too):
-/// <c>RNN_WRITE_FIXTURES=/path/to/Microsoft.ML.Rnn.Tests/Reliability/Fixtures dotnet test --filter FullyQualifiedName~VersionToleranceTests</c>.
+/// Fixture sets: <see cref="FormatTag"/> (the first format, 0x00010002) and <see cref="CurrentFormatTag"/> (classifier
+/// and tagger 0x00010007 with ensembles, encoder 0x00010006, and a classifier on token text with its word and
+/// character vocabulary), both written by ML.NET 5.0.1 (their TrainingInfo/Version.txt says so) and loaded here by
+/// the ML.NET the tests run on. Write a new set only when a format changes (keep the old ones):
+/// <c>RNN_WRITE_FIXTURES=/path/to/Microsoft.ML.Rnn.Tests/Reliability/Fixtures dotnet test --filter FullyQualifiedName~VersionToleranceTests</c>
+/// writes the <see cref="CurrentFormatTag"/> set.
 /// </remarks>
 public sealed class VersionToleranceTests
 {
+    /// <summary>The first fixtures: every component in format 0x00010002.</summary>
     internal const string FormatTag = "v00010002";
 
-    internal static string FixturePath(string component) =>
-        Path.Combine(AppContext.BaseDirectory, "Reliability", "Fixtures", $"{component}-{FormatTag}.zip");
+    /// <summary>The fixtures of the formats current when the package moved to ML.NET 6 (written by ML.NET 5.0.1).</summary>
+    internal const string CurrentFormatTag = "v00010007";
 
-    private static string GoldenPath => Path.Combine(AppContext.BaseDirectory, "Reliability", "Fixtures", $"golden-{FormatTag}.json");
+    /// <summary>Each fixture set with the ML.NET version that wrote it.</summary>
+    public static TheoryData<string, string> FixtureSets => new() { { FormatTag, "5.0.1" }, { CurrentFormatTag, "5.0.1" } };
+
+    internal static string FixturePath(string component, string tag = FormatTag) =>
+        Path.Combine(AppContext.BaseDirectory, "Reliability", "Fixtures", $"{component}-{tag}.zip");
+
+    private static string GoldenPath(string tag) => Path.Combine(AppContext.BaseDirectory, "Reliability", "Fixtures", $"golden-{tag}.json");
+
+    /// <summary>The components of a fixture set (the first set has no text classifier).</summary>
+    private static string[] Components(string tag) =>
+        tag == FormatTag ? ["classifier", "tagger", "encoder"] : ["classifier", "tagger", "encoder", "text-classifier"];
 
     /// <summary>Scoring inputs of the fixtures: Single steps with an empty row, tokens with a missing key (0, out of vocabulary).</summary>
     internal static IDataView StepInputs(MLContext ml) => ml.Data.LoadFromEnumerable(
@@ -32,19 +48,32 @@ public sealed class VersionToleranceTests
         ReliabilityData.Tokens(6, seed: 102).Select(r => new ReliabilityData.TokenInput { Features = r.Features })
             .Append(new ReliabilityData.TokenInput { Features = new uint[] { 3, 0, 7 } }));
 
-    /// <summary>Outputs compared with the golden file: classifier Score, tagger PredictedLabel and Score, encoder Encoding.</summary>
-    internal static Dictionary<string, float[][]> Predict(MLContext ml, ITransformer classifier, ITransformer tagger, ITransformer encoder)
+    /// <summary>Short token texts (a word missing from training, an empty row) scored by the text classifier fixture.</summary>
+    internal static IDataView TextInputs(MLContext ml) => ml.Data.LoadFromEnumerable(
+        ReliabilityData.Texts(6, seed: 103).Select(r => new ReliabilityData.TextInput { Features = r.Features })
+            .Append(new ReliabilityData.TextInput { Features = ["unseen", "calm"] })
+            .Append(new ReliabilityData.TextInput { Features = [] }));
+
+    /// <summary>
+    /// Outputs compared with the golden file: classifier Score, tagger PredictedLabel and Score, encoder Encoding, and
+    /// (when given) the text classifier's Score.
+    /// </summary>
+    internal static Dictionary<string, float[][]> Predict(MLContext ml, ITransformer classifier, ITransformer tagger, ITransformer encoder,
+        ITransformer? textClassifier = null)
     {
         float[][] Read(IDataView data, string column) => ColumnValues.Read(data, column)
             .Select(v => v is object[] a ? a.Select(ToFloat).ToArray() : new[] { ToFloat(v) }).ToArray();
         var tagged = tagger.Transform(TokenInputs(ml));
-        return new Dictionary<string, float[][]>
+        var outputs = new Dictionary<string, float[][]>
         {
             ["classifier.Score"] = Read(classifier.Transform(StepInputs(ml)), "Score"),
             ["tagger.PredictedLabel"] = Read(tagged, "PredictedLabel"),
             ["tagger.Score"] = Read(tagged, "Score"),
             ["encoder.Encoding"] = Read(encoder.Transform(StepInputs(ml)), "Encoding"),
         };
+        if (textClassifier is not null)
+            outputs["text-classifier.Score"] = Read(textClassifier.Transform(TextInputs(ml)), "Score");
+        return outputs;
     }
 
     private static float ToFloat(object value) => value switch
@@ -64,13 +93,16 @@ public sealed class VersionToleranceTests
     [Fact]
     public void WriteFixturesWhenAsked()
     {
-        // Writes the fixtures only when RNN_WRITE_FIXTURES names the source Fixtures folder; otherwise checks that
-        // the checked-in ones are present (a missing fixture would make the golden test vacuous).
+        // Writes the current set only when RNN_WRITE_FIXTURES names the source Fixtures folder; otherwise checks that
+        // every checked-in set is present (a missing fixture would make the golden test vacuous).
         if (Environment.GetEnvironmentVariable("RNN_WRITE_FIXTURES") is not { Length: > 0 } folder)
         {
-            Assert.True(File.Exists(GoldenPath), $"missing {GoldenPath}");
-            foreach (var component in new[] { "classifier", "tagger", "encoder" })
-                Assert.True(File.Exists(FixturePath(component)), $"missing fixture {component}");
+            foreach (string set in new[] { FormatTag, CurrentFormatTag })
+            {
+                Assert.True(File.Exists(GoldenPath(set)), $"missing {GoldenPath(set)}");
+                foreach (var component in Components(set))
+                    Assert.True(File.Exists(FixturePath(component, set)), $"missing fixture {component}-{set}");
+            }
             return;
         }
         var ml = new MLContext(seed: 1);
@@ -81,25 +113,38 @@ public sealed class VersionToleranceTests
         var tokens = ml.Transforms.Conversion.MapValueToKey("Label", "Tags",
                 keyData: ml.Data.LoadFromEnumerable(new[] { "T1", "T2", "T3" }.Select(t => new { Tags = t })))
             .Fit(rawTokens).Transform(rawTokens);
+        var texts = ml.Data.LoadFromEnumerable(ReliabilityData.Texts(60, seed: 100));
         using var classifier = ReliabilityData.Classifier(ml, steps);
         using var tagger = ReliabilityData.Tagger(ml, tokens);
         using var encoder = ReliabilityData.Encoder(ml, steps);
-        ml.Model.Save(classifier, steps.Schema, Path.Combine(folder, $"classifier-{FormatTag}.zip"));
-        ml.Model.Save(tagger, tokens.Schema, Path.Combine(folder, $"tagger-{FormatTag}.zip"));
-        ml.Model.Save(encoder, steps.Schema, Path.Combine(folder, $"encoder-{FormatTag}.zip"));
-        File.WriteAllText(Path.Combine(folder, $"golden-{FormatTag}.json"),
-            JsonSerializer.Serialize(Predict(ml, classifier, tagger, encoder), new JsonSerializerOptions { WriteIndented = true }));
+        using var textClassifier = ReliabilityData.TextClassifier(ml, texts);
+        string tag = CurrentFormatTag;
+        ml.Model.Save(classifier, steps.Schema, Path.Combine(folder, $"classifier-{tag}.zip"));
+        ml.Model.Save(tagger, tokens.Schema, Path.Combine(folder, $"tagger-{tag}.zip"));
+        ml.Model.Save(encoder, steps.Schema, Path.Combine(folder, $"encoder-{tag}.zip"));
+        ml.Model.Save(textClassifier, texts.Schema, Path.Combine(folder, $"text-classifier-{tag}.zip"));
+        File.WriteAllText(Path.Combine(folder, $"golden-{tag}.json"),
+            JsonSerializer.Serialize(Predict(ml, classifier, tagger, encoder, textClassifier), new JsonSerializerOptions { WriteIndented = true }));
     }
 
-    [Fact]
-    public void CheckedInModelsLoadAndPredictTheGoldenValues()
+    [Theory]
+    [MemberData(nameof(FixtureSets))]
+    public void CheckedInModelsLoadAndPredictTheGoldenValues(string tag, string writtenByMLNet)
     {
-        var golden = JsonSerializer.Deserialize<Dictionary<string, float[][]>>(File.ReadAllText(GoldenPath))!;
+        // The set was written by the ML.NET version it claims (ML.NET records it in every zip), whatever runs now.
+        foreach (var component in Components(tag))
+        {
+            using var zip = ZipFile.OpenRead(FixturePath(component, tag));
+            using var version = new StreamReader(zip.GetEntry("TrainingInfo/Version.txt")!.Open());
+            Assert.StartsWith(writtenByMLNet + "+", version.ReadToEnd());
+        }
+        var golden = JsonSerializer.Deserialize<Dictionary<string, float[][]>>(File.ReadAllText(GoldenPath(tag)))!;
         var ml = new MLContext(seed: 1);
-        var classifier = ml.Model.Load(FixturePath("classifier"), out _);
-        var tagger = ml.Model.LoadUntrusted(FixturePath("tagger"), out _);
-        var encoder = ml.Model.LoadUntrusted(FixturePath("encoder"), out _); // the checked loader accepts valid files
-        var actual = Predict(ml, classifier, tagger, encoder);
+        var classifier = ml.Model.Load(FixturePath("classifier", tag), out _);
+        var tagger = ml.Model.LoadUntrusted(FixturePath("tagger", tag), out _);
+        var encoder = ml.Model.LoadUntrusted(FixturePath("encoder", tag), out _); // the checked loader accepts valid files
+        var textClassifier = tag == FormatTag ? null : ml.Model.Load(FixturePath("text-classifier", tag), out _);
+        var actual = Predict(ml, classifier, tagger, encoder, textClassifier);
         Assert.Equal(golden.Keys.Order(), actual.Keys.Order());
         foreach (var (key, rows) in golden)
         {
@@ -111,7 +156,7 @@ public sealed class VersionToleranceTests
                     Assert.True(Math.Abs(rows[i][j] - actual[key][i][j]) <= Tolerances.Float32Score, $"{key}, row {i}, value {j}: golden {rows[i][j]}, got {actual[key][i][j]}");
             }
         }
-        foreach (var model in new[] { classifier, tagger, encoder })
+        foreach (var model in new[] { classifier, tagger, encoder, textClassifier })
             (model as IDisposable)?.Dispose();
     }
 
