@@ -117,7 +117,7 @@ public sealed class OnnxExportTests : IDisposable
         using (var binary = ml.Transforms.Rnn.SequenceClassifier(new RnnSequenceClassifier.Options
                {
                    FeatureColumnName = nameof(TokenRow.Tokens), LabelColumnName = nameof(TokenRow.Flag), EmbeddingSize = 4, HiddenSize = 5, MaxEpochs = 2, Seed = 1,
-                   EnsembleSize = 2,
+                   LearningRate = 0.1f, EnsembleSize = 2, // a large step: two epochs already predict both labels
                }).Fit(data))
         {
             string binaryPath = Convert(ml, binary, all, "binary");
@@ -125,8 +125,12 @@ public sealed class OnnxExportTests : IDisposable
             var scored = binary.Transform(tokens);
             AssertClose(Floats(scored, "Score"), Floats(onnx, "Score"));
             AssertClose(Floats(scored, "Probability"), Floats(onnx, "Probability"));
-            // The predicted label through a raw session: ApplyOnnxModel 5.0.1 reads every Boolean output as false here
-            // (the session itself returns the right values).
+            // The predicted label through ApplyOnnxModel (ML.NET 5.0.1 read every Boolean output as false here; 6.0.0
+            // reads it right), on rows predicted both ways, and through a raw session for every row, empty ones included.
+            var viaMLNet = onnx.GetColumn<bool[]>("PredictedLabel").Select(v => v[0]).ToArray();
+            Assert.Equal(Read<bool>(scored, "PredictedLabel"), viaMLNet);
+            Assert.Contains(true, viaMLNet);
+            Assert.Contains(false, viaMLNet);
             using var session = new InferenceSession(binaryPath);
             var predicted = ColumnValues.Read(all, nameof(TokenRow.Tokens)).Cast<object[]>().Select(row =>
             {

@@ -10,11 +10,55 @@ namespace Microsoft.ML.Rnn.Tests.Packaging;
 
 /// <summary>
 /// The NuGet package as a user gets it: its contents, and a fresh console app outside the repository that references
-/// it from a local folder, builds (the package's build-transitive targets apply the libstdc++ fix), trains, saves,
-/// loads and scores.
+/// it from a local folder next to each ML.NET version the package supports, builds (the package's build-transitive
+/// targets apply the libstdc++ fix), trains, saves, converts to ONNX, and loads and scores in another process.
 /// </summary>
 public class PackageConsumerTests(PackageFixture package) : IClassFixture<PackageFixture>
 {
+    /// <summary>
+    /// The ML.NET releases the package supports, each with the ONNX packages of that release (converter, transformer,
+    /// runtime): what a user's application references next to the package.
+    /// </summary>
+    private static readonly Dictionary<string, (string OnnxConverter, string OnnxTransformer, string OnnxRuntime)> SupportedMLNet = new()
+    {
+        ["5.0.1"] = ("0.23.1", "5.0.1", "1.31.1"),
+        ["6.0.0"] = ("0.24.0", "6.0.0", "1.32.0"),
+    };
+
+    /// <summary>A central package version of the repository (Directory.Packages.props).</summary>
+    private static string RepositoryPackageVersion(string id) =>
+        XDocument.Load(Path.Combine(PackageFixture.RepositoryRoot, "Directory.Packages.props"))
+            .Descendants("PackageVersion").Single(e => (string?)e.Attribute("Include") == id).Attribute("Version")!.Value;
+
+    /// <summary>
+    /// The range of ML.NET versions the library declares (RnnSupportedMLNetRange in Directory.Packages.props, written
+    /// "[lowest,above)"): its bounds, and the form NuGet writes into the nuspec ("[5.0.1, 6.1.0)").
+    /// </summary>
+    private static (Version Lowest, Version Above, string NuGetForm) DeclaredMLNetRange()
+    {
+        string declared = XDocument.Load(Path.Combine(PackageFixture.RepositoryRoot, "Directory.Packages.props"))
+            .Descendants("RnnSupportedMLNetRange").Single().Value;
+        var match = System.Text.RegularExpressions.Regex.Match(declared, @"^\[([0-9.]+),\s*([0-9.]+)\)$");
+        Assert.True(match.Success, $"RnnSupportedMLNetRange '{declared}': expected [lowest,above)");
+        var (lowest, above) = (Version.Parse(match.Groups[1].Value), Version.Parse(match.Groups[2].Value));
+        static string Three(Version v) => $"{v.Major}.{v.Minor}.{Math.Max(v.Build, 0)}";
+        return (lowest, above, $"[{Three(lowest)}, {Three(above)})");
+    }
+
+    [Fact]
+    public void DeclaredMLNetRangeHoldsEverySupportedVersionAndTheRepositoryBuildsOnOneOfThem()
+    {
+        var range = DeclaredMLNetRange();
+        foreach (var version in SupportedMLNet.Keys.Select(Version.Parse))
+            Assert.True(version >= range.Lowest && version < range.Above, $"ML.NET {version} is tested but outside the declared range {range.NuGetForm}");
+        Assert.Equal(range.Lowest, SupportedMLNet.Keys.Select(Version.Parse).Min()); // the lower bound itself is tested
+        // The repository builds on one supported release, with that release's ONNX packages.
+        string mlnet = RepositoryPackageVersion("Microsoft.ML");
+        Assert.True(SupportedMLNet.TryGetValue(mlnet, out var onnx), $"the repository builds on ML.NET {mlnet}, which the consumer test does not run");
+        Assert.Equal(onnx, (RepositoryPackageVersion("Microsoft.ML.OnnxConverter"), RepositoryPackageVersion("Microsoft.ML.OnnxTransformer"),
+            RepositoryPackageVersion("Microsoft.ML.OnnxRuntime")));
+    }
+
     [Fact]
     public void PackageHoldsLibraryDocsReadmeAndBuildTransitiveTargetsOnly()
     {
@@ -51,6 +95,9 @@ public class PackageConsumerTests(PackageFixture package) : IClassFixture<Packag
         XNamespace ns = nuspec.Root!.Name.Namespace;
         var dependencies = nuspec.Descendants(ns + "dependency").Select(d => (string)d.Attribute("id")!).OrderBy(x => x).ToArray();
         Assert.Equal(new[] { "Microsoft.ML", "TorchSharp" }, dependencies);
+        // Microsoft.ML as the declared range of supported versions, not the version the repository builds on.
+        Assert.Equal(DeclaredMLNetRange().NuGetForm, (string?)nuspec.Descendants(ns + "dependency")
+            .Single(d => (string?)d.Attribute("id") == "Microsoft.ML").Attribute("version"));
         Assert.Equal("README.md", (string?)nuspec.Descendants(ns + "readme").SingleOrDefault());
     }
 
@@ -77,37 +124,61 @@ public class PackageConsumerTests(PackageFixture package) : IClassFixture<Packag
     }
 
     [Fact]
-    public void FreshConsoleAppReferencingThePackageTrainsSavesLoadsAndScores()
+    public void FreshConsoleAppOnEachSupportedMLNetTrainsSavesConvertsAndScoresInAnotherProcess()
     {
-        string app = Path.Combine(package.WorkDirectory, "ConsumerApp");
-        Directory.CreateDirectory(app);
-        WriteConsumerApp(app);
+        var outputs = new Dictionary<string, string>();
+        foreach (string mlnet in SupportedMLNet.Keys)
+        {
+            string app = Path.Combine(package.WorkDirectory, $"ConsumerApp-mlnet-{mlnet}");
+            Directory.CreateDirectory(app);
+            WriteConsumerApp(app, mlnet);
 
-        string build = DotnetCli.Run(app, TimeSpan.FromMinutes(5), "build", "-c", "Release", "-nodeReuse:false", "--disable-build-servers");
-        string output = Path.Combine(app, "bin", "Release", "net10.0");
-        Assert.True(File.Exists(Path.Combine(output, "ConsumerApp.dll")), build);
+            // Warnings are errors in the app: a range that excluded this ML.NET would fail the build (NU1608).
+            string build = DotnetCli.Run(app, TimeSpan.FromMinutes(5), "build", "-c", "Release", "-nodeReuse:false", "--disable-build-servers");
+            string output = outputs[mlnet] = Path.Combine(app, "bin", "Release", "net10.0");
+            Assert.True(File.Exists(Path.Combine(output, "ConsumerApp.dll")), $"ML.NET {mlnet}: {build}");
+            AssertLibStdCxxFixApplied(output, expectPatch: true);
 
-        var (exitCode, run) = DotnetCli.RunAllowingFailure(app, TimeSpan.FromMinutes(3), Path.Combine(output, "ConsumerApp.dll"));
-        Assert.True(exitCode == 0, $"consumer app exited with {exitCode}:\n{run}");
-        Assert.Contains("saved and reloaded model scored 40 rows identically", run);
+            // Train, save and convert in one process; load the zip and the ONNX file and score them in another.
+            Assert.Contains($"ML.NET {mlnet}: trained, saved model.zip and model.onnx", RunApp(output, output, mlnet, "train"));
+            Assert.Contains($"ML.NET {mlnet}: the reloaded zip scored 40 rows identically, the ONNX model within 1e-5",
+                RunApp(output, output, mlnet, "score"));
+        }
 
-        AssertLibStdCxxFixApplied(output, expectPatch: true);
+        // A zip saved under one supported ML.NET loads and scores the same under every other (and so does its ONNX file).
+        foreach (var (saved, savedOutput) in outputs)
+            foreach (var (loading, loadingOutput) in outputs.Where(o => o.Key != saved))
+                Assert.Contains($"ML.NET {loading}: the reloaded zip scored 40 rows identically",
+                    RunApp(loadingOutput, savedOutput, $"{loading} (a zip saved by ML.NET {saved})", "score"));
 
-        // A second build over the same output is idempotent (the entry is already weak), and the documented switch
-        // turns the step off (a separate output folder, so TorchSharp copies a fresh library there).
-        DotnetCli.Run(app, TimeSpan.FromMinutes(3), "build", "-c", "Release", "-nodeReuse:false", "--disable-build-servers");
-        AssertLibStdCxxFixApplied(output, expectPatch: true);
+        // Once, on the ML.NET the repository builds on: a second build over the same output is idempotent (the entry
+        // is already weak), and the documented switch turns the step off (a separate output folder, so TorchSharp
+        // copies a fresh library there).
+        string current = RepositoryPackageVersion("Microsoft.ML");
+        string currentApp = Path.Combine(package.WorkDirectory, $"ConsumerApp-mlnet-{current}");
+        DotnetCli.Run(currentApp, TimeSpan.FromMinutes(3), "build", "-c", "Release", "-nodeReuse:false", "--disable-build-servers");
+        AssertLibStdCxxFixApplied(outputs[current], expectPatch: true);
         string unpatched = Path.Combine(package.WorkDirectory, "unpatched");
-        DotnetCli.Run(app, TimeSpan.FromMinutes(3), "build", "-c", "Release", "-o", unpatched, "-p:RnnSkipLibStdCxxFix=true",
+        DotnetCli.Run(currentApp, TimeSpan.FromMinutes(3), "build", "-c", "Release", "-o", unpatched, "-p:RnnSkipLibStdCxxFix=true",
             "-nodeReuse:false", "--disable-build-servers");
         AssertLibStdCxxFixApplied(unpatched, expectPatch: false);
 
         // dotnet publish gets the fix too, and the published app runs.
         string published = Path.Combine(package.WorkDirectory, "published");
-        DotnetCli.Run(app, TimeSpan.FromMinutes(3), "publish", "-c", "Release", "-o", published, "-nodeReuse:false", "--disable-build-servers");
+        DotnetCli.Run(currentApp, TimeSpan.FromMinutes(3), "publish", "-c", "Release", "-o", published, "-nodeReuse:false", "--disable-build-servers");
         AssertLibStdCxxFixApplied(published, expectPatch: true);
-        var (publishedExit, publishedRun) = DotnetCli.RunAllowingFailure(published, TimeSpan.FromMinutes(3), Path.Combine(published, "ConsumerApp.dll"));
-        Assert.True(publishedExit == 0, $"published consumer app exited with {publishedExit}:\n{publishedRun}");
+        Assert.Contains($"ML.NET {current}: trained", RunApp(published, published, current, "train"));
+    }
+
+    /// <summary>
+    /// Runs the consumer app built in <paramref name="folder"/> with one argument, in <paramref name="workingDirectory"/>
+    /// (where it writes or reads model.zip, model.onnx and scores.txt); fails naming the ML.NET version.
+    /// </summary>
+    private static string RunApp(string folder, string workingDirectory, string mlnet, string mode)
+    {
+        var (exitCode, run) = DotnetCli.RunAllowingFailure(workingDirectory, TimeSpan.FromMinutes(3), Path.Combine(folder, "ConsumerApp.dll"), mode);
+        Assert.True(exitCode == 0, $"ML.NET {mlnet}: consumer app '{mode}' exited with {exitCode}:\n{run}");
+        return run;
     }
 
     /// <summary>
@@ -186,10 +257,12 @@ public class PackageConsumerTests(PackageFixture package) : IClassFixture<Packag
 
     /// <summary>
     /// Writes the app: its own NuGet.config (the local feed, then the repository's sources), empty Directory.*.props
-    /// and .targets so that nothing above the folder is imported, a csproj with two package references, and a
-    /// Program.cs that trains a small binary classifier, saves it, reloads it and checks the scores.
+    /// and .targets so that nothing above the folder is imported, a csproj referencing the package with ML.NET
+    /// <paramref name="mlnet"/> and that release's ONNX packages, and a Program.cs that either trains a small binary
+    /// classifier, saves it, converts it to ONNX and writes its scores ("train"), or loads both files and checks the
+    /// scores ("score"). Each mode prints the ML.NET version it runs on.
     /// </summary>
-    private void WriteConsumerApp(string app)
+    private void WriteConsumerApp(string app, string mlnet)
     {
         var config = XDocument.Load(Path.Combine(PackageFixture.RepositoryRoot, "NuGet.config"));
         var sources = config.Root!.Element("packageSources")!;
@@ -204,9 +277,7 @@ public class PackageConsumerTests(PackageFixture package) : IClassFixture<Packag
         File.WriteAllText(Path.Combine(app, "Directory.Build.props"), "<Project />\n");
         File.WriteAllText(Path.Combine(app, "Directory.Build.targets"), "<Project />\n");
         File.WriteAllText(Path.Combine(app, "Directory.Packages.props"), "<Project />\n");
-        string libtorch = XDocument.Load(Path.Combine(PackageFixture.RepositoryRoot, "Directory.Packages.props"))
-            .Descendants("PackageVersion").Single(e => (string?)e.Attribute("Include") == "libtorch-cpu-linux-x64")
-            .Attribute("Version")!.Value;
+        var onnx = SupportedMLNet[mlnet];
         File.WriteAllText(Path.Combine(app, "ConsumerApp.csproj"), $"""
             <Project Sdk="Microsoft.NET.Sdk">
               <PropertyGroup>
@@ -219,16 +290,23 @@ public class PackageConsumerTests(PackageFixture package) : IClassFixture<Packag
               </PropertyGroup>
               <ItemGroup>
                 <PackageReference Include="Microsoft.ML.Rnn" Version="{package.Version}" />
-                <PackageReference Include="libtorch-cpu-linux-x64" Version="{libtorch}" />
+                <PackageReference Include="libtorch-cpu-linux-x64" Version="{RepositoryPackageVersion("libtorch-cpu-linux-x64")}" />
+                <PackageReference Include="Microsoft.ML" Version="{mlnet}" />
+                <PackageReference Include="Microsoft.ML.OnnxConverter" Version="{onnx.OnnxConverter}" />
+                <PackageReference Include="Microsoft.ML.OnnxTransformer" Version="{onnx.OnnxTransformer}" />
+                <PackageReference Include="Microsoft.ML.OnnxRuntime" Version="{onnx.OnnxRuntime}" />
               </ItemGroup>
             </Project>
             """);
         File.WriteAllText(Path.Combine(app, "Program.cs"), """
+            using System.Globalization;
+            using System.Reflection;
             using Microsoft.ML;
             using Microsoft.ML.Data;
             using Microsoft.ML.Rnn;
 
             TorchSharp.torch.set_num_threads(1);
+            string mlnet = typeof(MLContext).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()!.InformationalVersion.Split('+')[0];
             var random = new Random(1);
             Row MakeRow()
             {
@@ -237,26 +315,38 @@ public class PackageConsumerTests(PackageFixture package) : IClassFixture<Packag
             }
             var train = Enumerable.Range(0, 160).Select(_ => MakeRow()).ToList();
             var test = Enumerable.Range(0, 40).Select(_ => MakeRow()).ToList();
-
             var ml = new MLContext(seed: 1);
-            var trainView = ml.Data.LoadFromEnumerable(train);
-            var model = ml.Transforms.Rnn.SequenceClassifier(featuresPerStep: 2, hiddenSize: 8, maxEpochs: 3).Fit(trainView);
-            ml.Model.Save(model, trainView.Schema, "model.zip");
-
-            var loaded = new MLContext().Model.Load("model.zip", out _);
             var testView = ml.Data.LoadFromEnumerable(test);
-            var before = model.Transform(testView).GetColumn<float>("Probability").ToArray();
+
+            if (args[0] == "train")
+            {
+                var trainView = ml.Data.LoadFromEnumerable(train);
+                var model = ml.Transforms.Rnn.SequenceClassifier(featuresPerStep: 2, hiddenSize: 8, maxEpochs: 3).Fit(trainView);
+                ml.Model.Save(model, trainView.Schema, "model.zip");
+                using (var onnx = File.Create("model.onnx"))
+                    ml.Model.ConvertToOnnx(model, trainView, onnx);
+                var scores = model.Transform(testView).GetColumn<float>("Probability").ToArray();
+                File.WriteAllLines("scores.txt", scores.Select(p => p.ToString("R", CultureInfo.InvariantCulture)));
+                Console.WriteLine($"ML.NET {mlnet}: trained, saved model.zip and model.onnx");
+                return 0;
+            }
+
+            var expected = File.ReadAllLines("scores.txt").Select(l => float.Parse(l, CultureInfo.InvariantCulture)).ToArray();
+            var loaded = new MLContext().Model.Load("model.zip", out _);
             var after = loaded.Transform(testView).GetColumn<float>("Probability").ToArray();
             var engine = ml.Model.CreatePredictionEngine<Row, Prediction>(loaded);
             var single = test.Select(r => engine.Predict(r).Probability).ToArray();
-            // The same batches through the same kernels are bit-identical after a reload; one row at a time agrees to
-            // float rounding (different batch sizes may take different matrix kernels).
-            if (before.Length != 40 || !before.SequenceEqual(after) || before.Zip(single).Any(p => Math.Abs(p.First - p.Second) > 1e-5f))
+            var onnxScores = ml.Transforms.ApplyOnnxModel("model.onnx").Fit(testView).Transform(testView)
+                .GetColumn<float[]>("Probability").Select(p => p[0]).ToArray();
+            // The same batches through the same kernels are bit-identical after a reload; one row at a time and ONNX
+            // Runtime agree to float rounding (other batch sizes and engines take other matrix kernels).
+            bool Close(float[] a, float[] b) => a.Length == b.Length && a.Zip(b).All(p => Math.Abs(p.First - p.Second) <= 1e-5f);
+            if (expected.Length != 40 || !expected.SequenceEqual(after) || !Close(expected, single) || !Close(expected, onnxScores))
             {
-                Console.Error.WriteLine("scores differ after reloading the model");
+                Console.Error.WriteLine($"ML.NET {mlnet}: scores differ after reloading the model or in ONNX Runtime");
                 return 1;
             }
-            Console.WriteLine($"saved and reloaded model scored {after.Length} rows identically");
+            Console.WriteLine($"ML.NET {mlnet}: the reloaded zip scored {after.Length} rows identically, the ONNX model within 1e-5");
             return 0;
 
             class Row
