@@ -29,6 +29,21 @@ public sealed class BiGruEncoderTests : IDisposable
             .Append(ml.Transforms.Conversion.MapValueToKey("Tokens", "Words", maximumNumberOfKeys: 4000))
             .Append(ml.Transforms.Conversion.MapValueToKey("Label", "Topic"));
 
+    [Fact]
+    public void NextStepTrainingTakesBatchesOfSequencesWithNoSteps()
+    {
+        // Length buckets put the rows of no steps together: a batch of them has no step to predict and, with nothing
+        // read, constant outputs; its zero loss must still reach the parameters (backward failed on it before).
+        var ml = new MLContext(seed: 1);
+        var rows = Reliability.ReliabilityData.Steps(60, seed: 6, minSteps: 0);
+        Assert.True(rows.Count(r => r.Features.Length == 0) >= 8, "the data must fill a batch with rows of no steps");
+        var data = ml.Data.LoadFromEnumerable(rows);
+        using var encoder = Reliability.ReliabilityData.Encoder(ml, data);
+        var encodings = ColumnValues.Read(encoder.Transform(data), "Encoding").Cast<object[]>().ToList();
+        Assert.Equal(60, encodings.Count);
+        Assert.All(encodings.Where((_, i) => rows[i].Features.Length == 0), e => Assert.All(e, v => Assert.Equal(0.0, (double)(float)v)));
+    }
+
     /// <summary>
     /// SDCA reads its input many times: without a cache the encoder runs on every pass, which a user is told once in
     /// the log; with AppendCacheCheckpoint it runs once and nothing is said.

@@ -53,8 +53,9 @@ public sealed class SequenceEncoderNetwork : nn.Module
         var input = batch.Data;
         var encoded = encoder.Encode(batch);
         long n = encoded.Outputs.shape[0], l = encoded.Outputs.shape[1];
-        // A zero that still depends on the parameters, so backward() works on a batch of too-short sequences.
-        if (l < 2) return encoded.Outputs.sum().mul(KeptScalars.Zero).MoveToOuterDisposeScope();
+        // A zero that still depends on the parameters (the head's bias at least: a batch of sequences of no steps has
+        // constant zero outputs), so backward() works on a batch of too-short sequences.
+        if (l < 2) return head.call(encoded.Outputs[.., .., ..(int)encoder.DirectionOutputSize]).sum().mul(KeptScalars.Zero).MoveToOuterDisposeScope();
 
         var predictions = head.call(encoded.Outputs[.., ..(int)(l - 1), ..(int)encoder.DirectionOutputSize]);
         var device = predictions.device;
