@@ -23,7 +23,7 @@ public sealed class OnnxExportTests : IDisposable
     // over at most a few hundred terms; scores are probabilities or O(1) features.
     private const float Tolerance = 2e-5f;
 
-    private sealed class TokenRow
+    internal sealed class TokenRow
     {
         public uint[] Tokens { get; set; } = [];
         public float[] Steps { get; set; } = [];
@@ -37,7 +37,7 @@ public sealed class OnnxExportTests : IDisposable
     /// <paramref name="empty"/> false, rows of no steps are left out (ApplyOnnxModel 5.0.1 ends the process on an empty
     /// vector: ONNX Runtime terminates on the empty buffer it is given; a raw session scores such rows).
     /// </summary>
-    private static IDataView Rows(MLContext ml, int count, int seed, bool empty = true)
+    internal static IDataView Rows(MLContext ml, int count, int seed, bool empty = true)
     {
         var random = new Random(seed);
         var rows = Enumerable.Range(0, count).Select(_ =>
@@ -60,22 +60,12 @@ public sealed class OnnxExportTests : IDisposable
         return ml.Data.LoadFromEnumerable(rows, schema);
     }
 
-    public static TheoryData<string> ClassifierCases => new()
-    {
-        "lstm", "lstm bidirectional", "gru bidirectional mean", "gru-tf max", "rnn-relu bidirectional", "rnn",
-        "lstm two-layers bidirectional", "gru two-layers bidirectional per-direction", "lstm-peepholes bidirectional", "lstm steps",
-        "gru bidirectional ensemble",
-    };
-
-    [Theory]
-    [MemberData(nameof(ClassifierCases))]
-    public void ClassifierScoresTheSameInOnnxRuntime(string configuration)
+    /// <summary>The classifier of a <see cref="ClassifierCases"/> configuration, on <see cref="Rows"/>'s tokens or steps.</summary>
+    internal static RnnSequenceClassifier.Options ClassifierOptions(string configuration)
     {
         var words = configuration.Split(' ');
-        var ml = new MLContext(seed: 1);
-        var data = Rows(ml, 60, seed: 2);
         bool steps = words.Contains("steps");
-        var options = new RnnSequenceClassifier.Options
+        return new RnnSequenceClassifier.Options
         {
             FeatureColumnName = steps ? nameof(TokenRow.Steps) : nameof(TokenRow.Tokens), FeaturesPerStep = steps ? 2 : 1,
             LabelColumnName = nameof(TokenRow.Class), EmbeddingSize = 5, HiddenSize = 6, MaxEpochs = 2, Seed = 3,
@@ -94,6 +84,22 @@ public sealed class OnnxExportTests : IDisposable
             Pooling = words.Contains("mean") ? SequencePooling.Mean : words.Contains("max") ? SequencePooling.Max : SequencePooling.LastState,
             EnsembleSize = words.Contains("ensemble") ? 3 : 1,
         };
+    }
+
+    public static TheoryData<string> ClassifierCases => new()
+    {
+        "lstm", "lstm bidirectional", "gru bidirectional mean", "gru-tf max", "rnn-relu bidirectional", "rnn",
+        "lstm two-layers bidirectional", "gru two-layers bidirectional per-direction", "lstm-peepholes bidirectional", "lstm steps",
+        "gru bidirectional ensemble",
+    };
+
+    [Theory]
+    [MemberData(nameof(ClassifierCases))]
+    public void ClassifierScoresTheSameInOnnxRuntime(string configuration)
+    {
+        var ml = new MLContext(seed: 1);
+        var data = Rows(ml, 60, seed: 2);
+        var options = ClassifierOptions(configuration);
         using var model = ml.Transforms.Rnn.SequenceClassifier(options).Fit(data);
         var input = Only(ml, data, options.FeatureColumnName);
         string path = Convert(ml, model, input, configuration.Replace(' ', '-'));
@@ -288,7 +294,7 @@ public sealed class OnnxExportTests : IDisposable
     /// <paramref name="data"/> with only <paramref name="column"/>: the exported graph's inputs are the columns at the root
     /// of the pipeline ML.NET's converter walks back to, which a cache is.
     /// </summary>
-    private static IDataView Only(MLContext ml, IDataView data, string column)
+    internal static IDataView Only(MLContext ml, IDataView data, string column)
         => ml.Data.Cache(ml.Transforms.SelectColumns(column).Fit(data).Transform(data));
 
     private string Convert(MLContext ml, ITransformer model, IDataView input, string name)
@@ -326,7 +332,7 @@ public sealed class OnnxExportTests : IDisposable
         return results.ToList();
     }
 
-    private static List<float[]> Floats(IDataView data, string column)
+    internal static List<float[]> Floats(IDataView data, string column)
     {
         var type = data.Schema[column].Type;
         return type is VectorDataViewType
@@ -334,7 +340,7 @@ public sealed class OnnxExportTests : IDisposable
             : Read<float>(data, column).Select(v => new[] { v }).ToList();
     }
 
-    private static List<uint[]> Keys(IDataView data, string column)
+    internal static List<uint[]> Keys(IDataView data, string column)
         => data.Schema[column].Type is VectorDataViewType
             ? Read<VBuffer<uint>>(data, column).Select(v => v.DenseValues().ToArray()).ToList()
             : Read<uint>(data, column).Select(v => new[] { v }).ToList();

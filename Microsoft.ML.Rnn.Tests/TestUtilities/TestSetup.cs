@@ -22,6 +22,10 @@ internal static class TestSetup
     internal static void Initialize()
     {
         torch.set_num_threads(1);
+        // The tests reference Microsoft.ML.Rnn.OnnxRuntime, which would make Auto score the classifier and the encoder
+        // through ONNX Runtime everywhere: the suite tests the networks through TorchSharp, and OnnxRuntimeScoringTests
+        // chooses each engine itself (and checks Auto).
+        RnnTransformerBase.DefaultScoringEngine = RnnScoringEngine.TorchSharp;
         if (Environment.GetEnvironmentVariable(SimulatedFaultVariable) is { Length: > 0 } fault)
         {
             if (fault != "zen5")

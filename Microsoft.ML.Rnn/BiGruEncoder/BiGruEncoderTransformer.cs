@@ -94,14 +94,18 @@ public sealed class BiGruEncoderTransformer : RnnTransformerBase, ISequenceScore
         new DataViewSchema.DetachedColumn(OutputColumnName, new VectorDataViewType(NumberDataViewType.Single, OutputSize)),
     };
 
+    /// <summary>The pooled encodings (N, D).</summary>
+    private protected override string WriteOnnxResult(OnnxGraphWriter g, Func<SequenceEncoder, (string Outputs, string Final)> encode)
+        => OnnxEncoderExport.Pool(g, encode(Encoder), Pooling);
+
     private protected override void WriteOnnxOutputs(OnnxGraphWriter g, Func<SequenceEncoder, (string Outputs, string Final)> encode, string[] outputs)
-        => g.Node("Identity", [OnnxEncoderExport.Pool(g, encode(Encoder), Pooling)], [outputs[0]]);
+        => g.Node("Identity", [WriteOnnxResult(g, encode)], [outputs[0]]);
 
     /// <summary>Pooled encodings of every row, one network call for all rows.</summary>
     float[][] ISequenceScorer<float[]>.Score(SequenceRows rows)
     {
         ThrowIfDisposed();
-        return Inference.Run(() =>
+        return ScoreThroughOnnxRuntime(rows) ?? Inference.Run(() =>
         {
             var batch = rows.MakeBatch(Enumerable.Range(0, rows.Count).ToArray());
             var pooled = SequenceEncoder.Pool(Encoder.Encode(batch.To(Inference.Device)), Pooling).cpu().data<float>().ToArray();

@@ -124,6 +124,10 @@ public sealed class LstmTaggerTransformer : RnnTransformerBase, ISequenceScorer<
         new DataViewSchema.DetachedColumn(ScoreColumnName, new VectorDataViewType(NumberDataViewType.Single)),
     };
 
+    /// <summary>Not yet: the tagger's result is per token and, with a CRF, a decoded path; it scores with TorchSharp.</summary>
+    private protected override string WriteOnnxResult(OnnxGraphWriter g, Func<SequenceEncoder, (string Outputs, string Final)> encode)
+        => throw new NotSupportedException($"{UserName}: in-process ONNX Runtime scoring covers the classifier and the encoder in this release, not the tagger.");
+
     private protected override void WriteOnnxOutputs(OnnxGraphWriter g, Func<SequenceEncoder, (string Outputs, string Final)> encode, string[] outputs)
     {
         if (UsesCrf)
@@ -149,6 +153,7 @@ public sealed class LstmTaggerTransformer : RnnTransformerBase, ISequenceScorer<
     TagResult[] ISequenceScorer<TagResult>.Score(SequenceRows rows)
     {
         ThrowIfDisposed();
+        ChooseOnnxSession(rows.Count);   // TorchSharp scores the tagger: logs why once, and refuses ScoringEngine = OnnxRuntime
         return Inference.Run(() =>
         {
             var batch = rows.MakeBatch(Enumerable.Range(0, rows.Count).ToArray());

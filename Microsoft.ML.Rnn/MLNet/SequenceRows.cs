@@ -160,4 +160,43 @@ internal sealed class SequenceRows
         }
         return torch.tensor(data, new long[] { rows.Count, maxSteps, width }, ScalarType.Int64);
     }
+
+    /// <summary>
+    /// Writes the Single steps of <paramref name="rows"/>, all of <paramref name="steps"/> steps, row after row into
+    /// <paramref name="destination"/> (N, L*F) (for <see cref="Onnx.ComponentOnnxModel"/>: no padding along time).
+    /// </summary>
+    public void WriteSingles(IReadOnlyList<int> rows, int steps, Span<float> destination)
+    {
+        int width = steps * Column.FeaturesPerStep;
+        for (int i = 0; i < rows.Count; i++)
+            Singles(rows[i]).CopyTo(destination.Slice(i * width, width));
+    }
+
+    /// <summary>Writes the key or word ids of <paramref name="rows"/>, all of <paramref name="steps"/> steps, into <paramref name="destination"/> (N, L).</summary>
+    public void WriteIds(IReadOnlyList<int> rows, int steps, Span<long> destination)
+    {
+        for (int i = 0; i < rows.Count; i++)
+        {
+            int[] keys = Keys(rows[i]);
+            for (int t = 0; t < steps; t++)
+                destination[i * steps + t] = keys[t];
+        }
+    }
+
+    /// <summary>Writes the character ids of the tokens of <paramref name="rows"/> into <paramref name="destination"/> (N, L, 20), zero-padded per token.</summary>
+    public void WriteCharacters(IReadOnlyList<int> rows, int steps, Span<long> destination)
+    {
+        const int width = Networks.TokenVocabulary.MaxCharactersPerToken;
+        destination.Clear();
+        for (int i = 0; i < rows.Count; i++)
+        {
+            var tokens = _characters[rows[i]];
+            for (int t = 0; t < steps; t++)
+            {
+                int offset = (i * steps + t) * width;
+                for (int c = 0; c < tokens[t].Length; c++)
+                    destination[offset + c] = tokens[t][c];
+            }
+        }
+    }
 }

@@ -143,7 +143,8 @@ public sealed class RnnSequenceClassifierTransformer : RnnTransformerBase, ISequ
         };
     }
 
-    private protected override void WriteOnnxOutputs(OnnxGraphWriter g, Func<SequenceEncoder, (string Outputs, string Final)> encode, string[] outputs)
+    /// <summary>The logits (N, C) the network returns: one member's, or the logarithm of the members' mean probabilities.</summary>
+    private protected override string WriteOnnxResult(OnnxGraphWriter g, Func<SequenceEncoder, (string Outputs, string Final)> encode)
     {
         var members = _network.Members.Select(member =>
         {
@@ -151,11 +152,16 @@ public sealed class RnnSequenceClassifierTransformer : RnnTransformerBase, ISequ
             return g.Apply("Gemm", "logits", n => n.AddAttribute("transB", 1L), pooled, g.Parameter(member, "output.weight"), g.Parameter(member, "output.bias"));
         }).ToArray();
         // An ensemble's logits: the logarithm of the members' mean probabilities, as SequenceClassifierEnsemble computes them.
-        string logits = g.LogMeanProbabilities(members, axis: 1);
+        return g.LogMeanProbabilities(members, axis: 1);
+    }
+
+    private protected override void WriteOnnxOutputs(OnnxGraphWriter g, Func<SequenceEncoder, (string Outputs, string Final)> encode, string[] outputs)
+    {
+        string logits = WriteOnnxResult(g, encode);
         if (IsBinary)
         {
             // Score: the margin logit(true) - logit(false), as (N, 1); Probability: its sigmoid; PredictedLabel: margin > 0.
-            string margin = g.Apply("MatMul", "margin", logits, g.Context.AddInitializer(new[] { -1f, 1f }, new long[] { 2, 1 }, g.Name("margin")));
+            string margin = g.Apply("MatMul", "margin", logits, g.Weights([-1f, 1f], [2, 1], "margin"));
             g.Node("Identity", [margin], [outputs[0]]);
             g.Node("Sigmoid", [margin], [outputs[1]]);
             g.Node("Greater", [margin, g.Float(0f, "zero")], [outputs[2]]);
@@ -172,7 +178,7 @@ public sealed class RnnSequenceClassifierTransformer : RnnTransformerBase, ISequ
     float[][] ISequenceScorer<float[]>.Score(SequenceRows rows)
     {
         ThrowIfDisposed();
-        return Inference.Run(() =>
+        return ScoreThroughOnnxRuntime(rows) ?? Inference.Run(() =>
         {
             var batch = rows.MakeBatch(Enumerable.Range(0, rows.Count).ToArray());
             var logits = _network.Forward(batch.To(Inference.Device)).cpu().data<float>().ToArray();

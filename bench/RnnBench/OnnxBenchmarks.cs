@@ -17,21 +17,29 @@ internal sealed class OnnxBenchmarks(BenchSettings settings, List<BenchRecord> r
 
     /// <summary>A classifier of config <paramref name="c"/> (1 epoch), its ONNX file, and the rows it was trained on.</summary>
     private (RnnSequenceClassifierTransformer Model, string OnnxPath, SyntheticData Data, IDataView View) Prepare(BenchConfig c, int rows)
+        => Prepare(_ml, c, rows, ensembleSize: 1);
+
+    /// <summary>
+    /// An LSTM classifier of config <paramref name="c"/> (1 epoch on <paramref name="rows"/> synthetic rows), the file
+    /// <c>ConvertToOnnx</c> writes for it (a temporary file), its data and their view.
+    /// </summary>
+    internal static (RnnSequenceClassifierTransformer Model, string OnnxPath, SyntheticData Data, IDataView View) Prepare(MLContext ml,
+        BenchConfig c, int rows, int ensembleSize)
     {
         var data = new SyntheticData(c, rows);
-        var view = data.ToDataView(_ml);
-        var model = _ml.Transforms.Rnn.SequenceClassifier(new RnnSequenceClassifier.Options
+        var view = data.ToDataView(ml);
+        var model = ml.Transforms.Rnn.SequenceClassifier(new RnnSequenceClassifier.Options
         {
             FeaturesPerStep = c.InputSize, HiddenSize = c.HiddenSize, Bidirectional = c.Directions == 2, MaxEpochs = 1,
             BatchSize = Math.Max(c.N, 16), ValidationFraction = 0, EarlyStoppingPatience = null, Seed = 1, NumberOfThreads = get_num_threads(),
-            EnsembleSize = 1,   // one network, the shape measured
+            EnsembleSize = ensembleSize,
             CellType = RnnCellType.Lstm,   // the figures recorded in the docs are LSTM classifiers
         }).Fit(view);
         // The graph's inputs are the columns at the root of the pipeline the converter walks back to: a cache of the features alone.
-        var features = _ml.Data.Cache(_ml.Transforms.SelectColumns(nameof(SequenceRow.Features)).Fit(view).Transform(view));
+        var features = ml.Data.Cache(ml.Transforms.SelectColumns(nameof(SequenceRow.Features)).Fit(view).Transform(view));
         string path = Path.Combine(Path.GetTempPath(), $"rnnbench-{Guid.NewGuid():N}.onnx");
         using (var stream = File.Create(path))
-            _ml.Model.ConvertToOnnx(model, features, stream);
+            ml.Model.ConvertToOnnx(model, features, stream);
         return (model, path, data, view);
     }
 

@@ -3,9 +3,11 @@
 // Usage: dotnet run -c Release --project bench/RnnBench -- [--quick] [--figures 4,5]  (a subset, for iterating on one figure)
 // Figure 10 scores the classifier converted to ONNX with ONNX Runtime against this library's PredictionEngine and Transform.
 // Figure 11 times the character encoder's training step against its straightforward formulation on the topics' texts.
+// Figure 12 scores a loaded zip through each scoring engine (TorchSharp, ONNX Runtime in-process) against a raw ONNX Runtime session.
 // Figure 1 also runs bench/python/bench_torch.py (Debian's python3-torch) in the same run for the C#/PyTorch rows.
 // Timings never decide a test; "met" only reports whether a ratio reaches its goal on this run.
 using System.Diagnostics;
+using Microsoft.ML.Rnn;
 using Microsoft.ML.Rnn.Core;
 using RnnBench;
 using static TorchSharp.torch;
@@ -15,7 +17,7 @@ var settings = quick ? BenchSettings.QuickRun : BenchSettings.Full;
 int figuresAt = Array.IndexOf(args, "--figures");
 var figures = figuresAt >= 0 && figuresAt + 1 < args.Length
     ? args[figuresAt + 1].Split(',').Select(int.Parse).ToHashSet()
-    : Enumerable.Range(1, 11).ToHashSet();
+    : Enumerable.Range(1, 12).ToHashSet();
 string root = FindRepositoryRoot();
 var records = new List<BenchRecord>();
 var total = Stopwatch.StartNew();
@@ -23,6 +25,9 @@ var total = Stopwatch.StartNew();
 Console.WriteLine($"RnnBench ({(quick ? "quick" : "full")}): {settings.Repetitions} repetitions after {settings.Warmup} warm-up, " +
                   $"median with p10/p90 in the JSON; libtorch threads {get_num_threads()}, cores {Environment.ProcessorCount}, " +
                   $"load average {LoadAverage()}");
+// Figures 1-11 measure the TorchSharp path (the benchmark references Microsoft.ML.Rnn.OnnxRuntime for figure 12, which
+// would otherwise make Auto score the classifiers through ONNX Runtime); figure 12 chooses each engine itself.
+RnnTransformerBase.DefaultScoringEngine = RnnScoringEngine.TorchSharp;
 GlobalWarmup.Run();
 Report.PrintHeader();
 
@@ -49,12 +54,20 @@ if (figures.Contains(10))
     foreach (var c in settings.FixedConfigs.Where(c => c.N > 1)) onnx.Throughput(c);
 }
 if (figures.Contains(11)) new CharacterEncoderBenchmarks(settings, records, root).TrainingStep();
+if (figures.Contains(12))
+{
+    var engines = new OnnxEngineBenchmarks(settings, records);
+    engines.Latency(BenchSettings.Config4);
+    engines.Latency(BenchSettings.Config4 with { L = 8, InputSize = 8, HiddenSize = 64, Directions = 2 });   // the digits model's shape
+    engines.Latency(BenchSettings.Config4 with { L = 8, InputSize = 8, HiddenSize = 64, Directions = 2 }, ensembleSize: 5);   // the default ensemble
+    foreach (var c in settings.FixedConfigs.Where(c => c.N > 1)) engines.Throughput(c);
+}
 if (figures.Contains(1))
     PythonComparison.RunAndAdd(root, quick, classifier, records);
 KernelCheckReport.Print(FusedKernelChecks.Verdicts);
 
 // A subset run must not overwrite the full run's figures.
-string output = Path.Combine(root, "bench", "results", figures.Count == 11 ? "latest.json" : "subset.json");
+string output = Path.Combine(root, "bench", "results", figures.Count == 12 ? "latest.json" : "subset.json");
 Report.WriteJson(output, new
 {
     Meta = new

@@ -1,4 +1,3 @@
-using Microsoft.ML.Model.OnnxConverter;
 using Microsoft.ML.Rnn.Core;
 using Microsoft.ML.Rnn.Networks;
 using TorchSharp;
@@ -21,21 +20,41 @@ internal static class OnnxEncoderExport
 {
     /// <summary>What the encoder computes for <paramref name="input"/>: every step's outputs (L, N, D*H) and the final outputs (N, D*H).</summary>
     public static (string Outputs, string Final) Write(OnnxGraphWriter g, SequenceEncoder encoder, FeatureEncoding features, string input, string component)
+        => Layers(g, encoder, LayerInputs(g, encoder, features, input, component), component, features.Name);
+
+    /// <summary>
+    /// As <see cref="Write"/>, from the values the component reads from a row (<see cref="ComponentOnnxModel"/>'s
+    /// inputs): <paramref name="input"/> is the Single steps (N, L*F), or the zero-based key or word ids (N, L), with
+    /// <paramref name="characters"/> (N, L, 20) character ids when the encoder reads characters.
+    /// </summary>
+    public static (string Outputs, string Final) WriteFromRowValues(OnnxGraphWriter g, SequenceEncoder encoder, FeatureEncoding features,
+        string input, string? characters, string component)
     {
-        string x = LayerInputs(g, encoder, features, input, component);
+        string batchMajor = features.Kind switch
+        {
+            SequenceItemKind.Singles => g.Reshape(input, [0, -1, features.FeaturesPerStep], "steps"),
+            SequenceItemKind.Keys => g.Apply("Gather", "embedded", n => n.AddAttribute("axis", 0L), g.Parameter(encoder, "embedding.weight"), input),
+            _ => OnnxTokenExport.EmbedIds(g, encoder, input, characters),
+        };
+        return Layers(g, encoder, g.Transpose(batchMajor, [1, 0, 2], "time_major"), component, features.Name);
+    }
+
+    /// <summary>The encoder's layers over <paramref name="x"/> (L, N, I).</summary>
+    private static (string Outputs, string Final) Layers(OnnxGraphWriter g, SequenceEncoder encoder, string x, string component, string column)
+    {
         var cells = encoder.Cells;
         if (cells.Backward is null)
-            return Stack(g, cells.Forward, x, "forward", component, features.Name);
+            return Stack(g, cells.Forward, x, "forward", component, column);
         if (encoder.Options.Stacking == BidirectionalStacking.PerDirection)
         {
-            var (forward, forwardFinal) = Stack(g, cells.Forward, x, "forward", component, features.Name);
-            var (backward, backwardFinal) = Stack(g, cells.Backward, x, "reverse", component, features.Name);
+            var (forward, forwardFinal) = Stack(g, cells.Forward, x, "forward", component, column);
+            var (backward, backwardFinal) = Stack(g, cells.Backward, x, "reverse", component, column);
             return (g.Apply("Concat", "outputs", n => n.AddAttribute("axis", 2L), forward, backward),
                     g.Apply("Concat", "final", n => n.AddAttribute("axis", 1L), forwardFinal, backwardFinal));
         }
         string final = "";
         for (int layer = 0; layer < cells.Forward.Count; layer++)
-            (x, final) = Layer(g, [cells.Forward[layer], cells.Backward[layer]], x, "bidirectional", $"layer{layer}", component, features.Name);
+            (x, final) = Layer(g, [cells.Forward[layer], cells.Backward[layer]], x, "bidirectional", $"layer{layer}", component, column);
         return (x, final);
     }
 
@@ -147,7 +166,7 @@ internal static class OnnxEncoderExport
 
     /// <summary>An ONNX recurrent operator's weights for one direction: W (G*H, I), R (G*H, H), B (2*G*H), P (3*H) or null, in ONNX's gate order.</summary>
     private sealed record RecurrentOperator(string Type, long HiddenSize, Tensor W, Tensor R, Tensor B, Tensor? P,
-        Action<OnnxNode, int>? Attributes);
+        Action<IOnnxNode, int>? Attributes);
 
     private static RecurrentOperator Describe(RnnCell cell, string component, string column)
     {

@@ -1,40 +1,40 @@
-using Microsoft.ML.Model.OnnxConverter;
 using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Microsoft.ML.Rnn.MLNet.Onnx;
 
 /// <summary>
-/// Adds nodes and weights to the ONNX graph ML.NET's converter is writing (<see cref="OnnxContext"/>), naming every
-/// intermediate value after the component so that two components in one pipeline do not collide.
+/// Adds nodes and weights to an ONNX graph — the one ML.NET's converter is writing, or a component's own
+/// (<see cref="IOnnxGraphTarget"/>) — naming every intermediate value after the component so that two components in
+/// one pipeline do not collide.
 /// </summary>
 /// <remarks>
 /// Only operators of ONNX opset 9 to 12 with one meaning across them are written (ML.NET's converter writes opset 12 at
 /// most): axes go through <c>Reshape</c> rather than <c>Squeeze</c>/<c>Unsqueeze</c>, whose form changed in opset 13.
 /// </remarks>
-internal sealed class OnnxGraphWriter(OnnxContext context, string prefix)
+internal sealed class OnnxGraphWriter(IOnnxGraphTarget target, string prefix)
 {
-    /// <summary>ML.NET's context.</summary>
-    public OnnxContext Context { get; } = context;
+    /// <summary>Where the graph is written.</summary>
+    public IOnnxGraphTarget Target { get; } = target;
 
     /// <summary>A name for a value or weight: the component's, then <paramref name="hint"/>.</summary>
     public string Name(string hint) => prefix + "." + hint;
 
     /// <summary>A new value named after <paramref name="hint"/>.</summary>
-    public string NewValue(string hint) => Context.AddIntermediateVariable(null, Name(hint), skip: true);
+    public string NewValue(string hint) => Target.NewValue(Name(hint));
 
     /// <summary>
     /// Adds <paramref name="op"/> of <paramref name="domain"/> (the default ONNX domain, or null for <c>ai.onnx.ml</c>)
     /// reading <paramref name="inputs"/> ("" for an omitted optional input) and writing <paramref name="outputs"/>.
     /// </summary>
-    public OnnxNode Node(string op, IEnumerable<string> inputs, IEnumerable<string> outputs, string? domain = "")
-        => Context.CreateNode(op, inputs, outputs, Context.GetNodeName(Name(op)), domain);
+    public IOnnxNode Node(string op, IEnumerable<string> inputs, IEnumerable<string> outputs, string? domain = "")
+        => Target.Node(op, inputs, outputs, Name(op), domain);
 
     /// <summary>Adds <paramref name="op"/> with one new output named after <paramref name="hint"/>; <paramref name="attributes"/> sets the node's attributes.</summary>
-    public string Apply(string op, string hint, Action<OnnxNode>? attributes, params string[] inputs) => ApplyIn("", op, hint, attributes, inputs);
+    public string Apply(string op, string hint, Action<IOnnxNode>? attributes, params string[] inputs) => ApplyIn("", op, hint, attributes, inputs);
 
-    /// <summary>As <see cref="Apply(string, string, Action{OnnxNode}, string[])"/> for an operator of <paramref name="domain"/> (null: <c>ai.onnx.ml</c>).</summary>
-    public string ApplyIn(string? domain, string op, string hint, Action<OnnxNode>? attributes, params string[] inputs)
+    /// <summary>As <see cref="Apply(string, string, Action{IOnnxNode}, string[])"/> for an operator of <paramref name="domain"/> (null: <c>ai.onnx.ml</c>).</summary>
+    public string ApplyIn(string? domain, string op, string hint, Action<IOnnxNode>? attributes, params string[] inputs)
     {
         string output = NewValue(hint);
         var node = Node(op, inputs, [output], domain);
@@ -49,8 +49,11 @@ internal sealed class OnnxGraphWriter(OnnxContext context, string prefix)
     public string Weight(Tensor values, string hint)
     {
         using var cpu = values.detach().to(ScalarType.Float32, CPU).contiguous();
-        return Context.AddInitializer(cpu.data<float>().ToArray(), cpu.shape, Name(hint));
+        return Weights(cpu.data<float>().ToArray(), cpu.shape, hint);
     }
+
+    /// <summary>A float32 constant of shape <paramref name="dims"/>.</summary>
+    public string Weights(float[] values, long[] dims, string hint) => Target.Initializer(values, dims, Name(hint));
 
     /// <summary>The parameter <paramref name="name"/> of <paramref name="module"/> as a weight.</summary>
     public string Parameter(nn.Module module, string name) => Weight(ParameterOf(module, name), name);
@@ -66,13 +69,13 @@ internal sealed class OnnxGraphWriter(OnnxContext context, string prefix)
     }
 
     /// <summary>An int64 constant vector.</summary>
-    public string Longs(long[] values, string hint) => Context.AddInitializer(values, [values.Length], Name(hint));
+    public string Longs(long[] values, string hint) => Target.Initializer(values, [values.Length], Name(hint));
 
     /// <summary>An int64 scalar constant.</summary>
-    public string Long(long value, string hint) => Context.AddInitializer(value, Name(hint));
+    public string Long(long value, string hint) => Target.Initializer(value, Name(hint));
 
     /// <summary>A float32 scalar constant.</summary>
-    public string Float(float value, string hint) => Context.AddInitializer(value, Name(hint));
+    public string Float(float value, string hint) => Target.Initializer(value, Name(hint));
 
     /// <summary>
     /// An ensemble's scores: the one member's <paramref name="logits"/> as they are, or the logarithm of the members' mean

@@ -21,7 +21,7 @@ internal static class OnnxTokenExport
     /// <summary>(N, L, E) embedded words, followed by their (N, L, F) character features when the encoder reads characters.</summary>
     public static string Embed(OnnxGraphWriter g, SequenceEncoder encoder, FeatureEncoding features, string input, string component)
     {
-        g.Context.CheckOpSetVersion(11, component);
+        g.Target.RequireOpset(11, component);
         var vocabulary = features.Vocabulary!;   // reads characters exactly when the encoder does (FeatureEncoding.CheckNetwork)
         string words = g.ApplyIn(null, "LabelEncoder", "words", node =>
         {
@@ -29,13 +29,22 @@ internal static class OnnxTokenExport
             node.AddAttribute("values_int64s", Enumerable.Range(0, vocabulary.Words.Count).Select(i => (long)i));
             node.AddAttribute("default_int64", (long)vocabulary.UnknownWord);
         }, input);
-        string embedded = g.Apply("Gather", "embedded", n => n.AddAttribute("axis", 0L), g.Parameter(encoder, "embedding.weight"), words);
-        if (!encoder.Options.UsesCharacters) return embedded;
-        return g.Apply("Concat", "with_characters", n => n.AddAttribute("axis", 2L), embedded, Characters(g, encoder, vocabulary, input));
+        return EmbedIds(g, encoder, words, encoder.Options.UsesCharacters ? CharacterIds(g, vocabulary, input) : null);
     }
 
-    /// <summary>(N, L, F) character features of every token.</summary>
-    private static string Characters(OnnxGraphWriter g, SequenceEncoder encoder, TokenVocabulary vocabulary, string input)
+    /// <summary>
+    /// (N, L, E) embedded <paramref name="words"/> (N, L) word ids, followed by the (N, L, F) features of
+    /// <paramref name="characters"/> (N, L, 20) character ids (0 padding) when the encoder reads characters.
+    /// </summary>
+    public static string EmbedIds(OnnxGraphWriter g, SequenceEncoder encoder, string words, string? characters)
+    {
+        string embedded = g.Apply("Gather", "embedded", n => n.AddAttribute("axis", 0L), g.Parameter(encoder, "embedding.weight"), words);
+        if (characters is null) return embedded;
+        return g.Apply("Concat", "with_characters", n => n.AddAttribute("axis", 2L), embedded, CharacterFeatures(g, encoder, characters));
+    }
+
+    /// <summary>(N, L, 20) character ids of every token, as the component reads them (0 padding, 1 unknown, 2.. the vocabulary's).</summary>
+    private static string CharacterIds(OnnxGraphWriter g, TokenVocabulary vocabulary, string input)
     {
         const int max = TokenVocabulary.MaxCharactersPerToken, half = max / 2;
         // (N, L, W) characters, padded, then ids: 0 padding, 1 unknown, 2.. the vocabulary's characters.
@@ -62,12 +71,17 @@ internal static class OnnxTokenExport
         string offsets = g.Apply("Sub", "offsets", g.Apply("Max", "at_least_max", lengths, g.Long(max, "max")), g.Long(max, "max_again"));
         string positions = g.Apply("Add", "positions", g.Longs(Enumerable.Range(0, max).Select(p => (long)p).ToArray(), "position"),
             g.Apply("Mul", "shift", offsets, g.Longs(Enumerable.Range(0, max).Select(p => p < half ? 0L : 1L).ToArray(), "second_half")));
-        string kept = g.Apply("GatherElements", "kept", n => n.AddAttribute("axis", 2L), widened, positions);   // (N, L, 20)
+        return g.Apply("GatherElements", "kept", n => n.AddAttribute("axis", 2L), widened, positions);   // (N, L, 20)
+    }
 
+    /// <summary>(N, L, F) character features of (N, L, W) character ids (0 padding; W at most 20).</summary>
+    private static string CharacterFeatures(OnnxGraphWriter g, SequenceEncoder encoder, string kept)
+    {
+        const int max = TokenVocabulary.MaxCharactersPerToken;
         // The CNN: embeddings (zero at padding), windows of three, filters, maximum over the token, tanh.
         string padding = g.Apply("Equal", "kept_padding", kept, g.Long(0, "zero_id"));
-        string notPadding = g.Reshape(g.Apply("Cast", "kept_present", n => n.AddAttribute("to", typeof(float)), g.Apply("Not", "kept_not_padding", padding)),
-            [0, 0, 0, 1], "present_4d");
+        string present = g.Apply("Not", "kept_not_padding", padding);
+        string notPadding = g.Reshape(g.Apply("Cast", "kept_present", n => n.AddAttribute("to", typeof(float)), present), [0, 0, 0, 1], "present_4d");
         string embedded = g.Apply("Mul", "character_embedded",
             g.Apply("Gather", "character_vectors", n => n.AddAttribute("axis", 0L), g.Parameter(encoder, "characters.character_embedding.weight"), kept),
             notPadding);                                                                                          // (N, L, 20, E)
@@ -81,7 +95,8 @@ internal static class OnnxTokenExport
             g.Float(float.NegativeInfinity, "minus_infinity"), responses);
         string pooled = g.Reduce("ReduceMax", masked, 2, keepDimensions: false, "token_maxima");
         // A token without characters has only -inf responses: its features are zero.
-        string empty = g.Apply("Equal", "empty", lengths, g.Long(0, "no_characters"));
+        string count = g.Reduce("ReduceSum", g.Apply("Cast", "counted", n => n.AddAttribute("to", typeof(long)), present), 2, keepDimensions: true, "character_count");
+        string empty = g.Apply("Equal", "empty", count, g.Long(0, "no_characters"));
         return g.Apply("Tanh", "character_features",
             g.Apply("Where", "defined", empty, g.Float(0f, "zero_feature"), pooled));
     }
