@@ -8,8 +8,9 @@ namespace Microsoft.ML.Rnn.Tests.MLNet;
 /// <summary>
 /// Fitted and loaded components scored in-process through ONNX Runtime (<see cref="RnnScoringEngine"/>, the tests
 /// reference Microsoft.ML.Rnn.OnnxRuntime) against the same components through TorchSharp: every classifier
-/// configuration the ONNX export tests cover, token text with characters and unknown words, the encoder, ragged
-/// lengths 0..9 with rows of no steps, Transform and PredictionEngine, 8 threads, and what Auto chooses and says.
+/// configuration the ONNX export tests cover, token text with characters and unknown words, the encoder, the tagger
+/// without a CRF, ragged lengths 0..9 with rows of no steps, Transform and PredictionEngine, 8 threads, and what Auto
+/// chooses and says.
 /// </summary>
 public sealed class OnnxRuntimeScoringTests : IDisposable
 {
@@ -100,6 +101,26 @@ public sealed class OnnxRuntimeScoringTests : IDisposable
     }
 
     [Fact]
+    public void TaggerWithoutCrfTagsTheSameThroughBothEngines()
+    {
+        var ml = new MLContext(seed: 1);
+        var data = OnnxExportTests.Rows(ml, 60, seed: 4);   // 0 to 9 tokens, 2 tags
+        using var tagger = ml.Transforms.Rnn.LstmTagger(new LstmTagger.Options
+        {
+            FeatureColumnName = "Tokens", LabelColumnName = "Tags", EmbeddingSize = 4, HiddenSize = 5, Bidirectional = true, MaxEpochs = 2,
+            Seed = 1, EnsembleSize = 2,
+        }).Fit(data);
+        var input = OnnxExportTests.Only(ml, data, "Tokens");
+        tagger.ScoringEngine = RnnScoringEngine.TorchSharp;
+        var torchTags = OnnxExportTests.Keys(tagger.Transform(input), "PredictedLabel");
+        var torch = OnnxExportTests.Floats(tagger.Transform(input), "Score");
+        tagger.ScoringEngine = RnnScoringEngine.OnnxRuntime;
+        Assert.Equal(torchTags, OnnxExportTests.Keys(tagger.Transform(input), "PredictedLabel"));
+        AssertClose(torch, OnnxExportTests.Floats(tagger.Transform(input), "Score"), "tagger");
+        Assert.Contains(torchTags, t => t.Length == 0);
+    }
+
+    [Fact]
     public void ALoadedZipScoresThroughOnnxRuntimeAsTheFittedModel()
     {
         var ml = new MLContext(seed: 1);
@@ -150,14 +171,15 @@ public sealed class OnnxRuntimeScoringTests : IDisposable
         Assert.Equal(Scores(classifier, RnnScoringEngine.OnnxRuntime, input, "Score"), auto);
         Assert.Single(messages, m => m.Contains("RnnSequenceClassifierTransformer: scoring with ONNX Runtime: ScoringEngine is Auto."));
 
-        // The tagger has no in-process ONNX graph yet: Auto keeps TorchSharp and says why; OnnxRuntime fails saying so.
+        // A CRF tagger has no ONNX form (Viterbi decoding): Auto keeps TorchSharp and says why; OnnxRuntime fails saying so.
         using var tagger = ml.Transforms.Rnn.LstmTagger(new LstmTagger.Options
         {
             FeatureColumnName = "Tokens", LabelColumnName = "Tags", EmbeddingSize = 4, HiddenSize = 4, MaxEpochs = 1, Seed = 1, EnsembleSize = 1,
+            UseCrf = true,
         }).Fit(data);
         tagger.ScoringEngine = RnnScoringEngine.Auto;
         OnnxExportTests.Keys(tagger.Transform(input), "PredictedLabel");
-        Assert.Contains(messages, m => m.Contains("LstmTaggerTransformer: scoring with TorchSharp (libtorch): the model has no ONNX form: LSTM Sequence Tagger: in-process ONNX Runtime scoring covers the classifier and the encoder"));
+        Assert.Contains(messages, m => m.Contains("LstmTaggerTransformer: scoring with TorchSharp (libtorch): the model has no ONNX form: LstmTaggerTransformer: feature column 'Tokens': CRF decoding (Viterbi) is not exported"));
         tagger.ScoringEngine = RnnScoringEngine.OnnxRuntime;
         var error = Assert.Throws<InvalidOperationException>(() => OnnxExportTests.Keys(tagger.Transform(input), "PredictedLabel"));
         Assert.StartsWith("LstmTaggerTransformer: ScoringEngine is OnnxRuntime, but the model has no ONNX form:", error.Message);

@@ -192,8 +192,8 @@ public abstract class RnnTransformerBase : RowToRowTransformerBase, ITransformer
     /// <summary>
     /// The ONNX Runtime session for <paramref name="rows"/> rows when ONNX Runtime scores, null when TorchSharp does;
     /// logs the choice once per engine. One row runs on the calling thread (measured: a single row's small operators
-    /// ran 1.6x slower at the median on a pool of two threads, and several PredictionEngines then compete for
-    /// cores); a batch runs on every core (measured: one thread scored batches at 0.55-0.85 of libtorch's rate).
+    /// ran 1.3-1.6x slower at the median on a pool of two threads, and several PredictionEngines then compete for
+    /// cores); a batch runs on every core (measured: one thread scored batches at 0.5-0.7 of libtorch's rate).
     /// </summary>
     private protected IOnnxScoringSession? ChooseOnnxSession(int rows)
     {

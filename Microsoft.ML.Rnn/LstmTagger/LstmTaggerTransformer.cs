@@ -124,24 +124,16 @@ public sealed class LstmTaggerTransformer : RnnTransformerBase, ISequenceScorer<
         new DataViewSchema.DetachedColumn(ScoreColumnName, new VectorDataViewType(NumberDataViewType.Single)),
     };
 
-    /// <summary>Not yet: the tagger's result is per token and, with a CRF, a decoded path; it scores with TorchSharp.</summary>
+    /// <summary>
+    /// The emissions of every step, flattened per row (N, L*T): the logarithm of the networks' mean tag probabilities
+    /// (one network's logits). CRF decoding has no such graph (see <see cref="WriteOnnxOutputs"/>).
+    /// </summary>
     private protected override string WriteOnnxResult(OnnxGraphWriter g, Func<SequenceEncoder, (string Outputs, string Final)> encode)
-        => throw new NotSupportedException($"{UserName}: in-process ONNX Runtime scoring covers the classifier and the encoder in this release, not the tagger.");
+        => g.Apply("Flatten", "emissions_flat", n => n.AddAttribute("axis", 1L), Emissions(g, encode));
 
     private protected override void WriteOnnxOutputs(OnnxGraphWriter g, Func<SequenceEncoder, (string Outputs, string Final)> encode, string[] outputs)
     {
-        if (UsesCrf)
-        {
-            throw new NotSupportedException($"{nameof(LstmTaggerTransformer)}: feature column '{FeatureColumnName}': CRF decoding (Viterbi) " +
-                "is not exported to ONNX: over sequences of any length it needs a Loop node with a subgraph, which ML.NET's ONNX export " +
-                "context cannot write; a tagger trained with UseCrf = false exports.");
-        }
-        // Each network's emissions (L, N, T) from every step's outputs, then batch-major (N, L, T); an ensemble's are the
-        // logarithm of the networks' mean probabilities, as SequenceTaggerEnsemble computes them.
-        var members = _network.Members.Select(member => g.Transpose(
-            g.Linear(encode(member.Encoder).Outputs, OnnxGraphWriter.ParameterOf(member, "output.weight"), OnnxGraphWriter.ParameterOf(member, "output.bias"), "emissions"),
-            [1, 0, 2], "emissions_by_row")).ToArray();
-        string emissions = g.LogMeanProbabilities(members, axis: 2);
+        string emissions = Emissions(g, encode);
         // PredictedLabel: the best tag per step as a 1-based key; Score: every step's tag probabilities, row-major.
         string best = g.Apply("ArgMax", "best", n => { n.AddAttribute("axis", 2L); n.AddAttribute("keepdims", 0L); }, emissions);
         g.Node("Cast", [g.Apply("Add", "key", best, g.Long(1, "one"))], [outputs[0]]).AddAttribute("to", typeof(uint));
@@ -149,11 +141,30 @@ public sealed class LstmTaggerTransformer : RnnTransformerBase, ISequenceScorer<
         g.Node("Reshape", [probabilities, g.Longs([0, -1], "flat")], [outputs[1]]);
     }
 
+    /// <summary>
+    /// (N, L, T) emissions: each network's from every step's outputs, then batch-major; an ensemble's are the logarithm
+    /// of the networks' mean probabilities, as <see cref="SequenceTaggerEnsemble"/> computes them.
+    /// </summary>
+    private string Emissions(OnnxGraphWriter g, Func<SequenceEncoder, (string Outputs, string Final)> encode)
+    {
+        if (UsesCrf)
+        {
+            throw new NotSupportedException($"{nameof(LstmTaggerTransformer)}: feature column '{FeatureColumnName}': CRF decoding (Viterbi) " +
+                "is not exported to ONNX: over sequences of any length it needs a Loop node with a subgraph, which ML.NET's ONNX export " +
+                "context cannot write; a tagger trained with UseCrf = false exports.");
+        }
+        var members = _network.Members.Select(member => g.Transpose(
+            g.Linear(encode(member.Encoder).Outputs, OnnxGraphWriter.ParameterOf(member, "output.weight"), OnnxGraphWriter.ParameterOf(member, "output.bias"), "emissions"),
+            [1, 0, 2], "emissions_by_row")).ToArray();
+        return g.LogMeanProbabilities(members, axis: 2);
+    }
+
     /// <summary>Tags and per-step probabilities of every row, one network call for all rows.</summary>
     TagResult[] ISequenceScorer<TagResult>.Score(SequenceRows rows)
     {
         ThrowIfDisposed();
-        ChooseOnnxSession(rows.Count);   // TorchSharp scores the tagger: logs why once, and refuses ScoringEngine = OnnxRuntime
+        if (ScoreThroughOnnxRuntime(rows) is { } emissions)
+            return emissions.Select((e, i) => TagsOf(e, rows.Lengths[i])).ToArray();
         return Inference.Run(() =>
         {
             var batch = rows.MakeBatch(Enumerable.Range(0, rows.Count).ToArray());
@@ -171,6 +182,30 @@ public sealed class LstmTaggerTransformer : RnnTransformerBase, ISequenceScorer<
             }
             return result;
         });
+    }
+
+    /// <summary>A row's tags (the best per step) and per-step probabilities from its (L*T) emissions.</summary>
+    private TagResult TagsOf(float[] emissions, int length)
+    {
+        var tags = new int[length];
+        var probabilities = new float[length * TagCount];
+        for (int t = 0; t < length; t++)
+        {
+            var step = emissions.AsSpan(t * TagCount, TagCount);
+            float max = float.NegativeInfinity;
+            for (int k = 0; k < TagCount; k++)
+            {
+                if (step[k] > max)
+                {
+                    max = step[k];
+                    tags[t] = k;
+                }
+            }
+            double sum = 0;
+            for (int k = 0; k < TagCount; k++) sum += Math.Exp(step[k] - max);
+            for (int k = 0; k < TagCount; k++) probabilities[t * TagCount + k] = (float)(Math.Exp(step[k] - max) / sum);
+        }
+        return new TagResult(tags, probabilities);
     }
 
     Delegate ISequenceScorer<TagResult>.MakeGetter(int output, Func<TagResult> current)
