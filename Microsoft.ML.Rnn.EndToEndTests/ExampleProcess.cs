@@ -39,6 +39,12 @@ internal static class ExampleProcess
             psi.ArgumentList.Add(arg);
         // Other test processes may compute at the same time on few cores: one libtorch thread per process.
         psi.Environment["OMP_NUM_THREADS"] = "1";
+        // `dotnet publish` from a test: the test host's MSBuild settings must not leak into the child build, and no
+        // build server may outlive it.
+        foreach (var name in psi.Environment.Keys.Where(k => k.StartsWith("MSBuild", StringComparison.OrdinalIgnoreCase)).ToList())
+            psi.Environment.Remove(name);
+        psi.Environment["UseSharedCompilation"] = "false";
+        psi.Environment["DOTNET_CLI_DO_NOT_USE_MSBUILD_SERVER"] = "1";
         // The predictions are compared bit for bit across processes: this relies on the default fused-kernel policy
         // (VerifyWithoutTiming), under which every process takes the same way of computing each kernel.
         psi.Environment.Remove("MICROSOFT_ML_RNN_FUSED_KERNELS");

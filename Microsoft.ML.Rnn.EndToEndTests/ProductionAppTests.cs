@@ -6,9 +6,10 @@ namespace Microsoft.ML.Rnn.EndToEndTests;
 
 /// <summary>
 /// Train in one process, score in another: examples/DigitsRows trains a small model, saves the zip and writes its own
-/// scores of every digit row; examples/ProductionApp loads that zip (it has no training code) and scores the same file
-/// with a PredictionEngine row by row and with Transform in batches. Predictions must be identical, and a missing or
-/// corrupt zip must end the app with a clear message and a non-zero exit code.
+/// scores of every digit row; examples/ProductionApp loads that zip (it has no training code and no libtorch: it scores
+/// through ONNX Runtime in-process) and scores the same file with a PredictionEngine row by row and with Transform in
+/// batches. Predictions must be the training process's, and a missing or corrupt zip must end the app with a clear
+/// message and a non-zero exit code.
 /// </summary>
 [TestClass]
 public sealed class ProductionAppTests
@@ -56,34 +57,75 @@ public sealed class ProductionAppTests
     }
 
     [TestMethod]
-    public void ProductionAppScoresTheFileExactlyAsTheTrainingProcessDid()
+    public void ProductionAppScoresTheZipThroughOnnxRuntimeAsTheTrainingProcessDidWithoutLibtorch()
     {
+        string folder = Path.GetDirectoryName(ExampleProcess.ProductionApp)!;
+        AssertNoLibtorch(folder, "before the run");
         string batch = Path.Combine(s_directory, "production-batch.tsv");
         string single = Path.Combine(s_directory, "production-single.tsv");
         var (exitCode, output, error) = ExampleProcess.Run(ExampleProcess.ProductionApp, s_directory,
             s_model, "--rows", "5", "--scores", batch, "--single-scores", single);
         Assert.AreEqual(0, exitCode, $"ProductionApp failed:\n{output}\n{error}");
 
+        // The training process scored through libtorch, the app through ONNX Runtime: the same predicted class for
+        // every row, and the same probabilities up to float rounding (two runtimes sum in different orders); the
+        // PredictionEngine's rows as the batches'.
         string[] expected = File.ReadAllLines(s_trainerScores);
-        string[] batchLines = File.ReadAllLines(batch);
         Assert.AreEqual(1797, expected.Length);
-        // Round-trip floats: identical text means bit-identical probabilities for every row.
-        CollectionAssert.AreEqual(expected, batchLines);
-        // The PredictionEngine (one row at a time) agrees with the batched Transform: same predicted class, and the
-        // same probabilities up to float rounding (a batch of 1 and a batch of 32 take different matmul kernels).
+        AssertSameScores(expected, File.ReadAllLines(batch));
         string[] singleLines = File.ReadAllLines(single);
         Assert.HasCount(5, singleLines);
-        for (int row = 0; row < 5; row++)
-        {
-            var (batchKey, batchScores) = Parse(expected[row]);
-            var (singleKey, singleScores) = Parse(singleLines[row]);
-            Assert.AreEqual(batchKey, singleKey, $"row {row}");
-            Assert.HasCount(batchScores.Length, singleScores);
-            for (int k = 0; k < batchScores.Length; k++)
-                Assert.AreEqual(batchScores[k], singleScores[k], 1e-5f, $"row {row}, class {k}");
-        }
+        AssertSameScores(expected[..5], singleLines);
         StringAssert.Contains(output, "scored 1797 rows in batches");
         StringAssert.Contains(output, "row 0: predicted ");
+        // Nothing reached for libtorch: TorchSharp would have copied it next to the app on first use.
+        AssertNoLibtorch(folder, "after the run");
+    }
+
+    /// <summary>
+    /// examples/ProductionApp published for Linux x64 as a user would ship it: small (no libtorch), and the published
+    /// app scores the zip as the training process did.
+    /// </summary>
+    [TestMethod]
+    public void PublishedProductionAppIsSmallHoldsNoLibtorchAndScoresTheZip()
+    {
+        string project = Path.GetFullPath(Path.Combine(Path.GetDirectoryName(ExampleProcess.ProductionApp)!, "..", "..", "..", "ProductionApp.csproj"));
+        string published = Path.Combine(s_directory, "published");
+        var (exitCode, output, error) = ExampleProcess.Run("publish", s_directory, project, "-c", "Release", "-r", "linux-x64", "-o", published,
+            "-nodeReuse:false", "--disable-build-servers");
+        Assert.AreEqual(0, exitCode, $"dotnet publish failed:\n{output}\n{error}");
+        long bytes = Directory.GetFiles(published, "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length);
+        Assert.IsLessThanOrEqualTo(60L * 1024 * 1024, bytes, $"published size {bytes:N0} bytes");
+        AssertNoLibtorch(published, "in the published folder");
+
+        string scores = Path.Combine(s_directory, "published-batch.tsv");
+        (exitCode, output, error) = ExampleProcess.Run(Path.Combine(published, "ProductionApp.dll"), s_directory, s_model, "--rows", "1", "--scores", scores);
+        Assert.AreEqual(0, exitCode, $"published ProductionApp failed:\n{output}\n{error}");
+        AssertSameScores(File.ReadAllLines(s_trainerScores), File.ReadAllLines(scores));
+        AssertNoLibtorch(published, "after the published app ran");
+    }
+
+    /// <summary>No libtorch library under <paramref name="folder"/> (TorchSharp's own small wrapper, libLibTorchSharp.so, is allowed).</summary>
+    private static void AssertNoLibtorch(string folder, string when)
+    {
+        var libtorch = Directory.GetFiles(folder, "*", SearchOption.AllDirectories).Select(Path.GetFileName)
+            .Where(f => f!.StartsWith("libtorch", StringComparison.Ordinal) || f!.StartsWith("libc10", StringComparison.Ordinal)).ToList();
+        Assert.IsEmpty(libtorch, $"libtorch {when}: {string.Join(", ", libtorch)}");
+    }
+
+    /// <summary>The same predicted key for every row and the same probabilities within 1e-5 (two runtimes, float32).</summary>
+    private static void AssertSameScores(string[] expected, string[] actual)
+    {
+        Assert.HasCount(expected.Length, actual);
+        for (int row = 0; row < expected.Length; row++)
+        {
+            var (expectedKey, expectedScores) = Parse(expected[row]);
+            var (key, scores) = Parse(actual[row]);
+            Assert.AreEqual(expectedKey, key, $"row {row}");
+            Assert.HasCount(expectedScores.Length, scores);
+            for (int k = 0; k < scores.Length; k++)
+                Assert.AreEqual(expectedScores[k], scores[k], 1e-5f, $"row {row}, class {k}");
+        }
     }
 
     /// <summary>
@@ -97,16 +139,7 @@ public sealed class ProductionAppTests
         string batch = Path.Combine(s_directory, "onnx-batch.tsv");
         var (exitCode, output, error) = ExampleProcess.Run(ExampleProcess.OnnxProductionApp, s_directory, s_onnx, "--rows", "2", "--scores", batch);
         Assert.AreEqual(0, exitCode, $"OnnxProductionApp failed:\n{output}\n{error}");
-        string[] expected = File.ReadAllLines(s_trainerScores), actual = File.ReadAllLines(batch);
-        Assert.HasCount(expected.Length, actual);
-        for (int row = 0; row < expected.Length; row++)
-        {
-            var (expectedKey, expectedScores) = Parse(expected[row]);
-            var (key, scores) = Parse(actual[row]);
-            Assert.AreEqual(expectedKey, key, $"row {row}");
-            for (int k = 0; k < scores.Length; k++)
-                Assert.AreEqual(expectedScores[k], scores[k], 1e-5f, $"row {row}, class {k}");
-        }
+        AssertSameScores(File.ReadAllLines(s_trainerScores), File.ReadAllLines(batch));
         StringAssert.Contains(output, "scored 1797 rows in one call");
         var files = Directory.GetFiles(Path.GetDirectoryName(ExampleProcess.OnnxProductionApp)!, "*", SearchOption.AllDirectories).Select(Path.GetFileName).ToList();
         CollectionAssert.Contains(files, "Microsoft.ML.OnnxRuntime.dll");

@@ -134,6 +134,51 @@ public sealed class OnnxRuntimeScoringTests : IDisposable
     }
 
     [Fact]
+    public void AZipLoadedForOnnxRuntimeScoresFromItsOwnGraphWithoutReadingTheNetwork()
+    {
+        var ml = new MLContext(seed: 1);
+        var data = OnnxExportTests.Rows(ml, 60, seed: 2);
+        using var model = ml.Transforms.Rnn.SequenceClassifier(OnnxExportTests.ClassifierOptions("gru bidirectional ensemble")).Fit(data);
+        var input = OnnxExportTests.Only(ml, data, "Tokens");
+        string path = Path.Combine(_directory, "classifier.zip");
+        ml.Model.Save(model, input.Schema, path);
+        using (var zip = System.IO.Compression.ZipFile.OpenRead(path))
+            Assert.Contains(zip.Entries, e => e.FullName.EndsWith("/OnnxGraph", StringComparison.Ordinal) || e.FullName == "OnnxGraph");
+        var expected = Scores(model, RnnScoringEngine.TorchSharp, input, "Score");
+
+        var previous = RnnTransformerBase.DefaultScoringEngine;
+        RnnTransformerBase.DefaultScoringEngine = RnnScoringEngine.Auto;
+        try
+        {
+            // Loaded for ONNX Runtime: the zip's graph is opened at load and the network is never read (no libtorch call).
+            using var loaded = (RnnSequenceClassifierTransformer)new MLContext().Model.Load(path, out _);
+            Assert.False(loaded.NetworkIsRead);
+            AssertClose(expected, OnnxExportTests.Floats(loaded.Transform(input), "Score"), "loaded for ONNX Runtime");
+            Assert.False(loaded.NetworkIsRead);
+            // TorchSharp when asked: the network is read then, and scores as the fitted model.
+            Assert.Equal(expected, Scores(loaded, RnnScoringEngine.TorchSharp, input, "Score"));
+            Assert.True(loaded.NetworkIsRead);
+
+            // A damaged graph fails the load, naming the component.
+            string damaged = Path.Combine(_directory, "damaged.zip");
+            File.Copy(path, damaged);
+            int edited = ZipMutation.EditEntries(damaged, (name, bytes) =>
+            {
+                if (!name.EndsWith("OnnxGraph", StringComparison.Ordinal)) return false;
+                for (int i = 8; i < Math.Min(bytes.Length, 200); i++) bytes[i] ^= 0x5A;
+                return true;
+            });
+            Assert.Equal(1, edited);
+            var error = Assert.ThrowsAny<Exception>(() => new MLContext().Model.Load(damaged, out _));
+            Assert.Contains("RNN Sequence Classifier: the model's ONNX graph is damaged", (error.InnerException ?? error).Message);
+        }
+        finally
+        {
+            RnnTransformerBase.DefaultScoringEngine = previous;
+        }
+    }
+
+    [Fact]
     public void EightThreadsWithTheirOwnPredictionEnginesScoreIdentically()
     {
         var ml = new MLContext(seed: 1);

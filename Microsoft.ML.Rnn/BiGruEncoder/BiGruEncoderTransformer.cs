@@ -25,6 +25,22 @@ public sealed class BiGruEncoderTransformer : RnnTransformerBase, ISequenceScore
     {
         OutputColumnName = outputColumnName;
         Pooling = pooling;
+        OutputSize = (int)encoder.OutputSize;
+    }
+
+    /// <summary>A loaded encoder (see <see cref="RnnTransformerBase"/>'s loading constructor).</summary>
+    private BiGruEncoderTransformer(IHostEnvironment env, FeatureEncoding features, Header header, LoadedNetwork<SequenceEncoder> network)
+        : base(env, nameof(BiGruEncoderTransformer), features, header.BatchSize, () =>
+        {
+            var encoder = network.Read();
+            return (encoder, encoder);
+        }, network.Onnx, NetworkStream)
+    {
+        OutputColumnName = header.OutputColumnName;
+        Pooling = header.Pooling;
+        // A deferred network converts to ONNX, so its cells are LSTM (without a projection), GRU or simple RNN: D*H.
+        var o = network.EncoderOptions;
+        OutputSize = network.Defer ? (o.Bidirectional ? 2 : 1) * (int)o.HiddenSize : (int)Encoder.OutputSize;
     }
 
     /// <summary>The vector column added.</summary>
@@ -34,7 +50,7 @@ public sealed class BiGruEncoderTransformer : RnnTransformerBase, ISequenceScore
     public SequencePooling Pooling { get; }
 
     /// <summary>Size of the output vector: directions × hidden size.</summary>
-    public int OutputSize => (int)Encoder.OutputSize;
+    public int OutputSize { get; }
 
     // Format history:
     // 0x00010001: initial.
@@ -79,8 +95,7 @@ public sealed class BiGruEncoderTransformer : RnnTransformerBase, ISequenceScore
             },
             minimumParameters: (_, encoder) => EncoderOptionsPersistence.MinimumParameters(encoder),
             build: (_, encoder) => encoder,
-            create: (features, header, encoder) => new BiGruEncoderTransformer(env, features, header.OutputColumnName, header.Pooling,
-                header.BatchSize, encoder, torch.CPU));
+            create: (features, header, network) => new BiGruEncoderTransformer(env, features, header, network));
 
     private static IRowMapper Create(IHostEnvironment env, ModelLoadContext ctx, DataViewSchema inputSchema)
         => Create(env, ctx).MakeRowMapper(inputSchema);

@@ -20,7 +20,9 @@ namespace Microsoft.ML.Rnn;
 /// </summary>
 public abstract class RnnTransformerBase : RowToRowTransformerBase, ITransformer, IDisposable, ISequenceScorer
 {
-    private readonly torch.nn.Module _network;
+    private readonly Lazy<(torch.nn.Module Module, SequenceEncoder Encoder, NetworkInference Inference)> _network;
+    private readonly bool _onCpu;
+    private readonly byte[]? _savedOnnxModel;    // the component's own ONNX graph as the zip holds it (OnnxGraphStream)
     private readonly string _networkStream;
     private readonly string _name;
     private readonly Lock _engineGate = new();
@@ -32,7 +34,7 @@ public abstract class RnnTransformerBase : RowToRowTransformerBase, ITransformer
     private RnnScoringEngine? _loggedEngine;
     private bool _disposed;
 
-    /// <summary>Takes ownership of <paramref name="network"/>, whose recurrent part is <paramref name="encoder"/>.</summary>
+    /// <summary>Takes ownership of <paramref name="network"/>, whose recurrent part is <paramref name="encoder"/> (a fitted component).</summary>
     private protected RnnTransformerBase(IHostEnvironment env, string name, FeatureEncoding features, int batchSize,
         torch.nn.Module network, SequenceEncoder encoder, string networkStream, torch.Device device, FusedKernelPolicy? fusedKernels)
         : base(env.Register(name))
@@ -40,11 +42,61 @@ public abstract class RnnTransformerBase : RowToRowTransformerBase, ITransformer
         _name = name;
         Features = features;
         BatchSize = batchSize;
-        _network = network;
         _networkStream = networkStream;
-        Encoder = encoder;
-        _network.eval();
-        Inference = new NetworkInference(network, device, Host, fusedKernels);
+        _onCpu = device.type == DeviceType.CPU;
+        network.eval();
+        var inference = new NetworkInference(network, device, Host, fusedKernels);
+        _network = new Lazy<(torch.nn.Module, SequenceEncoder, NetworkInference)>(() => (network, encoder, inference));
+        _ = _network.Value;
+    }
+
+    /// <summary>
+    /// A component loaded from a zip: <paramref name="read"/> builds the network from the zip's weights on the CPU. It
+    /// runs now, unless ONNX Runtime opened the zip's graph at load (<paramref name="onnx"/>'s session): then only when
+    /// TorchSharp is needed, so that an application without libtorch loads and scores the zip.
+    /// </summary>
+    private protected RnnTransformerBase(IHostEnvironment env, string name, FeatureEncoding features, int batchSize,
+        Func<(torch.nn.Module Module, SequenceEncoder Encoder)> read, LoadedOnnx onnx, string networkStream)
+        : base(env.Register(name))
+    {
+        _name = name;
+        Features = features;
+        BatchSize = batchSize;
+        _networkStream = networkStream;
+        _onCpu = true;
+        _savedOnnxModel = onnx.Model;
+        bool deferNetwork = onnx.RowSession is not null;
+        if (deferNetwork)
+        {
+            _onnxModel = onnx.Model;
+            _onnxEngine = onnx.Engine;
+            _rowSession = onnx.RowSession;
+        }
+        _network = new Lazy<(torch.nn.Module, SequenceEncoder, NetworkInference)>(() =>
+        {
+            var (module, encoder) = ReadNetwork(read);
+            module.eval();
+            return (module, encoder, new NetworkInference(module, torch.CPU, Host, null));
+        });
+        if (!deferNetwork)
+            _ = _network.Value;   // a damaged weights entry fails the load, as the zip is read
+    }
+
+    /// <summary>Builds a loaded network; without libtorch, fails saying what needs it.</summary>
+    private (torch.nn.Module, SequenceEncoder) ReadNetwork(Func<(torch.nn.Module, SequenceEncoder)> read)
+    {
+        try
+        {
+            return read();
+        }
+        catch (Exception e) when (e is TypeInitializationException or DllNotFoundException
+                                      || (e is NotSupportedException && e.Message.Contains("libtorch", StringComparison.Ordinal)))
+        {
+            string why = _onnxUnavailable is { } reason ? $" ONNX Runtime cannot score it: {reason}." : "";
+            throw new InvalidOperationException($"{_name}: TorchSharp's native library (libtorch) is needed to score or save this model with " +
+                $"TorchSharp, and this application does not have it: reference libtorch-cpu-linux-x64 (or the TorchSharp-cpu or TorchSharp-cuda " +
+                $"package for your platform).{why}", e);
+        }
     }
 
     /// <summary>The input column read.</summary>
@@ -60,10 +112,17 @@ public abstract class RnnTransformerBase : RowToRowTransformerBase, ITransformer
     /// The trained recurrent encoder (embedding and cells) inside the network, owned by this transformer: for reading a
     /// cell's own states with the core's unrollers (e.g. a custom cell's, through <c>ScanUnroller</c>).
     /// </summary>
-    public SequenceEncoder Encoder { get; }
+    /// <remarks>A component loaded for ONNX Runtime reads its network (with libtorch) the first time this is read.</remarks>
+    public SequenceEncoder Encoder => _network.Value.Encoder;
 
     /// <summary>Runs the network for scoring (see <see cref="NetworkInference"/>).</summary>
-    private protected NetworkInference Inference { get; }
+    private protected NetworkInference Inference => _network.Value.Inference;
+
+    /// <summary>Whether the network has been read (always, but for a component loaded for ONNX Runtime that never needed TorchSharp).</summary>
+    internal bool NetworkIsRead => _network.IsValueCreated;
+
+    /// <summary>The network (the component's typed network), read from the zip's weights the first time it is needed.</summary>
+    private protected torch.nn.Module NetworkModule => _network.Value.Module;
 
     /// <summary>The engine every component scores with unless its <see cref="ScoringEngine"/> says otherwise (per process).</summary>
     public static RnnScoringEngine DefaultScoringEngine { get; set; } = RnnScoringEngine.Auto;
@@ -103,10 +162,13 @@ public abstract class RnnTransformerBase : RowToRowTransformerBase, ITransformer
         // the component's header (SaveHeader)
         // encoder description (EncoderOptionsPersistence.Write)
         // binary stream (the component's stream name): the network's weights
+        // optional binary stream "OnnxGraph" (OnnxGraphStream): the component's own ONNX graph, when it has one
         Features.Write(ctx);
         SaveHeader(ctx);
-        EncoderOptionsPersistence.Write(ctx, Encoder);
-        ModelPersistence.SaveModule(ctx, _networkStream, _network);
+        EncoderOptionsPersistence.Write(ctx, Encoder);   // saving reads the network (a deferred one too): its weights are written
+        ModelPersistence.SaveModule(ctx, _networkStream, NetworkModule);
+        if ((_savedOnnxModel ?? TryBuildOnnxModel(out _)) is { } graph)
+            OnnxGraphStream.Write(ctx, graph);
     }
 
     /// <summary>Releases the network's native memory (and the ONNX Runtime session, when one was opened).</summary>
@@ -114,7 +176,8 @@ public abstract class RnnTransformerBase : RowToRowTransformerBase, ITransformer
     {
         if (_disposed) return;
         _disposed = true;
-        _network.Dispose();
+        if (_network.IsValueCreated)
+            _network.Value.Module.Dispose();
         _rowSession?.Dispose();
         _batchSession?.Dispose();
     }
@@ -204,7 +267,7 @@ public abstract class RnnTransformerBase : RowToRowTransformerBase, ITransformer
         {
             why = "ScoringEngine is TorchSharp";
         }
-        else if (Inference.Device.type != DeviceType.CPU && setting == RnnScoringEngine.Auto)
+        else if (!_onCpu && setting == RnnScoringEngine.Auto)
         {
             why = $"the network runs on {Inference.Device}";
         }
@@ -235,7 +298,7 @@ public abstract class RnnTransformerBase : RowToRowTransformerBase, ITransformer
         return session;
     }
 
-    /// <summary>Finds the engine and builds the component's ONNX model; on failure records why, for the log or the error.</summary>
+    /// <summary>Finds the engine and the component's ONNX model (the zip's, or built now); on failure records why, for the log or the error.</summary>
     private void BuildOnnxModel()
     {
         if (OnnxScoringEngines.Find(out string missing) is not { } engine)
@@ -243,16 +306,30 @@ public abstract class RnnTransformerBase : RowToRowTransformerBase, ITransformer
             _onnxUnavailable = missing;
             return;
         }
+        string? why = null;
+        if ((_savedOnnxModel ?? TryBuildOnnxModel(out why)) is { } model)
+        {
+            _onnxModel = model;
+            _onnxEngine = engine;
+            return;
+        }
+        _onnxUnavailable = why;
+    }
+
+    /// <summary>The component's own ONNX model built from its network, or null with why it has none.</summary>
+    private byte[]? TryBuildOnnxModel(out string? why)
+    {
+        why = null;
         try
         {
             using var scope = torch.NewDisposeScope();
             using var noGrad = torch.no_grad();
-            _onnxModel = ComponentOnnxModel.Build(_name, Features, WriteOnnxResult);
-            _onnxEngine = engine;
+            return ComponentOnnxModel.Build(_name, Features, WriteOnnxResult);
         }
         catch (NotSupportedException e)
         {
-            _onnxUnavailable = "the model has no ONNX form: " + e.Message;
+            why = "the model has no ONNX form: " + e.Message;
+            return null;
         }
     }
 
@@ -273,14 +350,16 @@ public abstract class RnnTransformerBase : RowToRowTransformerBase, ITransformer
 
     /// <summary>
     /// Loads a component's zip entry: version and guard, the feature column, the component's header
-    /// (<paramref name="readHeader"/> reads it from the same context and checks its values), the encoder description, and the network's weights
-    /// into the network <paramref name="build"/> makes (after checking the stream holds at least
-    /// <paramref name="minimumParameters"/> beyond the encoder's); <paramref name="create"/> then makes the transformer.
+    /// (<paramref name="readHeader"/> reads it from the same context and checks its values), the encoder description,
+    /// the network's weights (after checking the stream holds at least <paramref name="minimumParameters"/> beyond the
+    /// encoder's) and the component's ONNX graph when the zip has one; <paramref name="create"/> then makes the
+    /// transformer from them and from how to read the network into the one <paramref name="build"/> makes, and whether
+    /// reading it can wait (the zip's graph will be scored by ONNX Runtime: no libtorch call until TorchSharp is needed).
     /// </summary>
     private protected static TTransformer Load<THeader, TNetwork, TTransformer>(IHostEnvironment env, ModelLoadContext ctx,
         VersionInfo version, string userName, string networkStream, Func<THeader> readHeader,
         Func<THeader, SequenceEncoderOptions, double> minimumParameters, Func<THeader, SequenceEncoder, TNetwork> build,
-        Func<FeatureEncoding, THeader, TNetwork, TTransformer> create)
+        Func<FeatureEncoding, THeader, LoadedNetwork<TNetwork>, TTransformer> create)
         where TNetwork : torch.nn.Module
     {
         ModelPersistence.BeginLoad(ctx, version, userName);
@@ -291,9 +370,48 @@ public abstract class RnnTransformerBase : RowToRowTransformerBase, ITransformer
             var encoderOptions = EncoderOptionsPersistence.Read(ctx, userName);
             features.CheckNetwork(encoderOptions, userName);
             ModelPersistence.CheckNetworkFits(ctx, networkStream, minimumParameters(header, encoderOptions), userName);
-            var network = ModelPersistence.LoadModule(ctx, networkStream, build(header, new SequenceEncoder(encoderOptions)), userName);
-            return create(features, header, network);
+            byte[] weights = ModelPersistence.ReadWeights(ctx, networkStream, userName);
+            uint written = ctx.Header.ModelVerWritten;
+            var onnx = OpenOnnxGraph(OnnxGraphStream.Read(ctx, userName), userName);
+            return create(features, header, new LoadedNetwork<TNetwork>(
+                () => ModelPersistence.LoadModule(weights, written, networkStream, build(header, new SequenceEncoder(encoderOptions)), userName),
+                encoderOptions, onnx));
         });
+    }
+
+    /// <summary>
+    /// The zip's ONNX graph, opened now when ONNX Runtime will score it (the process default is not TorchSharp and the
+    /// engine is there): a damaged graph then fails the load, and the network need not be read.
+    /// </summary>
+    private static LoadedOnnx OpenOnnxGraph(byte[]? model, string userName)
+    {
+        if (model is null || DefaultScoringEngine == RnnScoringEngine.TorchSharp || OnnxScoringEngines.Find(out _) is not { } engine)
+            return new LoadedOnnx(model, null, null);
+        try
+        {
+            return new LoadedOnnx(model, engine, engine.Open(model, 1));
+        }
+        catch (Exception e) when (e is DllNotFoundException or TypeInitializationException or EntryPointNotFoundException or BadImageFormatException)
+        {
+            return new LoadedOnnx(model, null, null);   // ONNX Runtime's native library is missing: TorchSharp scores, and the log says why
+        }
+        catch (Exception e)
+        {
+            throw new FormatException($"{userName}: the model's ONNX graph is damaged: {e.Message}", e);
+        }
+    }
+
+    /// <summary>A loaded component's ONNX graph (null when its zip has none), with ONNX Runtime's session on it when opened at load.</summary>
+    private protected sealed record LoadedOnnx(byte[]? Model, IOnnxScoringEngine? Engine, IOnnxScoringSession? RowSession);
+
+    /// <summary>
+    /// How a loaded component reads its network (see <see cref="Load"/>), the encoder's description, the component's
+    /// ONNX graph, and whether reading the network can wait.
+    /// </summary>
+    private protected sealed record LoadedNetwork<TNetwork>(Func<TNetwork> Read, SequenceEncoderOptions EncoderOptions, LoadedOnnx Onnx)
+    {
+        /// <summary>Whether the network is read only when TorchSharp is needed.</summary>
+        public bool Defer => Onnx.RowSession is not null;
     }
 
     MissingKeyHandling ISequenceScorer.MissingKeys => MissingKeyHandling.MapToUnknownIndex;

@@ -25,7 +25,6 @@ public sealed class LstmTaggerTransformer : RnnTransformerBase, ISequenceScorer<
     /// <summary>One row's tags (0-based) and flattened per-step tag probabilities.</summary>
     internal sealed record TagResult(int[] Tags, float[] Scores);
 
-    private readonly SequenceTaggerEnsemble _network;
     private readonly KeyValueAnnotation? _tagNames;
 
     internal LstmTaggerTransformer(IHostEnvironment env, FeatureEncoding features, int tagCount, KeyValueAnnotation? tagNames,
@@ -34,20 +33,36 @@ public sealed class LstmTaggerTransformer : RnnTransformerBase, ISequenceScorer<
     {
         TagCount = tagCount;
         _tagNames = tagNames;
-        _network = network;
+        UsesCrf = network.UsesCrf;
+        EnsembleSize = network.Members.Count;
+    }
+
+    /// <summary>A loaded tagger (see <see cref="RnnTransformerBase"/>'s loading constructor).</summary>
+    private LstmTaggerTransformer(IHostEnvironment env, FeatureEncoding features, Header header, LoadedNetwork<torch.nn.Module> network)
+        : base(env, nameof(LstmTaggerTransformer), features, header.BatchSize, () =>
+        {
+            var read = network.Read();
+            var ensemble = read as SequenceTaggerEnsemble ?? new SequenceTaggerEnsemble([(SequenceTaggerNetwork)read]);
+            return (ensemble, ensemble.Members[0].Encoder);
+        }, network.Onnx, NetworkStream)
+    {
+        TagCount = header.TagCount;
+        _tagNames = header.TagNames;
+        UsesCrf = header.UsesCrf;
+        EnsembleSize = Math.Max(1, header.Networks);   // 0: a zip from before ensembles, one network
     }
 
     /// <summary>Number of tags T.</summary>
     public int TagCount { get; }
 
     /// <summary>True when tags are decoded with the CRF (Viterbi).</summary>
-    public bool UsesCrf => _network.UsesCrf;
+    public bool UsesCrf { get; }
 
     /// <summary>Networks that tag together (1 unless trained as an ensemble).</summary>
-    public int EnsembleSize => _network.Members.Count;
+    public int EnsembleSize { get; }
 
     /// <summary>The trained networks (owned by this transformer).</summary>
-    internal SequenceTaggerEnsemble Network => _network;
+    internal SequenceTaggerEnsemble Network => (SequenceTaggerEnsemble)NetworkModule;
 
     // Format history:
     // 0x00010001: initial.
@@ -85,7 +100,7 @@ public sealed class LstmTaggerTransformer : RnnTransformerBase, ISequenceScorer<
         ModelPersistence.WriteKeyValues(ctx, Host, _tagNames);
         ctx.Writer.Write(BatchSize);
         ctx.Writer.Write((byte)(UsesCrf ? 1 : 0));
-        ctx.Writer.Write(_network.Members.Count);
+        ctx.Writer.Write(EnsembleSize);
     }
 
     private static LstmTaggerTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
@@ -107,8 +122,7 @@ public sealed class LstmTaggerTransformer : RnnTransformerBase, ISequenceScorer<
             build: (header, encoder) => header.Networks == 0
                 ? (torch.nn.Module)new SequenceTaggerNetwork(encoder, header.TagCount, header.UsesCrf)
                 : SequenceTaggerEnsemble.Create(encoder, header.Networks, header.TagCount, header.UsesCrf),
-            create: (features, header, network) => new LstmTaggerTransformer(env, features, header.TagCount, header.TagNames, header.BatchSize,
-                network as SequenceTaggerEnsemble ?? new SequenceTaggerEnsemble([(SequenceTaggerNetwork)network]), torch.CPU));
+            create: (features, header, network) => new LstmTaggerTransformer(env, features, header, network));
 
     private static IRowMapper Create(IHostEnvironment env, ModelLoadContext ctx, DataViewSchema inputSchema)
         => Create(env, ctx).MakeRowMapper(inputSchema);
@@ -153,7 +167,7 @@ public sealed class LstmTaggerTransformer : RnnTransformerBase, ISequenceScorer<
                 "is not exported to ONNX: over sequences of any length it needs a Loop node with a subgraph, which ML.NET's ONNX export " +
                 "context cannot write; a tagger trained with UseCrf = false exports.");
         }
-        var members = _network.Members.Select(member => g.Transpose(
+        var members = Network.Members.Select(member => g.Transpose(
             g.Linear(encode(member.Encoder).Outputs, OnnxGraphWriter.ParameterOf(member, "output.weight"), OnnxGraphWriter.ParameterOf(member, "output.bias"), "emissions"),
             [1, 0, 2], "emissions_by_row")).ToArray();
         return g.LogMeanProbabilities(members, axis: 2);
@@ -168,8 +182,8 @@ public sealed class LstmTaggerTransformer : RnnTransformerBase, ISequenceScorer<
         return Inference.Run(() =>
         {
             var batch = rows.MakeBatch(Enumerable.Range(0, rows.Count).ToArray());
-            var (emissions, lens) = _network.Forward(batch.To(Inference.Device));
-            var tags = _network.Decode(emissions, lens).data<long>().ToArray();
+            var (emissions, lens) = Network.Forward(batch.To(Inference.Device));
+            var tags = Network.Decode(emissions, lens).data<long>().ToArray();
             var probabilities = emissions.softmax(2).cpu().data<float>().ToArray();
             long steps = emissions.shape[1];
             var result = new TagResult[rows.Count];

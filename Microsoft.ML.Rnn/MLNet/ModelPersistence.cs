@@ -29,7 +29,7 @@ namespace Microsoft.ML.Rnn.MLNet;
 /// <para>
 /// Untrusted files (docs/reliability.md): every count read here is checked against the bytes left in the entry before
 /// anything is allocated; <see cref="CheckNetworkFits"/> bounds a network's size by its weights entry before the
-/// module is built; <see cref="LoadModule"/> walks the weights entry (names, types, shapes, byte counts) against the
+/// module is built; <see cref="LoadModule{T}(byte[], uint, string, T, string)"/> walks the weights entry (names, types, shapes, byte counts) against the
 /// module before TorchSharp reads it; <see cref="Guard{T}"/> turns every decoding failure into a
 /// <see cref="FormatException"/> naming the component. Nothing in a model file is executed: the weights are
 /// TorchSharp's raw tensor format (name, type code, shape, little-endian values), not pickle, and no
@@ -150,18 +150,52 @@ internal static class ModelPersistence
         ctx.SaveBinaryStream(streamName, writer => module.save(writer));
     }
 
+    /// <summary>The bytes of weights stream <paramref name="streamName"/> (read once; the network is built from them later or now).</summary>
+    public static byte[] ReadWeights(ModelLoadContext ctx, string streamName, string componentName)
+    {
+        ArgumentNullException.ThrowIfNull(ctx);
+        byte[]? weights = null;
+        ctx.TryLoadBinaryStream(streamName, reader =>
+        {
+            using var copy = new MemoryStream();
+            reader.BaseStream.CopyTo(copy);
+            weights = copy.ToArray();
+        });
+        return weights ?? throw new FormatException($"{componentName}: the model has no '{streamName}' entry with the network weights; the file is incomplete or not a {componentName} model.");
+    }
+
     /// <summary>
     /// Reads weights saved by <see cref="SaveModule"/> into <paramref name="module"/>, a module just built for them
-    /// with the same structure (names and shapes), and returns it; when loading fails the module is disposed (its
-    /// native memory freed) before the exception propagates.
+    /// with the same structure (names and shapes), and returns it; when loading fails the module is disposed.
     /// </summary>
     public static T LoadModule<T>(ModelLoadContext ctx, string streamName, T module, string componentName) where T : torch.nn.Module
     {
-        ArgumentNullException.ThrowIfNull(ctx);
+        byte[] weights;
+        try
+        {
+            weights = ReadWeights(ctx, streamName, componentName);
+        }
+        catch
+        {
+            module.Dispose();
+            throw;
+        }
+        return LoadModule(weights, ctx.Header.ModelVerWritten, streamName, module, componentName);
+    }
+
+    /// <summary>
+    /// Reads <paramref name="weights"/> (a weights stream written by <see cref="SaveModule"/> in a zip of format
+    /// <paramref name="versionWritten"/>) into <paramref name="module"/>, a module just built for them with the same
+    /// structure (names and shapes), and returns it; when loading fails the module is disposed (its native memory
+    /// freed) before the exception propagates.
+    /// </summary>
+    public static T LoadModule<T>(byte[] weights, uint versionWritten, string streamName, T module, string componentName) where T : torch.nn.Module
+    {
+        ArgumentNullException.ThrowIfNull(weights);
         ArgumentNullException.ThrowIfNull(module);
         try
         {
-            LoadWeights(ctx, streamName, module, componentName);
+            LoadWeights(new BinaryReader(new MemoryStream(weights, writable: false)), versionWritten, streamName, module, componentName);
             return module;
         }
         catch
@@ -171,32 +205,24 @@ internal static class ModelPersistence
         }
     }
 
-    private static void LoadWeights(ModelLoadContext ctx, string streamName, torch.nn.Module module, string componentName)
+    private static void LoadWeights(BinaryReader reader, uint versionWritten, string streamName, torch.nn.Module module, string componentName)
     {
-        bool found;
         try
         {
-            found = ctx.TryLoadBinaryStream(streamName, reader =>
+            if (versionWritten < UniformWeightNamesVersion)
             {
-                if (ctx.Header.ModelVerWritten < UniformWeightNamesVersion)
-                {
-                    // Checked while copied with the current names, and loaded from the copy.
-                    using var renamed = new MemoryStream();
-                    using (var writer = new BinaryWriter(renamed, System.Text.Encoding.UTF8, leaveOpen: true))
-                        CheckStateDictionary(reader, module, writer);
-                    renamed.Position = 0;
-                    module.load(new BinaryReader(renamed), strict: true);
-                    return;
-                }
-                var stream = reader.BaseStream;
-                if (stream.CanSeek)
-                {
-                    long start = stream.Position;
-                    CheckStateDictionary(reader, module);
-                    stream.Position = start;
-                }
-                module.load(reader, strict: true);
-            });
+                // Checked while copied with the current names, and loaded from the copy.
+                using var renamed = new MemoryStream();
+                using (var writer = new BinaryWriter(renamed, System.Text.Encoding.UTF8, leaveOpen: true))
+                    CheckStateDictionary(reader, module, writer);
+                renamed.Position = 0;
+                module.load(new BinaryReader(renamed), strict: true);
+                return;
+            }
+            long start = reader.BaseStream.Position;
+            CheckStateDictionary(reader, module);
+            reader.BaseStream.Position = start;
+            module.load(reader, strict: true);
         }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException or IOException or OverflowException
                                       or NotImplementedException or FormatException)
@@ -204,8 +230,6 @@ internal static class ModelPersistence
             throw new FormatException($"{componentName}: the network weights in the model ('{streamName}') do not " +
                                       $"match the network described by the model: {e.Message}", e);
         }
-        if (!found)
-            throw new FormatException($"{componentName}: the model has no '{streamName}' entry with the network weights; the file is incomplete or not a {componentName} model.");
     }
 
     /// <summary>

@@ -25,8 +25,8 @@ public sealed class RnnSequenceClassifierTransformer : RnnTransformerBase, ISequ
     internal const string PredictedLabelColumnName = "PredictedLabel";
     private const string NetworkStream = "Network";
 
-    private readonly SequenceClassifierEnsemble _network;
     private readonly KeyValueAnnotation? _labelNames;
+    private readonly SequencePooling _pooling;
 
     internal RnnSequenceClassifierTransformer(IHostEnvironment env, FeatureEncoding features, bool isBinary,
         int classCount, KeyValueAnnotation? labelNames, int batchSize, SequenceClassifierEnsemble network, torch.Device device, FusedKernelPolicy? fusedKernels = null)
@@ -35,7 +35,24 @@ public sealed class RnnSequenceClassifierTransformer : RnnTransformerBase, ISequ
         IsBinary = isBinary;
         ClassCount = classCount;
         _labelNames = labelNames;
-        _network = network;
+        EnsembleSize = network.Members.Count;
+        _pooling = network.Pooling;
+    }
+
+    /// <summary>A loaded classifier (see <see cref="RnnTransformerBase"/>'s loading constructor).</summary>
+    private RnnSequenceClassifierTransformer(IHostEnvironment env, FeatureEncoding features, Header header, LoadedNetwork<torch.nn.Module> network)
+        : base(env, nameof(RnnSequenceClassifierTransformer), features, header.BatchSize, () =>
+        {
+            var read = network.Read();
+            var ensemble = read as SequenceClassifierEnsemble ?? new SequenceClassifierEnsemble([(SequenceClassifierNetwork)read]);
+            return (ensemble, ensemble.Members[0].Encoder);
+        }, network.Onnx, NetworkStream)
+    {
+        IsBinary = header.IsBinary;
+        ClassCount = header.ClassCount;
+        _labelNames = header.LabelNames;
+        EnsembleSize = Math.Max(1, header.Networks);   // 0: a zip from before ensembles, one network
+        _pooling = header.Pooling;
     }
 
     /// <summary>Values per step of a Single input (1 for key input).</summary>
@@ -48,10 +65,10 @@ public sealed class RnnSequenceClassifierTransformer : RnnTransformerBase, ISequ
     public int ClassCount { get; }
 
     /// <summary>Networks whose mean class probabilities the model scores (1 unless trained as an ensemble).</summary>
-    public int EnsembleSize => _network.Members.Count;
+    public int EnsembleSize { get; }
 
     /// <summary>The trained networks (owned by this transformer).</summary>
-    internal SequenceClassifierEnsemble Network => _network;
+    internal SequenceClassifierEnsemble Network => (SequenceClassifierEnsemble)NetworkModule;
 
     // Format history:
     // 0x00010001: initial.
@@ -90,8 +107,8 @@ public sealed class RnnSequenceClassifierTransformer : RnnTransformerBase, ISequ
         ctx.Writer.Write(ClassCount);
         ModelPersistence.WriteKeyValues(ctx, Host, _labelNames);
         ctx.Writer.Write(BatchSize);
-        ctx.Writer.Write((int)_network.Pooling);
-        ctx.Writer.Write(_network.Members.Count);
+        ctx.Writer.Write((int)_pooling);
+        ctx.Writer.Write(EnsembleSize);
     }
 
     private static RnnSequenceClassifierTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
@@ -113,9 +130,7 @@ public sealed class RnnSequenceClassifierTransformer : RnnTransformerBase, ISequ
             build: (header, encoder) => header.Networks == 0
                 ? (torch.nn.Module)new SequenceClassifierNetwork(encoder, header.ClassCount, header.Pooling)
                 : SequenceClassifierEnsemble.Create(encoder, header.Networks, header.ClassCount, header.Pooling),
-            create: (features, header, network) => new RnnSequenceClassifierTransformer(env, features, header.IsBinary, header.ClassCount,
-                header.LabelNames, header.BatchSize,
-                network as SequenceClassifierEnsemble ?? new SequenceClassifierEnsemble([(SequenceClassifierNetwork)network]), torch.CPU));
+            create: (features, header, network) => new RnnSequenceClassifierTransformer(env, features, header, network));
 
     private static IRowMapper Create(IHostEnvironment env, ModelLoadContext ctx, DataViewSchema inputSchema)
         => Create(env, ctx).MakeRowMapper(inputSchema);
@@ -146,7 +161,7 @@ public sealed class RnnSequenceClassifierTransformer : RnnTransformerBase, ISequ
     /// <summary>The logits (N, C) the network returns: one member's, or the logarithm of the members' mean probabilities.</summary>
     private protected override string WriteOnnxResult(OnnxGraphWriter g, Func<SequenceEncoder, (string Outputs, string Final)> encode)
     {
-        var members = _network.Members.Select(member =>
+        var members = Network.Members.Select(member =>
         {
             string pooled = OnnxEncoderExport.Pool(g, encode(member.Encoder), member.Pooling);
             return g.Apply("Gemm", "logits", n => n.AddAttribute("transB", 1L), pooled, g.Parameter(member, "output.weight"), g.Parameter(member, "output.bias"));
@@ -181,7 +196,7 @@ public sealed class RnnSequenceClassifierTransformer : RnnTransformerBase, ISequ
         return ScoreThroughOnnxRuntime(rows) ?? Inference.Run(() =>
         {
             var batch = rows.MakeBatch(Enumerable.Range(0, rows.Count).ToArray());
-            var logits = _network.Forward(batch.To(Inference.Device)).cpu().data<float>().ToArray();
+            var logits = Network.Forward(batch.To(Inference.Device)).cpu().data<float>().ToArray();
             var result = new float[rows.Count][];
             for (int i = 0; i < result.Length; i++)
                 result[i] = logits.AsSpan(i * ClassCount, ClassCount).ToArray();

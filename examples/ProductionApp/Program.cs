@@ -1,5 +1,6 @@
 // A production application: it never trains. It loads a model zip saved by another program (examples/DigitsRows
-// writes digits-rnn.zip) with mlContext.Model.Load alone — no registration call, no training code — then
+// writes digits-rnn.zip) with mlContext.Model.Load alone — no registration call, no training code, no libtorch: the
+// recurrent component scores through ONNX Runtime in-process (Microsoft.ML.Rnn.OnnxRuntime, RnnScoringEngine.Auto) — then
 //   1. scores single rows with a PredictionEngine (the request/response path of a web service), and
 //   2. scores a whole CSV file in batches with Transform (the batch path; rows go through the network in batches).
 // Usage: dotnet run -c Release --project examples/ProductionApp [-- <model.zip> [<digits.csv>] [--rows N]
