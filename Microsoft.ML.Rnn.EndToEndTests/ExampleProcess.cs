@@ -26,6 +26,11 @@ internal static class ExampleProcess
 
     /// <summary>The exit code, standard output and standard error of <c>dotnet <paramref name="app"/> args</c> run in <paramref name="workingDirectory"/>.</summary>
     public static (int ExitCode, string Output, string Error) Run(string app, string workingDirectory, params string[] args)
+        => Run(app, workingDirectory, new Dictionary<string, string>(), args);
+
+    /// <summary>As <see cref="Run(string, string, string[])"/>, with <paramref name="environment"/> set in the child process.</summary>
+    public static (int ExitCode, string Output, string Error) Run(string app, string workingDirectory, IReadOnlyDictionary<string, string> environment,
+        params string[] args)
     {
         var psi = new ProcessStartInfo(Host)
         {
@@ -45,6 +50,8 @@ internal static class ExampleProcess
             psi.Environment.Remove(name);
         psi.Environment["UseSharedCompilation"] = "false";
         psi.Environment["DOTNET_CLI_DO_NOT_USE_MSBUILD_SERVER"] = "1";
+        foreach (var (name, value) in environment)
+            psi.Environment[name] = value;
         // The predictions are compared bit for bit across processes: this relies on the default fused-kernel policy
         // (VerifyWithoutTiming), under which every process takes the same way of computing each kernel.
         psi.Environment.Remove("MICROSOFT_ML_RNN_FUSED_KERNELS");

@@ -105,6 +105,31 @@ public sealed class ProductionAppTests
         AssertNoLibtorch(published, "after the published app ran");
     }
 
+    /// <summary>
+    /// A zip without its ONNX graph (as saved before the graph was written) needs the network, that is libtorch, which
+    /// the app does not ship: it stops with code 6 and a message saying so, instead of calling the file corrupt.
+    /// </summary>
+    [TestMethod]
+    public void AZipWithoutItsOnnxGraphExitsWithCodeSixSayingItNeedsLibtorch()
+    {
+        string withoutGraph = Path.Combine(s_directory, "without-graph.zip");
+        File.Copy(s_model, withoutGraph, overwrite: true);
+        using (var zip = System.IO.Compression.ZipFile.Open(withoutGraph, System.IO.Compression.ZipArchiveMode.Update))
+        {
+            var graphs = zip.Entries.Where(e => e.Name == "OnnxGraph").ToList();
+            Assert.HasCount(1, graphs);
+            graphs[0].Delete();
+        }
+        // TorchSharp would otherwise copy libtorch from the NuGet cache next to the app: give it an empty cache.
+        string emptyCache = Directory.CreateDirectory(Path.Combine(s_directory, "empty-nuget-cache")).FullName;
+        var (exitCode, _, error) = ExampleProcess.Run(ExampleProcess.ProductionApp, s_directory,
+            new Dictionary<string, string> { ["NUGET_PACKAGES"] = emptyCache }, withoutGraph);
+        Assert.AreEqual(6, exitCode, error);
+        StringAssert.Contains(error, "without-graph.zip' in this application: RnnSequenceClassifierTransformer: TorchSharp's native library (libtorch) is needed");
+        StringAssert.Contains(error, "ONNX Runtime does not score it: the zip holds no ONNX graph");
+        AssertNoLibtorch(Path.GetDirectoryName(ExampleProcess.ProductionApp)!, "after the run");
+    }
+
     /// <summary>No libtorch library under <paramref name="folder"/> (TorchSharp's own small wrapper, libLibTorchSharp.so, is allowed).</summary>
     private static void AssertNoLibtorch(string folder, string when)
     {

@@ -22,7 +22,7 @@ public abstract class RnnTransformerBase : RowToRowTransformerBase, ITransformer
 {
     private readonly Lazy<(torch.nn.Module Module, SequenceEncoder Encoder, NetworkInference Inference)> _network;
     private readonly bool _onCpu;
-    private readonly byte[]? _savedOnnxModel;    // the component's own ONNX graph as the zip holds it (OnnxGraphStream)
+    private readonly byte[]? _savedOnnxModel;    // the zip's own ONNX graph, when ONNX Runtime opened it at load (OnnxGraphStream)
     private readonly string _networkStream;
     private readonly string _name;
     private readonly Lock _engineGate = new();
@@ -31,6 +31,7 @@ public abstract class RnnTransformerBase : RowToRowTransformerBase, ITransformer
     private IOnnxScoringSession? _rowSession;     // one row (a PredictionEngine): one thread, the calling one
     private IOnnxScoringSession? _batchSession;   // a batch (Transform): every core
     private string? _onnxUnavailable;             // why ONNX Runtime cannot score this component (null: not tried yet)
+    private readonly string? _whyNotOpenedAtLoad; // why a loaded component's graph was not opened at load (for the libtorch error)
     private RnnScoringEngine? _loggedEngine;
     private bool _disposed;
 
@@ -65,6 +66,7 @@ public abstract class RnnTransformerBase : RowToRowTransformerBase, ITransformer
         _networkStream = networkStream;
         _onCpu = true;
         _savedOnnxModel = onnx.Model;
+        _whyNotOpenedAtLoad = onnx.WhyNotOpened;
         bool deferNetwork = onnx.RowSession is not null;
         if (deferNetwork)
         {
@@ -82,7 +84,10 @@ public abstract class RnnTransformerBase : RowToRowTransformerBase, ITransformer
             _ = _network.Value;   // a damaged weights entry fails the load, as the zip is read
     }
 
-    /// <summary>Builds a loaded network; without libtorch, fails saying what needs it.</summary>
+    /// <summary>
+    /// Builds a loaded network; without libtorch, fails with a <see cref="DllNotFoundException"/> saying what needs it
+    /// (not a format error: the file is fine, the application lacks a native library).
+    /// </summary>
     private (torch.nn.Module, SequenceEncoder) ReadNetwork(Func<(torch.nn.Module, SequenceEncoder)> read)
     {
         try
@@ -92,8 +97,8 @@ public abstract class RnnTransformerBase : RowToRowTransformerBase, ITransformer
         catch (Exception e) when (e is TypeInitializationException or DllNotFoundException
                                       || (e is NotSupportedException && e.Message.Contains("libtorch", StringComparison.Ordinal)))
         {
-            string why = _onnxUnavailable is { } reason ? $" ONNX Runtime cannot score it: {reason}." : "";
-            throw new InvalidOperationException($"{_name}: TorchSharp's native library (libtorch) is needed to score or save this model with " +
+            string why = (_onnxUnavailable ?? _whyNotOpenedAtLoad) is { } reason ? $" ONNX Runtime does not score it: {reason}." : "";
+            throw new DllNotFoundException($"{_name}: TorchSharp's native library (libtorch) is needed to score or save this model with " +
                 $"TorchSharp, and this application does not have it: reference libtorch-cpu-linux-x64 (or the TorchSharp-cpu or TorchSharp-cuda " +
                 $"package for your platform).{why}", e);
         }
@@ -370,30 +375,44 @@ public abstract class RnnTransformerBase : RowToRowTransformerBase, ITransformer
             var encoderOptions = EncoderOptionsPersistence.Read(ctx, userName);
             features.CheckNetwork(encoderOptions, userName);
             ModelPersistence.CheckNetworkFits(ctx, networkStream, minimumParameters(header, encoderOptions), userName);
-            byte[] weights = ModelPersistence.ReadWeights(ctx, networkStream, userName);
-            uint written = ctx.Header.ModelVerWritten;
-            var onnx = OpenOnnxGraph(OnnxGraphStream.Read(ctx, userName), userName);
-            return create(features, header, new LoadedNetwork<TNetwork>(
-                () => ModelPersistence.LoadModule(weights, written, networkStream, build(header, new SequenceEncoder(encoderOptions)), userName),
-                encoderOptions, onnx));
+            var onnx = OpenOnnxGraph(ctx, userName);
+            Func<TNetwork> read;
+            if (onnx.RowSession is null)
+            {
+                // Read now, while the zip is read (the transformer builds it in its constructor).
+                read = () => ModelPersistence.LoadModule(ctx, networkStream, build(header, new SequenceEncoder(encoderOptions)), userName);
+            }
+            else
+            {
+                // Kept for when TorchSharp is needed.
+                byte[] weights = ModelPersistence.ReadWeights(ctx, networkStream, userName);
+                uint written = ctx.Header.ModelVerWritten;
+                read = () => ModelPersistence.LoadModule(weights, written, networkStream, build(header, new SequenceEncoder(encoderOptions)), userName);
+            }
+            return create(features, header, new LoadedNetwork<TNetwork>(read, encoderOptions, onnx));
         });
     }
 
     /// <summary>
-    /// The zip's ONNX graph, opened now when ONNX Runtime will score it (the process default is not TorchSharp and the
-    /// engine is there): a damaged graph then fails the load, and the network need not be read.
+    /// The zip's ONNX graph, read and opened now when ONNX Runtime will score it (the process default is not TorchSharp
+    /// and the engine is there): a damaged graph then fails the load, and the network need not be read. Otherwise the
+    /// graph is not read (the network is, and can build it again).
     /// </summary>
-    private static LoadedOnnx OpenOnnxGraph(byte[]? model, string userName)
+    private static LoadedOnnx OpenOnnxGraph(ModelLoadContext ctx, string userName)
     {
-        if (model is null || DefaultScoringEngine == RnnScoringEngine.TorchSharp || OnnxScoringEngines.Find(out _) is not { } engine)
-            return new LoadedOnnx(model, null, null);
+        if (DefaultScoringEngine == RnnScoringEngine.TorchSharp)
+            return new LoadedOnnx(null, null, null, "DefaultScoringEngine is TorchSharp");
+        if (OnnxScoringEngines.Find(out string missing) is not { } engine)
+            return new LoadedOnnx(null, null, null, missing);
+        if (OnnxGraphStream.Read(ctx, userName) is not { } model)
+            return new LoadedOnnx(null, null, null, "the zip holds no ONNX graph (it was saved before 2026-12-07, or a part of the model has no ONNX form)");
         try
         {
-            return new LoadedOnnx(model, engine, engine.Open(model, 1));
+            return new LoadedOnnx(model, engine, engine.Open(model, 1), null);
         }
         catch (Exception e) when (e is DllNotFoundException or TypeInitializationException or EntryPointNotFoundException or BadImageFormatException)
         {
-            return new LoadedOnnx(model, null, null);   // ONNX Runtime's native library is missing: TorchSharp scores, and the log says why
+            return new LoadedOnnx(null, null, null, $"ONNX Runtime's native library could not be loaded ({e.GetType().Name}: {e.Message})");
         }
         catch (Exception e)
         {
@@ -401,8 +420,11 @@ public abstract class RnnTransformerBase : RowToRowTransformerBase, ITransformer
         }
     }
 
-    /// <summary>A loaded component's ONNX graph (null when its zip has none), with ONNX Runtime's session on it when opened at load.</summary>
-    private protected sealed record LoadedOnnx(byte[]? Model, IOnnxScoringEngine? Engine, IOnnxScoringSession? RowSession);
+    /// <summary>
+    /// A loaded component's ONNX graph with ONNX Runtime's session on it, when opened at load; otherwise why not (for the
+    /// error when the network then needs a libtorch the application lacks).
+    /// </summary>
+    private protected sealed record LoadedOnnx(byte[]? Model, IOnnxScoringEngine? Engine, IOnnxScoringSession? RowSession, string? WhyNotOpened);
 
     /// <summary>
     /// How a loaded component reads its network (see <see cref="Load"/>), the encoder's description, the component's

@@ -170,17 +170,20 @@ internal static class ModelPersistence
     /// </summary>
     public static T LoadModule<T>(ModelLoadContext ctx, string streamName, T module, string componentName) where T : torch.nn.Module
     {
-        byte[] weights;
+        ArgumentNullException.ThrowIfNull(ctx);
+        ArgumentNullException.ThrowIfNull(module);
         try
         {
-            weights = ReadWeights(ctx, streamName, componentName);
+            // Straight from the zip entry: a managed copy of the weights would be garbage of the network's size per load.
+            if (!ctx.TryLoadBinaryStream(streamName, reader => LoadWeights(reader, ctx.Header.ModelVerWritten, streamName, module, componentName)))
+                throw new FormatException($"{componentName}: the model has no '{streamName}' entry with the network weights; the file is incomplete or not a {componentName} model.");
+            return module;
         }
         catch
         {
             module.Dispose();
             throw;
         }
-        return LoadModule(weights, ctx.Header.ModelVerWritten, streamName, module, componentName);
     }
 
     /// <summary>
@@ -219,9 +222,13 @@ internal static class ModelPersistence
                 module.load(new BinaryReader(renamed), strict: true);
                 return;
             }
-            long start = reader.BaseStream.Position;
-            CheckStateDictionary(reader, module);
-            reader.BaseStream.Position = start;
+            var stream = reader.BaseStream;
+            if (stream.CanSeek)
+            {
+                long start = stream.Position;
+                CheckStateDictionary(reader, module);
+                stream.Position = start;
+            }
             module.load(reader, strict: true);
         }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException or IOException or OverflowException

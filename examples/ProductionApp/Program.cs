@@ -9,7 +9,8 @@
 // digits file copied next to this app. --scores / --single-scores write the scores in round-trip form (row, key,
 // probabilities) so that another process's predictions can be compared exactly.
 // Exit codes: 0 scored; 1 bad arguments; 2 model file missing; 3 model file unreadable (corrupt, truncated, not an
-// ML.NET model zip); 4 the model does not score digit rows; 5 data file missing or unreadable.
+// ML.NET model zip); 4 the model does not score digit rows; 5 data file missing or unreadable; 6 the model needs
+// libtorch (its zip has no ONNX graph, or a part has no ONNX form), which this application does not ship.
 using System.Diagnostics;
 using Examples.Shared;
 using Microsoft.ML;
@@ -37,6 +38,10 @@ DataViewSchema modelInput;
 try
 {
     model = ml.Model.Load(modelPath, out modelInput);
+}
+catch (Exception e) when (NativeLibraryMissing(e) is { } missing)
+{
+    return Fail(6, $"cannot score model '{Path.GetFullPath(modelPath)}' in this application: {FirstLine(missing.Message)}");
 }
 catch (Exception e) when (e is not OutOfMemoryException)
 {
@@ -123,6 +128,15 @@ static int Fail(int code, string message)
 }
 
 static string FirstLine(string text) => text.Split('\n')[0].Trim();
+
+// A model whose component needs libtorch (no ONNX graph in the zip, or a part without an ONNX form), which this
+// application does not ship: ML.NET's loader wraps the component's DllNotFoundException.
+static DllNotFoundException? NativeLibraryMissing(Exception e)
+{
+    for (Exception? inner = e; inner is not null; inner = inner.InnerException)
+        if (inner is DllNotFoundException missing) return missing;
+    return null;
+}
 
 /// <summary>One row of the digits file: 64 pixel values (8 rows of 8) and the digit, as the model was trained on.</summary>
 internal sealed class DigitRow
