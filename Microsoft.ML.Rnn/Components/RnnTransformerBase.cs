@@ -13,9 +13,10 @@ namespace Microsoft.ML.Rnn;
 /// <summary>
 /// Base of the fitted recurrent components (<see cref="RnnSequenceClassifierTransformer"/>,
 /// <see cref="LstmTaggerTransformer"/>, <see cref="BiGruEncoderTransformer"/>). It owns the trained network and its
-/// scoring (eval mode, no gradients, a lock shared by PredictionEngines, the fused-kernel policy), Transform (rows
-/// scored <see cref="BatchSize"/> at a time when read), the row mapper, the model zip's framing and Dispose; a
-/// component supplies its output columns, how a batch is scored, and its header in the zip.
+/// scoring (eval mode, no gradients, a lock shared by PredictionEngines, the fused-kernel policy), the scoring engine
+/// (<see cref="ScoringEngine"/>: TorchSharp, or ONNX Runtime on the component's own graph), Transform (rows scored
+/// <see cref="BatchSize"/> at a time when read), the row mapper, the model zip's framing and Dispose; a component
+/// supplies its output columns, how a batch is scored, its network's result as ONNX, and its header in the zip.
 /// Owns a native network: dispose it when done.
 /// </summary>
 public abstract class RnnTransformerBase : RowToRowTransformerBase, ITransformer, IDisposable, ISequenceScorer
@@ -23,6 +24,7 @@ public abstract class RnnTransformerBase : RowToRowTransformerBase, ITransformer
     private readonly Lazy<(torch.nn.Module Module, SequenceEncoder Encoder, NetworkInference Inference)> _network;
     private readonly bool _onCpu;
     private readonly byte[]? _savedOnnxModel;    // the zip's own ONNX graph, when ONNX Runtime opened it at load (OnnxGraphStream)
+    private readonly string? _whyNotOpenedAtLoad; // why a loaded component's graph was not opened at load (for the libtorch error)
     private readonly string _networkStream;
     private readonly string _name;
     private readonly Lock _engineGate = new();
@@ -31,7 +33,6 @@ public abstract class RnnTransformerBase : RowToRowTransformerBase, ITransformer
     private IOnnxScoringSession? _rowSession;     // one row (a PredictionEngine): one thread, the calling one
     private IOnnxScoringSession? _batchSession;   // a batch (Transform): every core
     private string? _onnxUnavailable;             // why ONNX Runtime cannot score this component (null: not tried yet)
-    private readonly string? _whyNotOpenedAtLoad; // why a loaded component's graph was not opened at load (for the libtorch error)
     private RnnScoringEngine? _loggedEngine;
     private bool _disposed;
 

@@ -60,6 +60,10 @@ internal static class OnnxScoringEngines
         {
             return (null, $"the application does not reference the package {AssemblyName}");
         }
+        catch (Exception e) when (e is FileLoadException or BadImageFormatException)
+        {
+            return (null, $"{AssemblyName} could not be loaded ({e.GetType().Name}: {e.Message})");
+        }
         if (assembly.GetType(TypeName) is not { } type || Activator.CreateInstance(type) is not IOnnxScoringEngine engine)
             return (null, $"{AssemblyName} holds no engine {TypeName} for this version of Microsoft.ML.Rnn");
         return (engine, "");
