@@ -23,12 +23,11 @@ public abstract class RnnTransformerBase : RowToRowTransformerBase, ITransformer
 {
     private readonly Lazy<(torch.nn.Module Module, SequenceEncoder Encoder, NetworkInference Inference)> _network;
     private readonly bool _onCpu;
-    private readonly byte[]? _savedOnnxModel;    // the zip's own ONNX graph, when ONNX Runtime opened it at load (OnnxGraphStream)
     private readonly string? _whyNotOpenedAtLoad; // why a loaded component's graph was not opened at load (for the libtorch error)
     private readonly string _networkStream;
     private readonly string _name;
     private readonly Lock _engineGate = new();
-    private byte[]? _onnxModel;                   // the component's own graph, built the first time ONNX Runtime is chosen
+    private byte[]? _onnxModel;                   // the component's own graph: the zip's when ONNX Runtime opened it at load, or built from the network
     private IOnnxScoringEngine? _onnxEngine;
     private IOnnxScoringSession? _rowSession;     // one row (a PredictionEngine): one thread, the calling one
     private IOnnxScoringSession? _batchSession;   // a batch (Transform): every core
@@ -66,7 +65,6 @@ public abstract class RnnTransformerBase : RowToRowTransformerBase, ITransformer
         BatchSize = batchSize;
         _networkStream = networkStream;
         _onCpu = true;
-        _savedOnnxModel = onnx.Model;
         _whyNotOpenedAtLoad = onnx.WhyNotOpened;
         bool deferNetwork = onnx.RowSession is not null;
         if (deferNetwork)
@@ -173,7 +171,7 @@ public abstract class RnnTransformerBase : RowToRowTransformerBase, ITransformer
         SaveHeader(ctx);
         EncoderOptionsPersistence.Write(ctx, Encoder);   // saving reads the network (a deferred one too): its weights are written
         ModelPersistence.SaveModule(ctx, _networkStream, NetworkModule);
-        if ((_savedOnnxModel ?? TryBuildOnnxModel(out _)) is { } graph)
+        if ((_onnxModel ?? TryBuildOnnxModel(out _)) is { } graph)
             OnnxGraphStream.Write(ctx, graph);
     }
 
@@ -243,16 +241,9 @@ public abstract class RnnTransformerBase : RowToRowTransformerBase, ITransformer
         foreach (var group in Enumerable.Range(0, rows.Count).GroupBy(i => rows.Lengths[i]))
         {
             int[] members = group.ToArray();
-            int steps = group.Key, n = members.Length;
-            OnnxInput[] inputs = Features.Kind == SequenceItemKind.Singles
-                ? [new(ComponentOnnxModel.Values, [n, (long)steps * Features.FeaturesPerStep], Floats: span => rows.WriteSingles(members, steps, span))]
-                : rows.Column.Vocabulary?.ReadsCharacters == true
-                    ? [new(ComponentOnnxModel.Values, [n, steps], Longs: span => rows.WriteIds(members, steps, span)),
-                       new(ComponentOnnxModel.Characters, [n, steps, TokenVocabulary.MaxCharactersPerToken], Longs: span => rows.WriteCharacters(members, steps, span))]
-                    : [new(ComponentOnnxModel.Values, [n, steps], Longs: span => rows.WriteIds(members, steps, span))];
-            float[] output = session.Run(inputs, ComponentOnnxModel.Result);
-            int width = output.Length / n;
-            for (int i = 0; i < n; i++)
+            float[] output = session.Run(ComponentOnnxModel.Inputs(Features, rows, members, group.Key), ComponentOnnxModel.Result);
+            int width = output.Length / members.Length;
+            for (int i = 0; i < members.Length; i++)
                 result[members[i]] = output.AsSpan(i * width, width).ToArray();
         }
         return result;
@@ -304,7 +295,7 @@ public abstract class RnnTransformerBase : RowToRowTransformerBase, ITransformer
         return session;
     }
 
-    /// <summary>Finds the engine and the component's ONNX model (the zip's, or built now); on failure records why, for the log or the error.</summary>
+    /// <summary>Finds the engine and builds the component's ONNX model from its network; on failure records why, for the log or the error.</summary>
     private void BuildOnnxModel()
     {
         if (OnnxScoringEngines.Find(out string missing) is not { } engine)
@@ -312,8 +303,7 @@ public abstract class RnnTransformerBase : RowToRowTransformerBase, ITransformer
             _onnxUnavailable = missing;
             return;
         }
-        string? why = null;
-        if ((_savedOnnxModel ?? TryBuildOnnxModel(out why)) is { } model)
+        if (TryBuildOnnxModel(out string? why) is { } model)
         {
             _onnxModel = model;
             _onnxEngine = engine;
@@ -346,10 +336,10 @@ public abstract class RnnTransformerBase : RowToRowTransformerBase, ITransformer
         {
             return _onnxEngine!.Open(_onnxModel!, threads);
         }
-        catch (Exception e) when (e is DllNotFoundException or TypeInitializationException or EntryPointNotFoundException or BadImageFormatException)
+        catch (Exception e) when (NativeLibraryFailure(e) is { } failure)
         {
             _onnxModel = null;
-            _onnxUnavailable = $"ONNX Runtime's native library could not be loaded ({e.GetType().Name}: {e.Message})";
+            _onnxUnavailable = failure;
             return null;
         }
     }
@@ -411,15 +401,21 @@ public abstract class RnnTransformerBase : RowToRowTransformerBase, ITransformer
         {
             return new LoadedOnnx(model, engine, engine.Open(model, 1), null);
         }
-        catch (Exception e) when (e is DllNotFoundException or TypeInitializationException or EntryPointNotFoundException or BadImageFormatException)
+        catch (Exception e) when (NativeLibraryFailure(e) is { } failure)
         {
-            return new LoadedOnnx(null, null, null, $"ONNX Runtime's native library could not be loaded ({e.GetType().Name}: {e.Message})");
+            return new LoadedOnnx(null, null, null, failure);
         }
         catch (Exception e)
         {
             throw new FormatException($"{userName}: the model's ONNX graph is damaged: {e.Message}", e);
         }
     }
+
+    /// <summary>Why ONNX Runtime could not start when <paramref name="e"/> says its native library is missing or unusable; null for any other failure.</summary>
+    private static string? NativeLibraryFailure(Exception e)
+        => e is DllNotFoundException or TypeInitializationException or EntryPointNotFoundException or BadImageFormatException
+            ? $"ONNX Runtime's native library could not be loaded ({e.GetType().Name}: {e.Message})"
+            : null;
 
     /// <summary>
     /// A loaded component's ONNX graph with ONNX Runtime's session on it, when opened at load; otherwise why not (for the

@@ -206,18 +206,8 @@ public sealed class LstmTaggerTransformer : RnnTransformerBase, ISequenceScorer<
         for (int t = 0; t < length; t++)
         {
             var step = emissions.AsSpan(t * TagCount, TagCount);
-            float max = float.NegativeInfinity;
-            for (int k = 0; k < TagCount; k++)
-            {
-                if (step[k] > max)
-                {
-                    max = step[k];
-                    tags[t] = k;
-                }
-            }
-            double sum = 0;
-            for (int k = 0; k < TagCount; k++) sum += Math.Exp(step[k] - max);
-            for (int k = 0; k < TagCount; k++) probabilities[t * TagCount + k] = (float)(Math.Exp(step[k] - max) / sum);
+            tags[t] = ClassProbabilities.ArgMax(step);
+            ClassProbabilities.Softmax(step, probabilities.AsSpan(t * TagCount, TagCount));
         }
         return new TagResult(tags, probabilities);
     }

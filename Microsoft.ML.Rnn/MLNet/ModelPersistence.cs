@@ -133,13 +133,16 @@ internal static class ModelPersistence
         long length = -1;
         bool found = ctx.TryLoadBinaryStream(streamName, reader => length = reader.BaseStream.CanSeek ? reader.BaseStream.Length : long.MaxValue);
         if (!found)
-            throw new FormatException($"{componentName}: the model has no '{streamName}' entry with the network weights; the file is incomplete or not a {componentName} model.");
+            throw MissingWeights(streamName, componentName);
         if (minimumParameters * sizeof(float) > length)
         {
             throw new FormatException($"{componentName}: the network described by the model needs at least {minimumParameters:G6} weights, " +
                 $"but its weights entry '{streamName}' holds {length} bytes; the file is corrupt.");
         }
     }
+
+    private static FormatException MissingWeights(string streamName, string componentName)
+        => new($"{componentName}: the model has no '{streamName}' entry with the network weights; the file is incomplete or not a {componentName} model.");
 
     /// <summary>Writes the weights (parameters and buffers) of <paramref name="module"/> as binary stream <paramref name="streamName"/>.</summary>
     public static void SaveModule(ModelSaveContext ctx, string streamName, torch.nn.Module module)
@@ -161,7 +164,7 @@ internal static class ModelPersistence
             reader.BaseStream.CopyTo(copy);
             weights = copy.ToArray();
         });
-        return weights ?? throw new FormatException($"{componentName}: the model has no '{streamName}' entry with the network weights; the file is incomplete or not a {componentName} model.");
+        return weights ?? throw MissingWeights(streamName, componentName);
     }
 
     /// <summary>
@@ -171,19 +174,12 @@ internal static class ModelPersistence
     public static T LoadModule<T>(ModelLoadContext ctx, string streamName, T module, string componentName) where T : torch.nn.Module
     {
         ArgumentNullException.ThrowIfNull(ctx);
-        ArgumentNullException.ThrowIfNull(module);
-        try
+        return DisposedOnFailure(module, () =>
         {
             // Straight from the zip entry: a managed copy of the weights would be garbage of the network's size per load.
             if (!ctx.TryLoadBinaryStream(streamName, reader => LoadWeights(reader, ctx.Header.ModelVerWritten, streamName, module, componentName)))
-                throw new FormatException($"{componentName}: the model has no '{streamName}' entry with the network weights; the file is incomplete or not a {componentName} model.");
-            return module;
-        }
-        catch
-        {
-            module.Dispose();
-            throw;
-        }
+                throw MissingWeights(streamName, componentName);
+        });
     }
 
     /// <summary>
@@ -195,10 +191,17 @@ internal static class ModelPersistence
     public static T LoadModule<T>(byte[] weights, uint versionWritten, string streamName, T module, string componentName) where T : torch.nn.Module
     {
         ArgumentNullException.ThrowIfNull(weights);
+        return DisposedOnFailure(module,
+            () => LoadWeights(new BinaryReader(new MemoryStream(weights, writable: false)), versionWritten, streamName, module, componentName));
+    }
+
+    /// <summary>Runs <paramref name="load"/> and returns <paramref name="module"/>; when loading fails the module's native memory is freed first.</summary>
+    private static T DisposedOnFailure<T>(T module, Action load) where T : torch.nn.Module
+    {
         ArgumentNullException.ThrowIfNull(module);
         try
         {
-            LoadWeights(new BinaryReader(new MemoryStream(weights, writable: false)), versionWritten, streamName, module, componentName);
+            load();
             return module;
         }
         catch

@@ -115,24 +115,16 @@ internal sealed class SequenceRows
 
         if (Column.Kind == SequenceItemKind.Singles)
         {
-            int f = Column.FeaturesPerStep;
             // Rows are copied straight into the tensor's (zero-padded) memory: a managed batch array of N * L * F
             // values would land on the large object heap at every batch (measured as a visible share of inference).
-            var data = torch.zeros(n, maxSteps, f, ScalarType.Float32);
-            var target = MemoryMarshal.Cast<byte, float>(data.bytes);
-            for (int i = 0; i < n; i++)
-                _singles[rows[i]].CopyTo(target.Slice(i * maxSteps * f));
+            var data = torch.zeros(n, maxSteps, Column.FeaturesPerStep, ScalarType.Float32);
+            WriteSingles(rows, maxSteps, MemoryMarshal.Cast<byte, float>(data.bytes));
             return SequenceBatch.FromValidLengths(data, lengths);
         }
         else
         {
             var data = new long[(long)n * maxSteps];
-            for (int i = 0; i < n; i++)
-            {
-                int[] keys = _keys[rows[i]];
-                for (int t = 0; t < keys.Length; t++)
-                    data[(long)i * maxSteps + t] = keys[t];
-            }
+            WriteIds(rows, maxSteps, data);
             var batch = SequenceBatch.FromValidLengths(torch.tensor(data, new long[] { n, maxSteps }, ScalarType.Int64), lengths);
             return Column.Vocabulary?.ReadsCharacters == true ? batch.WithCharacters(CharacterBatch(rows, maxSteps)) : batch;
         }
@@ -148,22 +140,14 @@ internal sealed class SequenceRows
                 width = Math.Max(width, token.Length);
         }
         var data = new long[(long)rows.Count * maxSteps * width];
-        for (int i = 0; i < rows.Count; i++)
-        {
-            var tokens = _characters[rows[i]];
-            for (int t = 0; t < tokens.Length; t++)
-            {
-                long offset = ((long)i * maxSteps + t) * width;
-                for (int c = 0; c < tokens[t].Length; c++)
-                    data[offset + c] = tokens[t][c];
-            }
-        }
+        WriteCharacters(rows, maxSteps, width, data);
         return torch.tensor(data, new long[] { rows.Count, maxSteps, width }, ScalarType.Int64);
     }
 
     /// <summary>
-    /// Writes the Single steps of <paramref name="rows"/>, all of <paramref name="steps"/> steps, row after row into
-    /// <paramref name="destination"/> (N, L*F) (for <see cref="Onnx.ComponentOnnxModel"/>: no padding along time).
+    /// Writes the Single steps of <paramref name="rows"/> row after row into <paramref name="destination"/>
+    /// (N, <paramref name="steps"/>, F), each row at the start of its slot; the rest of a slot is left as it is (zero in
+    /// a padded batch; none in <see cref="Onnx.ComponentOnnxModel"/>'s inputs, whose rows all have that many steps).
     /// </summary>
     public void WriteSingles(IReadOnlyList<int> rows, int steps, Span<float> destination)
     {
@@ -172,26 +156,28 @@ internal sealed class SequenceRows
             Singles(rows[i]).CopyTo(destination.Slice(i * width, width));
     }
 
-    /// <summary>Writes the key or word ids of <paramref name="rows"/>, all of <paramref name="steps"/> steps, into <paramref name="destination"/> (N, L).</summary>
+    /// <summary>Writes the key or word ids of <paramref name="rows"/> into <paramref name="destination"/> (N, <paramref name="steps"/>), as <see cref="WriteSingles"/> does.</summary>
     public void WriteIds(IReadOnlyList<int> rows, int steps, Span<long> destination)
     {
         for (int i = 0; i < rows.Count; i++)
         {
             int[] keys = Keys(rows[i]);
-            for (int t = 0; t < steps; t++)
+            for (int t = 0; t < keys.Length; t++)
                 destination[i * steps + t] = keys[t];
         }
     }
 
-    /// <summary>Writes the character ids of the tokens of <paramref name="rows"/> into <paramref name="destination"/> (N, L, 20), zero-padded per token.</summary>
-    public void WriteCharacters(IReadOnlyList<int> rows, int steps, Span<long> destination)
+    /// <summary>
+    /// Writes the character ids of the tokens of <paramref name="rows"/> into <paramref name="destination"/>
+    /// (N, <paramref name="steps"/>, <paramref name="width"/>), zero-padded per token (the destination is cleared first).
+    /// </summary>
+    public void WriteCharacters(IReadOnlyList<int> rows, int steps, int width, Span<long> destination)
     {
-        const int width = Networks.TokenVocabulary.MaxCharactersPerToken;
         destination.Clear();
         for (int i = 0; i < rows.Count; i++)
         {
             var tokens = _characters[rows[i]];
-            for (int t = 0; t < steps; t++)
+            for (int t = 0; t < tokens.Length; t++)
             {
                 int offset = (i * steps + t) * width;
                 for (int c = 0; c < tokens[t].Length; c++)

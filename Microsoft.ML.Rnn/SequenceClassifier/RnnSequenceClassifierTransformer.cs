@@ -221,30 +221,17 @@ public sealed class RnnSequenceClassifierTransformer : RnnTransformerBase, ISequ
             {
                 var logits = current();
                 var editor = VBufferEditor.Create(ref dst, logits.Length);
-                Softmax(logits, editor.Values);
+                ClassProbabilities.Softmax(logits, editor.Values);
                 dst = editor.Commit();
             });
         }
         return (ValueGetter<uint>)((ref uint dst) =>
         {
-            var logits = current();
-            int best = 0;
-            for (int i = 1; i < logits.Length; i++)
-                if (logits[i] > logits[best]) best = i;
             // Classes are 0-based in the network, keys 1-based in ML.NET.
-            dst = (uint)best + 1;
+            dst = (uint)ClassProbabilities.ArgMax(current()) + 1;
         });
     }
 
     /// <summary>Binary: logit of true minus logit of false, so sigmoid(margin) is the two-class softmax probability of true.</summary>
     private static float Margin(float[] logits) => logits[1] - logits[0];
-
-    private static void Softmax(ReadOnlySpan<float> logits, Span<float> probabilities)
-    {
-        float max = float.NegativeInfinity;
-        foreach (float v in logits) max = Math.Max(max, v);
-        double sum = 0;
-        for (int i = 0; i < logits.Length; i++) sum += Math.Exp(logits[i] - max);
-        for (int i = 0; i < logits.Length; i++) probabilities[i] = (float)(Math.Exp(logits[i] - max) / sum);
-    }
 }

@@ -4,7 +4,7 @@ namespace Microsoft.ML.Rnn.MLNet.Onnx;
 
 /// <summary>
 /// A component's own ONNX model, for scoring in-process with ONNX Runtime: it reads what the component reads from a
-/// row (<see cref="SequenceRows.WriteSingles"/>, <see cref="SequenceRows.WriteIds"/>: the feature column already mapped to ids by the component's vocabulary
+/// row (<see cref="Inputs"/>: the feature column already mapped to ids by the component's vocabulary
 /// or key count, so no string or key handling is in the graph) and writes what the component's network returns for
 /// each row, <see cref="Result"/> (N, K). Every row of one run has the same number of steps (no padding, no lengths:
 /// the graph is the one <c>ConvertToOnnx</c> writes for a row, behind different inputs).
@@ -39,5 +39,21 @@ internal static class ComponentOnnxModel
         string result = writeResult(g, encoder => OnnxEncoderExport.WriteFromRowValues(g, encoder, features, values, characters, component));
         model.Output(result, Result, typeof(float), "N", "K");
         return model.ToBytes(component);
+    }
+
+    /// <summary>
+    /// The inputs of one run over <paramref name="members"/> (rows of <paramref name="rows"/>, all of
+    /// <paramref name="steps"/> steps), written straight into ONNX Runtime's memory when it runs.
+    /// </summary>
+    public static OnnxInput[] Inputs(FeatureEncoding features, SequenceRows rows, int[] members, int steps)
+    {
+        int n = members.Length;
+        if (features.Kind == SequenceItemKind.Singles)
+            return [new(Values, [n, (long)steps * features.FeaturesPerStep], Floats: span => rows.WriteSingles(members, steps, span))];
+        var ids = new OnnxInput(Values, [n, steps], Longs: span => rows.WriteIds(members, steps, span));
+        if (features.Vocabulary?.ReadsCharacters != true)
+            return [ids];
+        const int width = TokenVocabulary.MaxCharactersPerToken;
+        return [ids, new(Characters, [n, steps, width], Longs: span => rows.WriteCharacters(members, steps, width, span))];
     }
 }
