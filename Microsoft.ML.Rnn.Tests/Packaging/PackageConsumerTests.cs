@@ -102,6 +102,24 @@ public class PackageConsumerTests(PackageFixture package) : IClassFixture<Packag
     }
 
     [Fact]
+    public void CompanionPackageHoldsItsLibraryAndDependsOnThePackageAndTheLowestSupportedOnnxRuntime()
+    {
+        using var zip = ZipFile.OpenRead(package.CompanionPackagePath);
+        var files = zip.Entries.Select(e => e.FullName).Where(n => n.StartsWith("lib/")).OrderBy(n => n, StringComparer.Ordinal).ToArray();
+        Assert.Equal(new[] { "lib/net10.0/Microsoft.ML.Rnn.OnnxRuntime.dll", "lib/net10.0/Microsoft.ML.Rnn.OnnxRuntime.xml" }, files);
+
+        // The same version of the package, and ONNX Runtime from the release of the lowest supported ML.NET on, so an
+        // application on that ML.NET keeps its runtime (a higher floor would fail its restore with NU1605).
+        var nuspec = XDocument.Parse(Read(zip, "Microsoft.ML.Rnn.OnnxRuntime.nuspec"));
+        XNamespace ns = nuspec.Root!.Name.Namespace;
+        var dependencies = nuspec.Descendants(ns + "dependency").ToDictionary(d => (string)d.Attribute("id")!, d => (string)d.Attribute("version")!);
+        Assert.Equal(2, dependencies.Count);
+        Assert.Equal(package.Version, dependencies["Microsoft.ML.Rnn"]);
+        string lowestRuntime = SupportedMLNet[SupportedMLNet.Keys.MinBy(Version.Parse)!].OnnxRuntime;
+        Assert.Equal(lowestRuntime, dependencies["Microsoft.ML.OnnxRuntime"]);
+    }
+
+    [Fact]
     public void PackedAssemblyReferencesTheRealSignedMLNetAssemblies()
     {
         using var zip = ZipFile.OpenRead(package.PackagePath);
@@ -141,8 +159,8 @@ public class PackageConsumerTests(PackageFixture package) : IClassFixture<Packag
 
             // Train, save and convert in one process; load the zip and the ONNX file and score them in another.
             Assert.Contains($"ML.NET {mlnet}: trained, saved model.zip and model.onnx", RunApp(output, output, mlnet, "train"));
-            Assert.Contains($"ML.NET {mlnet}: the reloaded zip scored 40 rows identically, the ONNX model within 1e-5",
-                RunApp(output, output, mlnet, "score"));
+            Assert.Contains($"ML.NET {mlnet}: the reloaded zip scored 40 rows identically, the ONNX model within 1e-5, " +
+                "the zip through ONNX Runtime within 1e-5", RunApp(output, output, mlnet, "score"));
         }
 
         // A zip saved under one supported ML.NET loads and scores the same under every other (and so does its ONNX file).
@@ -257,10 +275,11 @@ public class PackageConsumerTests(PackageFixture package) : IClassFixture<Packag
 
     /// <summary>
     /// Writes the app: its own NuGet.config (the local feed, then the repository's sources), empty Directory.*.props
-    /// and .targets so that nothing above the folder is imported, a csproj referencing the package with ML.NET
-    /// <paramref name="mlnet"/> and that release's ONNX packages, and a Program.cs that either trains a small binary
-    /// classifier, saves it, converts it to ONNX and writes its scores ("train"), or loads both files and checks the
-    /// scores ("score"). Each mode prints the ML.NET version it runs on.
+    /// and .targets so that nothing above the folder is imported, a csproj referencing the package and its ONNX
+    /// Runtime companion with ML.NET <paramref name="mlnet"/> and that release's ONNX packages, and a Program.cs that
+    /// either trains a small binary classifier, saves it, converts it to ONNX and writes its scores ("train"), or loads
+    /// both files and checks the scores, through libtorch and through ONNX Runtime ("score"). Each mode prints the
+    /// ML.NET version it runs on.
     /// </summary>
     private void WriteConsumerApp(string app, string mlnet)
     {
@@ -271,7 +290,8 @@ public class PackageConsumerTests(PackageFixture package) : IClassFixture<Packag
         else sources.AddFirst(new XElement("clear"), local);
         if (config.Root.Element("packageSourceMapping") is { } mapping)
             mapping.Add(new XElement("packageSource", new XAttribute("key", "rnn-local-feed"),
-                new XElement("package", new XAttribute("pattern", "Microsoft.ML.Rnn"))));
+                new XElement("package", new XAttribute("pattern", "Microsoft.ML.Rnn")),
+                new XElement("package", new XAttribute("pattern", "Microsoft.ML.Rnn.OnnxRuntime"))));
         config.Save(Path.Combine(app, "NuGet.config"));
 
         File.WriteAllText(Path.Combine(app, "Directory.Build.props"), "<Project />\n");
@@ -290,6 +310,7 @@ public class PackageConsumerTests(PackageFixture package) : IClassFixture<Packag
               </PropertyGroup>
               <ItemGroup>
                 <PackageReference Include="Microsoft.ML.Rnn" Version="{package.Version}" />
+                <PackageReference Include="Microsoft.ML.Rnn.OnnxRuntime" Version="{package.Version}" />
                 <PackageReference Include="libtorch-cpu-linux-x64" Version="{RepositoryPackageVersion("libtorch-cpu-linux-x64")}" />
                 <PackageReference Include="Microsoft.ML" Version="{mlnet}" />
                 <PackageReference Include="Microsoft.ML.OnnxConverter" Version="{onnx.OnnxConverter}" />
@@ -306,6 +327,9 @@ public class PackageConsumerTests(PackageFixture package) : IClassFixture<Packag
             using Microsoft.ML.Rnn;
 
             TorchSharp.torch.set_num_threads(1);
+            // The app references Microsoft.ML.Rnn.OnnxRuntime, so Auto would score through ONNX Runtime: the reference
+            // scores and the reload checks are libtorch's; the last check scores the zip through ONNX Runtime.
+            RnnTransformerBase.DefaultScoringEngine = RnnScoringEngine.TorchSharp;
             string mlnet = typeof(MLContext).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()!.InformationalVersion.Split('+')[0];
             var random = new Random(1);
             Row MakeRow()
@@ -346,7 +370,23 @@ public class PackageConsumerTests(PackageFixture package) : IClassFixture<Packag
                 Console.Error.WriteLine($"ML.NET {mlnet}: scores differ after reloading the model or in ONNX Runtime");
                 return 1;
             }
-            Console.WriteLine($"ML.NET {mlnet}: the reloaded zip scored {after.Length} rows identically, the ONNX model within 1e-5");
+
+            // The default engine with the companion package: the zip scores through ONNX Runtime in-process, and says so.
+            RnnTransformerBase.DefaultScoringEngine = RnnScoringEngine.Auto;
+            var log = new System.Collections.Concurrent.ConcurrentQueue<string>();
+            var served = new MLContext();
+            served.Log += (_, e) => log.Enqueue(e.Message);
+            var viaOnnxRuntime = served.Model.Load("model.zip", out _);
+            var ortBatch = viaOnnxRuntime.Transform(testView).GetColumn<float>("Probability").ToArray();
+            var ortEngine = served.Model.CreatePredictionEngine<Row, Prediction>(viaOnnxRuntime);
+            var ortSingle = test.Select(r => ortEngine.Predict(r).Probability).ToArray();
+            if (!Close(expected, ortBatch) || !Close(expected, ortSingle) || !log.Any(m => m.Contains("scoring with ONNX Runtime")))
+            {
+                Console.Error.WriteLine($"ML.NET {mlnet}: the zip did not score through ONNX Runtime within 1e-5 of libtorch");
+                return 1;
+            }
+            Console.WriteLine($"ML.NET {mlnet}: the reloaded zip scored {after.Length} rows identically, the ONNX model within 1e-5, " +
+                "the zip through ONNX Runtime within 1e-5");
             return 0;
 
             class Row

@@ -3,9 +3,10 @@ using System.Reflection;
 namespace Microsoft.ML.Rnn.Tests.Packaging;
 
 /// <summary>
-/// Packs Microsoft.ML.Rnn once (from the build the tests run against, <c>dotnet pack --no-build</c>) into a temporary
-/// local feed, under a version unique to this run so that the NuGet cache never serves an older build of the package.
-/// Removes the feed and that version's folder from the NuGet cache afterwards.
+/// Packs Microsoft.ML.Rnn and its companion Microsoft.ML.Rnn.OnnxRuntime once (from the build the tests run against,
+/// <c>dotnet pack --no-build</c>) into a temporary local feed, under a version unique to this run so that the NuGet
+/// cache never serves an older build of the packages. Removes the feed and that version's folders from the NuGet cache
+/// afterwards.
 /// </summary>
 public sealed class PackageFixture : IDisposable
 {
@@ -27,8 +28,14 @@ public sealed class PackageFixture : IDisposable
     /// <summary>Full path of the packed .nupkg.</summary>
     public string PackagePath { get; }
 
+    /// <summary>Full path of the packed companion .nupkg (Microsoft.ML.Rnn.OnnxRuntime).</summary>
+    public string CompanionPackagePath { get; }
+
     /// <summary>Output of <c>dotnet pack</c>.</summary>
     public string PackOutput { get; }
+
+    /// <summary>The packages packed for this run.</summary>
+    private static readonly string[] PackageIds = ["Microsoft.ML.Rnn", "Microsoft.ML.Rnn.OnnxRuntime"];
 
     public PackageFixture()
     {
@@ -36,13 +43,19 @@ public sealed class PackageFixture : IDisposable
         FeedDirectory = Path.Combine(WorkDirectory, "feed");
         Directory.CreateDirectory(FeedDirectory);
         Version = $"0.0.0-test.{DateTime.UtcNow:yyyyMMddHHmmss}.{Environment.ProcessId}";
-        var project = Path.Combine(RepositoryRoot, "Microsoft.ML.Rnn", "Microsoft.ML.Rnn.csproj");
-        PackOutput = DotnetCli.Run(RepositoryRoot, TimeSpan.FromMinutes(3), "pack", project, "-c", Configuration, "--no-build",
-            "-o", FeedDirectory, $"-p:PackageVersion={Version}", $"-p:NuspecOutputPath={Path.Combine(WorkDirectory, "nuspec")}{Path.DirectorySeparatorChar}",
-            "-nodeReuse:false");
+        PackOutput = "";
+        foreach (string id in PackageIds)
+        {
+            var project = Path.Combine(RepositoryRoot, id, id + ".csproj");
+            PackOutput += DotnetCli.Run(RepositoryRoot, TimeSpan.FromMinutes(3), "pack", project, "-c", Configuration, "--no-build",
+                "-o", FeedDirectory, $"-p:PackageVersion={Version}", $"-p:NuspecOutputPath={Path.Combine(WorkDirectory, "nuspec", id)}{Path.DirectorySeparatorChar}",
+                "-nodeReuse:false");
+            string packed = Path.Combine(FeedDirectory, $"{id}.{Version}.nupkg");
+            if (!File.Exists(packed))
+                throw new InvalidOperationException($"dotnet pack did not produce {packed}:\n{PackOutput}");
+        }
         PackagePath = Path.Combine(FeedDirectory, $"Microsoft.ML.Rnn.{Version}.nupkg");
-        if (!File.Exists(PackagePath))
-            throw new InvalidOperationException($"dotnet pack did not produce {PackagePath}:\n{PackOutput}");
+        CompanionPackagePath = Path.Combine(FeedDirectory, $"Microsoft.ML.Rnn.OnnxRuntime.{Version}.nupkg");
     }
 
     /// <summary>The NuGet global packages folder (NUGET_PACKAGES or the user default).</summary>
@@ -53,10 +66,13 @@ public sealed class PackageFixture : IDisposable
     public void Dispose()
     {
         TryDelete(WorkDirectory);
-        string packageFolder = Path.Combine(GlobalPackagesFolder, "microsoft.ml.rnn");
-        TryDelete(Path.Combine(packageFolder, Version.ToLowerInvariant()));
-        if (Directory.Exists(packageFolder) && !Directory.EnumerateFileSystemEntries(packageFolder).Any())
-            TryDelete(packageFolder); // only this run's version was there
+        foreach (string id in PackageIds)
+        {
+            string packageFolder = Path.Combine(GlobalPackagesFolder, id.ToLowerInvariant());
+            TryDelete(Path.Combine(packageFolder, Version.ToLowerInvariant()));
+            if (Directory.Exists(packageFolder) && !Directory.EnumerateFileSystemEntries(packageFolder).Any())
+                TryDelete(packageFolder); // only this run's version was there
+        }
     }
 
     private static void TryDelete(string directory)
