@@ -228,7 +228,8 @@ public sealed class OnnxExportTests : IDisposable
         var onnx = ml.Transforms.ApplyOnnxModel(Convert(ml, classifier, data, "readme-classifier")).Fit(data).Transform(data);
         AssertClose(Floats(classifier.Transform(data), "Score"), Floats(onnx, "Score"));
 
-        var encoder = words.Append(ml.Transforms.Rnn.BiGruEncoder("Encoding", "Words", hiddenSize: 8, maxEpochs: 1))
+        var encoder = words.Append(ml.Transforms.Rnn.BiGruEncoder("Encoding", "Words", labelColumnName: null, hiddenSize: 8, maxEpochs: 1))
+            .Append(ml.Transforms.NormalizeLpNorm("Encoding"))
             // FeaturizeText without its text normalizer, which ML.NET 5.0.1 cannot export.
             .Append(ml.Transforms.Text.FeaturizeText("NGrams", new Microsoft.ML.Transforms.Text.TextFeaturizingEstimator.Options
             {

@@ -102,7 +102,7 @@ void TopicsOutOfFold()
     var outOfFold = Concat(ml, parts);
 
     var sdca = ml.Transforms.Conversion.MapValueToKey("Target", "LabelNumber").Append(ml.Transforms.Concatenate("Features", "Encoding", "NGrams"))
-        .Append(ml.MulticlassClassification.Trainers.SdcaMaximumEntropy(labelColumnName: "Target", maximumNumberOfIterations: 20));
+        .Append(ml.MulticlassClassification.Trainers.SdcaMaximumEntropy(labelColumnName: "Target"));
     var stacked = sdca.Fit(outOfFold);
     var heldRows = Concat(ml, [Probabilities(final, held)]);
     var metrics = ml.MulticlassClassification.Evaluate(stacked.Transform(heldRows), labelColumnName: "Target");
@@ -141,7 +141,7 @@ void Topics(bool text)
 {
     var ml = new MLContext(seed: 1);
     var (inner, words) = TopicsSplit(ml);
-    var sdca = ml.MulticlassClassification.Trainers.SdcaMaximumEntropy(maximumNumberOfIterations: 20);
+    var sdca = ml.MulticlassClassification.Trainers.SdcaMaximumEntropy();   // at its defaults, as a user writes it
     var clock = Stopwatch.StartNew();
     var ngramsOnly = words.Append(ml.Transforms.Text.FeaturizeText("Features", "Text")).AppendCacheCheckpoint(ml).Append(sdca).Fit(inner.TrainSet);
     double ngramsSeconds = clock.Elapsed.TotalSeconds;
