@@ -124,6 +124,8 @@ public abstract class RnnOptionsBase
     /// <summary>
     /// libtorch threads while training, at least 1; null uses all cores but one (one on a two-core machine), which
     /// measured fastest when anything else shares the cores. The count is process-wide and restored after training.
+    /// An ensemble without dropout trains this many of its networks at a time (null: one per core), each on one thread;
+    /// 1 trains them one after the other. Either way a seed gives the same networks.
     /// </summary>
     public int? NumberOfThreads;
 

@@ -41,8 +41,9 @@ public sealed class LstmTagger : RnnEstimatorBase<LstmTaggerTransformer>
         /// <summary>
         /// Networks trained, each with its own seed (initialisation, batch order, validation split and early stopping),
         /// tagging together (<see cref="SequenceTaggerEnsemble"/>: mean per-token probabilities, or with
-        /// <see cref="UseCrf"/> the path of the highest mean sequence score). Training and scoring take this many times
-        /// as long; 1 trains a single network.
+        /// <see cref="UseCrf"/> the path of the highest mean sequence score). Training does this many times one network's
+        /// work, side by side where cores are free (<see cref="RnnOptionsBase.NumberOfThreads"/>), and scoring this many
+        /// times one network's; 1 trains a single network.
         /// </summary>
         public int EnsembleSize = RnnSequenceClassifier.DefaultEnsembleSize;
 

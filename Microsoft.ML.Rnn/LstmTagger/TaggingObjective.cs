@@ -43,9 +43,8 @@ internal sealed class TaggingObjective(LstmTagger.Options options) : TrainingObj
         torch.Tensor? tagWeights;
         using (var ch = setup.Host.Start("Tag weights"))
             tagWeights = TagWeights(options.ResolvedTagWeighting, _train!.Targets, tagCount, ch)?.to(device);
-        var members = _network!.Members;
-        for (int m = 0; m < members.Count; m++)
-            TrainMember(setup.ForMember(members[m], m, members.Count), members[m], tagWeights, tagCount, device);
+        EnsembleTraining.TrainMembers(setup, _network!.Members, device,
+            (member, network) => TrainMember(member, network, tagWeights, tagCount, device));
     }
 
     private void TrainMember(TrainingSetup setup, SequenceTaggerNetwork network, torch.Tensor? tagWeights, int tagCount, torch.Device device)

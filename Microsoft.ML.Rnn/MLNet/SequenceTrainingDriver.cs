@@ -45,6 +45,15 @@ internal sealed record TrainingSetup
     /// <summary>Experiments only: continue the run recorded here instead of starting from fresh weights (ASHA).</summary>
     public TrainingCheckpoint? Checkpoint { get; init; }
 
+    /// <summary>libtorch threads for this run; null: <see cref="RnnOptionsBase.NumberOfThreads"/>'s rule (<see cref="TrainingThreads"/>).</summary>
+    public int? Threads { get; init; }
+
+    /// <summary>Where the epochs are reported; null: <see cref="RnnOptionsBase.Progress"/>.</summary>
+    public IProgress<EpochProgress>? Progress { get; init; }
+
+    /// <summary>Ends the run before its next batch, keeping the best weights (an ensemble's other network failed).</summary>
+    public CancellationToken Stop { get; init; }
+
     /// <summary>
     /// The setup of an ensemble's network <paramref name="member"/> of <paramref name="members"/>: the first trains
     /// exactly as a single network would; each other one on its own seed (hence its own validation split, batch order
@@ -194,8 +203,8 @@ internal static class SequenceTrainingDriver
         }
 
         string metricName = validate is null ? "" : setup.MetricName;
-        var progress = new Progress(ch, component, metricName, options.Progress, setup.Member, setup.Members);
-        using var threads = TrainingThreads.Use(options.NumberOfThreads);
+        var progress = new Progress(ch, component, metricName, setup.Progress ?? options.Progress, setup.Member, setup.Members);
+        using var threads = TrainingThreads.Use(setup.Threads ?? options.NumberOfThreads);
         var summary = loop.Run(batcher,
             batch =>
             {
@@ -203,7 +212,7 @@ internal static class SequenceTrainingDriver
                 host.CheckAlive();
                 return batchLoss(train, batch.Select(k => trainIndices[k]).ToArray());
             },
-            validate, progress);
+            validate, progress, setup.Stop);
         host.CheckAlive();
         checkpoint?.Capture(setup.Network, optimizer, summary.EpochsCompleted);
         ch.Info($"{component}: {summary.EpochsCompleted} epochs{(summary.StoppedEarly ? " (stopped early)" : "")}, " +

@@ -7,7 +7,8 @@ namespace Microsoft.ML.Rnn.MLNet;
 /// <summary>
 /// Trains a sequence classifier (encoder, pooling, dropout, linear layer) on a key or Boolean label with cross-entropy,
 /// validated on accuracy: <see cref="RnnSequenceClassifier"/>, and <see cref="BiGruEncoder"/>'s supervised objective.
-/// With an ensemble, each member is a run of its own (<see cref="SequenceClassifierEnsemble"/>).
+/// With an ensemble, each member is a run of its own (<see cref="SequenceClassifierEnsemble"/>), side by side where
+/// cores are free (<see cref="EnsembleTraining"/>).
 /// </summary>
 internal sealed class ClassificationObjective(string component, string labelColumnName, SequencePooling pooling, float dropout, int ensembleSize)
     : TrainingObjective
@@ -36,12 +37,8 @@ internal sealed class ClassificationObjective(string component, string labelColu
         => _network = SequenceClassifierEnsemble.Create(encoder, ensembleSize, Label.ClassCount, pooling, dropout);
 
     public override void Train(TrainingSetup setup, torch.Device device)
-    {
-        var members = _network!.Members;
-        for (int m = 0; m < members.Count; m++)
-        {
-            var network = members[m];
-            SequenceTrainingDriver.Train(setup.ForMember(network, m, members.Count) with { MetricName = "accuracy", HigherIsBetter = true },
+        => EnsembleTraining.TrainMembers(setup, _network!.Members, device, (member, network) =>
+            SequenceTrainingDriver.Train(member with { MetricName = "accuracy", HigherIsBetter = true },
                 _train!, _validation,
                 (set, rows) =>
                 {
@@ -52,7 +49,5 @@ internal sealed class ClassificationObjective(string component, string labelColu
                 {
                     var predicted = network.Forward(set.Rows.MakeBatch(rows).To(device)).argmax(1).cpu().data<long>().ToArray();
                     return (rows.Where((r, k) => predicted[k] == set.Targets[r]).LongCount(), rows.Length);
-                });
-        }
-    }
+                }));
 }

@@ -38,7 +38,8 @@ public sealed class RnnSequenceClassifier : RnnEstimatorBase<RnnSequenceClassifi
         /// <summary>
         /// Networks trained, each with its own seed (initialisation, batch order, validation split and early stopping),
         /// whose mean class probabilities are the model's (a deep ensemble; <see cref="SequenceClassifierEnsemble"/>).
-        /// Training and scoring take this many times as long; 1 trains a single network.
+        /// Training does this many times one network's work, side by side where cores are free
+        /// (<see cref="RnnOptionsBase.NumberOfThreads"/>), and scoring this many times one network's; 1 trains a single network.
         /// </summary>
         public int EnsembleSize = DefaultEnsembleSize;
     }

@@ -55,6 +55,28 @@ internal sealed class ClassifierBenchmarks(BenchSettings settings, List<BenchRec
         }
     }
 
+    /// <summary>
+    /// 13: seconds per Fit of the default classifier (five bidirectional GRUs; the user sets the shapes only) with its
+    /// networks side by side where cores are free, against the same Fit one network after the other
+    /// (<c>NumberOfThreads = 1</c>: each network on one thread, as side by side). Epochs fixed, no validation rows.
+    /// </summary>
+    public void EnsembleTraining(BenchConfig c)
+    {
+        // Four times the rows and three times the epochs of figure 1: the networks' training, not Fit's fixed costs
+        // (reading the rows, building the networks), is what runs side by side.
+        var data = new SyntheticData(c, 4 * settings.RowsPerEpoch(c));
+        var view = data.ToDataView(_ml);
+        RnnSequenceClassifier Defaults(int? threads) => _ml.Transforms.Rnn.SequenceClassifier(new RnnSequenceClassifier.Options
+        {
+            FeaturesPerStep = c.InputSize, HiddenSize = c.HiddenSize, MaxEpochs = 3 * settings.Epochs, ValidationFraction = 0,
+            EarlyStoppingPatience = null, Seed = 1, NumberOfThreads = threads,
+        });
+        var (sideBySide, sequential) = Harness.TimeAlternating(() => Defaults(null).Fit(view).Dispose(), () => Defaults(1).Fit(view).Dispose(),
+            settings.Warmup, settings.Repetitions, callsPerRepetition: 1);
+        Add(BenchRecord.Compare($"13 training: default ensemble's Fit, networks side by side vs one after the other ({Environment.ProcessorCount} cores)",
+            c, sideBySide, sequential, "s", "one after the other", 0.6, false));
+    }
+
     /// <summary>Training rates by config, for the Python comparison.</summary>
     public Dictionary<BenchConfig, Sample> RawTraining { get; } = [];
 

@@ -34,6 +34,8 @@ internal static class PythonComparison
         using var document = JsonDocument.Parse(File.ReadAllText(path));
         var root = document.RootElement;
         string version = root.TryGetProperty("torch", out var v) ? v.GetString() ?? "?" : "?";
+        // Debian's python3-torch is built on generic BLAS, not the upstream wheels' MKL: its rows say so, never "PyTorch" alone.
+        string pytorch = $"Debian's PyTorch {version} build (generic BLAS)";
         foreach (var entry in root.GetProperty("records").EnumerateArray())
         {
             var c = entry.GetProperty("config");
@@ -43,14 +45,14 @@ internal static class PythonComparison
             var infer = Sample(entry.GetProperty("inference"));
             bool isConfig1 = config == BenchSettings.Config1;
             if (classifier.MlNetTraining.TryGetValue(config, out var mlnet))
-                Push(records, BenchRecord.Compare($"py training: ML.NET Fit vs PyTorch {version}", config, mlnet, train, "sequences/s",
-                    $"PyTorch {version} nn.LSTM+Linear+Adam", isConfig1 ? 1.5 : null, true));
+                Push(records, BenchRecord.Compare($"py training: ML.NET Fit vs {pytorch}", config, mlnet, train, "sequences/s",
+                    $"{pytorch} nn.LSTM+Linear+Adam", isConfig1 ? 1.5 : null, true));
             if (classifier.RawTraining.TryGetValue(config, out var raw))
-                Push(records, BenchRecord.Compare($"py training: raw TorchSharp vs PyTorch {version}", config, raw, train, "sequences/s",
-                    $"PyTorch {version} nn.LSTM+Linear+Adam", null, true));
+                Push(records, BenchRecord.Compare($"py training: raw TorchSharp vs {pytorch}", config, raw, train, "sequences/s",
+                    $"{pytorch} nn.LSTM+Linear+Adam", null, true));
             if (classifier.RawInference.TryGetValue(config, out var rawInfer))
-                Push(records, BenchRecord.Compare($"py inference: raw TorchSharp vs PyTorch {version}", config, rawInfer, infer, "sequences/s",
-                    $"PyTorch {version} no-grad forward", null, true));
+                Push(records, BenchRecord.Compare($"py inference: raw TorchSharp vs {pytorch}", config, rawInfer, infer, "sequences/s",
+                    $"{pytorch} no-grad forward", null, true));
         }
     }
 

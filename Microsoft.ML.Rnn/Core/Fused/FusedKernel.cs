@@ -297,12 +297,20 @@ internal sealed class FusedKernel
                 using (OneDnnSwitch.Off())
                     return RunNative(inputs, initialState);
             default:
-                var (outputs, final) = RunNative(inputs, initialState);
+                var (outputs, final) = RunNativeAsBefore(inputs, initialState);
                 if (FusedKernelChecks.AnyInjectedFault
                     && FusedKernelChecks.HasInjectedFault(new FusedKernelShape(Kind, InputSize, HiddenSize, inputs.dtype, inputs.device_type)))
                     outputs = outputs.add(KeptScalars.One);
                 return (outputs, final);
         }
+    }
+
+    /// <summary>libtorch's kernel with oneDNN as the process has it: an LSTM's call waits while another thread has switched oneDNN off.</summary>
+    private (Tensor Outputs, Tensor[] FinalState) RunNativeAsBefore(Tensor inputs, IReadOnlyList<Tensor> initialState)
+    {
+        if (Kind != FusedKernelKind.Lstm) return RunNative(inputs, initialState);
+        using (OneDnnSwitch.AsBefore())
+            return RunNative(inputs, initialState);
     }
 
     /// <summary>The owning cell's step loop over a full batch; final state in our order.</summary>
