@@ -2,11 +2,13 @@ using System.Text.Json.Serialization;
 
 namespace RnnBench;
 
-/// <summary>One benchmark shape: batch N, steps L, input H_in, hidden H_out, layers, directions, variable lengths.</summary>
-internal sealed record BenchConfig(int N, int L, int InputSize, int HiddenSize, int Layers = 1, int Directions = 1, bool VariableLengths = false)
+/// <summary>One benchmark shape: batch N, steps L, input H_in, hidden H_out, layers, directions, variable lengths, and the cell (LSTM, or GRU).</summary>
+internal sealed record BenchConfig(int N, int L, int InputSize, int HiddenSize, int Layers = 1, int Directions = 1, bool VariableLengths = false,
+    bool Gru = false)
 {
     /// <summary>Short label for the table.</summary>
-    public override string ToString() => $"N={N} L={L}{(VariableLengths ? "(var)" : "")} Hin={InputSize} H={HiddenSize}";
+    public override string ToString() => $"N={N} L={L}{(VariableLengths ? "(var)" : "")} Hin={InputSize} H={HiddenSize}" +
+        (Gru || Directions == 2 ? $" {(Directions == 2 ? "Bi" : "")}{(Gru ? "GRU" : "LSTM")}" : "");
 }
 
 /// <summary>Median with p10/p90 spread.</summary>

@@ -10,6 +10,9 @@ internal sealed record BenchSettings(bool Quick, int Warmup, int Repetitions, in
     public static readonly BenchConfig Config3 = new(32, 100, 128, 256);
     public static readonly BenchConfig Config4 = new(1, 50, 64, 128);
 
+    /// <summary>Config 1 with the classifier's default cell: a bidirectional GRU (figures 1 and 2 run it next to the LSTM).</summary>
+    public static readonly BenchConfig DefaultCell = Config1 with { Directions = 2, Gru = true };
+
     /// <summary>Hidden sizes libtorch 2.10's oneDNN LSTM gets wrong on AMD Zen 5 (H % 32 in 1..16), config 1 otherwise.</summary>
     public static readonly BenchConfig[] AffectedConfigs = [new(64, 50, 64, 100), new(64, 50, 64, 200)];
 

@@ -16,7 +16,7 @@ internal sealed class ClassifierBenchmarks(BenchSettings settings, List<BenchRec
         MaxEpochs = epochs, BatchSize = c.N, ValidationFraction = 0, EarlyStoppingPatience = null, Seed = 1,
         NumberOfThreads = get_num_threads(), // the raw loop's thread count, so the ratio compares like with like
         EnsembleSize = 1,                     // one network, as the raw loop trains
-        CellType = RnnCellType.Lstm,          // the raw loop's nn.LSTM (the classifier's default cell is a GRU)
+        CellType = c.Gru ? RnnCellType.Gru : RnnCellType.Lstm,   // the raw loop's nn.LSTM or nn.GRU
     });
 
     /// <summary>1: sequences/s of Fit (reading the IDataView included) vs a raw nn.LSTM + Linear + Adam loop on the same tensors.</summary>
@@ -31,7 +31,7 @@ internal sealed class ClassifierBenchmarks(BenchSettings settings, List<BenchRec
         {
             void RawLoop()
             {
-                using var model = new RawLstmClassifier(c, SyntheticData.Classes);
+                using var model = new RawRnnClassifier(c, SyntheticData.Classes);
                 for (int e = 0; e < settings.Epochs; e++)
                 {
                     foreach (var (x, y) in batches)
@@ -45,7 +45,7 @@ internal sealed class ClassifierBenchmarks(BenchSettings settings, List<BenchRec
             var (mlnetTime, rawTime) = Harness.TimeAlternating(() => estimator.Fit(view).Dispose(), RawLoop,
                 settings.Warmup, settings.Repetitions, callsPerRepetition: 1);
             var (mlnet, raw) = (mlnetTime.AsRate(work), rawTime.AsRate(work));
-            Add(BenchRecord.Compare("1 training: ML.NET Fit vs raw TorchSharp", c, mlnet, raw, "sequences/s", "raw nn.LSTM+Linear+Adam", 0.90, true));
+            Add(BenchRecord.Compare("1 training: ML.NET Fit vs raw TorchSharp", c, mlnet, raw, "sequences/s", $"raw nn.{(c.Gru ? "GRU" : "LSTM")}+Linear+Adam", 1.0, true));
             RawTraining[c] = raw;
             MlNetTraining[c] = mlnet;
         }
@@ -98,7 +98,7 @@ internal sealed class ClassifierBenchmarks(BenchSettings settings, List<BenchRec
         var batches = data.Batches();
         try
         {
-            using var rawModel = new RawLstmClassifier(c, SyntheticData.Classes);
+            using var rawModel = new RawRnnClassifier(c, SyntheticData.Classes);
             void RawForward()
             {
                 foreach (var (x, _) in batches)
@@ -110,7 +110,7 @@ internal sealed class ClassifierBenchmarks(BenchSettings settings, List<BenchRec
             // Alternating passes: both see the same machine state (separate blocks drifted by several percent).
             var (mlnet, raw) = Harness.TimeAlternating(Transform, RawForward, settings.Warmup, settings.Repetitions, callsPerRepetition: 1);
             raw = raw.AsRate(work);
-            Add(BenchRecord.Compare("2 inference: ML.NET Transform vs raw fused forward", c, mlnet.AsRate(work), raw, "sequences/s", "raw nn.LSTM no-grad batches", 0.85, true));
+            Add(BenchRecord.Compare("2 inference: ML.NET Transform vs raw fused forward", c, mlnet.AsRate(work), raw, "sequences/s", $"raw nn.{(c.Gru ? "GRU" : "LSTM")} no-grad batches", 0.95, true));
             RawInference[c] = raw;
         }
         finally
@@ -135,7 +135,7 @@ internal sealed class ClassifierBenchmarks(BenchSettings settings, List<BenchRec
         int next = 0;
         var mlnet = Harness.Latencies(() => engine.Predict(data.Rows[next++ % data.Rows.Length]), settings.LatencyCalls / 10, settings.LatencyCalls);
 
-        using var raw = new RawLstmClassifier(c, SyntheticData.Classes);
+        using var raw = new RawRnnClassifier(c, SyntheticData.Classes);
         var inputs = data.Rows.Take(8).Select(r => tensor(r.Features, [1, c.L, c.InputSize]).DetachFromDisposeScope()).ToArray();
         try
         {

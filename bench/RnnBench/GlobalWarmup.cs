@@ -17,7 +17,7 @@ internal static class GlobalWarmup
         {
             for (int m = 0; m < 2; m++)
             {
-                using var model = new RawLstmClassifier(c, SyntheticData.Classes);
+                using var model = new RawRnnClassifier(c, SyntheticData.Classes);
                 for (int s = 0; s < 4; s++)
                 {
                     using var scope = NewDisposeScope();

@@ -5,28 +5,33 @@ using static TorchSharp.torch;
 namespace RnnBench;
 
 /// <summary>
-/// The hand-written TorchSharp reference: nn.LSTM (batch-first) → last step → Linear, trained with Adam and the same
-/// gradient clipping as the library's training loop. No library code.
+/// The hand-written TorchSharp reference: nn.LSTM or nn.GRU (batch-first; <see cref="BenchConfig.Gru"/>) → last step →
+/// Linear, trained with Adam and the same gradient clipping as the library's training loop. No library code.
 /// </summary>
-internal sealed class RawLstmClassifier : IDisposable
+internal sealed class RawRnnClassifier : IDisposable
 {
-    private readonly LSTM _lstm;
+    private readonly LSTM? _lstm;
+    private readonly GRU? _gru;
     private readonly Linear _linear;
     private readonly optim.Optimizer _optimizer;
     private readonly Parameter[] _parameters;
 
-    public RawLstmClassifier(BenchConfig config, long classes, double learningRate = 0.003)
+    public RawRnnClassifier(BenchConfig config, long classes, double learningRate = 0.003)
     {
-        _lstm = nn.LSTM(config.InputSize, config.HiddenSize, numLayers: config.Layers, batchFirst: true, bidirectional: config.Directions == 2);
+        bool bidirectional = config.Directions == 2;
+        if (config.Gru)
+            _gru = nn.GRU(config.InputSize, config.HiddenSize, numLayers: config.Layers, batchFirst: true, bidirectional: bidirectional);
+        else
+            _lstm = nn.LSTM(config.InputSize, config.HiddenSize, numLayers: config.Layers, batchFirst: true, bidirectional: bidirectional);
         _linear = nn.Linear(config.HiddenSize * config.Directions, classes);
-        _parameters = _lstm.parameters().Concat(_linear.parameters()).ToArray();
+        _parameters = (_lstm?.parameters() ?? _gru!.parameters()).Concat(_linear.parameters()).ToArray();
         _optimizer = optim.Adam(_parameters, lr: learningRate);
     }
 
     /// <summary>Logits (N, C) of (N, L, H_in) inputs.</summary>
     public Tensor Forward(Tensor x)
     {
-        var (output, _, _) = _lstm.call(x);
+        var output = _lstm is not null ? _lstm.call(x).Item1 : _gru!.call(x).Item1;
         return _linear.call(output.select(1, -1));
     }
 
@@ -50,7 +55,8 @@ internal sealed class RawLstmClassifier : IDisposable
     public void Dispose()
     {
         _optimizer.Dispose();
-        _lstm.Dispose();
+        _lstm?.Dispose();
+        _gru?.Dispose();
         _linear.Dispose();
     }
 }
