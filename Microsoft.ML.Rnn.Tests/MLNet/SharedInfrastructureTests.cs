@@ -23,6 +23,24 @@ public sealed class SharedInfrastructureTests
         Assert.StartsWith(message, e.Message);
     }
 
+    [Theory]
+    [InlineData(nameof(RnnOptionsBase.BidirectionalStacking))]
+    [InlineData(nameof(RnnOptionsBase.LearningRateSchedule))]
+    [InlineData(nameof(RnnOptionsBase.Initialization))]
+    [InlineData(nameof(RnnOptionsBase.FusedKernels))]
+    [InlineData(nameof(RnnOptionsBase.CellType))]
+    [InlineData(nameof(RnnOptionsBase.Device))]
+    public void AnEnumOptionOutsideItsValuesFailsNamingTheOptionAndItsValues(string field)
+    {
+        var options = new TestOptions();
+        var info = typeof(RnnOptionsBase).GetField(field)!;
+        var type = Nullable.GetUnderlyingType(info.FieldType) ?? info.FieldType;
+        info.SetValue(options, Enum.ToObject(type, 97));
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => RnnOptionsValidation.Validate(options, "X"));
+        Assert.Equal(field, e.ParamName);
+        Assert.StartsWith($"X: unknown {field} 97; expected one of {string.Join(", ", Enum.GetNames(type))}.", e.Message);
+    }
+
     [Fact]
     public void ValidationRejectsOutOfRangeFractions()
     {

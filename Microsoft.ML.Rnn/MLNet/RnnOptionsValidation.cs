@@ -39,9 +39,11 @@ internal static class RnnOptionsValidation
             AtLeast(maxLength, 1, nameof(options.MaxSequenceLength), component);
         if (options.EarlyStoppingPatience is int patience)
             AtLeast(patience, RnnOptionsBase.AutomaticPatience, nameof(options.EarlyStoppingPatience), component);
-        if (!Enum.IsDefined(options.BidirectionalStacking))
-            throw new ArgumentOutOfRangeException(nameof(options.BidirectionalStacking), options.BidirectionalStacking,
-                $"{component}: unknown BidirectionalStacking {options.BidirectionalStacking}.");
+        Known(options.BidirectionalStacking, nameof(options.BidirectionalStacking), component);
+        Known(options.LearningRateSchedule, nameof(options.LearningRateSchedule), component);
+        Known(options.Initialization, nameof(options.Initialization), component);
+        if (options.FusedKernels is { } policy)
+            Known(policy, nameof(options.FusedKernels), component);
         if (!(options.Dropout >= 0 && options.Dropout < 1))
             throw new ArgumentOutOfRangeException(nameof(options.Dropout), options.Dropout, $"{component}: Dropout must be in [0, 1), got {options.Dropout}.");
         if (!(options.LearningRate > 0) || float.IsInfinity(options.LearningRate))
@@ -50,12 +52,17 @@ internal static class RnnOptionsValidation
             throw new ArgumentOutOfRangeException(nameof(options.MaxGradientNorm), options.MaxGradientNorm, $"{component}: MaxGradientNorm must be at least 0, got {options.MaxGradientNorm}.");
         if (!(options.ValidationFraction >= 0 && options.ValidationFraction < 1))
             throw new ArgumentOutOfRangeException(nameof(options.ValidationFraction), options.ValidationFraction, $"{component}: ValidationFraction must be in [0, 1), got {options.ValidationFraction}.");
-        if (!Enum.IsDefined(options.CellType))
-            throw new ArgumentOutOfRangeException(nameof(options.CellType), options.CellType, $"{component}: unknown CellType {options.CellType}.");
-        if (!Enum.IsDefined(options.Device))
-            throw new ArgumentOutOfRangeException(nameof(options.Device), options.Device, $"{component}: unknown Device {options.Device}.");
+        Known(options.CellType, nameof(options.CellType), component);
+        Known(options.Device, nameof(options.Device), component);
         if (options.WordVectorsFile is { } file && !File.Exists(file))
             throw new ArgumentException($"{component}: WordVectorsFile '{file}' does not exist.", nameof(options.WordVectorsFile));
+    }
+
+    /// <summary>Fails naming the option when <paramref name="value"/> is not one of <typeparamref name="T"/>'s values (a cast integer).</summary>
+    private static void Known<T>(T value, string name, string component) where T : struct, Enum
+    {
+        if (!Enum.IsDefined(value))
+            throw new ArgumentOutOfRangeException(name, value, $"{component}: unknown {name} {value}; expected one of {string.Join(", ", Enum.GetNames<T>())}.");
     }
 
     private static void AtLeast(int value, int min, string name, string component)
