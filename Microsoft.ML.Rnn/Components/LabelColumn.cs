@@ -109,9 +109,9 @@ internal sealed record LabelColumn(DataViewSchema.Column Column, bool IsBinary, 
                 else
                 {
                     getKey!(ref key);
-                    // Key 0 is ML.NET's missing label; keys are 1-based, classes 0-based (the one conversion place for labels).
+                    // Key 0 is ML.NET's missing label.
                     if (key == 0 || key > ClassCount) { skipped++; continue; }
-                    target = key - 1;
+                    target = KeyNumbering.ToIndex(key);
                 }
                 rows.AddCurrent(reader);
                 targets.Add(target);

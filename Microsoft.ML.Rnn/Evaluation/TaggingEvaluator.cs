@@ -1,4 +1,5 @@
 using Microsoft.ML.Data;
+using Microsoft.ML.Rnn.MLNet;
 
 namespace Microsoft.ML.Rnn;
 
@@ -128,7 +129,7 @@ public static class TaggingEvaluator
 
     // ML.NET keys are 1-based with 0 meaning missing; missing tags become null (skipped as gold, wrong as predictions).
     private static string?[] ToTags(VBuffer<uint> keys, string[] names) =>
-        keys.DenseValues().Select(k => k == 0 || k > names.Length ? null : names[k - 1]).ToArray();
+        keys.DenseValues().Select(k => k == 0 || k > names.Length ? null : names[KeyNumbering.ToIndex(k)]).ToArray();
 
     private static void Add(Dictionary<string, (long Correct, long Predicted, long Gold)> counts, string key,
         long correct, long predicted, long gold)

@@ -13,6 +13,13 @@ public sealed record TagMetrics(double Precision, double Recall, double F1, long
         double r = gold == 0 ? 0 : (double)correct / gold;
         return new TagMetrics(p, r, p + r == 0 ? 0 : 2 * p * r / (p + r), gold);
     }
+
+    /// <summary>The unweighted mean F1 of <paramref name="tags"/> (0 for none): the evaluator's and the tagger's validation macro-F1.</summary>
+    internal static double MacroF1(IEnumerable<TagMetrics> tags)
+    {
+        var f1 = tags.Select(m => m.F1).ToArray();
+        return f1.Length == 0 ? 0 : f1.Average();
+    }
 }
 
 /// <summary>Quality of a sequence tagger, computed by <see cref="TaggingEvaluator"/>.</summary>
@@ -24,7 +31,7 @@ public sealed class TaggingMetrics
         TokenCount = tokens;
         TokenAccuracy = tokenAccuracy;
         PerTag = perTag;
-        MacroF1 = perTag.Count == 0 ? 0 : perTag.Values.Average(m => m.F1);
+        MacroF1 = TagMetrics.MacroF1(perTag.Values);
         Scheme = scheme;
         Spans = spans;
         PerEntityType = perEntityType;

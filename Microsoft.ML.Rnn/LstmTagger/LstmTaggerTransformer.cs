@@ -221,7 +221,7 @@ public sealed class LstmTaggerTransformer : RnnTransformerBase, ISequenceScorer<
                 var tags = current().Tags;
                 var editor = VBufferEditor.Create(ref dst, tags.Length);
                 // Tags are 0-based in the network, keys 1-based in ML.NET.
-                for (int t = 0; t < tags.Length; t++) editor.Values[t] = (uint)tags[t] + 1;
+                for (int t = 0; t < tags.Length; t++) editor.Values[t] = KeyNumbering.ToKey(tags[t]);
                 dst = editor.Commit();
             });
         }

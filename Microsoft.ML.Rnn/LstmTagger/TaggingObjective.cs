@@ -103,13 +103,9 @@ internal sealed class TaggingObjective(LstmTagger.Options options) : TrainingObj
             }
         }
 
-        /// <summary>Mean F1 = 2·correct / (predicted + gold) over the tags that were predicted or gold at least once (0 if none).</summary>
-        public double MacroF1()
-        {
-            var f1 = Enumerable.Range(0, _gold.Length).Where(k => _predicted[k] + _gold[k] > 0)
-                .Select(k => 2.0 * _correct[k] / (_predicted[k] + _gold[k])).ToArray();
-            return f1.Length == 0 ? 0 : f1.Average();
-        }
+        /// <summary>The macro-F1 of <see cref="TaggingEvaluator"/> over the tags that were predicted or gold at least once (0 if none).</summary>
+        public double MacroF1() => TagMetrics.MacroF1(Enumerable.Range(0, _gold.Length).Where(k => _predicted[k] + _gold[k] > 0)
+            .Select(k => TagMetrics.From(_correct[k], _predicted[k], _gold[k])));
     }
 
     /// <summary>

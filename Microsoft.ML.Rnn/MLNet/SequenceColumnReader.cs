@@ -171,8 +171,6 @@ internal sealed class SequenceColumnReader
         if (key > count)
             throw new InvalidOperationException(
                 $"Feature column '{_column.Name}', row {_row.Position}, step {step}: key {key} is outside the key range 1..{count} of the column type.");
-        // ML.NET keys are 1-based (0 = missing); the network's embedding rows are 0-based. This is the only place
-        // where the two numberings meet.
-        return (int)(key - 1);
+        return KeyNumbering.ToIndex(key);
     }
 }

@@ -228,7 +228,7 @@ public sealed class RnnSequenceClassifierTransformer : RnnTransformerBase, ISequ
         return (ValueGetter<uint>)((ref uint dst) =>
         {
             // Classes are 0-based in the network, keys 1-based in ML.NET.
-            dst = (uint)ClassProbabilities.ArgMax(current()) + 1;
+            dst = KeyNumbering.ToKey(ClassProbabilities.ArgMax(current()));
         });
     }
 
