@@ -52,6 +52,42 @@ public class LayeringTests
         Assert.Empty(offenders);
     }
 
+    /// <summary>The package's layers, lowest first: a source folder's layer, and the namespaces that belong to each.</summary>
+    private static int LayerOfFolder(string folder) => folder switch
+    {
+        "Core" => 0,
+        "Networks" => 1,
+        "Experiments" => 3,
+        _ => 2,   // the ML.NET adapter: Components, the component folders, MLNet, Evaluation and the root files
+    };
+
+    private static int LayerOfNamespace(string ns) =>
+        ns.StartsWith("Microsoft.ML.Rnn.Core", StringComparison.Ordinal) ? 0
+        : ns.StartsWith("Microsoft.ML.Rnn.Networks", StringComparison.Ordinal) ? 1
+        : ns.StartsWith("Microsoft.ML.Rnn.Experiments", StringComparison.Ordinal) ? 3
+        : 2;   // Microsoft.ML.Rnn (what users import) and Microsoft.ML.Rnn.MLNet*
+
+    [Fact]
+    public void NoSourceImportsALayerAboveItsOwn()
+    {
+        string package = Path.Combine(RepositoryRoot(), "Microsoft.ML.Rnn");
+        var imports = new Regex(@"^\s*(global\s+)?using\s+(static\s+)?(?<ns>Microsoft\.ML\.Rnn(\.[\w]+)*)\s*;", RegexOptions.Multiline);
+        var offenders = new List<string>();
+        foreach (string file in Directory.GetFiles(package, "*.cs", SearchOption.AllDirectories)
+                     .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}")
+                              && !f.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}")))
+        {
+            string relative = Path.GetRelativePath(package, file);
+            string folder = relative.Contains(Path.DirectorySeparatorChar) ? relative[..relative.IndexOf(Path.DirectorySeparatorChar)] : "";
+            int layer = LayerOfFolder(folder);
+            offenders.AddRange(imports.Matches(File.ReadAllText(file)).Select(m => m.Groups["ns"].Value)
+                .Where(ns => LayerOfNamespace(ns) > layer).Select(ns => $"{relative}: using {ns}"));
+        }
+        Assert.Empty(offenders);
+        // The check sees the layers: an adapter file imports the core, an upward import would be named.
+        Assert.True(LayerOfNamespace("Microsoft.ML.Rnn.MLNet") > LayerOfFolder("Networks"));
+    }
+
     [Fact]
     public void TheChecksSeeMlNetTypes()
     {

@@ -1,5 +1,5 @@
 // Benchmark harness of the speed issue: every figure is measured against its reference in the same process (warm-up,
-// repeated timings, median with p10/p90), printed as a table and written to bench/results/latest.json.
+// repeated timings, median with p10/p90), printed as a table and kept as a dated record, bench/results/<date>-<cpu>.json.
 // Usage: dotnet run -c Release --project bench/RnnBench -- [--quick] [--figures 4,5]  (a subset, for iterating on one figure)
 // Figure 10 scores the classifier converted to ONNX with ONNX Runtime against this library's PredictionEngine and Transform.
 // Figure 11 times the character encoder's training step against its straightforward formulation on the topics' texts.
@@ -76,7 +76,11 @@ if (figures.Contains(1))
 KernelCheckReport.Print(FusedKernelChecks.Verdicts);
 
 // A subset run must not overwrite the full run's figures.
-string output = Path.Combine(root, "bench", "results", figuresAt < 0 ? "latest.json" : "subset.json");
+// A run of every figure is a record of its day and CPU (another run that day on that CPU replaces it); a subset run
+// writes subset.json, which is not kept.
+string cpu = new string(FusedKernelChecks.Cpu.ToLowerInvariant().Select(ch => char.IsAsciiLetterOrDigit(ch) ? ch : '-').ToArray());
+string record = $"{DateTime.UtcNow:yyyy-MM-dd}-{string.Join('-', cpu.Split('-', StringSplitOptions.RemoveEmptyEntries))}{(quick ? "-quick" : "")}.json";
+string output = Path.Combine(root, "bench", "results", figuresAt < 0 ? record : "subset.json");
 Report.WriteJson(output, new
 {
     Meta = new

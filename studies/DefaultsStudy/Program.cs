@@ -2,7 +2,7 @@
 // and an epoch cap; every other option left alone), measured ONLY on splits of the training data: the test files are
 // never read here, so defaults chosen with this program are not tuned on them (issue: "models that learn well with
 // the defaults"). Each run prints one line per task; compare runs that differ in one option.
-// Usage: dotnet run -c Release --project examples/DefaultsStudy -- [--tasks digits,case,punct,case-text,punct-text,joint-text,topics,topics-text,topics-oof,topics-classifier] [--set Option=Value ...] [--more-text] [--train-fraction F] [--analysis]
+// Usage: dotnet run -c Release --project studies/DefaultsStudy -- [--tasks digits,case,punct,case-text,punct-text,joint-text,topics,topics-text,topics-oof,topics-classifier] [--set Option=Value ...] [--more-text] [--train-fraction F] [--analysis]
 //   case-text, punct-text, topics-text: the components reading the tokens as text (their own vocabulary and character
 //   features) instead of keys from MapValueToKey; joint-text: one tagger on the pair of tags (case|punctuation)
 //   --more-text: the taggers also train on the cased, punctuated texts of fortune-topics-train.tsv, turned into tagging
