@@ -1,6 +1,4 @@
 using Examples.Shared;
-using Microsoft.ML.Rnn.Core.Training;
-using Microsoft.VisualStudio.TestTools.UnitTesting;
 
 namespace Microsoft.ML.Rnn.EndToEndTests;
 

@@ -1,5 +1,4 @@
 using Microsoft.ML.Rnn.Core;
-using TorchSharp.Modules;
 using Xunit;
 using static TorchSharp.torch;
 

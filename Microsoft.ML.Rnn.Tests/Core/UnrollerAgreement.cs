@@ -1,5 +1,4 @@
 using Microsoft.ML.Rnn.Core;
-using Xunit;
 using static TorchSharp.torch;
 
 namespace Microsoft.ML.Rnn.Tests.Core;

@@ -1,5 +1,3 @@
-using Microsoft.ML;
-using Microsoft.ML.Rnn;
 using Xunit;
 
 namespace Microsoft.ML.Rnn.Tests.Evaluation;

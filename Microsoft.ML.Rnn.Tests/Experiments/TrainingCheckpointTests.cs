@@ -1,4 +1,3 @@
-using Microsoft.ML.Rnn.Core.Training;
 using Microsoft.ML.Rnn.MLNet;
 using Xunit;
 

@@ -1,7 +1,4 @@
-using Microsoft.ML;
 using Microsoft.ML.Data;
-using Microsoft.ML.Rnn.Core.Training;
-using Microsoft.ML.Rnn.Networks;
 using Xunit;
 
 namespace Microsoft.ML.Rnn.Tests.MLNet;

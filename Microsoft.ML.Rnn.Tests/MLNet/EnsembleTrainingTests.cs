@@ -1,6 +1,5 @@
 using Microsoft.ML.Data;
 using Microsoft.ML.Rnn.Core;
-using Microsoft.ML.Rnn.Core.Training;
 using Microsoft.ML.Rnn.MLNet;
 using Xunit;
 

@@ -1,4 +1,3 @@
-using Microsoft.ML;
 using Xunit;
 
 namespace Microsoft.ML.Rnn.Tests.MLNet;

@@ -1,7 +1,5 @@
 using System.Diagnostics;
-using Microsoft.ML;
 using Microsoft.ML.Data;
-using Microsoft.ML.Rnn.Core.Training;
 using Microsoft.ML.Rnn.MLNet;
 using TorchSharp;
 using Xunit;

@@ -1,4 +1,3 @@
-using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Rnn.MLNet;
 using Xunit;

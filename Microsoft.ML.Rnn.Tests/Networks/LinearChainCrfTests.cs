@@ -1,5 +1,4 @@
 using Microsoft.ML.Rnn.Networks;
-using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
 

@@ -1,6 +1,4 @@
-using Microsoft.ML.Rnn.Core;
 using Microsoft.ML.Rnn.Networks;
-using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
 

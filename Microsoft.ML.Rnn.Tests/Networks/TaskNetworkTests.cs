@@ -1,7 +1,6 @@
 using Microsoft.ML.Rnn.Core;
 using Microsoft.ML.Rnn.Core.Training;
 using Microsoft.ML.Rnn.Networks;
-using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
 

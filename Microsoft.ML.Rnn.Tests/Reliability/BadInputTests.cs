@@ -1,6 +1,3 @@
-using Microsoft.ML;
-using Microsoft.ML.Data;
-using Microsoft.ML.Rnn.Networks;
 using Xunit;
 
 namespace Microsoft.ML.Rnn.Tests.Reliability;

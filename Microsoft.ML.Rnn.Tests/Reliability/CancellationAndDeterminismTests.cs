@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using Microsoft.ML;
-using Microsoft.ML.Rnn.Core.Training;
 using Xunit;
 
 namespace Microsoft.ML.Rnn.Tests.Reliability;

@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Text;
-using Microsoft.ML;
-using Microsoft.ML.Data;
 using Xunit;
 using Xunit.Abstractions;
 

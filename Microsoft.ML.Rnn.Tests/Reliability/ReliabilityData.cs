@@ -1,6 +1,4 @@
-using Microsoft.ML;
 using Microsoft.ML.Data;
-using Microsoft.ML.Rnn.Networks;
 
 namespace Microsoft.ML.Rnn.Tests.Reliability;
 

@@ -1,4 +1,3 @@
-using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
 

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Reflection;
-using Microsoft.ML;
 
 namespace Microsoft.ML.Rnn.Tests;
 

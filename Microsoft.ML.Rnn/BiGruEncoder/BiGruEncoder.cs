@@ -1,5 +1,4 @@
 using Microsoft.ML.Data;
-using Microsoft.ML.Rnn.Core.Training;
 using Microsoft.ML.Rnn.MLNet;
 using Microsoft.ML.Rnn.Networks;
 using Microsoft.ML.Runtime;

@@ -1,7 +1,6 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Rnn;
-using Microsoft.ML.Runtime;
 
 // Where ML.NET finds the loaders of the components' zip entries (SignatureLoadModel) and of their row mappers
 // (SignatureLoadRowMapper): the zip names this assembly and the loader signature; each transformer's static Create

@@ -1,5 +1,4 @@
 using Microsoft.ML.Rnn.Core;
-using Microsoft.ML.Rnn.Core.Training;
 
 namespace Microsoft.ML.Rnn;
 

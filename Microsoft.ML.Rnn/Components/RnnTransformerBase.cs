@@ -1,6 +1,5 @@
 using Microsoft.ML.Data;
 using Microsoft.ML.Model.OnnxConverter;
-using Microsoft.ML.Rnn.Core;
 using Microsoft.ML.Rnn.MLNet;
 using Microsoft.ML.Rnn.MLNet.Onnx;
 using Microsoft.ML.Rnn.Networks;

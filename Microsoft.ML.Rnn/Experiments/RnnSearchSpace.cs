@@ -1,5 +1,3 @@
-using Microsoft.ML.Rnn.Core.Training;
-
 namespace Microsoft.ML.Rnn.Experiments;
 
 /// <summary>

@@ -1,5 +1,4 @@
 using System.Runtime.ExceptionServices;
-using Microsoft.ML.Rnn.Core.Training;
 using TorchSharp;
 
 namespace Microsoft.ML.Rnn.MLNet;

@@ -1,4 +1,3 @@
-using Microsoft.ML.Data;
 using Microsoft.ML.Model.OnnxConverter;
 
 namespace Microsoft.ML.Rnn.MLNet;

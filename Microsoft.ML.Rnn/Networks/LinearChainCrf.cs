@@ -1,5 +1,4 @@
 using Microsoft.ML.Rnn.Core;
-using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 

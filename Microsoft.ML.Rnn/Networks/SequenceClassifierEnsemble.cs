@@ -1,6 +1,4 @@
 using Microsoft.ML.Rnn.Core;
-using Microsoft.ML.Rnn.Core.Training;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Microsoft.ML.Rnn.Networks;

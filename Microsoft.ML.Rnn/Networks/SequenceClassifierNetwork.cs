@@ -1,6 +1,4 @@
 using Microsoft.ML.Rnn.Core;
-using Microsoft.ML.Rnn.Core.Training;
-using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 

@@ -1,6 +1,5 @@
 using Microsoft.ML.Rnn.Core;
 using Microsoft.ML.Rnn.Core.Training;
-using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 

@@ -1,4 +1,3 @@
-using Microsoft.ML.Rnn.Core;
 using Microsoft.ML.Rnn.Core.Training;
 using static TorchSharp.torch;
 

@@ -1,5 +1,4 @@
 using Microsoft.ML.Rnn.Core;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Microsoft.ML.Rnn.Networks;

@@ -1,4 +1,3 @@
-using Microsoft.ML.Rnn.Core;
 using Microsoft.ML.Data;
 using Microsoft.ML.Rnn.MLNet;
 using Microsoft.ML.Rnn.MLNet.Onnx;

@@ -1,6 +1,5 @@
 using Microsoft.ML.Rnn;
 using Microsoft.ML.Rnn.Core;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace RnnBench;

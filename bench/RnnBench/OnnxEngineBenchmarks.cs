@@ -2,7 +2,6 @@ using Microsoft.ML;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using Microsoft.ML.Rnn;
-using static TorchSharp.torch;
 
 namespace RnnBench;
 

@@ -3,7 +3,6 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Rnn;
 using Microsoft.ML.Rnn.Core;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace HmLstm;

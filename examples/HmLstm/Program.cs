@@ -7,7 +7,6 @@ using Microsoft.ML.Rnn;
 using System.Diagnostics;
 using Examples.Shared;
 using HmLstm;
-using Microsoft.ML.Rnn.Core.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 

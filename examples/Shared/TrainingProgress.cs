@@ -1,6 +1,5 @@
 using Microsoft.ML.Rnn;
 using System.Globalization;
-using Microsoft.ML.Rnn.Core.Training;
 
 namespace Examples.Shared;
 

@@ -18,7 +18,6 @@ using System.Globalization;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Rnn;
-using Microsoft.ML.Rnn.Core.Training;
 
 var settings = args.Select((a, i) => (a, i)).Where(p => p.a == "--set" && p.i + 1 < args.Length).Select(p => args[p.i + 1]).ToArray();
 bool analysis = args.Contains("--analysis");

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Microsoft.ML.Rnn.Core;
-using TorchSharp;
 using TorchSharp.Modules;
 using Xunit;
 using static Microsoft.ML.Rnn.Tests.Core.Cells.CellTestHelpers;

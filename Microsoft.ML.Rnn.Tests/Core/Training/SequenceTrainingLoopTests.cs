@@ -1,5 +1,4 @@
 using Microsoft.ML.Rnn.Core.Training;
-using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;
 

@@ -1,5 +1,3 @@
-using Microsoft.ML.Runtime;
-
 namespace Microsoft.ML.Rnn.MLNet.Onnx;
 
 /// <summary>
