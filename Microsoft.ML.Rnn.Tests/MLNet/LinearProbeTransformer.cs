@@ -99,26 +99,26 @@ internal sealed class LinearProbeTransformer : RowToRowTransformerBase, IDisposa
         // key values: class names
         // floats: scale (one value)
         // binary stream "Network": Linear(F, G) weights
-        ModelPersistence.WriteStrings(ctx, new[] { _input, _score, _predicted });
+        SavedFields.WriteStrings(ctx, new[] { _input, _score, _predicted });
         ctx.Writer.Write(_featuresPerStep);
-        ModelPersistence.WriteKeyValues(ctx, Host, _classes);
-        ModelPersistence.WriteSingles(ctx, _scale);
-        ModelPersistence.SaveModule(ctx, NetworkStream, _linear);
+        SavedFields.WriteKeyValues(ctx, Host, _classes);
+        SavedFields.WriteSingles(ctx, _scale);
+        NetworkWeights.SaveModule(ctx, NetworkStream, _linear);
     }
 
     private static LinearProbeTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
     {
         ModelPersistence.BeginLoad(ctx, GetVersionInfo(), UserName);
         // *** Binary format ***: see SaveModel.
-        var names = ModelPersistence.ReadStrings(ctx);
+        var names = SavedFields.ReadStrings(ctx);
         if (names.Length != 3 || names.Any(string.IsNullOrEmpty))
             throw new FormatException("LinearProbe: corrupt column names.");
         string input = names[0]!, score = names[1]!, predicted = names[2]!;
         int featuresPerStep = ctx.Reader.ReadInt32();
-        var classes = ModelPersistence.ReadKeyValues(ctx, env) ?? throw new FormatException("LinearProbe: class names missing.");
-        float[] scale = ModelPersistence.ReadSingles(ctx);
+        var classes = SavedFields.ReadKeyValues(ctx, env) ?? throw new FormatException("LinearProbe: class names missing.");
+        float[] scale = SavedFields.ReadSingles(ctx);
         var linear = nn.Linear(featuresPerStep, classes.Count);
-        ModelPersistence.LoadModule(ctx, NetworkStream, linear, UserName);
+        NetworkWeights.LoadModule(ctx, NetworkStream, linear, UserName);
         return new LinearProbeTransformer(env, input, score, predicted, featuresPerStep, linear, classes, scale);
     }
 

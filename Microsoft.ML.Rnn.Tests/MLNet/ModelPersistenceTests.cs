@@ -47,17 +47,17 @@ public sealed class ModelPersistenceTests
             ctx =>
             {
                 ModelPersistence.BeginSave(ctx, Version());
-                ModelPersistence.WriteStrings(ctx, new[] { "Tokens", null, "", "Tokens" });
-                ModelPersistence.WriteSingles(ctx, new[] { 1.5f, float.NaN, -0f, float.MaxValue });
-                ModelPersistence.WriteKeyValues(ctx, Env, vocabulary);
-                ModelPersistence.WriteKeyValues(ctx, Env, null);
+                SavedFields.WriteStrings(ctx, new[] { "Tokens", null, "", "Tokens" });
+                SavedFields.WriteSingles(ctx, new[] { 1.5f, float.NaN, -0f, float.MaxValue });
+                SavedFields.WriteKeyValues(ctx, Env, vocabulary);
+                SavedFields.WriteKeyValues(ctx, Env, null);
                 ctx.Writer.Write(42);
             },
             ctx =>
             {
                 ModelPersistence.BeginLoad(ctx, Version(), "Test");
-                return (ModelPersistence.ReadStrings(ctx), ModelPersistence.ReadSingles(ctx),
-                    ModelPersistence.ReadKeyValues(ctx, Env), ModelPersistence.ReadKeyValues(ctx, Env), ctx.Reader.ReadInt32());
+                return (SavedFields.ReadStrings(ctx), SavedFields.ReadSingles(ctx),
+                    SavedFields.ReadKeyValues(ctx, Env), SavedFields.ReadKeyValues(ctx, Env), ctx.Reader.ReadInt32());
             });
 
         Assert.Equal(new[] { "Tokens", null, "", "Tokens" }, strings);
@@ -83,13 +83,13 @@ public sealed class ModelPersistenceTests
             ctx =>
             {
                 ModelPersistence.BeginSave(ctx, Version());
-                ModelPersistence.SaveModule(ctx, "Network", saved);
+                NetworkWeights.SaveModule(ctx, "Network", saved);
                 ctx.Writer.Write(7); // the main stream must still be open after the module was written
             },
             ctx =>
             {
                 ModelPersistence.BeginLoad(ctx, Version(), "Test");
-                ModelPersistence.LoadModule(ctx, "Network", loaded, "Test");
+                NetworkWeights.LoadModule(ctx, "Network", loaded, "Test");
                 return ctx.Reader.ReadInt32();
             });
 
@@ -107,12 +107,12 @@ public sealed class ModelPersistenceTests
             ctx =>
             {
                 ModelPersistence.BeginSave(ctx, Version());
-                ModelPersistence.SaveModule(ctx, "Network", saved);
+                NetworkWeights.SaveModule(ctx, "Network", saved);
             },
             ctx =>
             {
                 ModelPersistence.BeginLoad(ctx, Version(), "LstmTagger");
-                ModelPersistence.LoadModule(ctx, "Network", other, "LstmTagger");
+                NetworkWeights.LoadModule(ctx, "Network", other, "LstmTagger");
                 return 0;
             }));
         Assert.StartsWith("LstmTagger: the network weights in the model ('Network') do not match the network described by the model:", error.Message);
@@ -127,7 +127,7 @@ public sealed class ModelPersistenceTests
             ctx =>
             {
                 ModelPersistence.BeginLoad(ctx, Version(), "BiGruEncoder");
-                ModelPersistence.LoadModule(ctx, "Network", module, "BiGruEncoder");
+                NetworkWeights.LoadModule(ctx, "Network", module, "BiGruEncoder");
                 return 0;
             }));
         Assert.Equal("BiGruEncoder: the model has no 'Network' entry with the network weights; the file is incomplete or not a BiGruEncoder model.", error.Message);

@@ -169,7 +169,7 @@ public abstract class RnnTransformerBase : RowToRowTransformerBase, ITransformer
         Features.Write(ctx);
         SaveHeader(ctx);
         EncoderOptionsPersistence.Write(ctx, Encoder);   // saving reads the network (a deferred one too): its weights are written
-        ModelPersistence.SaveModule(ctx, _networkStream, NetworkModule);
+        NetworkWeights.SaveModule(ctx, _networkStream, NetworkModule);
         if ((_onnxModel ?? TryBuildOnnxModel(out _)) is { } graph)
             OnnxGraphStream.Write(ctx, graph);
     }
@@ -364,20 +364,20 @@ public abstract class RnnTransformerBase : RowToRowTransformerBase, ITransformer
             var header = readHeader();
             var encoderOptions = EncoderOptionsPersistence.Read(ctx, userName);
             features.CheckNetwork(encoderOptions, userName);
-            ModelPersistence.CheckNetworkFits(ctx, networkStream, minimumParameters(header, encoderOptions), userName);
+            NetworkWeights.CheckNetworkFits(ctx, networkStream, minimumParameters(header, encoderOptions), userName);
             var onnx = OpenOnnxGraph(ctx, userName);
             Func<TNetwork> read;
             if (onnx.RowSession is null)
             {
                 // Read now, while the zip is read (the transformer builds it in its constructor).
-                read = () => ModelPersistence.LoadModule(ctx, networkStream, build(header, new SequenceEncoder(encoderOptions)), userName);
+                read = () => NetworkWeights.LoadModule(ctx, networkStream, build(header, new SequenceEncoder(encoderOptions)), userName);
             }
             else
             {
                 // Kept for when TorchSharp is needed.
-                byte[] weights = ModelPersistence.ReadWeights(ctx, networkStream, userName);
+                byte[] weights = NetworkWeights.ReadWeights(ctx, networkStream, userName);
                 uint written = ctx.Header.ModelVerWritten;
-                read = () => ModelPersistence.LoadModule(weights, written, networkStream, build(header, new SequenceEncoder(encoderOptions)), userName);
+                read = () => NetworkWeights.LoadModule(weights, written, networkStream, build(header, new SequenceEncoder(encoderOptions)), userName);
             }
             return create(features, header, new LoadedNetwork<TNetwork>(read, encoderOptions, onnx));
         });

@@ -96,7 +96,7 @@ public sealed class LstmTaggerTransformer : RnnTransformerBase, ISequenceScorer<
         // int: networks in the ensemble (from 0x00010007)
         // then the encoder description (every network's) and the binary stream "Network": SequenceTaggerEnsemble weights
         ctx.Writer.Write(TagCount);
-        ModelPersistence.WriteKeyValues(ctx, Host, _tagNames);
+        SavedFields.WriteKeyValues(ctx, Host, _tagNames);
         ctx.Writer.Write(BatchSize);
         ctx.Writer.Write((byte)(UsesCrf ? 1 : 0));
         ctx.Writer.Write(EnsembleSize);
@@ -107,7 +107,7 @@ public sealed class LstmTaggerTransformer : RnnTransformerBase, ISequenceScorer<
             readHeader: () =>
             {
                 int tagCount = ctx.Reader.ReadInt32();
-                var tagNames = ModelPersistence.ReadKeyValues(ctx, env, tagCount);
+                var tagNames = SavedFields.ReadKeyValues(ctx, env, tagCount);
                 int batchSize = ctx.Reader.ReadInt32();
                 byte crf = ctx.Reader.ReadByte();
                 int? networks = ModelPersistence.ReadNetworkCount(ctx, EnsembleVersion);

@@ -38,7 +38,7 @@ internal static class EncoderOptionsPersistence
         ctx.Writer.Write((byte)(o.Bidirectional ? 1 : 0));
         ctx.Writer.Write(o.DropoutBetweenLayers);
         ctx.Writer.Write((byte)o.Stacking);
-        ModelPersistence.WriteStrings(ctx, o.Cell is { } kind
+        SavedFields.WriteStrings(ctx, o.Cell is { } kind
             ? [kind.Name, .. kind.Options.SelectMany(p => new[] { p.Key, p.Value })]
             : []);
         ctx.Writer.Write(o.CharacterVocabularySize);
@@ -71,7 +71,7 @@ internal static class EncoderOptionsPersistence
         long characterEmbedding = hasCharacterSizes ? ctx.Reader.ReadInt64() : 16;
         long characterFeatures = hasCharacterSizes ? ctx.Reader.ReadInt64() : 0;
         // Sanity bounds before anything is sized from these values; the weights entry then bounds the total
-        // (ModelPersistence.CheckNetworkFits with MinimumParameters).
+        // (NetworkWeights.CheckNetworkFits with MinimumParameters).
         if (vocabulary < 0 || vocabulary > (long)uint.MaxValue + 1 || features < 1 || features > 1 << 24
             || !Enum.IsDefined((RnnCellType)cell) || hidden < 1 || hidden > 1 << 20 || layers < 1 || layers > 1024 || bidirectional > 1
             || !(dropout >= 0 && dropout < 1) || !Enum.IsDefined((BidirectionalStacking)stacking)
@@ -104,7 +104,7 @@ internal static class EncoderOptionsPersistence
     /// <summary>The cell kind written by <see cref="Write"/>, resolved in this process's registry (an unregistered name fails saying which to register).</summary>
     private static RnnCellKind? ReadCellKind(ModelLoadContext ctx, string component)
     {
-        var strings = ModelPersistence.ReadStrings(ctx);
+        var strings = SavedFields.ReadStrings(ctx);
         if (strings.Length == 0) return null;
         if (strings.Length % 2 != 1 || strings.Any(string.IsNullOrEmpty))
             throw new FormatException($"{component}: corrupt cell kind in the model ({strings.Length} strings).");

@@ -131,7 +131,7 @@ internal sealed record FeatureEncoding(string Name, SequenceItemKind Kind, ulong
         ctx.Writer.Write(MaxSteps ?? 0);
         if (Kind != SequenceItemKind.Tokens) return;
         var vocabulary = Vocabulary ?? throw new InvalidOperationException($"Token column '{Name}' has no vocabulary to save.");
-        ModelPersistence.WriteStrings(ctx, vocabulary.Words);
+        SavedFields.WriteStrings(ctx, vocabulary.Words);
         ctx.Writer.Write(vocabulary.Characters?.Length ?? -1);
         foreach (char c in vocabulary.Characters ?? "")
             ctx.Writer.Write((ushort)c);
@@ -161,7 +161,7 @@ internal sealed record FeatureEncoding(string Name, SequenceItemKind Kind, ulong
 
     private static TokenVocabulary ReadVocabulary(ModelLoadContext ctx, string component)
     {
-        var words = ModelPersistence.ReadStrings(ctx);
+        var words = SavedFields.ReadStrings(ctx);
         int characters = ctx.Reader.ReadInt32();
         if (words.Length > TokenVocabulary.MaxWords || words.Any(w => w is null) || characters < -1 || characters > char.MaxValue + 1)
             throw new FormatException($"{component}: corrupt token vocabulary in the model ({words.Length} words, {characters} characters).");

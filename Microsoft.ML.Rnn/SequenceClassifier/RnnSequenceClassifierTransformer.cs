@@ -104,7 +104,7 @@ public sealed class RnnSequenceClassifierTransformer : RnnTransformerBase, ISequ
         // then the encoder description (every network's) and the binary stream "Network": SequenceClassifierEnsemble weights
         ctx.Writer.Write((byte)(IsBinary ? 1 : 0));
         ctx.Writer.Write(ClassCount);
-        ModelPersistence.WriteKeyValues(ctx, Host, _labelNames);
+        SavedFields.WriteKeyValues(ctx, Host, _labelNames);
         ctx.Writer.Write(BatchSize);
         ctx.Writer.Write((int)_pooling);
         ctx.Writer.Write(EnsembleSize);
@@ -116,7 +116,7 @@ public sealed class RnnSequenceClassifierTransformer : RnnTransformerBase, ISequ
             {
                 byte labelKind = ctx.Reader.ReadByte();
                 int classCount = ctx.Reader.ReadInt32();
-                var labelNames = ModelPersistence.ReadKeyValues(ctx, env, classCount);
+                var labelNames = SavedFields.ReadKeyValues(ctx, env, classCount);
                 int batchSize = ctx.Reader.ReadInt32();
                 int pooling = ctx.Reader.ReadInt32();
                 int? networks = ModelPersistence.ReadNetworkCount(ctx, EnsembleVersion);
