@@ -12,10 +12,11 @@ namespace Microsoft.ML.Rnn.Tests.Reliability;
 /// with a message saying so.
 /// </summary>
 /// <remarks>
-/// Fixture sets: <see cref="FormatTag"/> (the first format, 0x00010002) and <see cref="CurrentFormatTag"/> (classifier
+/// Fixture sets: <see cref="FormatTag"/> (the first format, 0x00010002), <see cref="EnsembleFormatTag"/> (classifier
 /// and tagger 0x00010007 with ensembles, encoder 0x00010006, and a classifier on token text with its word and
-/// character vocabulary), both written by ML.NET 5.0.1 (their TrainingInfo/Version.txt says so) and loaded here by
-/// the ML.NET the tests run on. Write a new set only when a format changes (keep the old ones):
+/// character vocabulary), both written by ML.NET 5.0.1, and <see cref="CurrentFormatTag"/> (every component
+/// 0x00010008: the shared blocks with their own versions), written by ML.NET 6.0.0 (each zip's
+/// TrainingInfo/Version.txt says which), all loaded here by the ML.NET the tests run on. Write a new set only when a format changes (keep the old ones):
 /// <c>RNN_WRITE_FIXTURES=/path/to/Microsoft.ML.Rnn.Tests/Reliability/Fixtures dotnet test --filter FullyQualifiedName~VersionToleranceTests</c>
 /// writes the <see cref="CurrentFormatTag"/> set.
 /// </remarks>
@@ -25,10 +26,16 @@ public sealed class VersionToleranceTests
     internal const string FormatTag = "v00010002";
 
     /// <summary>The fixtures of the formats current when the package moved to ML.NET 6 (written by ML.NET 5.0.1).</summary>
-    internal const string CurrentFormatTag = "v00010007";
+    internal const string EnsembleFormatTag = "v00010007";
+
+    /// <summary>The fixtures of the current formats, whose shared blocks carry their own versions (written by ML.NET 6.0.0).</summary>
+    internal const string CurrentFormatTag = "v00010008";
 
     /// <summary>Each fixture set with the ML.NET version that wrote it.</summary>
-    public static TheoryData<string, string> FixtureSets => new() { { FormatTag, "5.0.1" }, { CurrentFormatTag, "5.0.1" } };
+    public static TheoryData<string, string> FixtureSets => new()
+    {
+        { FormatTag, "5.0.1" }, { EnsembleFormatTag, "5.0.1" }, { CurrentFormatTag, "6.0.0" },
+    };
 
     internal static string FixturePath(string component, string tag = FormatTag) =>
         Path.Combine(AppContext.BaseDirectory, "Reliability", "Fixtures", $"{component}-{tag}.zip");
@@ -97,7 +104,7 @@ public sealed class VersionToleranceTests
         // every checked-in set is present (a missing fixture would make the golden test vacuous).
         if (Environment.GetEnvironmentVariable("RNN_WRITE_FIXTURES") is not { Length: > 0 } folder)
         {
-            foreach (string set in new[] { FormatTag, CurrentFormatTag })
+            foreach (string set in new[] { FormatTag, EnsembleFormatTag, CurrentFormatTag })
             {
                 Assert.True(File.Exists(GoldenPath(set)), $"missing {GoldenPath(set)}");
                 foreach (var component in Components(set))
@@ -185,10 +192,39 @@ public sealed class VersionToleranceTests
             Assert.Equal(1, edited);
             var error = Assert.Throws<InvalidDataException>(() => new MLContext().Model.LoadUntrusted(path, out _));
             Assert.StartsWith($"{userName}: cannot load this model: it was saved in format version 0x00020001 by a newer Microsoft.ML.Rnn", error.Message);
-            Assert.Contains($"reads format versions up to {(component == "encoder" ? "0x00010006" : "0x00010007")}. Update the Microsoft.ML.Rnn package to load it.", error.Message);
+            Assert.Contains("reads format versions up to 0x00010008. Update the Microsoft.ML.Rnn package to load it.", error.Message);
             // Plain Model.Load: the same message in a FormatException, wrapped by ML.NET's reflection-based loader.
             var plain = Assert.ThrowsAny<Exception>(() => new MLContext().Model.Load(path, out _));
             Assert.Equal(error.Message, Assert.IsType<FormatException>(plain.InnerException).Message);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Theory]
+    [InlineData(0x00010099u, "RNN Sequence Classifier: cannot load this model: its feature column description was saved in format version 0x00010099 by a newer Microsoft.ML.Rnn")]
+    [InlineData(0u, "RNN Sequence Classifier: corrupt model: the feature column description has format version 0x00000000.")]
+    public void ABlockOfANewerOrUnknownVersionFailsNamingTheBlock(uint version, string message)
+    {
+        // The entry's payload starts at the model header's FpModel (a long at offset 16) with the feature column
+        // description's block version.
+        string path = Path.Combine(Path.GetTempPath(), $"rnn-newer-block-{Guid.NewGuid():N}.zip");
+        File.Copy(FixturePath("classifier", CurrentFormatTag), path);
+        try
+        {
+            int edited = ZipMutation.EditEntries(path, (name, bytes) =>
+            {
+                if (!name.EndsWith("Model.key", StringComparison.Ordinal) || ZipMutation.IndexOf(bytes, "RNNSQCLS"u8.ToArray()) < 0) return false;
+                int payload = checked((int)BitConverter.ToInt64(bytes, 16));
+                Assert.Equal(Microsoft.ML.Rnn.MLNet.FeatureEncoding.BlockVersion, BitConverter.ToUInt32(bytes, payload));
+                BitConverter.GetBytes(version).CopyTo(bytes, payload);
+                return true;
+            });
+            Assert.Equal(1, edited);
+            var error = Assert.Throws<InvalidDataException>(() => new MLContext().Model.LoadUntrusted(path, out _));
+            Assert.StartsWith(message, error.Message);
         }
         finally
         {

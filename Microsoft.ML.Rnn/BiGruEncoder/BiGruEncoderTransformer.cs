@@ -51,17 +51,10 @@ public sealed class BiGruEncoderTransformer : RnnTransformerBase, ISequenceScore
     /// <summary>Size of the output vector: directions × hidden size.</summary>
     public int OutputSize { get; }
 
-    // Format history:
-    // 0x00010001: initial.
-    // 0x00010002: the feature column description ends with the longest sequence kept (MaxSequenceLength).
-    // 0x00010003: a fused built-in cell's weights are named as its step path names them ("weight_ih", not libtorch's
-    //             "fused.weight_ih_l0"); older weights are renamed when loaded.
-    // 0x00010004: the encoder description ends with the bidirectional stacking (BidirectionalStacking).
-    // 0x00010005: ... and the cell kind with its options (RnnCellKind), when one was given.
-    // 0x00010006: text token input (feature kind 2 with its vocabulary), and the encoder description ends with the
-    //             character encoder sizes.
+    // Format: the one history of every component's entry is FormatBlocks' (0x00010001 to 0x00010008, docs/persistence.md);
+    // 0x00010008 on, the shared blocks carry their own versions and this number changes only with what is this component's own.
     private static VersionInfo GetVersionInfo()
-        => ModelPersistence.CreateVersionInfo("RNNBIENC", verWrittenCur: 0x00010006, verReadableCur: 0x00010006,
+        => ModelPersistence.CreateVersionInfo("RNNBIENC", verWrittenCur: FormatBlocks.SelfVersionedSince, verReadableCur: FormatBlocks.SelfVersionedSince,
             verWeCanReadBack: 0x00010001, LoaderSignature, typeof(BiGruEncoderTransformer).Assembly);
 
     private protected override VersionInfo Version => GetVersionInfo();

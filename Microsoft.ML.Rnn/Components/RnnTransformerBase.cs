@@ -164,11 +164,13 @@ public abstract class RnnTransformerBase : RowToRowTransformerBase, ITransformer
         // feature column description (FeatureEncoding.Write)
         // the component's header (SaveHeader)
         // encoder description (EncoderOptionsPersistence.Write)
+        // uint: the weights block's version (since format 0x00010008; FormatBlocks)
         // binary stream (the component's stream name): the network's weights
         // optional binary stream "OnnxGraph" (OnnxGraphStream): the component's own ONNX graph, when it has one
         Features.Write(ctx);
         SaveHeader(ctx);
         EncoderOptionsPersistence.Write(ctx, Encoder);   // saving reads the network (a deferred one too): its weights are written
+        FormatBlocks.Write(ctx, NetworkWeights.BlockVersion);
         NetworkWeights.SaveModule(ctx, _networkStream, NetworkModule);
         if ((_onnxModel ?? TryBuildOnnxModel(out _)) is { } graph)
             OnnxGraphStream.Write(ctx, graph);
@@ -364,20 +366,20 @@ public abstract class RnnTransformerBase : RowToRowTransformerBase, ITransformer
             var header = readHeader();
             var encoderOptions = EncoderOptionsPersistence.Read(ctx, userName);
             features.CheckNetwork(encoderOptions, userName);
+            uint weightsVersion = FormatBlocks.Read(ctx, NetworkWeights.BlockVersion, "network weights", userName);
             NetworkWeights.CheckNetworkFits(ctx, networkStream, minimumParameters(header, encoderOptions), userName);
             var onnx = OpenOnnxGraph(ctx, userName);
             Func<TNetwork> read;
             if (onnx.RowSession is null)
             {
                 // Read now, while the zip is read (the transformer builds it in its constructor).
-                read = () => NetworkWeights.LoadModule(ctx, networkStream, build(header, new SequenceEncoder(encoderOptions)), userName);
+                read = () => NetworkWeights.LoadModule(ctx, networkStream, build(header, new SequenceEncoder(encoderOptions)), userName, weightsVersion);
             }
             else
             {
                 // Kept for when TorchSharp is needed.
                 byte[] weights = NetworkWeights.ReadWeights(ctx, networkStream, userName);
-                uint written = ctx.Header.ModelVerWritten;
-                read = () => NetworkWeights.LoadModule(weights, written, networkStream, build(header, new SequenceEncoder(encoderOptions)), userName);
+                read = () => NetworkWeights.LoadModule(weights, weightsVersion, networkStream, build(header, new SequenceEncoder(encoderOptions)), userName);
             }
             return create(features, header, new LoadedNetwork<TNetwork>(read, encoderOptions, onnx));
         });

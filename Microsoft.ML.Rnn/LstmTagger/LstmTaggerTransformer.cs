@@ -63,20 +63,10 @@ public sealed class LstmTaggerTransformer : RnnTransformerBase, ISequenceScorer<
     /// <summary>The trained networks (owned by this transformer).</summary>
     internal SequenceTaggerEnsemble Network => (SequenceTaggerEnsemble)NetworkModule;
 
-    // Format history:
-    // 0x00010001: initial.
-    // 0x00010002: the feature column description ends with the longest sequence kept (MaxSequenceLength).
-    // 0x00010003: a fused built-in cell's weights are named as its step path names them ("weight_ih", not libtorch's
-    //             "fused.weight_ih_l0"); older weights are renamed when loaded.
-    // 0x00010004: the encoder description ends with the bidirectional stacking (BidirectionalStacking).
-    // 0x00010005: ... and the cell kind with its options (RnnCellKind), when one was given.
-    // 0x00010006: text token input (feature kind 2 with its vocabulary), and the encoder description ends with the
-    //             character encoder sizes.
-    // 0x00010007: the header ends with the number of networks (an ensemble), whose weights are named "members.i.…".
-    private const uint EnsembleVersion = 0x00010007;
-
+    // Format: the one history of every component's entry is FormatBlocks' (0x00010001 to 0x00010008, docs/persistence.md);
+    // 0x00010008 on, the shared blocks carry their own versions and this number changes only with what is this component's own.
     private static VersionInfo GetVersionInfo()
-        => ModelPersistence.CreateVersionInfo("RNNTAGGR", verWrittenCur: EnsembleVersion, verReadableCur: EnsembleVersion,
+        => ModelPersistence.CreateVersionInfo("RNNTAGGR", verWrittenCur: FormatBlocks.SelfVersionedSince, verReadableCur: FormatBlocks.SelfVersionedSince,
             verWeCanReadBack: 0x00010001, LoaderSignature, typeof(LstmTaggerTransformer).Assembly);
 
     private protected override VersionInfo Version => GetVersionInfo();
@@ -93,13 +83,13 @@ public sealed class LstmTaggerTransformer : RnnTransformerBase, ISequenceScorer<
         // key values: tag names (may be absent)
         // int: batch size
         // byte: CRF decoding
-        // int: networks in the ensemble (from 0x00010007)
+        // ensemble header: networks in the ensemble (EnsembleHeader; from 0x00010007, its own version from 0x00010008)
         // then the encoder description (every network's) and the binary stream "Network": SequenceTaggerEnsemble weights
         ctx.Writer.Write(TagCount);
         SavedFields.WriteKeyValues(ctx, Host, _tagNames);
         ctx.Writer.Write(BatchSize);
         ctx.Writer.Write((byte)(UsesCrf ? 1 : 0));
-        ctx.Writer.Write(EnsembleSize);
+        EnsembleHeader.Write(ctx, EnsembleSize);
     }
 
     private static LstmTaggerTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
@@ -110,7 +100,7 @@ public sealed class LstmTaggerTransformer : RnnTransformerBase, ISequenceScorer<
                 var tagNames = SavedFields.ReadKeyValues(ctx, env, tagCount);
                 int batchSize = ctx.Reader.ReadInt32();
                 byte crf = ctx.Reader.ReadByte();
-                int? networks = ModelPersistence.ReadNetworkCount(ctx, EnsembleVersion);
+                int? networks = EnsembleHeader.Read(ctx, UserName);
                 if (tagCount < 2 || tagCount > 1 << 24 || batchSize < 1 || batchSize > 1 << 24 || crf > 1 || networks is null
                     || (tagNames is not null && tagNames.Count != tagCount))
                     throw new FormatException($"{UserName}: corrupt model header.");

@@ -18,6 +18,7 @@ internal static class EncoderOptionsPersistence
         ArgumentNullException.ThrowIfNull(encoder);
         var o = encoder.Options;
         // *** Binary format ***
+        // uint: the block's version (since component format 0x00010008; FormatBlocks)
         // long: vocabulary size V (0 for Single input)
         // long: features per step fed to the first layer (E for key input, F for Single input)
         // int: cell type (RnnCellType)
@@ -25,11 +26,12 @@ internal static class EncoderOptionsPersistence
         // int: number of layers
         // byte: bidirectional
         // double: dropout between layers
-        // byte: bidirectional stacking (BidirectionalStacking; since format 0x00010004 of every component)
+        // byte: bidirectional stacking (BidirectionalStacking; since block version 0x00010004)
         // strings: the cell kind's name, then its options' keys and values in turn; none when the cell type says it all
-        //          (RnnCellKind; since format 0x00010005 of every component)
+        //          (RnnCellKind; since block version 0x00010005)
         // long: character vocabulary size (0: no characters), long: character embedding size, long: character features
-        //       (since format 0x00010006 of every component)
+        //       (since block version 0x00010006)
+        FormatBlocks.Write(ctx, BlockVersion);
         ctx.Writer.Write(encoder.VocabularySize);
         ctx.Writer.Write(encoder.InputFeatures);
         ctx.Writer.Write((int)o.CellType);
@@ -46,17 +48,24 @@ internal static class EncoderOptionsPersistence
         ctx.Writer.Write(o.CharacterFeatures);
     }
 
-    /// <summary>First format version (of every component) that writes the cell kind (<see cref="RnnCellKind"/>).</summary>
+    /// <summary>First version of this block (<see cref="FormatBlocks"/>) that writes the bidirectional stacking.</summary>
+    public const uint StackingVersion = 0x00010004;
+
+    /// <summary>First version of this block that writes the cell kind (<see cref="RnnCellKind"/>).</summary>
     public const uint CellKindVersion = 0x00010005;
 
-    /// <summary>First format version (of every component) that writes the bidirectional stacking.</summary>
-    public const uint StackingVersion = 0x00010004;
+    /// <summary>First version of this block that writes the character encoder's sizes.</summary>
+    public const uint CharacterSizesVersion = 0x00010006;
+
+    /// <summary>The version of this block written now.</summary>
+    public const uint BlockVersion = CharacterSizesVersion;
 
     /// <summary>Reads what <see cref="Write"/> wrote; throws <see cref="FormatException"/> naming <paramref name="component"/> on corrupt values.</summary>
     public static SequenceEncoderOptions Read(ModelLoadContext ctx, string component)
     {
         ArgumentNullException.ThrowIfNull(ctx);
         // *** Binary format ***: see Write.
+        uint version = FormatBlocks.Read(ctx, BlockVersion, "encoder description", component);
         long vocabulary = ctx.Reader.ReadInt64();
         long features = ctx.Reader.ReadInt64();
         int cell = ctx.Reader.ReadInt32();
@@ -64,9 +73,9 @@ internal static class EncoderOptionsPersistence
         int layers = ctx.Reader.ReadInt32();
         byte bidirectional = ctx.Reader.ReadByte();
         double dropout = ctx.Reader.ReadDouble();
-        byte stacking = ctx.Header.ModelVerWritten >= StackingVersion ? ctx.Reader.ReadByte() : (byte)BidirectionalStacking.LayerByLayer;
-        var kind = ctx.Header.ModelVerWritten >= CellKindVersion ? ReadCellKind(ctx, component) : null;
-        bool hasCharacterSizes = ctx.Header.ModelVerWritten >= FeatureEncoding.TokensVersion;
+        byte stacking = version >= StackingVersion ? ctx.Reader.ReadByte() : (byte)BidirectionalStacking.LayerByLayer;
+        var kind = version >= CellKindVersion ? ReadCellKind(ctx, component) : null;
+        bool hasCharacterSizes = version >= CharacterSizesVersion;
         long characters = hasCharacterSizes ? ctx.Reader.ReadInt64() : 0;
         long characterEmbedding = hasCharacterSizes ? ctx.Reader.ReadInt64() : 16;
         long characterFeatures = hasCharacterSizes ? ctx.Reader.ReadInt64() : 0;

@@ -16,11 +16,14 @@ internal sealed record FeatureEncoding(string Name, SequenceItemKind Kind, ulong
     /// <summary>Largest <see cref="MaxSteps"/> a model may claim (a sanity bound for loading untrusted files).</summary>
     public const int MaxStepsBound = 1 << 28;
 
-    /// <summary>First format version (of every component) that writes <see cref="MaxSteps"/>.</summary>
+    /// <summary>First version of this block (<see cref="FormatBlocks"/>) that writes <see cref="MaxSteps"/>.</summary>
     public const uint MaxStepsVersion = 0x00010002;
 
-    /// <summary>First format version (of every component) that reads text tokens (kind 2, with the vocabulary).</summary>
+    /// <summary>First version of this block that reads text tokens (kind 2, with the vocabulary).</summary>
     public const uint TokensVersion = 0x00010006;
+
+    /// <summary>The version of this block written now.</summary>
+    public const uint BlockVersion = TokensVersion;
 
     /// <summary>The encoding of a bound training column (with its <see cref="SequenceColumn.MaxSteps"/> and vocabulary).</summary>
     public static FeatureEncoding Of(SequenceColumn column)
@@ -117,13 +120,15 @@ internal sealed record FeatureEncoding(string Name, SequenceItemKind Kind, ulong
     public void Write(ModelSaveContext ctx)
     {
         // *** Binary format ***
+        // uint: the block's version (since component format 0x00010008; FormatBlocks)
         // int: id of the feature column name
         // int: features per step
-        // byte: feature kind (0 Single steps, 1 keys, 2 text tokens since format 0x00010006 of every component)
+        // byte: feature kind (0 Single steps, 1 keys, 2 text tokens since block version 0x00010006)
         // long: feature key count (0 for Single and token input)
-        // int: longest sequence kept, 0 for no limit (since format 0x00010002 of every component)
+        // int: longest sequence kept, 0 for no limit (since block version 0x00010002)
         // for text tokens: strings: the known words in id order; int: character count (-1: words only), then each
         //                 character as UInt16
+        FormatBlocks.Write(ctx, BlockVersion);
         ctx.SaveNonEmptyString(Name);
         ctx.Writer.Write(FeaturesPerStep);
         ctx.Writer.Write((byte)Kind);
@@ -140,14 +145,15 @@ internal sealed record FeatureEncoding(string Name, SequenceItemKind Kind, ulong
     /// <summary>Reads what <see cref="Write"/> wrote; throws <see cref="FormatException"/> on corrupt values.</summary>
     public static FeatureEncoding Read(ModelLoadContext ctx, string component)
     {
+        uint version = FormatBlocks.Read(ctx, BlockVersion, "feature column description", component);
         string name = ctx.LoadNonEmptyString();
         int featuresPerStep = ctx.Reader.ReadInt32();
         byte kind = ctx.Reader.ReadByte();
         long keyCount = ctx.Reader.ReadInt64();
-        int maxSteps = ctx.Header.ModelVerWritten >= MaxStepsVersion ? ctx.Reader.ReadInt32() : 0;
+        int maxSteps = version >= MaxStepsVersion ? ctx.Reader.ReadInt32() : 0;
         // Bounds: a key count beyond UInt32 cannot come from an ML.NET key type; F beyond 2^24 Single values per
         // step is no sequence model anyone trains.
-        int kinds = ctx.Header.ModelVerWritten >= TokensVersion ? 3 : 2;
+        int kinds = version >= TokensVersion ? 3 : 2;
         if (featuresPerStep < 1 || featuresPerStep > 1 << 24 || kind >= kinds || keyCount < 0 || keyCount > uint.MaxValue
             || (kind == 1 && (keyCount == 0 || featuresPerStep != 1)) || (kind == 2 && (keyCount != 0 || featuresPerStep != 1))
             || maxSteps < 0 || maxSteps > MaxStepsBound)

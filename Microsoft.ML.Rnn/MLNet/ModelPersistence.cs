@@ -118,17 +118,4 @@ internal static class ModelPersistence
         if (Remaining(ctx) is long left && count * itemBytes > left)
             throw new FormatException($"Corrupt model: {count} {what} values claimed, but only {left} bytes are left in the model entry.");
     }
-
-    /// <summary>
-    /// Reads the number of networks a classifier or tagger header ends with from <paramref name="ensembleVersion"/> on:
-    /// 1 to <see cref="RnnOptionsValidation.MaxEnsembleSize"/>, or 0 for a model written before ensembles (one network
-    /// whose weights are named as a single network's); null when the saved count is out of range.
-    /// </summary>
-    public static int? ReadNetworkCount(ModelLoadContext ctx, uint ensembleVersion)
-    {
-        if (ctx.Header.ModelVerWritten < ensembleVersion)
-            return 0;
-        int networks = ctx.Reader.ReadInt32();
-        return networks is >= 1 and <= RnnOptionsValidation.MaxEnsembleSize ? networks : null;
-    }
 }

@@ -58,14 +58,16 @@ internal static class NetworkWeights
     /// <summary>
     /// Reads weights saved by <see cref="SaveModule"/> into <paramref name="module"/>, a module just built for them
     /// with the same structure (names and shapes), and returns it; when loading fails the module is disposed.
+    /// <paramref name="version"/> is the weights block's version (<see cref="FormatBlocks"/>); null: the entry's format version.
     /// </summary>
-    public static T LoadModule<T>(ModelLoadContext ctx, string streamName, T module, string componentName) where T : torch.nn.Module
+    public static T LoadModule<T>(ModelLoadContext ctx, string streamName, T module, string componentName, uint? version = null) where T : torch.nn.Module
     {
         ArgumentNullException.ThrowIfNull(ctx);
+        uint written = version ?? ctx.Header.ModelVerWritten;
         return DisposedOnFailure(module, () =>
         {
             // Straight from the zip entry: a managed copy of the weights would be garbage of the network's size per load.
-            if (!ctx.TryLoadBinaryStream(streamName, reader => LoadWeights(reader, ctx.Header.ModelVerWritten, streamName, module, componentName)))
+            if (!ctx.TryLoadBinaryStream(streamName, reader => LoadWeights(reader, written, streamName, module, componentName)))
                 throw MissingWeights(streamName, componentName);
         });
     }
@@ -131,10 +133,13 @@ internal static class NetworkWeights
     }
 
     /// <summary>
-    /// First format version (of every component) in which a fused built-in cell's weights are named as its step
+    /// First version of the weights block in which a fused built-in cell's weights are named as its step
     /// path names them ("….weight_ih"); earlier zips named them after libtorch's module ("….fused.weight_ih_l0").
     /// </summary>
     public const uint UniformWeightNamesVersion = 0x00010003;
+
+    /// <summary>The version of the weights block written now (<see cref="FormatBlocks"/>; the components write it in their entry before the weights stream).</summary>
+    public const uint BlockVersion = UniformWeightNamesVersion;
 
     private static readonly System.Text.RegularExpressions.Regex LegacyFusedName =
         new(@"(^|\.)fused\.(weight_ih|weight_hh|bias_ih|bias_hh)_l0$", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
