@@ -1,6 +1,6 @@
-using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
-using Microsoft.ML.Rnn.MLNet.Onnx;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.Rnn.Onnx;
 
 namespace Microsoft.ML.Rnn.OnnxRuntime;
 

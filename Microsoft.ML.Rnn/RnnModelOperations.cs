@@ -1,8 +1,8 @@
 using System.IO.Compression;
 using System.Reflection;
-using Microsoft.ML.Data;
 using Microsoft.ML.Data.IO;
-using Microsoft.ML.Rnn.MLNet;
+using Microsoft.ML.Data;
+using Microsoft.ML.Rnn.Persistence;
 
 namespace Microsoft.ML.Rnn;
 

@@ -1,6 +1,7 @@
 using System.Reflection;
 using System.Text.RegularExpressions;
 using Microsoft.ML.Rnn.Core;
+using Microsoft.ML.Rnn.Tests.Packaging;
 using Xunit;
 
 namespace Microsoft.ML.Rnn.Tests.Architecture;
@@ -40,7 +41,7 @@ public class LayeringTests
     [Fact]
     public void CoreAndNetworkSourcesImportNoMlNetNamespace()
     {
-        string root = RepositoryRoot();
+        string root = PackageFixture.RepositoryRoot;
         var imports = new Regex(@"^\s*(global\s+)?using\s+(static\s+)?(?<ns>Microsoft\.ML(\.[\w.]+)?)\s*;", RegexOptions.Multiline);
         var offenders = new[] { "Core", "Networks" }
             .SelectMany(folder => Directory.GetFiles(Path.Combine(root, "Microsoft.ML.Rnn", folder), "*.cs", SearchOption.AllDirectories))
@@ -58,19 +59,19 @@ public class LayeringTests
         "Core" => 0,
         "Networks" => 1,
         "Experiments" => 3,
-        _ => 2,   // the ML.NET adapter: Components, the component folders, MLNet, Evaluation and the root files
+        _ => 2,   // the ML.NET adapter: Components, the component folders, its concept folders (Features, Scoring, Training, Ensembles, Persistence, Onnx), Evaluation and the root files
     };
 
     private static int LayerOfNamespace(string ns) =>
         ns.StartsWith("Microsoft.ML.Rnn.Core", StringComparison.Ordinal) ? 0
         : ns.StartsWith("Microsoft.ML.Rnn.Networks", StringComparison.Ordinal) ? 1
         : ns.StartsWith("Microsoft.ML.Rnn.Experiments", StringComparison.Ordinal) ? 3
-        : 2;   // Microsoft.ML.Rnn (what users import) and Microsoft.ML.Rnn.MLNet*
+        : 2;   // Microsoft.ML.Rnn (what users import) and the adapter's concept namespaces
 
     [Fact]
     public void NoSourceImportsALayerAboveItsOwn()
     {
-        string package = Path.Combine(RepositoryRoot(), "Microsoft.ML.Rnn");
+        string package = Path.Combine(PackageFixture.RepositoryRoot, "Microsoft.ML.Rnn");
         var imports = new Regex(@"^\s*(global\s+)?using\s+(static\s+)?(?<ns>Microsoft\.ML\.Rnn(\.[\w]+)*)\s*;", RegexOptions.Multiline);
         var offenders = new List<string>();
         foreach (string file in Directory.GetFiles(package, "*.cs", SearchOption.AllDirectories)
@@ -85,7 +86,7 @@ public class LayeringTests
         }
         Assert.Empty(offenders);
         // The check sees the layers: an adapter file imports the core, an upward import would be named.
-        Assert.True(LayerOfNamespace("Microsoft.ML.Rnn.MLNet") > LayerOfFolder("Networks"));
+        Assert.True(LayerOfNamespace("Microsoft.ML.Rnn.Scoring") > LayerOfFolder("Networks"));
     }
 
     [Fact]
@@ -112,13 +113,5 @@ public class LayeringTests
             foreach (var t in Flatten(element)) yield return t;
         if (type.IsGenericType)
             foreach (var t in type.GetGenericArguments().SelectMany(Flatten)) yield return t;
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "Rnn.MLNet.sln")))
-                return dir.FullName;
-        throw new InvalidOperationException("Rnn.MLNet.sln not found above the test output folder.");
     }
 }

@@ -1,4 +1,4 @@
-using Microsoft.ML.Rnn.MLNet;
+using Microsoft.ML.Rnn.Training;
 using Xunit;
 
 namespace Microsoft.ML.Rnn.Tests.Experiments;

@@ -1,5 +1,5 @@
 using System.Text;
-using Microsoft.ML.Rnn.MLNet;
+using Microsoft.ML.Rnn.Persistence;
 using Xunit;
 
 namespace Microsoft.ML.Rnn.Tests.MLNet;

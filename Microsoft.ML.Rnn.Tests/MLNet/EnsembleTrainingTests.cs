@@ -1,6 +1,6 @@
 using Microsoft.ML.Data;
 using Microsoft.ML.Rnn.Core;
-using Microsoft.ML.Rnn.MLNet;
+using Microsoft.ML.Rnn.Ensembles;
 using Xunit;
 
 namespace Microsoft.ML.Rnn.Tests.MLNet;

@@ -1,8 +1,9 @@
-using Microsoft.ML;
 using Microsoft.ML.Data;
-using Microsoft.ML.Rnn.MLNet;
+using Microsoft.ML.Rnn.Features;
+using Microsoft.ML.Rnn.Persistence;
 using Microsoft.ML.Rnn.Tests.MLNet;
 using Microsoft.ML.Runtime;
+using Microsoft.ML;
 using TorchSharp;
 using static TorchSharp.torch;
 

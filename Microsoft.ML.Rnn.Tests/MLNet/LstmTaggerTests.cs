@@ -1,7 +1,7 @@
-using Microsoft.ML;
 using Microsoft.ML.Data;
-using Microsoft.ML.Rnn.MLNet;
+using Microsoft.ML.Rnn.Features;
 using Microsoft.ML.Rnn.Networks;
+using Microsoft.ML;
 using TorchSharp;
 using Xunit;
 

@@ -1,5 +1,6 @@
 using Microsoft.ML.Data;
-using Microsoft.ML.Rnn.MLNet;
+using Microsoft.ML.Rnn.Features;
+using Microsoft.ML.Rnn.Persistence;
 using Microsoft.ML.Runtime;
 using TorchSharp;
 using Xunit;

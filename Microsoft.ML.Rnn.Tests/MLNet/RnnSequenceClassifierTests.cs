@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Microsoft.ML.Data;
-using Microsoft.ML.Rnn.MLNet;
+using Microsoft.ML.Rnn.Features;
+using Microsoft.ML.Rnn.Scoring;
 using TorchSharp;
 using Xunit;
 

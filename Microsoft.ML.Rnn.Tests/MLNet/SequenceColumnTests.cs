@@ -1,5 +1,5 @@
 using Microsoft.ML.Data;
-using Microsoft.ML.Rnn.MLNet;
+using Microsoft.ML.Rnn.Features;
 using TorchSharp;
 using Xunit;
 

@@ -1,4 +1,6 @@
-using Microsoft.ML.Rnn.MLNet;
+using Microsoft.ML.Rnn.Features;
+using Microsoft.ML.Rnn.Scoring;
+using Microsoft.ML.Rnn.Training;
 using Xunit;
 
 namespace Microsoft.ML.Rnn.Tests.MLNet;

@@ -1,7 +1,7 @@
 using System.IO.Compression;
 using System.Text.Json;
-using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML;
 using Xunit;
 
 namespace Microsoft.ML.Rnn.Tests.Reliability;
@@ -218,7 +218,7 @@ public sealed class VersionToleranceTests
             {
                 if (!name.EndsWith("Model.key", StringComparison.Ordinal) || ZipMutation.IndexOf(bytes, "RNNSQCLS"u8.ToArray()) < 0) return false;
                 int payload = checked((int)BitConverter.ToInt64(bytes, 16));
-                Assert.Equal(Microsoft.ML.Rnn.MLNet.FeatureEncoding.BlockVersion, BitConverter.ToUInt32(bytes, payload));
+                Assert.Equal(Microsoft.ML.Rnn.Features.FeatureEncoding.BlockVersion, BitConverter.ToUInt32(bytes, payload));
                 BitConverter.GetBytes(version).CopyTo(bytes, payload);
                 return true;
             });

@@ -1,8 +1,10 @@
+using Microsoft.ML.Rnn.Features;
 using Microsoft.ML.Rnn.Networks;
+using Microsoft.ML.Rnn.Training;
 using Microsoft.ML.Runtime;
 using TorchSharp;
 
-namespace Microsoft.ML.Rnn.MLNet;
+namespace Microsoft.ML.Rnn;
 
 /// <summary>
 /// <see cref="BiGruEncoder"/>'s self-supervised objective (<see cref="EncoderObjective.NextStepPrediction"/>): the

@@ -1,5 +1,7 @@
-using Microsoft.ML.Rnn.MLNet;
+using Microsoft.ML.Rnn.Features;
 using Microsoft.ML.Rnn.Networks;
+using Microsoft.ML.Rnn.Scoring;
+using Microsoft.ML.Rnn.Training;
 using Microsoft.ML.Runtime;
 using TorchSharp;
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.ML.Data;
-using Microsoft.ML.Rnn.MLNet;
+using Microsoft.ML.Rnn.Features;
+using Microsoft.ML.Rnn.Training;
 using Microsoft.ML.Runtime;
 using Microsoft.ML.Trainers;
 

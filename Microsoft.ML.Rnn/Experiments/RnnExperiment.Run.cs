@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
-using Microsoft.ML.Rnn.MLNet;
+using Microsoft.ML.Rnn.Training;
 using Microsoft.ML.Runtime;
 
 namespace Microsoft.ML.Rnn.Experiments;

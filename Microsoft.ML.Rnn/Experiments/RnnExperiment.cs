@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Reflection;
 using Microsoft.ML.Data;
-using Microsoft.ML.Rnn.MLNet;
+using Microsoft.ML.Rnn.Training;
 using Microsoft.ML.Runtime;
 
 namespace Microsoft.ML.Rnn.Experiments;

@@ -1,4 +1,5 @@
-using Microsoft.ML.Rnn.MLNet;
+using Microsoft.ML.Rnn.Features;
+using Microsoft.ML.Rnn.Training;
 using Microsoft.ML.Runtime;
 
 namespace Microsoft.ML.Rnn.Experiments;

@@ -1,4 +1,4 @@
-using Microsoft.ML.Rnn.MLNet;
+using Microsoft.ML.Rnn.Training;
 using Microsoft.ML.Runtime;
 
 namespace Microsoft.ML.Rnn.Experiments;

@@ -1,9 +1,12 @@
 using Microsoft.ML.Rnn.Core;
+using Microsoft.ML.Rnn.Ensembles;
+using Microsoft.ML.Rnn.Features;
 using Microsoft.ML.Rnn.Networks;
+using Microsoft.ML.Rnn.Training;
 using Microsoft.ML.Runtime;
 using TorchSharp;
 
-namespace Microsoft.ML.Rnn.MLNet;
+namespace Microsoft.ML.Rnn;
 
 /// <summary>
 /// Trains <see cref="LstmTagger"/>'s network (encoder, dropout, per-token linear layer, optional CRF) on a vector of

@@ -1,5 +1,4 @@
 using Microsoft.ML.Rnn.Core;
-using Microsoft.ML.Rnn.Core.Training;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 

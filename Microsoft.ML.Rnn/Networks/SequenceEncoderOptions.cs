@@ -1,4 +1,4 @@
-using Microsoft.ML.Rnn.Core.Training;
+using Microsoft.ML.Rnn.Core;
 using static TorchSharp.torch;
 
 namespace Microsoft.ML.Rnn.Networks;

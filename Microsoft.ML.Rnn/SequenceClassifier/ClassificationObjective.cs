@@ -1,8 +1,11 @@
+using Microsoft.ML.Rnn.Ensembles;
+using Microsoft.ML.Rnn.Features;
 using Microsoft.ML.Rnn.Networks;
+using Microsoft.ML.Rnn.Training;
 using Microsoft.ML.Runtime;
 using TorchSharp;
 
-namespace Microsoft.ML.Rnn.MLNet;
+namespace Microsoft.ML.Rnn;
 
 /// <summary>
 /// Trains a sequence classifier (encoder, pooling, dropout, linear layer) on a key or Boolean label with cross-entropy,

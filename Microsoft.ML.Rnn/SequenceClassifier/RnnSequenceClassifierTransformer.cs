@@ -1,7 +1,10 @@
 using Microsoft.ML.Data;
-using Microsoft.ML.Rnn.MLNet;
-using Microsoft.ML.Rnn.MLNet.Onnx;
+using Microsoft.ML.Rnn.Ensembles;
+using Microsoft.ML.Rnn.Features;
 using Microsoft.ML.Rnn.Networks;
+using Microsoft.ML.Rnn.Onnx;
+using Microsoft.ML.Rnn.Persistence;
+using Microsoft.ML.Rnn.Scoring;
 using Microsoft.ML.Runtime;
 using TorchSharp;
 

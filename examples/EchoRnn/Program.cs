@@ -6,6 +6,7 @@ using Microsoft.ML.Rnn;
 using System.Diagnostics;
 using Examples.Shared;
 using Microsoft.ML.Rnn.Core;
+using Microsoft.ML.Rnn.Core.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 

@@ -1,0 +1,227 @@
+using Microsoft.ML.Rnn.Core;
+using Microsoft.ML.Rnn.Features;
+using Microsoft.ML.Rnn.Networks;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.Rnn.Onnx;
+
+/// <summary>
+/// Writes a <see cref="SequenceEncoder"/> as ONNX: the embedding (or the Single steps), each layer as ONNX's own
+/// <c>LSTM</c>, <c>GRU</c> or <c>RNN</c> operator (both directions of a layer in one node), and the pooled vector.
+/// </summary>
+/// <remarks>
+/// One row of an ML.NET column is one whole sequence, so every sequence of an exported batch has all its L steps
+/// (ONNX Runtime batches rows of one length; <c>ApplyOnnxModel</c> scores a row at a time) and no <c>sequence_lens</c>
+/// is given. Weights are permuted from libtorch's gate order (LSTM i, f, g, o; GRU r, z, n) to ONNX's (LSTM i, o, f, c;
+/// GRU z, r, h). What ONNX's operators cannot compute the same way fails with <see cref="NotSupportedException"/>
+/// naming the column, the part and why, rather than writing a model that scores differently.
+/// </remarks>
+internal static class OnnxEncoderExport
+{
+    /// <summary>What the encoder computes for <paramref name="input"/>: every step's outputs (L, N, D*H) and the final outputs (N, D*H).</summary>
+    public static (string Outputs, string Final) Write(OnnxGraphWriter g, SequenceEncoder encoder, FeatureEncoding features, string input, string component)
+        => Layers(g, encoder, LayerInputs(g, encoder, features, input, component), component, features.Name);
+
+    /// <summary>
+    /// As <see cref="Write"/>, from the values the component reads from a row (<see cref="ComponentOnnxModel"/>'s
+    /// inputs): <paramref name="input"/> is the Single steps (N, L*F), or the zero-based key or word ids (N, L), with
+    /// <paramref name="characters"/> (N, L, 20) character ids when the encoder reads characters.
+    /// </summary>
+    public static (string Outputs, string Final) WriteFromRowValues(OnnxGraphWriter g, SequenceEncoder encoder, FeatureEncoding features,
+        string input, string? characters, string component)
+    {
+        string batchMajor = features.Kind switch
+        {
+            SequenceItemKind.Singles => g.Reshape(input, [0, -1, features.FeaturesPerStep], "steps"),
+            SequenceItemKind.Keys => g.Apply("Gather", "embedded", n => n.AddAttribute("axis", 0L), g.Parameter(encoder, "embedding.weight"), input),
+            _ => OnnxTokenExport.EmbedIds(g, encoder, input, characters),
+        };
+        return Layers(g, encoder, g.Transpose(batchMajor, [1, 0, 2], "time_major"), component, features.Name);
+    }
+
+    /// <summary>The encoder's layers over <paramref name="x"/> (L, N, I).</summary>
+    private static (string Outputs, string Final) Layers(OnnxGraphWriter g, SequenceEncoder encoder, string x, string component, string column)
+    {
+        var cells = encoder.Cells;
+        if (cells.Backward is null)
+            return Stack(g, cells.Forward, x, "forward", component, column);
+        if (encoder.Options.Stacking == BidirectionalStacking.PerDirection)
+        {
+            var (forward, forwardFinal) = Stack(g, cells.Forward, x, "forward", component, column);
+            var (backward, backwardFinal) = Stack(g, cells.Backward, x, "reverse", component, column);
+            return (g.Apply("Concat", "outputs", n => n.AddAttribute("axis", 2L), forward, backward),
+                    g.Apply("Concat", "final", n => n.AddAttribute("axis", 1L), forwardFinal, backwardFinal));
+        }
+        string final = "";
+        for (int layer = 0; layer < cells.Forward.Count; layer++)
+            (x, final) = Layer(g, [cells.Forward[layer], cells.Backward[layer]], x, "bidirectional", $"layer{layer}", component, column);
+        return (x, final);
+    }
+
+    /// <summary>
+    /// (N, D*H) pooled per <paramref name="pooling"/> from what <see cref="Write"/> returned. A row of no steps pools to
+    /// zeros, as in the component: the final outputs are the zero initial state and ONNX Runtime's mean over no steps is 0,
+    /// but its maximum over no steps is -infinity, replaced here.
+    /// </summary>
+    public static string Pool(OnnxGraphWriter g, (string Outputs, string Final) encoded, SequencePooling pooling)
+    {
+        switch (pooling)
+        {
+            case SequencePooling.LastState:
+                return encoded.Final;
+            case SequencePooling.Mean:
+                return g.Reduce("ReduceMean", encoded.Outputs, 0, keepDimensions: false, "pooled");
+            case SequencePooling.Max:
+                string max = g.Reduce("ReduceMax", encoded.Outputs, 0, keepDimensions: false, "pooled_max");
+                string none = g.Apply("IsInf", "no_steps", n => { n.AddAttribute("detect_positive", 0L); n.AddAttribute("detect_negative", 1L); }, max);
+                return g.Apply("Where", "pooled", none, g.Float(0f, "zero"), max);
+            default:
+                throw new ArgumentOutOfRangeException(nameof(pooling), pooling, "Unknown pooling.");
+        }
+    }
+
+    /// <summary>(L, N, E) embedded keys or words (with their character features), or (L, N, F) Single steps, time-major as ONNX's recurrent operators read them.</summary>
+    private static string LayerInputs(OnnxGraphWriter g, SequenceEncoder encoder, FeatureEncoding features, string input, string component)
+    {
+        string batchMajor;
+        switch (features.Kind)
+        {
+            case SequenceItemKind.Singles:
+                batchMajor = g.Reshape(input, [0, -1, features.FeaturesPerStep], "steps");
+                break;
+            case SequenceItemKind.Keys:
+                // ML.NET keys are 1-based and 0 is a missing key, which the embedding reads as its last row.
+                string keys = g.Apply("Cast", "keys", n => n.AddAttribute("to", typeof(long)), input);
+                string missing = g.Apply("Equal", "missing", keys, g.Long(0, "zero"));
+                string ids = g.Apply("Where", "ids", missing, g.Long((long)features.KeyCount, "unknown"),
+                    g.Apply("Sub", "indices", keys, g.Long(1, "one")));
+                batchMajor = g.Apply("Gather", "embedded", n => n.AddAttribute("axis", 0L), g.Parameter(encoder, "embedding.weight"), ids);
+                break;
+            default:
+                batchMajor = OnnxTokenExport.Embed(g, encoder, features, input, component);
+                break;
+        }
+        return g.Transpose(batchMajor, [1, 0, 2], "time_major");
+    }
+
+    /// <summary>One direction's stack of layers: outputs (L, N, H) and final outputs (N, H).</summary>
+    private static (string Outputs, string Final) Stack(OnnxGraphWriter g, IReadOnlyList<RnnCell> cells, string x, string direction,
+        string component, string column)
+    {
+        string final = "";
+        for (int layer = 0; layer < cells.Count; layer++)
+            (x, final) = Layer(g, [cells[layer]], x, direction, $"{direction}{layer}", component, column);
+        return (x, final);
+    }
+
+    /// <summary>
+    /// One layer as one ONNX node (two cells: both directions); returns its outputs (L, N, D*H) with the directions
+    /// side by side, and its final outputs (N, D*H): the last step forward, the first step backward.
+    /// </summary>
+    private static (string Outputs, string Final) Layer(OnnxGraphWriter g, RnnCell[] cells, string x, string direction, string name,
+        string component, string column)
+    {
+        using var scope = NewDisposeScope();
+        var ops = cells.Select(cell => Describe(cell, component, column)).ToArray();
+        var op = ops[0];
+        Tensor Stacked(Func<RecurrentOperator, Tensor> part) => stack(ops.Select(part).ToArray());
+        // ONNX Runtime's GRU ends the process on a sequence of no steps (its LSTM and RNN return zeros): it reads one
+        // zero step instead, whose outputs are cut off and whose final state is zeroed below.
+        bool guardEmpty = op.Type == "GRU";
+        string steps = "", empty = "", read = x;
+        if (guardEmpty)
+        {
+            steps = g.Apply("Slice", name + ".steps", g.Apply("Shape", name + ".shape", x), g.Longs([0], name + ".steps.start"), g.Longs([1], name + ".steps.end"));
+            empty = g.Apply("Equal", name + ".no_steps", steps, g.Long(0, name + ".zero_steps"));
+            string added = g.Apply("Cast", name + ".added_step", n => n.AddAttribute("to", typeof(long)), empty);
+            read = g.Apply("Pad", name + ".at_least_one_step", x, g.Apply("Concat", name + ".pads", n => n.AddAttribute("axis", 0L),
+                g.Longs([0, 0, 0], name + ".pads.start"), added, g.Longs([0, 0], name + ".pads.end")));
+        }
+        var inputs = new List<string>
+        {
+            read,
+            g.Weight(Stacked(o => o.W), name + ".W"),
+            g.Weight(Stacked(o => o.R), name + ".R"),
+            g.Weight(Stacked(o => o.B), name + ".B"),
+        };
+        if (op.P is not null)
+            inputs.AddRange(["", "", "", g.Weight(Stacked(o => o.P!), name + ".P")]);   // sequence_lens, initial_h, initial_c omitted
+        string y = g.NewValue(name + ".Y"), yh = g.NewValue(name + ".Y_h");
+        var node = g.Node(op.Type, inputs, [y, yh]);
+        node.AddAttribute("hidden_size", op.HiddenSize);
+        node.AddAttribute("direction", direction);
+        op.Attributes?.Invoke(node, cells.Length);
+        if (guardEmpty)
+        {
+            y = g.Apply("Slice", name + ".Y_read", y, g.Longs([0], name + ".Y_read.start"), steps, g.Longs([0], name + ".Y_read.axis"));
+            yh = g.Apply("Where", name + ".Y_h_read", empty, g.Float(0f, name + ".zero_state"), yh);
+        }
+
+        // (L, D, N, H) -> (L, N, D*H) and (D, N, H) -> (N, D*H), sized without -1 so that a row of no steps reshapes too.
+        long width = op.HiddenSize * cells.Length;
+        string outputs = g.Reshape(g.Transpose(y, [0, 2, 1, 3], name + ".by_row"), [0, 0, width], name + ".outputs");
+        string final = g.Reshape(g.Transpose(yh, [1, 0, 2], name + ".final_by_row"), [0, width], name + ".final");
+        return (outputs, final);
+    }
+
+    /// <summary>An ONNX recurrent operator's weights for one direction: W (G*H, I), R (G*H, H), B (2*G*H), P (3*H) or null, in ONNX's gate order.</summary>
+    private sealed record RecurrentOperator(string Type, long HiddenSize, Tensor W, Tensor R, Tensor B, Tensor? P,
+        Action<IOnnxNode, int>? Attributes);
+
+    private static RecurrentOperator Describe(RnnCell cell, string component, string column)
+    {
+        switch (cell)
+        {
+            case LstmCell lstm:
+            {
+                var o = lstm.Options;
+                if (o.CellClip is not null || o.NumProj is not null)
+                {
+                    throw new NotSupportedException($"{component}: feature column '{column}': an LSTM with " +
+                        $"{(o.CellClip is not null ? "CellClip" : "NumProj")} has no ONNX form (ONNX's LSTM clips the gates' inputs, not the cell state, " +
+                        "and has no projection); train without it to export.");
+                }
+                int[] order = [0, 3, 1, 2];                                                        // i f g o -> i o f c
+                var bih = Reorder(lstm.BiasIh, 4, order);
+                if (o.ForgetBias != 0)
+                {
+                    using var forgetBias = o.ForgetBias.ToScalar();
+                    bih = bih.clone();
+                    bih.narrow(0, 2 * lstm.HiddenSize, lstm.HiddenSize).add_(forgetBias);         // the forget block is third in ONNX
+                }
+                var peepholes = o.UsePeepholes
+                    ? cat([lstm.PeepholeInput!.detach(), lstm.PeepholeOutput!.detach(), lstm.PeepholeForget!.detach()])   // ONNX order i, o, f
+                    : null;
+                return new RecurrentOperator("LSTM", lstm.HiddenSize, Reorder(lstm.WeightIh, 4, order), Reorder(lstm.WeightHh, 4, order),
+                    cat([bih, Reorder(lstm.BiasHh, 4, order)]), peepholes, null);
+            }
+            case GruCell gru:
+            {
+                int[] order = [1, 0, 2];                                                           // r z n -> z r h
+                long resetAfter = gru.ResetGate == GruResetGate.AfterRecurrentMatmul ? 1 : 0;
+                return new RecurrentOperator("GRU", gru.HiddenSize, Reorder(gru.WeightIh, 3, order), Reorder(gru.WeightHh, 3, order),
+                    cat([Reorder(gru.BiasIh, 3, order), Reorder(gru.BiasHh, 3, order)]), null,
+                    (node, _) => node.AddAttribute("linear_before_reset", resetAfter));
+            }
+            case SimpleRnnCell rnn:
+            {
+                string activation = rnn.Activation == SimpleRnnActivation.Relu ? "Relu" : "Tanh";
+                return new RecurrentOperator("RNN", rnn.OutputSize, rnn.WeightIh.detach(), rnn.WeightHh.detach(),
+                    cat([rnn.BiasIh.detach(), rnn.BiasHh.detach()]), null,
+                    (node, directions) => node.AddAttribute("activations", Enumerable.Repeat(activation, directions).ToArray()));
+            }
+            default:
+                throw new NotSupportedException($"{component}: feature column '{column}': the cell {cell.GetType().Name} has no ONNX " +
+                    "operator (ONNX has LSTM, GRU and simple RNN cells only; any other cell needs a Loop or Scan node with a subgraph, " +
+                    "which ML.NET's ONNX export context cannot write); train with RnnCellKind.Lstm, Gru or SimpleRnn to export.");
+        }
+    }
+
+    /// <summary>The (G*H, ...) blocks of <paramref name="weight"/> in <paramref name="order"/>.</summary>
+    private static Tensor Reorder(Tensor weight, int gates, int[] order)
+    {
+        var blocks = weight.detach().chunk(gates, 0);
+        return cat(order.Select(i => blocks[i]).ToArray());
+    }
+}
