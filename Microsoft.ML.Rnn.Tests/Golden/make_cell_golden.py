@@ -94,6 +94,24 @@ def ln_lstm_step(p, o, x, state):
     return h2, [c2, h2]
 
 
+def registry_kind(cell, o):
+    """The cell kind as the package's registry names it (RnnCellKind: name and text options), so that the C# test
+    builds every case through the registry, as the components do."""
+    number = lambda v: repr(float(v))
+    if cell == "rnn":
+        return "simple_rnn", ({"activation": "Relu"} if o["activation"] == "relu" else {})
+    if cell == "gru":
+        return "gru", ({} if o["reset_after"] else {"reset_gate": "BeforeRecurrentMatmul"})
+    if cell == "lstm":
+        names = {"forget_bias": number, "use_peepholes": lambda v: "true", "cell_clip": number,
+                 "num_proj": lambda v: str(int(v)), "proj_clip": number}
+        return "lstm", {k: names[k](v) for k, v in o.items() if v not in (None, False, 0)}
+    if cell == "cifg":
+        return "cifg_lstm", {}
+    assert cell == "layernorm_lstm" and o["epsilon"] == 1e-5   # the registry's layer-norm cell has PyTorch's epsilon
+    return "layer_norm_lstm", ({} if o["forget_bias"] == 1.0 else {"forget_bias": number(o["forget_bias"])})
+
+
 def make_case(name, cell, options, rs, weight_scale=0.6):
     o = dict(options)
     out_size = o.get("num_proj") or H
@@ -132,7 +150,8 @@ def make_case(name, cell, options, rs, weight_scale=0.6):
     torch_check(name, cell, o, p, inputs, state, steps)
     flat = lambda a: [float(v) for v in np.asarray(a).ravel()]
     return {
-        "name": name, "cell": cell, "options": o, "batch": N, "input_size": H_IN, "hidden_size": H,
+        "name": name, "cell": cell, "options": o, "kind": registry_kind(cell, o)[0], "kind_options": registry_kind(cell, o)[1],
+        "batch": N, "input_size": H_IN, "hidden_size": H,
         "params": {k: {"shape": list(v.shape), "values": flat(v)} for k, v in p.items()},
         "inputs": [flat(x) for x in inputs],
         "initial_state": [flat(t) for t in state],

@@ -37,6 +37,8 @@ public class CellKindTests
         Assert.Equal("lstm(cell_clip=3, forget_bias=1, use_peepholes=true)", Kind("lstm-tf").ToString());
         Assert.Equal(Kind("lstm-tf"), RnnCellKind.Lstm(new LstmCellOptions { CellClip = 3, UsePeepholes = true, ForgetBias = 1 }));
         Assert.Equal((4, 3, 1), (Kind("lstm-tf").GatesPerUnit, Kind("gru-tf").GatesPerUnit, Kind("rnn-relu").GatesPerUnit));
+        // Read from the cells each kind builds.
+        Assert.Equal((3, 4), (RnnCellKind.CoupledInputForgetLstm().GatesPerUnit, RnnCellKind.LayerNormLstm().GatesPerUnit));
     }
 
     [Fact]
@@ -47,6 +49,7 @@ public class CellKindTests
         TorchSharp.torch.manual_seed(9);
         _ = Kind("lstm-tf");
         _ = RnnCellKind.FromType(RnnCellType.Lstm);
+        _ = RnnCellKind.LayerNormLstm(2.0).GatesPerUnit;
         Assert.Equal(expected, TorchSharp.torch.rand(1).item<float>());
     }
 

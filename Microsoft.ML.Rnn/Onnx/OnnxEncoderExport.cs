@@ -169,6 +169,9 @@ internal static class OnnxEncoderExport
     private sealed record RecurrentOperator(string Type, long HiddenSize, Tensor W, Tensor R, Tensor B, Tensor? P,
         Action<IOnnxNode, int>? Attributes);
 
+    /// <summary>The cell's gate blocks in the order an ONNX operator wants them (<paramref name="onnxGates"/>, in the cell's letters).</summary>
+    private static int[] GateOrder(GatedRnnCell cell, string onnxGates) => onnxGates.Select(gate => cell.Gates.IndexOf(gate)).ToArray();
+
     private static RecurrentOperator Describe(RnnCell cell, string component, string column)
     {
         switch (cell)
@@ -182,8 +185,8 @@ internal static class OnnxEncoderExport
                         $"{(o.CellClip is not null ? "CellClip" : "NumProj")} has no ONNX form (ONNX's LSTM clips the gates' inputs, not the cell state, " +
                         "and has no projection); train without it to export.");
                 }
-                int[] order = [0, 3, 1, 2];                                                        // i f g o -> i o f c
-                var bih = Reorder(lstm.BiasIh, 4, order);
+                int[] order = GateOrder(lstm, "iofg");                                              // ONNX: i o f c
+                var bih = Reorder(lstm.BiasIh!, 4, order);
                 if (o.ForgetBias != 0)
                 {
                     using var forgetBias = o.ForgetBias.ToScalar();
@@ -194,21 +197,21 @@ internal static class OnnxEncoderExport
                     ? cat([lstm.PeepholeInput!.detach(), lstm.PeepholeOutput!.detach(), lstm.PeepholeForget!.detach()])   // ONNX order i, o, f
                     : null;
                 return new RecurrentOperator("LSTM", lstm.HiddenSize, Reorder(lstm.WeightIh, 4, order), Reorder(lstm.WeightHh, 4, order),
-                    cat([bih, Reorder(lstm.BiasHh, 4, order)]), peepholes, null);
+                    cat([bih, Reorder(lstm.BiasHh!, 4, order)]), peepholes, null);
             }
             case GruCell gru:
             {
-                int[] order = [1, 0, 2];                                                           // r z n -> z r h
+                int[] order = GateOrder(gru, "zrn");                                                // ONNX: z r h
                 long resetAfter = gru.ResetGate == GruResetGate.AfterRecurrentMatmul ? 1 : 0;
                 return new RecurrentOperator("GRU", gru.HiddenSize, Reorder(gru.WeightIh, 3, order), Reorder(gru.WeightHh, 3, order),
-                    cat([Reorder(gru.BiasIh, 3, order), Reorder(gru.BiasHh, 3, order)]), null,
+                    cat([Reorder(gru.BiasIh!, 3, order), Reorder(gru.BiasHh!, 3, order)]), null,
                     (node, _) => node.AddAttribute("linear_before_reset", resetAfter));
             }
             case SimpleRnnCell rnn:
             {
                 string activation = rnn.Activation == SimpleRnnActivation.Relu ? "Relu" : "Tanh";
                 return new RecurrentOperator("RNN", rnn.OutputSize, rnn.WeightIh.detach(), rnn.WeightHh.detach(),
-                    cat([rnn.BiasIh.detach(), rnn.BiasHh.detach()]), null,
+                    cat([rnn.BiasIh!.detach(), rnn.BiasHh!.detach()]), null,
                     (node, directions) => node.AddAttribute("activations", Enumerable.Repeat(activation, directions).ToArray()));
             }
             default:

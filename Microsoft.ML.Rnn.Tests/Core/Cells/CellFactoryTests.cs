@@ -13,7 +13,7 @@ public class CellFactoryTests
     public void BuiltInTypesMakeFusableCells(RnnCellType type, Type expected, int stateCount)
     {
         using var scope = NewDisposeScope();
-        var cell = CellFactory.ForType(type)(3, 5, "x");
+        var cell = CellFactory.ForKind(RnnCellKind.FromType(type))(3, 5, "x");
         Assert.IsType(expected, cell);
         Assert.Equal(3, cell.InputSize);
         Assert.Equal(5, cell.OutputSize);
@@ -25,7 +25,7 @@ public class CellFactoryTests
     public void BidirectionalLayersReadBothDirectionsAndDropoutWrapsAllButTheLast()
     {
         using var scope = NewDisposeScope();
-        var layers = CellFactory.BuildLayers(CellFactory.ForType(RnnCellType.Gru), 3, 4, 3, bidirectional: true, dropoutBetweenLayers: 0.25);
+        var layers = CellFactory.BuildLayers(CellFactory.ForKind(RnnCellKind.FromType(RnnCellType.Gru)), 3, 4, 3, bidirectional: true, dropoutBetweenLayers: 0.25);
         Assert.NotNull(layers.Backward);
         Assert.Equal([3L, 8L, 8L], layers.Forward.Select(c => c.InputSize));
         Assert.Equal([3L, 8L, 8L], layers.Backward!.Select(c => c.InputSize));
@@ -46,7 +46,7 @@ public class CellFactoryTests
     public void UnidirectionalWithoutDropoutHasPlainCells()
     {
         using var scope = NewDisposeScope();
-        var layers = CellFactory.BuildLayers(CellFactory.ForType(RnnCellType.Lstm), 2, 6, 2, bidirectional: false);
+        var layers = CellFactory.BuildLayers(CellFactory.ForKind(RnnCellKind.FromType(RnnCellType.Lstm)), 2, 6, 2, bidirectional: false);
         Assert.Null(layers.Backward);
         Assert.Equal([2L, 6L], layers.Forward.Select(c => c.InputSize));
         Assert.All(layers.Forward, c => Assert.IsType<LstmCell>(c));
@@ -55,7 +55,7 @@ public class CellFactoryTests
     [Fact]
     public void RejectsBadArgumentsAndMismatchedBuilders()
     {
-        var builder = CellFactory.ForType(RnnCellType.SimpleRnn);
+        var builder = CellFactory.ForKind(RnnCellKind.FromType(RnnCellType.SimpleRnn));
         Assert.Equal("layers", Assert.Throws<ArgumentOutOfRangeException>(() => CellFactory.BuildLayers(builder, 2, 3, 0, false)).ParamName);
         Assert.Equal("dropoutBetweenLayers", Assert.Throws<ArgumentOutOfRangeException>(() => CellFactory.BuildLayers(builder, 2, 3, 1, false, 1.0)).ParamName);
         var e = Assert.Throws<InvalidOperationException>(() => CellFactory.BuildLayers((i, h, _) => new SimpleRnnCell(i + 1, h), 2, 3, 1, false));

@@ -102,7 +102,7 @@ public class FusedVsStepTests
         using (no_grad())
         {
             cell.WeightIh.mul_(3.0);
-            cell.BiasHh.add_(0.5);
+            cell.BiasHh!.add_(0.5);
         }
         var (fused, _) = cell.ForwardFused(x, null, init);
         var (step, _) = cell.Step(x.squeeze(1), init);

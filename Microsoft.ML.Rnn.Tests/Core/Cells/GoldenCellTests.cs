@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.ML.Rnn.Core;
+using TorchSharp;
 using TorchSharp.Modules;
 using Xunit;
 using static Microsoft.ML.Rnn.Tests.Core.Cells.CellTestHelpers;
@@ -24,30 +25,15 @@ public class GoldenCellTests
         return data;
     }
 
-    /// <summary>Builds the cell a fixture case describes.</summary>
+    /// <summary>Builds the cell a fixture case describes, through the registry's name and options (as the components do).</summary>
     internal static RnnCell MakeCell(JsonElement c, ScalarType? dtype = null)
     {
         long inSize = c.GetProperty("input_size").GetInt64(), hidden = c.GetProperty("hidden_size").GetInt64();
-        var o = c.GetProperty("options");
-        double? Num(string name) => o.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetDouble() : null;
-        return c.GetProperty("cell").GetString() switch
-        {
-            "rnn" => new SimpleRnnCell(inSize, hidden,
-                o.GetProperty("activation").GetString() == "relu" ? SimpleRnnActivation.Relu : SimpleRnnActivation.Tanh, dtype: dtype),
-            "gru" => new GruCell(inSize, hidden,
-                o.GetProperty("reset_after").GetBoolean() ? GruResetGate.AfterRecurrentMatmul : GruResetGate.BeforeRecurrentMatmul, dtype: dtype),
-            "lstm" => new LstmCell(inSize, hidden, new LstmCellOptions
-            {
-                ForgetBias = Num("forget_bias") ?? 0,
-                UsePeepholes = o.TryGetProperty("use_peepholes", out var ph) && ph.GetBoolean(),
-                CellClip = Num("cell_clip"),
-                NumProj = Num("num_proj") is { } np ? (long)np : null,
-                ProjClip = Num("proj_clip"),
-            }, dtype: dtype),
-            "cifg" => new CoupledInputForgetLstmCell(inSize, hidden, dtype: dtype),
-            "layernorm_lstm" => new LayerNormLstmCell(inSize, hidden, Num("forget_bias")!.Value, Num("epsilon")!.Value, dtype: dtype),
-            var other => throw new InvalidDataException(other),
-        };
+        var options = c.GetProperty("kind_options").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString()!);
+        var cell = RnnCellKind.Resolve(c.GetProperty("kind").GetString()!, options, nameof(GoldenCellTests)).Build(inSize, hidden);
+        if (dtype is { } type)
+            cell.to(type);
+        return cell;
     }
 
     /// <summary>The cell's parameters by the fixture's (PyTorch-style) names, through the public properties.</summary>
@@ -55,24 +41,17 @@ public class GoldenCellTests
     {
         var d = new Dictionary<string, Parameter>();
         void Add(string name, Parameter? p) { if (p is not null) d[name] = p; }
+        if (cell is GatedRnnCell gated)
+        {
+            Add("weight_ih", gated.WeightIh); Add("weight_hh", gated.WeightHh); Add("bias_ih", gated.BiasIh); Add("bias_hh", gated.BiasHh);
+        }
         switch (cell)
         {
-            case SimpleRnnCell r:
-                Add("weight_ih", r.WeightIh); Add("weight_hh", r.WeightHh); Add("bias_ih", r.BiasIh); Add("bias_hh", r.BiasHh);
-                break;
-            case GruCell g:
-                Add("weight_ih", g.WeightIh); Add("weight_hh", g.WeightHh); Add("bias_ih", g.BiasIh); Add("bias_hh", g.BiasHh);
-                break;
             case LstmCell l:
-                Add("weight_ih", l.WeightIh); Add("weight_hh", l.WeightHh); Add("bias_ih", l.BiasIh); Add("bias_hh", l.BiasHh);
                 Add("weight_ci", l.PeepholeInput); Add("weight_cf", l.PeepholeForget); Add("weight_co", l.PeepholeOutput);
                 Add("weight_proj", l.ProjectionWeight);
                 break;
-            case CoupledInputForgetLstmCell c:
-                Add("weight_ih", c.WeightIh); Add("weight_hh", c.WeightHh); Add("bias_ih", c.BiasIh); Add("bias_hh", c.BiasHh);
-                break;
             case LayerNormLstmCell n:
-                Add("weight_ih", n.WeightIh); Add("weight_hh", n.WeightHh);
                 Add("gate_norm_weight", n.GateNormWeight); Add("gate_norm_bias", n.GateNormBias);
                 Add("cell_norm_weight", n.CellNormWeight); Add("cell_norm_bias", n.CellNormBias);
                 break;

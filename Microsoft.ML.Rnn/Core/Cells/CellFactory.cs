@@ -11,22 +11,9 @@ public delegate RnnCell CellBuilder(long inputSize, long hiddenSize, string name
 /// <param name="Backward">Layers of the backward direction, or null when unidirectional.</param>
 public sealed record CellLayers(IReadOnlyList<RnnCell> Forward, IReadOnlyList<RnnCell>? Backward);
 
-/// <summary>Creates the cells networks are made of.</summary>
+/// <summary>Creates the cells networks are made of, from a cell kind (<see cref="RnnCellKind"/>, the one factory of cells) or a builder of your own.</summary>
 public static class CellFactory
 {
-    /// <summary>
-    /// The builder of a built-in cell kind with its fusable defaults: <see cref="LstmCell"/> without TF extras,
-    /// <see cref="GruCell"/> with the reset gate after the recurrent matmul (cuDNN/PyTorch), tanh
-    /// <see cref="SimpleRnnCell"/>. All three run with libtorch's fused kernels.
-    /// </summary>
-    public static CellBuilder ForType(RnnCellType type) => type switch
-    {
-        RnnCellType.Lstm => (inputSize, hiddenSize, _) => new LstmCell(inputSize, hiddenSize),
-        RnnCellType.Gru => (inputSize, hiddenSize, _) => new GruCell(inputSize, hiddenSize),
-        RnnCellType.SimpleRnn => (inputSize, hiddenSize, _) => new SimpleRnnCell(inputSize, hiddenSize),
-        _ => throw new ArgumentOutOfRangeException(nameof(type), type, "CellFactory: unknown cell type."),
-    };
-
     /// <summary>The builder of a cell kind (built-in with its options, or registered).</summary>
     public static CellBuilder ForKind(RnnCellKind kind)
     {

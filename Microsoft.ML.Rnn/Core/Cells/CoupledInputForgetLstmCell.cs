@@ -1,4 +1,3 @@
-using TorchSharp.Modules;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
@@ -22,13 +21,9 @@ namespace Microsoft.ML.Rnn.Core;
 /// (gates j, f, o; i = 1 - f; forget_bias 1.0 by default, optional peepholes/projection): since
 /// 1 - sigmoid(a) = sigmoid(-a), its weights map to these by negating its f rows (and its forget_bias) into the i rows.
 /// </remarks>
-public sealed class CoupledInputForgetLstmCell : RnnCell
+public sealed class CoupledInputForgetLstmCell : GatedRnnCell
 {
     private readonly long[] _stateSizes;
-    // Field names equal the registered names so that Module.to() rebinds them after moving the parameters.
-#pragma warning disable IDE1006
-    private Parameter weight_ih, weight_hh, bias_ih, bias_hh;
-#pragma warning restore IDE1006
 
     /// <summary>Creates the cell.</summary>
     /// <param name="inputSize">H_in, at least 1.</param>
@@ -36,29 +31,11 @@ public sealed class CoupledInputForgetLstmCell : RnnCell
     /// <param name="device">Device of the parameters (CPU by default).</param>
     /// <param name="dtype">Element type of the parameters (the default dtype by default).</param>
     public CoupledInputForgetLstmCell(long inputSize, long hiddenSize, Device? device = null, ScalarType? dtype = null)
-        : base(nameof(CoupledInputForgetLstmCell))
+        : base(nameof(CoupledInputForgetLstmCell), inputSize, hiddenSize, "igo")
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(inputSize, 1);
-        ArgumentOutOfRangeException.ThrowIfLessThan(hiddenSize, 1);
-        InputSize = inputSize;
-        HiddenSize = hiddenSize;
         _stateSizes = [hiddenSize, hiddenSize];
-        long g = 3 * hiddenSize;
-        weight_ih = ParameterInit.Uniform([g, inputSize], hiddenSize, device, dtype);
-        weight_hh = ParameterInit.Uniform([g, hiddenSize], hiddenSize, device, dtype);
-        bias_ih = ParameterInit.Uniform([g], hiddenSize, device, dtype);
-        bias_hh = ParameterInit.Uniform([g], hiddenSize, device, dtype);
-        register_parameter(nameof(weight_ih), weight_ih);
-        register_parameter(nameof(weight_hh), weight_hh);
-        register_parameter(nameof(bias_ih), bias_ih);
-        register_parameter(nameof(bias_hh), bias_hh);
+        CreateWeights(hiddenSize, biases: true, device, dtype);
     }
-
-    /// <inheritdoc/>
-    public override long InputSize { get; }
-
-    /// <summary>H, the hidden size.</summary>
-    public long HiddenSize { get; }
 
     /// <inheritdoc/>
     public override IReadOnlyList<long> StateSizes => _stateSizes;
@@ -66,26 +43,14 @@ public sealed class CoupledInputForgetLstmCell : RnnCell
     /// <inheritdoc/>
     public override long OutputSize => HiddenSize;
 
-    /// <summary>(3H, H_in), rows i, g, o.</summary>
-    public Parameter WeightIh => weight_ih;
-
-    /// <summary>(3H, H), rows i, g, o.</summary>
-    public Parameter WeightHh => weight_hh;
-
-    /// <summary>(3H).</summary>
-    public Parameter BiasIh => bias_ih;
-
-    /// <summary>(3H).</summary>
-    public Parameter BiasHh => bias_hh;
-
     /// <inheritdoc/>
     public override (Tensor Output, Tensor[] State) Step(Tensor input, IReadOnlyList<Tensor> state) => StepViaPrepared(input, state);
 
     /// <summary>The input projection of every step at once: <c>W_ih x_t + b_ih + b_hh</c>, (N, L, 3H).</summary>
     public override Tensor PrepareInputs(Tensor inputs)
     {
-        using var bias = bias_ih + bias_hh;
-        return F.linear(inputs, weight_ih, bias);
+        using var bias = bias_ih! + bias_hh!;
+        return F.linear(inputs, weight_ih!, bias);
     }
 
     /// <inheritdoc/>
@@ -93,7 +58,7 @@ public sealed class CoupledInputForgetLstmCell : RnnCell
     {
         using var scope = NewDisposeScope();
         var c = state[0];
-        var gates = F.linear(state[1], weight_hh, prepared).chunk(3, 1);
+        var gates = F.linear(state[1], weight_hh!, prepared).chunk(3, 1);
         var i = sigmoid(gates[0]);
         var next = c + i * (tanh(gates[1]) - c); // (1 - i) * c + i * tanh(g)
         var h = sigmoid(gates[2]) * tanh(next);

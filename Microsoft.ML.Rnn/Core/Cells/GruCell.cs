@@ -1,4 +1,3 @@
-using TorchSharp.Modules;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
@@ -19,14 +18,9 @@ namespace Microsoft.ML.Rnn.Core;
 /// The AfterRecurrentMatmul variant keeps them inside a native nn.GRU and is fusable; the BeforeRecurrentMatmul
 /// variant owns managed parameters with the same layout and initialisation.
 /// </remarks>
-public sealed class GruCell : RnnCell
+public sealed class GruCell : GatedRnnCell
 {
-    private readonly FusedKernel? _kernel;
     private readonly long[] _stateSizes;
-    // Field names equal the registered names so that Module.to() rebinds them after moving the parameters.
-#pragma warning disable IDE1006
-    private Parameter? weight_ih, weight_hh, bias_ih, bias_hh;
-#pragma warning restore IDE1006
 
     /// <summary>Creates the cell with PyTorch's initialisation uniform(-1/sqrt(H), 1/sqrt(H)).</summary>
     /// <param name="inputSize">H_in, at least 1.</param>
@@ -35,37 +29,15 @@ public sealed class GruCell : RnnCell
     /// <param name="device">Device of the parameters (CPU by default).</param>
     /// <param name="dtype">Element type of the parameters (the default dtype by default).</param>
     public GruCell(long inputSize, long hiddenSize, GruResetGate resetGate = GruResetGate.AfterRecurrentMatmul,
-        Device? device = null, ScalarType? dtype = null) : base(nameof(GruCell))
+        Device? device = null, ScalarType? dtype = null) : base(nameof(GruCell), inputSize, hiddenSize, "rzn")
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(inputSize, 1);
-        ArgumentOutOfRangeException.ThrowIfLessThan(hiddenSize, 1);
-        InputSize = inputSize;
-        HiddenSize = hiddenSize;
         ResetGate = resetGate;
         _stateSizes = [hiddenSize];
         if (resetGate == GruResetGate.AfterRecurrentMatmul)
-        {
-            _kernel = new FusedKernel(this, FusedKernelKind.Gru, inputSize, hiddenSize, device, dtype);
-            register_module("fused", _kernel.Module);
-        }
+            UseFusedKernel(FusedKernelKind.Gru, device, dtype);
         else
-        {
-            weight_ih = ParameterInit.Uniform([3 * hiddenSize, inputSize], hiddenSize, device, dtype);
-            weight_hh = ParameterInit.Uniform([3 * hiddenSize, hiddenSize], hiddenSize, device, dtype);
-            bias_ih = ParameterInit.Uniform([3 * hiddenSize], hiddenSize, device, dtype);
-            bias_hh = ParameterInit.Uniform([3 * hiddenSize], hiddenSize, device, dtype);
-            register_parameter(nameof(weight_ih), weight_ih);
-            register_parameter(nameof(weight_hh), weight_hh);
-            register_parameter(nameof(bias_ih), bias_ih);
-            register_parameter(nameof(bias_hh), bias_hh);
-        }
+            CreateWeights(hiddenSize, biases: true, device, dtype);
     }
-
-    /// <inheritdoc/>
-    public override long InputSize { get; }
-
-    /// <summary>H, the hidden size.</summary>
-    public long HiddenSize { get; }
 
     /// <summary>Where the reset gate applies.</summary>
     public GruResetGate ResetGate { get; }
@@ -75,18 +47,6 @@ public sealed class GruCell : RnnCell
 
     /// <inheritdoc/>
     public override long OutputSize => HiddenSize;
-
-    /// <summary>(3H, H_in), rows r, z, n.</summary>
-    public Parameter WeightIh => _kernel?.WeightIh ?? weight_ih!;
-
-    /// <summary>(3H, H), rows r, z, n.</summary>
-    public Parameter WeightHh => _kernel?.WeightHh ?? weight_hh!;
-
-    /// <summary>(3H).</summary>
-    public Parameter BiasIh => _kernel?.BiasIh ?? bias_ih!;
-
-    /// <summary>(3H).</summary>
-    public Parameter BiasHh => _kernel?.BiasHh ?? bias_hh!;
 
     /// <inheritdoc/>
     public override (Tensor Output, Tensor[] State) Step(Tensor input, IReadOnlyList<Tensor> state) => StepViaPrepared(input, state);
@@ -101,7 +61,7 @@ public sealed class GruCell : RnnCell
         long hs = HiddenSize;
         var h = state[0];
         var wHh = WeightHh;
-        var bHh = BiasHh;
+        var bHh = BiasHh!;
         var gi = prepared.chunk(3, 1);
         Tensor r, z, cand;
         if (ResetGate == GruResetGate.AfterRecurrentMatmul)
@@ -124,21 +84,7 @@ public sealed class GruCell : RnnCell
     }
 
     /// <inheritdoc/>
-    public override bool CanFuse => _kernel is not null;
-
-    /// <inheritdoc/>
-    internal override FusedKernel? Kernel => _kernel;
-
-    /// <inheritdoc/>
-    public override string FuseBlocker => _kernel is not null ? ""
+    public override string FuseBlocker => CanFuse ? ""
         : "the reset gate is applied before the recurrent matmul (TensorFlow 1.x GRUCell), which no fused kernel computes; use GruResetGate.AfterRecurrentMatmul";
 
-    /// <inheritdoc/>
-    public override (Tensor Outputs, Tensor[] FinalState) ForwardFused(SequenceBatch inputs, IReadOnlyList<Tensor> initialState)
-    {
-        if (_kernel is null)
-            return base.ForwardFused(inputs, initialState);
-        CellChecks.CheckSequence(this, inputs, initialState);
-        return _kernel.Forward(inputs, initialState);
-    }
 }

@@ -23,12 +23,12 @@ namespace Microsoft.ML.Rnn.Core;
 /// TF's defaults are forget_bias 1.0 (kept here) and epsilon 1e-12 (here 1e-5, PyTorch's LayerNorm default, which
 /// avoids dividing by ~0 when a row is constant).
 /// </remarks>
-public sealed class LayerNormLstmCell : RnnCell
+public sealed class LayerNormLstmCell : GatedRnnCell
 {
     private readonly long[] _stateSizes;
     // Field names equal the registered names so that Module.to() rebinds them after moving the parameters.
 #pragma warning disable IDE1006
-    private Parameter weight_ih, weight_hh, gate_norm_weight, gate_norm_bias, cell_norm_weight, cell_norm_bias;
+    private Parameter gate_norm_weight, gate_norm_bias, cell_norm_weight, cell_norm_bias;
 #pragma warning restore IDE1006
 
     /// <summary>Creates the cell.</summary>
@@ -39,38 +39,26 @@ public sealed class LayerNormLstmCell : RnnCell
     /// <param name="device">Device of the parameters (CPU by default).</param>
     /// <param name="dtype">Element type of the parameters (the default dtype by default).</param>
     public LayerNormLstmCell(long inputSize, long hiddenSize, double forgetBias = 1.0, double epsilon = 1e-5,
-        Device? device = null, ScalarType? dtype = null) : base(nameof(LayerNormLstmCell))
+        Device? device = null, ScalarType? dtype = null) : base(nameof(LayerNormLstmCell), inputSize, hiddenSize, "ifgo")
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(inputSize, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(hiddenSize, 2);
         if (!(epsilon > 0))
             throw new ArgumentOutOfRangeException(nameof(epsilon), $"LayerNormLstmCell: epsilon must be positive, got {epsilon}");
         if (double.IsNaN(forgetBias) || double.IsInfinity(forgetBias))
             throw new ArgumentOutOfRangeException(nameof(forgetBias), $"LayerNormLstmCell: forgetBias must be finite, got {forgetBias}");
-        InputSize = inputSize;
-        HiddenSize = hiddenSize;
         ForgetBias = forgetBias;
         Epsilon = epsilon;
         _stateSizes = [hiddenSize, hiddenSize];
-        weight_ih = ParameterInit.Uniform([4 * hiddenSize, inputSize], hiddenSize, device, dtype);
-        weight_hh = ParameterInit.Uniform([4 * hiddenSize, hiddenSize], hiddenSize, device, dtype);
+        CreateWeights(hiddenSize, biases: false, device, dtype);
         gate_norm_weight = ParameterInit.Constant([4, hiddenSize], 1.0, device, dtype);
         gate_norm_bias = ParameterInit.Constant([4, hiddenSize], 0.0, device, dtype);
         cell_norm_weight = ParameterInit.Constant([hiddenSize], 1.0, device, dtype);
         cell_norm_bias = ParameterInit.Constant([hiddenSize], 0.0, device, dtype);
-        register_parameter(nameof(weight_ih), weight_ih);
-        register_parameter(nameof(weight_hh), weight_hh);
         register_parameter(nameof(gate_norm_weight), gate_norm_weight);
         register_parameter(nameof(gate_norm_bias), gate_norm_bias);
         register_parameter(nameof(cell_norm_weight), cell_norm_weight);
         register_parameter(nameof(cell_norm_bias), cell_norm_bias);
     }
-
-    /// <inheritdoc/>
-    public override long InputSize { get; }
-
-    /// <summary>H, the hidden size.</summary>
-    public long HiddenSize { get; }
 
     /// <summary>Added to the normalised forget gate pre-activation.</summary>
     public double ForgetBias { get; }
@@ -83,12 +71,6 @@ public sealed class LayerNormLstmCell : RnnCell
 
     /// <inheritdoc/>
     public override long OutputSize => HiddenSize;
-
-    /// <summary>(4H, H_in), rows i, f, g, o.</summary>
-    public Parameter WeightIh => weight_ih;
-
-    /// <summary>(4H, H), rows i, f, g, o.</summary>
-    public Parameter WeightHh => weight_hh;
 
     /// <summary>(4, H) layer-norm gains of the gate pre-activations, rows i, f, g, o.</summary>
     public Parameter GateNormWeight => gate_norm_weight;
@@ -106,14 +88,14 @@ public sealed class LayerNormLstmCell : RnnCell
     public override (Tensor Output, Tensor[] State) Step(Tensor input, IReadOnlyList<Tensor> state) => StepViaPrepared(input, state);
 
     /// <summary>The input projection of every step at once: <c>W_ih x_t</c>, (N, L, 4H) (the gates are normalised after the sum).</summary>
-    public override Tensor PrepareInputs(Tensor inputs) => F.linear(inputs, weight_ih);
+    public override Tensor PrepareInputs(Tensor inputs) => F.linear(inputs, weight_ih!);
 
     /// <inheritdoc/>
     public override (Tensor Output, Tensor[] State) StepPrepared(Tensor prepared, IReadOnlyList<Tensor> state)
     {
         using var scope = NewDisposeScope();
         long hs = HiddenSize, n = prepared.shape[0];
-        var pre = F.linear(state[1], weight_hh, prepared).view(n, 4, hs);
+        var pre = F.linear(state[1], weight_hh!, prepared).view(n, 4, hs);
         var gates = (F.layer_norm(pre, [hs], eps: Epsilon) * gate_norm_weight + gate_norm_bias).unbind(1);
         var i = sigmoid(gates[0]);
         var f = sigmoid(ForgetBias == 0 ? gates[1] : gates[1] + ForgetBias);

@@ -24,13 +24,12 @@ namespace Microsoft.ML.Rnn.Core;
 /// the parameters live inside a native nn.LSTM and the cell is fusable; otherwise they are managed Parameters with
 /// the same layout and PyTorch's initialisation uniform(-1/sqrt(H), 1/sqrt(H)).
 /// </remarks>
-public sealed class LstmCell : RnnCell
+public sealed class LstmCell : GatedRnnCell
 {
-    private readonly FusedKernel? _kernel;
     private readonly long[] _stateSizes;
     // Field names equal the registered names so that Module.to() rebinds them after moving the parameters.
 #pragma warning disable IDE1006
-    private Parameter? weight_ih, weight_hh, bias_ih, bias_hh, weight_ci, weight_cf, weight_co, weight_proj;
+    private Parameter? weight_ci, weight_cf, weight_co, weight_proj;
 #pragma warning restore IDE1006
 
     /// <summary>Creates the cell.</summary>
@@ -40,10 +39,8 @@ public sealed class LstmCell : RnnCell
     /// <param name="device">Device of the parameters (CPU by default).</param>
     /// <param name="dtype">Element type of the parameters (the default dtype by default).</param>
     public LstmCell(long inputSize, long hiddenSize, LstmCellOptions? options = null, Device? device = null, ScalarType? dtype = null)
-        : base(nameof(LstmCell))
+        : base(nameof(LstmCell), inputSize, hiddenSize, "ifgo")
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(inputSize, 1);
-        ArgumentOutOfRangeException.ThrowIfLessThan(hiddenSize, 1);
         options ??= new LstmCellOptions();
         if (options.CellClip is { } cc && !(cc > 0))
             throw new ArgumentOutOfRangeException(nameof(options), $"LstmCell: CellClip must be positive, got {cc}");
@@ -59,28 +56,17 @@ public sealed class LstmCell : RnnCell
         if (double.IsNaN(options.ForgetBias) || double.IsInfinity(options.ForgetBias))
             throw new ArgumentOutOfRangeException(nameof(options), $"LstmCell: ForgetBias must be finite, got {options.ForgetBias}");
 
-        InputSize = inputSize;
-        HiddenSize = hiddenSize;
         Options = options;
         OutputSize = options.NumProj ?? hiddenSize;
         _stateSizes = [hiddenSize, OutputSize];
 
         if (Blocker(options) is null)
         {
-            _kernel = new FusedKernel(this, FusedKernelKind.Lstm, inputSize, hiddenSize, device, dtype);
-            register_module("fused", _kernel.Module);
+            UseFusedKernel(FusedKernelKind.Lstm, device, dtype);
             return;
         }
 
-        long g = 4 * hiddenSize;
-        weight_ih = ParameterInit.Uniform([g, inputSize], hiddenSize, device, dtype);
-        weight_hh = ParameterInit.Uniform([g, OutputSize], hiddenSize, device, dtype);
-        bias_ih = ParameterInit.Uniform([g], hiddenSize, device, dtype);
-        bias_hh = ParameterInit.Uniform([g], hiddenSize, device, dtype);
-        register_parameter(nameof(weight_ih), weight_ih);
-        register_parameter(nameof(weight_hh), weight_hh);
-        register_parameter(nameof(bias_ih), bias_ih);
-        register_parameter(nameof(bias_hh), bias_hh);
+        CreateWeights(OutputSize, biases: true, device, dtype);
         if (options.UsePeepholes)
         {
             weight_ci = ParameterInit.Uniform([hiddenSize], hiddenSize, device, dtype);
@@ -107,12 +93,6 @@ public sealed class LstmCell : RnnCell
         return reasons.Count == 0 ? null : "options block the fused kernel: " + string.Join("; ", reasons);
     }
 
-    /// <inheritdoc/>
-    public override long InputSize { get; }
-
-    /// <summary>H, the cell state size.</summary>
-    public long HiddenSize { get; }
-
     /// <summary>The options the cell was built with.</summary>
     public LstmCellOptions Options { get; }
 
@@ -121,18 +101,6 @@ public sealed class LstmCell : RnnCell
 
     /// <inheritdoc/>
     public override long OutputSize { get; }
-
-    /// <summary>(4H, H_in), rows i, f, g, o.</summary>
-    public Parameter WeightIh => _kernel?.WeightIh ?? weight_ih!;
-
-    /// <summary>(4H, H_out), rows i, f, g, o.</summary>
-    public Parameter WeightHh => _kernel?.WeightHh ?? weight_hh!;
-
-    /// <summary>(4H).</summary>
-    public Parameter BiasIh => _kernel?.BiasIh ?? bias_ih!;
-
-    /// <summary>(4H).</summary>
-    public Parameter BiasHh => _kernel?.BiasHh ?? bias_hh!;
 
     /// <summary>(H) peephole from the previous c to the input gate; null without peepholes.</summary>
     public Parameter? PeepholeInput => weight_ci;
@@ -152,7 +120,7 @@ public sealed class LstmCell : RnnCell
     /// <summary>The input projection of every step at once: <c>W_ih x_t + b_ih + b_hh</c>, (N, L, 4H).</summary>
     public override Tensor PrepareInputs(Tensor inputs)
     {
-        using var bias = BiasIh + BiasHh;
+        using var bias = BiasIh! + BiasHh!;
         return F.linear(inputs, WeightIh, bias);
     }
 
@@ -163,7 +131,7 @@ public sealed class LstmCell : RnnCell
         var c = state[0];
         var gates = F.linear(state[1], WeightHh, prepared);
         Tensor next, m;
-        if (_kernel is not null)
+        if (Kernel is not null)
         {
             // Standard LSTM, in the fewest libtorch calls: one sigmoid over all four gates (g's is unused).
             var act = gates.sigmoid().chunk(4, 1);
@@ -213,29 +181,14 @@ public sealed class LstmCell : RnnCell
     }
 
     /// <inheritdoc/>
-    public override bool CanFuse => _kernel is not null;
-
-    /// <inheritdoc/>
-    internal override FusedKernel? Kernel => _kernel;
-
-    /// <inheritdoc/>
     public override string FuseBlocker => Blocker(Options) ?? "";
-
-    /// <inheritdoc/>
-    public override (Tensor Outputs, Tensor[] FinalState) ForwardFused(SequenceBatch inputs, IReadOnlyList<Tensor> initialState)
-    {
-        if (_kernel is null)
-            return base.ForwardFused(inputs, initialState);
-        CellChecks.CheckSequence(this, inputs, initialState);
-        return _kernel.Forward(inputs, initialState);
-    }
 
     /// <inheritdoc/>
     public override Tensor ForwardFusedOutputs(SequenceBatch inputs, IReadOnlyList<Tensor> initialState)
     {
-        if (_kernel is null)
+        if (Kernel is null)
             return base.ForwardFusedOutputs(inputs, initialState);
         CellChecks.CheckSequence(this, inputs, initialState);
-        return _kernel.Forward(inputs, initialState, finalState: false).Outputs;
+        return Kernel.Forward(inputs, initialState, finalState: false).Outputs;
     }
 }

@@ -2,11 +2,11 @@ using static TorchSharp.torch;
 
 namespace Microsoft.ML.Rnn.Core;
 
-/// <summary>Re-initialises the built-in cells (<see cref="LstmCell"/>, <see cref="GruCell"/>, <see cref="SimpleRnnCell"/>)
-/// inside a cell or module tree, drawing from libtorch's generator (so a seeded run stays reproducible).</summary>
+/// <summary>Re-initialises every gated cell (<see cref="GatedRnnCell"/>: the built-in cells, and cells of your own derived
+/// from it) inside a cell or module tree, drawing from libtorch's generator (so a seeded run stays reproducible).</summary>
 public static class RecurrentInitializer
 {
-    /// <summary>Applies <paramref name="initialization"/> to every built-in cell in <paramref name="module"/> (itself included).</summary>
+    /// <summary>Applies <paramref name="initialization"/> to every gated cell in <paramref name="module"/> (itself included).</summary>
     public static void Apply(nn.Module module, RecurrentInitialization initialization)
     {
         ArgumentNullException.ThrowIfNull(module);
@@ -15,33 +15,22 @@ public static class RecurrentInitializer
         if (initialization != RecurrentInitialization.Keras)
             throw new ArgumentOutOfRangeException(nameof(initialization), initialization, "RecurrentInitializer: unknown initialization.");
         using var noGrad = no_grad();
-        foreach (var cell in module.modules().Prepend(module))
+        foreach (var cell in module.modules().Prepend(module).OfType<GatedRnnCell>())
         {
-            switch (cell)
-            {
-                case LstmCell lstm:
-                    Keras(lstm.WeightIh, lstm.WeightHh, lstm.BiasIh, lstm.BiasHh);
-                    // PyTorch's gate order is i, f, g, o: the forget gate's block is the second.
-                    lstm.BiasIh.narrow(0, lstm.HiddenSize, lstm.HiddenSize).fill_(KeptScalars.One);
-                    break;
-                case GruCell gru:
-                    Keras(gru.WeightIh, gru.WeightHh, gru.BiasIh, gru.BiasHh);
-                    break;
-                case SimpleRnnCell rnn:
-                    Keras(rnn.WeightIh, rnn.WeightHh, rnn.BiasIh, rnn.BiasHh);
-                    break;
-            }
+            Keras(cell.WeightIh, cell.WeightHh, cell.HiddenSize);
+            cell.BiasIh?.zero_();
+            cell.BiasHh?.zero_();
+            // Keras' unit forget bias: the forget gate's block starts at 1.
+            if (cell.ForgetGate >= 0)
+                cell.BiasIh?.narrow(0, cell.ForgetGate * cell.HiddenSize, cell.HiddenSize).fill_(KeptScalars.One);
         }
     }
 
-    private static void Keras(Tensor weightIh, Tensor weightHh, Tensor biasIh, Tensor biasHh)
+    private static void Keras(Tensor weightIh, Tensor weightHh, long hiddenSize)
     {
         nn.init.xavier_uniform_(weightIh);
-        // (G*H, H): each gate's (H, H) block orthogonal, as Keras' orthogonal recurrent kernel is per gate in effect.
-        long h = weightHh.shape[1];
-        for (long gate = 0; gate < weightHh.shape[0] / h; gate++)
-            nn.init.orthogonal_(weightHh.narrow(0, gate * h, h));
-        biasIh.zero_();
-        biasHh.zero_();
+        // (G*H, H_out): each gate's (H, H_out) block orthogonal, as Keras' orthogonal recurrent kernel is per gate in effect.
+        for (long gate = 0; gate < weightHh.shape[0] / hiddenSize; gate++)
+            nn.init.orthogonal_(weightHh.narrow(0, gate * hiddenSize, hiddenSize));
     }
 }

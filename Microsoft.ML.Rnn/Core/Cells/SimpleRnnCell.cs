@@ -1,4 +1,3 @@
-using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace Microsoft.ML.Rnn.Core;
@@ -8,9 +7,8 @@ namespace Microsoft.ML.Rnn.Core;
 /// Always fusable (libtorch nn.RNN), which owns the parameters.
 /// </summary>
 /// <remarks>Parameters (PyTorch layout): weight_ih (H, H_in), weight_hh (H, H), bias_ih (H), bias_hh (H).</remarks>
-public sealed class SimpleRnnCell : RnnCell
+public sealed class SimpleRnnCell : GatedRnnCell
 {
-    private readonly FusedKernel _kernel;
     private readonly long[] _stateSizes;
 
     /// <summary>Creates the cell with PyTorch's initialisation uniform(-1/sqrt(H), 1/sqrt(H)).</summary>
@@ -20,24 +18,12 @@ public sealed class SimpleRnnCell : RnnCell
     /// <param name="device">Device of the parameters (CPU by default).</param>
     /// <param name="dtype">Element type of the parameters (the default dtype by default).</param>
     public SimpleRnnCell(long inputSize, long hiddenSize, SimpleRnnActivation activation = SimpleRnnActivation.Tanh,
-        Device? device = null, ScalarType? dtype = null) : base(nameof(SimpleRnnCell))
+        Device? device = null, ScalarType? dtype = null) : base(nameof(SimpleRnnCell), inputSize, hiddenSize, "h")
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(inputSize, 1);
-        ArgumentOutOfRangeException.ThrowIfLessThan(hiddenSize, 1);
-        InputSize = inputSize;
-        HiddenSize = hiddenSize;
         Activation = activation;
         _stateSizes = [hiddenSize];
-        _kernel = new FusedKernel(this, activation == SimpleRnnActivation.Tanh ? FusedKernelKind.RnnTanh : FusedKernelKind.RnnRelu,
-            inputSize, hiddenSize, device, dtype);
-        register_module("fused", _kernel.Module);
+        UseFusedKernel(activation == SimpleRnnActivation.Tanh ? FusedKernelKind.RnnTanh : FusedKernelKind.RnnRelu, device, dtype);
     }
-
-    /// <inheritdoc/>
-    public override long InputSize { get; }
-
-    /// <summary>H, the hidden size.</summary>
-    public long HiddenSize { get; }
 
     /// <summary>The nonlinearity.</summary>
     public SimpleRnnActivation Activation { get; }
@@ -48,25 +34,13 @@ public sealed class SimpleRnnCell : RnnCell
     /// <inheritdoc/>
     public override long OutputSize => HiddenSize;
 
-    /// <summary>(H, H_in).</summary>
-    public Parameter WeightIh => _kernel.WeightIh;
-
-    /// <summary>(H, H).</summary>
-    public Parameter WeightHh => _kernel.WeightHh;
-
-    /// <summary>(H).</summary>
-    public Parameter BiasIh => _kernel.BiasIh;
-
-    /// <summary>(H).</summary>
-    public Parameter BiasHh => _kernel.BiasHh;
-
     /// <inheritdoc/>
     public override (Tensor Output, Tensor[] State) Step(Tensor input, IReadOnlyList<Tensor> state) => StepViaPrepared(input, state);
 
     /// <summary>The input projection of every step at once: <c>W_ih x_t + b_ih + b_hh</c>, (N, L, H).</summary>
     public override Tensor PrepareInputs(Tensor inputs)
     {
-        using var bias = BiasIh + BiasHh;
+        using var bias = BiasIh! + BiasHh!;
         return nn.functional.linear(inputs, WeightIh, bias);
     }
 
@@ -79,18 +53,6 @@ public sealed class SimpleRnnCell : RnnCell
     }
 
     /// <inheritdoc/>
-    public override bool CanFuse => true;
-
-    /// <inheritdoc/>
-    internal override FusedKernel? Kernel => _kernel;
-
-    /// <inheritdoc/>
     public override string FuseBlocker => "";
 
-    /// <inheritdoc/>
-    public override (Tensor Outputs, Tensor[] FinalState) ForwardFused(SequenceBatch inputs, IReadOnlyList<Tensor> initialState)
-    {
-        CellChecks.CheckSequence(this, inputs, initialState);
-        return _kernel.Forward(inputs, initialState);
-    }
 }
