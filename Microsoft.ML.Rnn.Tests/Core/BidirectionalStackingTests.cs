@@ -40,7 +40,7 @@ public class BidirectionalStackingTests
         manual_seed(5);
         using var encoder = new SequenceEncoder(new SequenceEncoderOptions
         {
-            InputSize = 3, HiddenSize = 4, NumberOfLayers = 2, Bidirectional = true, CellType = RnnCellType.Lstm, Stacking = stacking,
+            InputSize = 3, HiddenSize = 4, NumberOfLayers = 2, Bidirectional = true, Cell = RnnCellKind.Lstm(), Stacking = stacking,
         });
         var cells = encoder.Cells;
         Assert.Equal(deeperInput, cells.Forward[1].InputSize);

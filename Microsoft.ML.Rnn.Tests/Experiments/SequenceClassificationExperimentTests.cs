@@ -256,8 +256,7 @@ public sealed class SequenceClassificationExperimentTests : IDisposable
         var options = ExperimentData.DigitOptions(2);
         options.Cell = RnnCellKind.Lstm();
         var experiment = ml.Transforms.Rnn.CreateSequenceClassificationExperiment(options, new RnnExperimentSettings { MaxTrials = 4, Seed = 1, InitialRandomTrials = 4 });
-        experiment.SearchSpace.With("Cell", SearchParameter.Choice(RnnCellKind.Lstm(), RnnCellKind.LayerNormLstm(), RnnCellKind.Gru(GruResetGate.BeforeRecurrentMatmul)))
-            .Remove(nameof(RnnSearchSpace.CellType));
+        experiment.SearchSpace.Cell = SearchParameter.Choice(RnnCellKind.Lstm(), RnnCellKind.LayerNormLstm(), RnnCellKind.Gru(GruResetGate.BeforeRecurrentMatmul));
         var result = experiment.Execute(data);
         var tried = result.History.Trials.Select(t => t.Options["Cell"]).ToHashSet();
         Assert.Contains("lstm", tried);

@@ -37,8 +37,12 @@ public class CellKindTests
         Assert.Equal("lstm(cell_clip=3, forget_bias=1, use_peepholes=true)", Kind("lstm-tf").ToString());
         Assert.Equal(Kind("lstm-tf"), RnnCellKind.Lstm(new LstmCellOptions { CellClip = 3, UsePeepholes = true, ForgetBias = 1 }));
         Assert.Equal((4, 3, 1), (Kind("lstm-tf").GatesPerUnit, Kind("gru-tf").GatesPerUnit, Kind("rnn-relu").GatesPerUnit));
-        // Read from the cells each kind builds.
-        Assert.Equal((3, 4), (RnnCellKind.CoupledInputForgetLstm().GatesPerUnit, RnnCellKind.LayerNormLstm().GatesPerUnit));
+        // The registry's count is the built cell's own layout, for every built-in kind.
+        foreach (var kind in new[] { RnnCellKind.Lstm(), RnnCellKind.Gru(), RnnCellKind.SimpleRnn(), RnnCellKind.CoupledInputForgetLstm(), RnnCellKind.LayerNormLstm() })
+        {
+            using var cell = (GatedRnnCell)kind.Build(3, 4);
+            Assert.Equal(cell.GatesPerUnit, kind.GatesPerUnit);
+        }
     }
 
     [Fact]

@@ -44,7 +44,7 @@ public sealed class FusedKernelPolicyTests : IDisposable
 
         using var model = ml.Transforms.Rnn.SequenceClassifier(new RnnSequenceClassifier.Options
         {
-            FeaturesPerStep = 5, HiddenSize = 23, MaxEpochs = 2, Seed = 3, CellType = RnnCellType.Lstm,
+            FeaturesPerStep = 5, HiddenSize = 23, MaxEpochs = 2, Seed = 3, Cell = RnnCellKind.Lstm(),
         }).Fit(data);
         var verified = Scores(model.Transform(data));
         Assert.Single(warnings);

@@ -122,7 +122,7 @@ public sealed class LstmTaggerTests : IDisposable
 
     private static LstmTagger.Options StepOptions() => new()
     {
-        FeaturesPerStep = 2, HiddenSize = 12, CellType = RnnCellType.Gru, MaxEpochs = 3, BatchSize = 16, Seed = 7, LearningRate = 0.01f,
+        FeaturesPerStep = 2, HiddenSize = 12, Cell = RnnCellKind.Gru(), MaxEpochs = 3, BatchSize = 16, Seed = 7, LearningRate = 0.01f,
     };
 
     [Fact]

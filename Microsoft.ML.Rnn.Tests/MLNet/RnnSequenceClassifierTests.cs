@@ -131,7 +131,7 @@ public sealed class RnnSequenceClassifierTests : IDisposable
     {
         var ml = new MLContext(seed: 1);
         var data = Tokens(ml);
-        var options = new RnnSequenceClassifier.Options { EmbeddingSize = 8, HiddenSize = 8, MaxEpochs = 30, BatchSize = 8, Seed = 2, CellType = RnnCellType.Gru, LearningRate = 0.02f };
+        var options = new RnnSequenceClassifier.Options { EmbeddingSize = 8, HiddenSize = 8, MaxEpochs = 30, BatchSize = 8, Seed = 2, Cell = RnnCellKind.Gru(), LearningRate = 0.02f };
         var result = EstimatorWorkout.Run(ml, ml.Transforms.Rnn.SequenceClassifier(options), data, new WorkoutOptions
         {
             ModelPath = Path.Combine(_directory, "tokens.zip"),

@@ -29,7 +29,6 @@ public sealed class SharedInfrastructureTests
     [InlineData(nameof(RnnOptionsBase.LearningRateSchedule))]
     [InlineData(nameof(RnnOptionsBase.Initialization))]
     [InlineData(nameof(RnnOptionsBase.FusedKernels))]
-    [InlineData(nameof(RnnOptionsBase.CellType))]
     [InlineData(nameof(RnnOptionsBase.Device))]
     public void AnEnumOptionOutsideItsValuesFailsNamingTheOptionAndItsValues(string field)
     {
@@ -40,6 +39,17 @@ public sealed class SharedInfrastructureTests
         var e = Assert.Throws<ArgumentOutOfRangeException>(() => RnnOptionsValidation.Validate(options, "X"));
         Assert.Equal(field, e.ParamName);
         Assert.StartsWith($"X: unknown {field} 97; expected one of {string.Join(", ", Enum.GetNames(type))}.", e.Message);
+    }
+
+    [Fact]
+    public void ANullCellFailsNamingTheOptionAndTheFlatOverloadAnUnknownCellType()
+    {
+        var e = Assert.Throws<ArgumentNullException>(() => RnnOptionsValidation.Validate(new TestOptions { Cell = null! }, "X"));
+        Assert.Equal(nameof(RnnOptionsBase.Cell), e.ParamName);
+        Assert.StartsWith("X: Cell must be a cell kind", e.Message);
+        var flat = Assert.Throws<ArgumentOutOfRangeException>(() => new MLContext(1).Transforms.Rnn.SequenceClassifier(cellType: (RnnCellType)97));
+        Assert.Equal("cellType", flat.ParamName);
+        Assert.StartsWith("SequenceClassifier: unknown cellType 97; expected one of Lstm, Gru, SimpleRnn.", flat.Message);
     }
 
     [Fact]
@@ -109,6 +119,6 @@ public sealed class SharedInfrastructureTests
     {
         if (TorchSharp.torch.cuda.is_available()) return;
         Assert.Equal(TorchSharp.DeviceType.CPU, DeviceSelection.Resolve(RnnDevice.Cuda, null, "X").type);
-        Assert.Equal(RnnCellType.Lstm, new TestOptions().CellType);
+        Assert.Equal(RnnCellKind.Lstm(), new TestOptions().Cell);
     }
 }

@@ -42,7 +42,7 @@ public class TaskNetworkTests
         var (testX, testLengths, testLabels) = SignOfSum(256, 2);
         var network = new SequenceClassifierNetwork(new SequenceEncoder(new SequenceEncoderOptions
         {
-            InputSize = 1, HiddenSize = 16, CellType = cellType, Bidirectional = bidirectional,
+            InputSize = 1, HiddenSize = 16, Cell = RnnCellKind.FromType(cellType), Bidirectional = bidirectional,
         }), classCount: 2, pooling: SequencePooling.LastState);
         Assert.True(network.Encoder.Cells.Forward[0].CanFuse);
 
@@ -78,7 +78,7 @@ public class TaskNetworkTests
             var network = new SequenceClassifierNetwork(new SequenceEncoder(new SequenceEncoderOptions
             {
                 InputSize = 1, HiddenSize = 6, NumberOfLayers = 2, Bidirectional = true, DropoutBetweenLayers = 0.3,
-                CellType = RnnCellType.Lstm,
+                Cell = RnnCellKind.Lstm(),
             }), classCount: 2, pooling: SequencePooling.Mean, dropoutProbability: 0.2);
             var loop = new SequenceTrainingLoop(network, optim.Adam(network.parameters(), 0.01),
                 new SequenceTrainingLoopOptions { MaxEpochs = 2, Seed = loopSeed, RestoreBestWeights = false });
@@ -109,7 +109,7 @@ public class TaskNetworkTests
         var (testTokens, testLengths, testTags) = PreviousTokenTags(128, 4);
         var network = new SequenceTaggerNetwork(new SequenceEncoder(new SequenceEncoderOptions
         {
-            VocabularySize = 6, EmbeddingSize = 8, HiddenSize = 16, CellType = RnnCellType.Lstm,
+            VocabularySize = 6, EmbeddingSize = 8, HiddenSize = 16, Cell = RnnCellKind.Lstm(),
         }), tagCount: 3, useCrf: useCrf);
         Assert.Equal(useCrf, network.Crf is not null);
 
@@ -215,7 +215,7 @@ public class TaskNetworkTests
         manual_seed(3);
         var encoder = new SequenceEncoder(new SequenceEncoderOptions
         {
-            InputSize = 3, HiddenSize = 5, NumberOfLayers = 2, Bidirectional = true, CellType = RnnCellType.Lstm,
+            InputSize = 3, HiddenSize = 5, NumberOfLayers = 2, Bidirectional = true, Cell = RnnCellKind.Lstm(),
         });
         var x = randn(4, 6, 3);
         var lengths = tensor(new long[] { 6, 2, 0, 4 });
@@ -242,8 +242,8 @@ public class TaskNetworkTests
         var lengths = randint(2, 7, [n], dtype: int64, generator: g);
 
         var network = new SequenceEncoderNetwork(new SequenceEncoder(tokens
-            ? new SequenceEncoderOptions { VocabularySize = 5, EmbeddingSize = 4, HiddenSize = 12, CellType = RnnCellType.Gru }
-            : new SequenceEncoderOptions { InputSize = 2, HiddenSize = 12, CellType = RnnCellType.Gru }));
+            ? new SequenceEncoderOptions { VocabularySize = 5, EmbeddingSize = 4, HiddenSize = 12, Cell = RnnCellKind.Gru() }
+            : new SequenceEncoderOptions { InputSize = 2, HiddenSize = 12, Cell = RnnCellKind.Gru() }));
         var input = tokens ? tokenSeq : floatSeq;
         var optimizer = optim.Adam(network.parameters(), 0.03);
         double first = 0, last = 0;

@@ -23,7 +23,7 @@ public sealed class BiGruEncoder : RnnEstimatorBase<BiGruEncoderTransformer>
         /// <summary>Creates options with a bidirectional GRU.</summary>
         public Options()
         {
-            CellType = RnnCellType.Gru;
+            Cell = RnnCellKind.Gru();
             Bidirectional = true;
         }
 

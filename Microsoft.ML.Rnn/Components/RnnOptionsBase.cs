@@ -67,16 +67,14 @@ public abstract class RnnOptionsBase
     /// </summary>
     public BidirectionalStacking BidirectionalStacking = BidirectionalStacking.LayerByLayer;
 
-    /// <summary>Recurrent cell kind: the built-in fusable LSTM, GRU or simple RNN (ignored when <see cref="Cell"/> is set).</summary>
-    public RnnCellType CellType = RnnCellType.Lstm;
-
     /// <summary>
-    /// The cell kind with its options, when <see cref="CellType"/> does not say enough: a built-in kind with
+    /// The recurrent cell: a built-in kind — the fused LSTM (the default; <see cref="RnnSequenceClassifier"/> and
+    /// <see cref="BiGruEncoder"/>: GRU), <see cref="RnnCellKind.Gru"/>, <see cref="RnnCellKind.SimpleRnn"/>, or with
     /// TensorFlow's options (<see cref="RnnCellKind.Lstm"/> with peepholes, <see cref="RnnCellKind.Gru"/> with
-    /// TensorFlow's reset gate, <see cref="RnnCellKind.LayerNormLstm"/>, ...) or a cell of your own registered with
-    /// <see cref="RnnCellKind.Register"/>. Saved with the model by name. Null (default) uses <see cref="CellType"/>.
+    /// TensorFlow's reset gate, <see cref="RnnCellKind.LayerNormLstm"/>, ...) — or a cell of your own registered with
+    /// <see cref="RnnCellKind.Register"/>. Saved with the model by name.
     /// </summary>
-    public RnnCellKind? Cell;
+    public RnnCellKind Cell = RnnCellKind.Lstm();
 
     /// <summary>How the recurrent cells' weights start (<see cref="RecurrentInitialization"/>).</summary>
     public RecurrentInitialization Initialization = RecurrentInitialization.PyTorch;

@@ -52,7 +52,8 @@ internal static class RnnOptionsValidation
             throw new ArgumentOutOfRangeException(nameof(options.MaxGradientNorm), options.MaxGradientNorm, $"{component}: MaxGradientNorm must be at least 0, got {options.MaxGradientNorm}.");
         if (!(options.ValidationFraction >= 0 && options.ValidationFraction < 1))
             throw new ArgumentOutOfRangeException(nameof(options.ValidationFraction), options.ValidationFraction, $"{component}: ValidationFraction must be in [0, 1), got {options.ValidationFraction}.");
-        Known(options.CellType, nameof(options.CellType), component);
+        if (options.Cell is null)
+            throw new ArgumentNullException(nameof(options.Cell), $"{component}: Cell must be a cell kind (RnnCellKind.Lstm(), RnnCellKind.Gru(), RnnCellKind.FromType(...), ...), got null.");
         Known(options.Device, nameof(options.Device), component);
         if (options.WordVectorsFile is { } file && !File.Exists(file))
             throw new ArgumentException($"{component}: WordVectorsFile '{file}' does not exist.", nameof(options.WordVectorsFile));

@@ -52,8 +52,8 @@ public sealed class RnnSearchSpace
     /// <summary>True when the space has a parameter named <paramref name="name"/>.</summary>
     public bool Contains(string name) => _parameters.Any(p => p.Key == name);
 
-    /// <summary>Recurrent cell kind; default {Lstm, Gru}.</summary>
-    public SearchParameter? CellType { get => this[nameof(CellType)]; set => this[nameof(CellType)] = value; }
+    /// <summary>Recurrent cell kind (<see cref="RnnCellKind"/> values); default {lstm, gru}.</summary>
+    public SearchParameter? Cell { get => this[nameof(Cell)]; set => this[nameof(Cell)] = value; }
 
     /// <summary>Hidden size; default [16, 128] log.</summary>
     public SearchParameter? HiddenSize { get => this[nameof(HiddenSize)]; set => this[nameof(HiddenSize)] = value; }
@@ -78,7 +78,7 @@ public sealed class RnnSearchSpace
 
     /// <summary>The recurrent dimensions every experiment starts from.</summary>
     public static RnnSearchSpace CreateDefault() => new RnnSearchSpace()
-        .With(nameof(CellType), SearchParameter.Choice(RnnCellType.Lstm, RnnCellType.Gru))
+        .With(nameof(Cell), SearchParameter.Choice(RnnCellKind.Lstm(), RnnCellKind.Gru()))
         .With(nameof(HiddenSize), SearchParameter.Int(16, 128, logScale: true))
         .With(nameof(NumberOfLayers), SearchParameter.Int(1, 2))
         .With(nameof(Bidirectional), SearchParameter.Choice(false, true))

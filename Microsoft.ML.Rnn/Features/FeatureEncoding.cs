@@ -73,7 +73,7 @@ internal sealed record FeatureEncoding(string Name, SequenceItemKind Kind, ulong
             }
             return new SequenceEncoderOptions
             {
-                InputSize = FeaturesPerStep, CellType = o.CellType, Cell = o.Cell, HiddenSize = o.HiddenSize,
+                InputSize = FeaturesPerStep, Cell = o.Cell, HiddenSize = o.HiddenSize,
                 NumberOfLayers = o.NumberOfLayers, Bidirectional = o.Bidirectional, Stacking = o.BidirectionalStacking, DropoutBetweenLayers = o.Dropout,
                 Initialization = o.Initialization,
             };
@@ -111,7 +111,7 @@ internal sealed record FeatureEncoding(string Name, SequenceItemKind Kind, ulong
             VocabularySize = vocabulary, EmbeddingSize = o.EmbeddingSize, PretrainedEmbeddings = pretrained,
             FreezeEmbeddings = o.FreezeWordVectors,
             CharacterVocabularySize = Vocabulary?.CharacterCount ?? 0,
-            CharacterFeatures = o.CharacterFeatures, CellType = o.CellType, Cell = o.Cell, HiddenSize = o.HiddenSize,
+            CharacterFeatures = o.CharacterFeatures, Cell = o.Cell, HiddenSize = o.HiddenSize,
             NumberOfLayers = o.NumberOfLayers, Bidirectional = o.Bidirectional, Stacking = o.BidirectionalStacking, DropoutBetweenLayers = o.Dropout,
             Initialization = o.Initialization,
         };

@@ -23,7 +23,7 @@ public sealed partial class RnnCatalog
             HiddenSize = hiddenSize,
             Bidirectional = bidirectional,
             UseCrf = useCrf,
-            CellType = RnnCellType.Lstm,
+            Cell = RnnCellKind.Lstm(),
             MaxEpochs = maxEpochs,
             BatchSize = batchSize,
             LearningRate = learningRate,

@@ -27,9 +27,9 @@ public sealed class SequenceEncoder : nn.Module
     private readonly ModuleList<RnnCell>? forward_layers;
     private readonly ModuleList<RnnCell>? backward_layers;
 
-    /// <summary>Creates an encoder of <see cref="SequenceEncoderOptions.Cell"/> (or <see cref="SequenceEncoderOptions.CellType"/>) cells.</summary>
+    /// <summary>Creates an encoder of <see cref="SequenceEncoderOptions.Cell"/> cells.</summary>
     public SequenceEncoder(SequenceEncoderOptions options)
-        : this(options, CellFactory.ForKind((options ?? throw new ArgumentNullException(nameof(options))).ResolvedCell)) { }
+        : this(options, CellFactory.ForKind((options ?? throw new ArgumentNullException(nameof(options))).Cell)) { }
 
     /// <summary>Creates an encoder whose layers are built by <paramref name="cellBuilder"/> (custom cells).</summary>
     public SequenceEncoder(SequenceEncoderOptions options, CellBuilder cellBuilder) : base(nameof(SequenceEncoder))

@@ -36,14 +36,9 @@ public sealed class SequenceEncoderOptions
     /// <summary>For float input: features F per step; 0 for token input.</summary>
     public long InputSize { get; init; }
 
-    /// <summary>The built-in cell kind (ignored when <see cref="Cell"/> is set or a custom <see cref="CellBuilder"/> is given to the encoder).</summary>
-    public RnnCellType CellType { get; init; } = RnnCellType.Lstm;
-
-    /// <summary>The cell kind (a built-in one with its options, or a registered cell of your own); null uses <see cref="CellType"/>.</summary>
-    public RnnCellKind? Cell { get; init; }
-
-    /// <summary>The kind in force: <see cref="Cell"/>, or <see cref="CellType"/>'s.</summary>
-    public RnnCellKind ResolvedCell => Cell ?? RnnCellKind.FromType(CellType);
+    /// <summary>The cell kind (a built-in one with its options, or a registered cell of your own; ignored when a custom
+    /// <see cref="CellBuilder"/> is given to the encoder); the fused LSTM by default.</summary>
+    public RnnCellKind Cell { get; init; } = RnnCellKind.Lstm();
 
     /// <summary>H: hidden size of every layer and direction.</summary>
     public long HiddenSize { get; init; } = 64;

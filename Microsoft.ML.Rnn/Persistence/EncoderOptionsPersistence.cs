@@ -21,28 +21,25 @@ internal static class EncoderOptionsPersistence
         // uint: the block's version (since component format 0x00010008; FormatBlocks)
         // long: vocabulary size V (0 for Single input)
         // long: features per step fed to the first layer (E for key input, F for Single input)
-        // int: cell type (RnnCellType)
+        // int: cell type (RnnCellType; until block version 0x00010006, the cell kind since)
         // long: hidden size H
         // int: number of layers
         // byte: bidirectional
         // double: dropout between layers
         // byte: bidirectional stacking (BidirectionalStacking; since block version 0x00010004)
-        // strings: the cell kind's name, then its options' keys and values in turn; none when the cell type says it all
-        //          (RnnCellKind; since block version 0x00010005)
+        // strings: the cell kind's name, then its options' keys and values in turn (RnnCellKind; since block version
+        //          0x00010005; until 0x00010006 none when the cell type said it all)
         // long: character vocabulary size (0: no characters), long: character embedding size, long: character features
         //       (since block version 0x00010006)
         FormatBlocks.Write(ctx, BlockVersion);
         ctx.Writer.Write(encoder.VocabularySize);
         ctx.Writer.Write(encoder.InputFeatures);
-        ctx.Writer.Write((int)o.CellType);
         ctx.Writer.Write(o.HiddenSize);
         ctx.Writer.Write(o.NumberOfLayers);
         ctx.Writer.Write((byte)(o.Bidirectional ? 1 : 0));
         ctx.Writer.Write(o.DropoutBetweenLayers);
         ctx.Writer.Write((byte)o.Stacking);
-        SavedFields.WriteStrings(ctx, o.Cell is { } kind
-            ? [kind.Name, .. kind.Options.SelectMany(p => new[] { p.Key, p.Value })]
-            : []);
+        SavedFields.WriteStrings(ctx, [o.Cell.Name, .. o.Cell.Options.SelectMany(p => new[] { p.Key, p.Value })]);
         ctx.Writer.Write(o.CharacterVocabularySize);
         ctx.Writer.Write(o.CharacterEmbeddingSize);
         ctx.Writer.Write(o.CharacterFeatures);
@@ -57,8 +54,11 @@ internal static class EncoderOptionsPersistence
     /// <summary>First version of this block that writes the character encoder's sizes.</summary>
     public const uint CharacterSizesVersion = 0x00010006;
 
+    /// <summary>First version of this block that writes the cell kind only (no <see cref="RnnCellType"/>).</summary>
+    public const uint CellKindOnlyVersion = 0x00010008;
+
     /// <summary>The version of this block written now.</summary>
-    public const uint BlockVersion = CharacterSizesVersion;
+    public const uint BlockVersion = CellKindOnlyVersion;
 
     /// <summary>Reads what <see cref="Write"/> wrote; throws <see cref="FormatException"/> naming <paramref name="component"/> on corrupt values.</summary>
     public static SequenceEncoderOptions Read(ModelLoadContext ctx, string component)
@@ -68,13 +68,15 @@ internal static class EncoderOptionsPersistence
         uint version = FormatBlocks.Read(ctx, BlockVersion, "encoder description", component);
         long vocabulary = ctx.Reader.ReadInt64();
         long features = ctx.Reader.ReadInt64();
-        int cell = ctx.Reader.ReadInt32();
+        int cell = version < CellKindOnlyVersion ? ctx.Reader.ReadInt32() : 0;
         long hidden = ctx.Reader.ReadInt64();
         int layers = ctx.Reader.ReadInt32();
         byte bidirectional = ctx.Reader.ReadByte();
         double dropout = ctx.Reader.ReadDouble();
         byte stacking = version >= StackingVersion ? ctx.Reader.ReadByte() : (byte)BidirectionalStacking.LayerByLayer;
         var kind = version >= CellKindVersion ? ReadCellKind(ctx, component) : null;
+        if (kind is null && version >= CellKindOnlyVersion)
+            throw new FormatException($"{component}: corrupt network description in the model: no cell kind.");
         bool hasCharacterSizes = version >= CharacterSizesVersion;
         long characters = hasCharacterSizes ? ctx.Reader.ReadInt64() : 0;
         long characterEmbedding = hasCharacterSizes ? ctx.Reader.ReadInt64() : 16;
@@ -82,7 +84,7 @@ internal static class EncoderOptionsPersistence
         // Sanity bounds before anything is sized from these values; the weights entry then bounds the total
         // (NetworkWeights.CheckNetworkFits with MinimumParameters).
         if (vocabulary < 0 || vocabulary > (long)uint.MaxValue + 1 || features < 1 || features > 1 << 24
-            || !Enum.IsDefined((RnnCellType)cell) || hidden < 1 || hidden > 1 << 20 || layers < 1 || layers > 1024 || bidirectional > 1
+            || (kind is null && !Enum.IsDefined((RnnCellType)cell)) || hidden < 1 || hidden > 1 << 20 || layers < 1 || layers > 1024 || bidirectional > 1
             || !(dropout >= 0 && dropout < 1) || !Enum.IsDefined((BidirectionalStacking)stacking)
             || characters < 0 || characters > char.MaxValue + 2 || (characters > 0 && (vocabulary == 0 || characterEmbedding < 1
                 || characterEmbedding > 1 << 16 || characterFeatures < 1 || characterFeatures >= features)))
@@ -97,12 +99,11 @@ internal static class EncoderOptionsPersistence
             // For token input the first layer reads the word embedding and the character features side by side.
             EmbeddingSize = vocabulary > 0 ? features - (characters > 0 ? characterFeatures : 0) : 64,
             InputSize = vocabulary > 0 ? 0 : features,
-            CellType = (RnnCellType)cell,
             HiddenSize = hidden,
             NumberOfLayers = layers,
             Bidirectional = bidirectional == 1,
             Stacking = (BidirectionalStacking)stacking,
-            Cell = kind,
+            Cell = kind ?? RnnCellKind.FromType((RnnCellType)cell),
             DropoutBetweenLayers = dropout,
             CharacterVocabularySize = characters,
             CharacterEmbeddingSize = characterEmbedding,
@@ -136,9 +137,9 @@ internal static class EncoderOptionsPersistence
     public static double MinimumParameters(SequenceEncoderOptions o, long headOutputs = 0)
     {
         ArgumentNullException.ThrowIfNull(o);
-        double gates = o.ResolvedCell.GatesPerUnit;
+        double gates = o.Cell.GatesPerUnit;
         double directions = o.Bidirectional ? 2 : 1;
-        double h = o.HiddenSize, output = o.ResolvedCell.OutputSize(o.HiddenSize);
+        double h = o.HiddenSize, output = o.Cell.OutputSize(o.HiddenSize);
         double firstInput = o.VocabularySize > 0 ? o.EmbeddingSize + (o.UsesCharacters ? o.CharacterFeatures : 0) : o.InputSize;
         double embedding = o.VocabularySize > 0 ? (double)o.VocabularySize * o.EmbeddingSize : 0;
         if (o.UsesCharacters)

@@ -21,6 +21,7 @@ namespace Microsoft.ML.Rnn.Persistence;
 /// 0x00010006  features: text tokens with their vocabulary; encoder: the character encoder's sizes
 /// 0x00010007  ensemble: the number of networks (classifier and tagger)
 /// </code>
+/// <para>and from 0x00010008 each block goes on alone: 0x00010008 encoder: the cell kind only (no RnnCellType).</para>
 /// <para>so a block of an entry written before <see cref="SelfVersionedSince"/> has the entry's version. From component
 /// format 0x00010008 on, each block starts with its version (a uint), written and checked here; a block version newer
 /// than this package reads fails naming the component and the block.</para>

@@ -22,7 +22,8 @@ public sealed partial class RnnCatalog
             FeatureColumnName = featureColumnName,
             FeaturesPerStep = featuresPerStep,
             HiddenSize = hiddenSize,
-            CellType = cellType,
+            Cell = Enum.IsDefined(cellType) ? RnnCellKind.FromType(cellType)
+                : throw new ArgumentOutOfRangeException(nameof(cellType), cellType, $"SequenceClassifier: unknown cellType {cellType}; expected one of {string.Join(", ", Enum.GetNames<RnnCellType>())}."),
             MaxEpochs = maxEpochs,
             BatchSize = batchSize,
             LearningRate = learningRate,

@@ -24,13 +24,13 @@ public sealed class RnnSequenceClassifier : RnnEstimatorBase<RnnSequenceClassifi
         /// <summary>
         /// Creates options that read the sequence in both directions with GRU cells: both measured better than one
         /// direction and than LSTM cells (docs/components/common-options.md, "Defaults"); set
-        /// <see cref="RnnOptionsBase.Bidirectional"/> false for a causal reader, <see cref="RnnOptionsBase.CellType"/>
+        /// <see cref="RnnOptionsBase.Bidirectional"/> false for a causal reader, <see cref="RnnOptionsBase.Cell"/>
         /// for another cell.
         /// </summary>
         public Options()
         {
             Bidirectional = true;
-            CellType = RnnCellType.Gru;
+            Cell = RnnCellKind.Gru();
         }
 
         /// <summary>How the recurrent outputs of a sequence become one vector before the output layer.</summary>

@@ -16,7 +16,7 @@ internal sealed class ClassifierBenchmarks(BenchSettings settings, List<BenchRec
         MaxEpochs = epochs, BatchSize = c.N, ValidationFraction = 0, EarlyStoppingPatience = null, Seed = 1,
         NumberOfThreads = get_num_threads(), // the raw loop's thread count, so the ratio compares like with like
         EnsembleSize = 1,                     // one network, as the raw loop trains
-        CellType = c.Gru ? RnnCellType.Gru : RnnCellType.Lstm,   // the raw loop's nn.LSTM or nn.GRU
+        Cell = c.Gru ? RnnCellKind.Gru() : RnnCellKind.Lstm(),   // the raw loop's nn.LSTM or nn.GRU
     });
 
     /// <summary>1: sequences/s of Fit (reading the IDataView included) vs a raw nn.LSTM + Linear + Adam loop on the same tensors.</summary>
@@ -129,7 +129,7 @@ internal sealed class ClassifierBenchmarks(BenchSettings settings, List<BenchRec
         {
             FeaturesPerStep = c.InputSize, HiddenSize = c.HiddenSize, MaxEpochs = 1, BatchSize = trainConfig.N,
             ValidationFraction = 0, EarlyStoppingPatience = null, Seed = 1, NumberOfThreads = get_num_threads(), EnsembleSize = 1,
-            CellType = RnnCellType.Lstm, Bidirectional = c.Directions == 2,   // the raw forward's nn.LSTM and its directions
+            Cell = RnnCellKind.Lstm(), Bidirectional = c.Directions == 2,   // the raw forward's nn.LSTM and its directions
         }).Fit(view);
         using var engine = _ml.Model.CreatePredictionEngine<SequenceRow, ClassPrediction>(model, inputSchemaDefinition: data.Schema());
         int next = 0;

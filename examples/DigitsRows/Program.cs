@@ -29,7 +29,7 @@ var results = new List<(string Model, MulticlassClassificationMetrics Metrics, T
 
 var rnnOptions = new RnnSequenceClassifier.Options
 {
-    FeaturesPerStep = 8, HiddenSize = 64, Bidirectional = true, CellType = RnnCellType.Lstm, MaxEpochs = epochs, BatchSize = 32,
+    FeaturesPerStep = 8, HiddenSize = 64, Bidirectional = true, Cell = RnnCellKind.Lstm(), MaxEpochs = epochs, BatchSize = 32,
     LearningRate = 0.003f, EarlyStoppingPatience = 10, Seed = 1, EnsembleSize = 1,
     Progress = new TrainingProgress("BiLSTM", "val acc"),
 };

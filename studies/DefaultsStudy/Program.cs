@@ -79,7 +79,7 @@ void TopicsOutOfFold()
     int folds = settings.FirstOrDefault(x => x.StartsWith("Folds="))?.Split('=')[1] is { } f ? int.Parse(f) : 5;
     RnnSequenceClassifier.Options Options()
     {
-        var o = new RnnSequenceClassifier.Options { FeatureColumnName = "Tokens", HiddenSize = 32, MaxEpochs = 4, CellType = RnnCellType.Gru };
+        var o = new RnnSequenceClassifier.Options { FeatureColumnName = "Tokens", HiddenSize = 32, MaxEpochs = 4, Cell = RnnCellKind.Gru() };
         foreach (var setting in settings.Where(x => !x.StartsWith("Folds="))) ApplyOne(o, setting);
         return o;
     }
@@ -327,7 +327,9 @@ static void ApplyOne<T>(T options, string setting) where T : RnnOptionsBase
     var (name, value) = (setting[..setting.IndexOf('=')], setting[(setting.IndexOf('=') + 1)..]);
     var field = typeof(T).GetField(name) ?? throw new ArgumentException($"--set {setting}: no option named '{name}'");
     var type = Nullable.GetUnderlyingType(field.FieldType) ?? field.FieldType;
-    object? parsed = value == "null" ? null : type.IsEnum ? Enum.Parse(type, value) : Convert.ChangeType(value, type, CultureInfo.InvariantCulture);
+    object? parsed = value == "null" ? null
+        : type == typeof(RnnCellKind) ? RnnCellKind.FromType(Enum.Parse<RnnCellType>(value))   // --set Cell=Lstm|Gru|SimpleRnn
+        : type.IsEnum ? Enum.Parse(type, value) : Convert.ChangeType(value, type, CultureInfo.InvariantCulture);
     field.SetValue(options, parsed);
 }
 

@@ -23,6 +23,9 @@ namespace Microsoft.ML.Rnn.Core;
 /// </remarks>
 public sealed class CoupledInputForgetLstmCell : GatedRnnCell
 {
+    /// <summary>The gates in row order (<see cref="GatedRnnCell.Gates"/>).</summary>
+    public const string GateLayout = "igo";
+
     private readonly long[] _stateSizes;
 
     /// <summary>Creates the cell.</summary>
@@ -31,7 +34,7 @@ public sealed class CoupledInputForgetLstmCell : GatedRnnCell
     /// <param name="device">Device of the parameters (CPU by default).</param>
     /// <param name="dtype">Element type of the parameters (the default dtype by default).</param>
     public CoupledInputForgetLstmCell(long inputSize, long hiddenSize, Device? device = null, ScalarType? dtype = null)
-        : base(nameof(CoupledInputForgetLstmCell), inputSize, hiddenSize, "igo")
+        : base(nameof(CoupledInputForgetLstmCell), inputSize, hiddenSize, GateLayout)
     {
         _stateSizes = [hiddenSize, hiddenSize];
         CreateWeights(hiddenSize, biases: true, device, dtype);

@@ -20,6 +20,9 @@ namespace Microsoft.ML.Rnn.Core;
 /// </remarks>
 public sealed class GruCell : GatedRnnCell
 {
+    /// <summary>The gates in row order (<see cref="GatedRnnCell.Gates"/>).</summary>
+    public const string GateLayout = "rzn";
+
     private readonly long[] _stateSizes;
 
     /// <summary>Creates the cell with PyTorch's initialisation uniform(-1/sqrt(H), 1/sqrt(H)).</summary>
@@ -29,7 +32,7 @@ public sealed class GruCell : GatedRnnCell
     /// <param name="device">Device of the parameters (CPU by default).</param>
     /// <param name="dtype">Element type of the parameters (the default dtype by default).</param>
     public GruCell(long inputSize, long hiddenSize, GruResetGate resetGate = GruResetGate.AfterRecurrentMatmul,
-        Device? device = null, ScalarType? dtype = null) : base(nameof(GruCell), inputSize, hiddenSize, "rzn")
+        Device? device = null, ScalarType? dtype = null) : base(nameof(GruCell), inputSize, hiddenSize, GateLayout)
     {
         ResetGate = resetGate;
         _stateSizes = [hiddenSize];

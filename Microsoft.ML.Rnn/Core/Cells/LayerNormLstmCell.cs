@@ -25,6 +25,9 @@ namespace Microsoft.ML.Rnn.Core;
 /// </remarks>
 public sealed class LayerNormLstmCell : GatedRnnCell
 {
+    /// <summary>The gates in row order (<see cref="GatedRnnCell.Gates"/>).</summary>
+    public const string GateLayout = "ifgo";
+
     private readonly long[] _stateSizes;
     // Field names equal the registered names so that Module.to() rebinds them after moving the parameters.
 #pragma warning disable IDE1006
@@ -39,7 +42,7 @@ public sealed class LayerNormLstmCell : GatedRnnCell
     /// <param name="device">Device of the parameters (CPU by default).</param>
     /// <param name="dtype">Element type of the parameters (the default dtype by default).</param>
     public LayerNormLstmCell(long inputSize, long hiddenSize, double forgetBias = 1.0, double epsilon = 1e-5,
-        Device? device = null, ScalarType? dtype = null) : base(nameof(LayerNormLstmCell), inputSize, hiddenSize, "ifgo")
+        Device? device = null, ScalarType? dtype = null) : base(nameof(LayerNormLstmCell), inputSize, hiddenSize, GateLayout)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(hiddenSize, 2);
         if (!(epsilon > 0))

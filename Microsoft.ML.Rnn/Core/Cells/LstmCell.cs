@@ -26,6 +26,9 @@ namespace Microsoft.ML.Rnn.Core;
 /// </remarks>
 public sealed class LstmCell : GatedRnnCell
 {
+    /// <summary>The gates in row order (<see cref="GatedRnnCell.Gates"/>).</summary>
+    public const string GateLayout = "ifgo";
+
     private readonly long[] _stateSizes;
     // Field names equal the registered names so that Module.to() rebinds them after moving the parameters.
 #pragma warning disable IDE1006
@@ -39,7 +42,7 @@ public sealed class LstmCell : GatedRnnCell
     /// <param name="device">Device of the parameters (CPU by default).</param>
     /// <param name="dtype">Element type of the parameters (the default dtype by default).</param>
     public LstmCell(long inputSize, long hiddenSize, LstmCellOptions? options = null, Device? device = null, ScalarType? dtype = null)
-        : base(nameof(LstmCell), inputSize, hiddenSize, "ifgo")
+        : base(nameof(LstmCell), inputSize, hiddenSize, GateLayout)
     {
         options ??= new LstmCellOptions();
         if (options.CellClip is { } cc && !(cc > 0))

@@ -6,31 +6,30 @@ namespace Microsoft.ML.Rnn;
 
 /// <summary>
 /// A kind of recurrent cell that the components build, save and load by name: its name, its options (text pairs,
-/// saved in the model zip) and how to build one cell; what else is known of it (its gates per hidden unit, a size
-/// check when a model is loaded) is read from a cell it builds (<see cref="GatedRnnCell"/>). The built-in kinds carry TensorFlow 1.x's options; a cell of your own is registered once with
+/// saved in the model zip), its gates per hidden unit (a size check when a model is loaded; a built-in cell's class
+/// states them, <see cref="GatedRnnCell"/>) and how to build one cell. The built-in kinds carry TensorFlow 1.x's options; a cell of your own is registered once with
 /// <see cref="Register"/> (in the training process and in every process that loads its models) and chosen with
 /// <see cref="Custom"/>. A model zip names a kind, never a type or code: loading resolves only registered names.
 /// </summary>
 public sealed class RnnCellKind : IEquatable<RnnCellKind>
 {
-    /// <summary>How a registered kind builds a cell of (input size, hidden size) from its options; the gates per unit a
-    /// cell of your own declared (a gated cell states its own).</summary>
-    private sealed record Registration(Func<long, long, IReadOnlyDictionary<string, string>, RnnCell> Build, int GatesPerUnit = 0, bool BuiltIn = false);
+    /// <summary>How a registered kind builds a cell of (input size, hidden size) from its options, and its gates per unit.</summary>
+    private sealed record Registration(Func<long, long, IReadOnlyDictionary<string, string>, RnnCell> Build, int GatesPerUnit, bool BuiltIn = false);
 
     private const string LstmName = "lstm", GruName = "gru", SimpleRnnName = "simple_rnn", CifgName = "cifg_lstm", LayerNormName = "layer_norm_lstm";
 
-    // The built-in kinds: adding one is one entry here (name and builder) and its factory method below.
+    // The built-in kinds: adding one is one entry here (name, builder, gates) and its factory method below.
     private static readonly ConcurrentDictionary<string, Registration> s_registry = new(StringComparer.Ordinal)
     {
         [LstmName] = new((i, h, o) => new LstmCell(i, h, new LstmCellOptions
         {
             ForgetBias = Number(o, "forget_bias") ?? 0, UsePeepholes = Flag(o, "use_peepholes"), CellClip = Number(o, "cell_clip"),
             NumProj = Number(o, "num_proj") is { } p ? checked((long)p) : null, ProjClip = Number(o, "proj_clip"),
-        }), BuiltIn: true),
-        [GruName] = new((i, h, o) => new GruCell(i, h, Choice(o, "reset_gate", GruResetGate.AfterRecurrentMatmul)), BuiltIn: true),
-        [SimpleRnnName] = new((i, h, o) => new SimpleRnnCell(i, h, Choice(o, "activation", SimpleRnnActivation.Tanh)), BuiltIn: true),
-        [CifgName] = new((i, h, _) => new CoupledInputForgetLstmCell(i, h), BuiltIn: true),
-        [LayerNormName] = new((i, h, o) => new LayerNormLstmCell(i, h, Number(o, "forget_bias") ?? 1.0), BuiltIn: true),
+        }), LstmCell.GateLayout.Length, BuiltIn: true),
+        [GruName] = new((i, h, o) => new GruCell(i, h, Choice(o, "reset_gate", GruResetGate.AfterRecurrentMatmul)), GruCell.GateLayout.Length, BuiltIn: true),
+        [SimpleRnnName] = new((i, h, o) => new SimpleRnnCell(i, h, Choice(o, "activation", SimpleRnnActivation.Tanh)), SimpleRnnCell.GateLayout.Length, BuiltIn: true),
+        [CifgName] = new((i, h, _) => new CoupledInputForgetLstmCell(i, h), CoupledInputForgetLstmCell.GateLayout.Length, BuiltIn: true),
+        [LayerNormName] = new((i, h, o) => new LayerNormLstmCell(i, h, Number(o, "forget_bias") ?? 1.0), LayerNormLstmCell.GateLayout.Length, BuiltIn: true),
     };
 
     private readonly SortedDictionary<string, string> _options;
@@ -48,10 +47,11 @@ public sealed class RnnCellKind : IEquatable<RnnCellKind>
     public IReadOnlyDictionary<string, string> Options => _options;
 
     /// <summary>
-    /// Gate blocks per hidden unit, as a cell of this kind states them (<see cref="GatedRnnCell.GatesPerUnit"/>: LSTM 4,
-    /// GRU 3, simple RNN 1), or as a cell of your own was registered (0 when it did not say).
+    /// Gate blocks per hidden unit, as the built-in cell's class states them (<c>GateLayout</c>: LSTM 4, GRU 3, simple
+    /// RNN 1), or as a cell of your own was registered (0 when it did not say). Known without building a cell: a
+    /// scoring-only application loads a model's description without libtorch.
     /// </summary>
-    public int GatesPerUnit => Probe(cell => cell is GatedRnnCell gated ? gated.GatesPerUnit : Lookup(Name).GatesPerUnit);
+    public int GatesPerUnit => Lookup(Name).GatesPerUnit;
 
     /// <summary>
     /// An LSTM with TensorFlow 1.x's LSTMCell options (forget bias, peepholes, cell clip, projection and its clip);
@@ -101,9 +101,9 @@ public sealed class RnnCellKind : IEquatable<RnnCellKind>
     /// </summary>
     /// <param name="name">A name of letters, digits, '_', '-' or '.', not a built-in kind's.</param>
     /// <param name="build">Builds one cell.</param>
-    /// <param name="gatesPerUnit">For a cell not derived from <see cref="GatedRnnCell"/> (which states its own): gate
-    /// blocks per hidden unit, if any (a lower bound of the weights a loaded model must hold: input and recurrent
-    /// matrices of gatesPerUnit·H rows); 0 skips that check.</param>
+    /// <param name="gatesPerUnit">Gate blocks per hidden unit, if any (a lower bound of the weights a loaded model must
+    /// hold: input and recurrent matrices of gatesPerUnit·H rows; a <see cref="GatedRnnCell"/>'s
+    /// <see cref="GatedRnnCell.GatesPerUnit"/>); 0 skips that check.</param>
     public static void Register(string name, Func<long, long, IReadOnlyDictionary<string, string>, RnnCell> build, int gatesPerUnit = 0)
     {
         ArgumentNullException.ThrowIfNull(build);
@@ -183,32 +183,21 @@ public sealed class RnnCellKind : IEquatable<RnnCellKind>
     {
         if (!Lookup(kind.Name).BuiltIn || kind._options.Count == 0)
             return kind;
+        var state = TorchSharp.torch.random.get_rng_state();
         try
         {
-            kind.Probe(_ => 0);
+            using var probe = kind.Build(1, 2);
         }
         catch (Exception e) when (e is FormatException or ArgumentException)
         {
             throw new FormatException($"RnnCellKind: bad options for '{kind.Name}': {e.Message}", e);
-        }
-        return kind;
-    }
-
-    /// <summary>Reads <paramref name="read"/> from one small cell of this kind (1 input, 2 units), built with libtorch's
-    /// generator state put back afterwards: asking about a kind must not change a seeded run.</summary>
-    private T Probe<T>(Func<RnnCell, T> read)
-    {
-        var state = TorchSharp.torch.random.get_rng_state();
-        try
-        {
-            using var cell = Build(1, 2);
-            return read(cell);
         }
         finally
         {
             TorchSharp.torch.random.set_rng_state(state);
             state.Dispose();
         }
+        return kind;
     }
 
     private static void CheckName(string name, string parameter)

@@ -9,6 +9,9 @@ namespace Microsoft.ML.Rnn.Core;
 /// <remarks>Parameters (PyTorch layout): weight_ih (H, H_in), weight_hh (H, H), bias_ih (H), bias_hh (H).</remarks>
 public sealed class SimpleRnnCell : GatedRnnCell
 {
+    /// <summary>The gates in row order (<see cref="GatedRnnCell.Gates"/>).</summary>
+    public const string GateLayout = "h";
+
     private readonly long[] _stateSizes;
 
     /// <summary>Creates the cell with PyTorch's initialisation uniform(-1/sqrt(H), 1/sqrt(H)).</summary>
@@ -18,7 +21,7 @@ public sealed class SimpleRnnCell : GatedRnnCell
     /// <param name="device">Device of the parameters (CPU by default).</param>
     /// <param name="dtype">Element type of the parameters (the default dtype by default).</param>
     public SimpleRnnCell(long inputSize, long hiddenSize, SimpleRnnActivation activation = SimpleRnnActivation.Tanh,
-        Device? device = null, ScalarType? dtype = null) : base(nameof(SimpleRnnCell), inputSize, hiddenSize, "h")
+        Device? device = null, ScalarType? dtype = null) : base(nameof(SimpleRnnCell), inputSize, hiddenSize, GateLayout)
     {
         Activation = activation;
         _stateSizes = [hiddenSize];
