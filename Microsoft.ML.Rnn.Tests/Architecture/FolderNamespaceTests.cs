@@ -24,7 +24,7 @@ public class FolderNamespaceTests
         ["Networks"] = $"{Root}.Networks",
         // The ML.NET adapter: the components (what users touch) and its concept folders (internal).
         [""] = Root, ["Components"] = Root, ["SequenceClassifier"] = Root, ["LstmTagger"] = Root, ["BiGruEncoder"] = Root,
-        ["Evaluation"] = Root,
+        ["SequenceRegressor"] = Root, ["Evaluation"] = Root,
         ["Features"] = $"{Root}.Features", ["Scoring"] = $"{Root}.Scoring", ["Training"] = $"{Root}.Training",
         ["Ensembles"] = $"{Root}.Ensembles", ["Persistence"] = $"{Root}.Persistence", ["Onnx"] = $"{Root}.Onnx",
         ["Experiments"] = $"{Root}.Experiments",

@@ -29,6 +29,8 @@ public sealed class OnnxExportTests : IDisposable
         public uint Class { get; set; }
         public bool Flag { get; set; }
         public uint[] Tags { get; set; } = [];
+        public float Sum { get; set; }
+        [VectorType(2)] public float[] Pair { get; set; } = [];
     }
 
     /// <summary>
@@ -50,6 +52,8 @@ public sealed class OnnxExportTests : IDisposable
                 Class = (uint)(length == 0 ? 1 : tokens[0] % 3 + 1),
                 Flag = tokens.Length > 4,
                 Tags = tokens.Select(t => t % 2 + 1).ToArray(),
+                Sum = tokens.Sum(t => (float)t) / 10,
+                Pair = [length / 10f, tokens.Count(t => t == 0)],
             };
         }).Where(r => empty || r.Tokens.Length > 0).ToArray();
         var schema = SchemaDefinition.Create(typeof(TokenRow));
@@ -109,6 +113,28 @@ public sealed class OnnxExportTests : IDisposable
         var onnx = ml.Transforms.ApplyOnnxModel(path).Fit(nonEmpty).Transform(nonEmpty);
         AssertClose(Floats(model.Transform(nonEmpty), "Score"), Floats(onnx, "Score"));
         Assert.Equal(Keys(model.Transform(nonEmpty), "PredictedLabel"), Keys(onnx, "PredictedLabel"));
+    }
+
+    [Theory]
+    [InlineData(nameof(TokenRow.Tokens), nameof(TokenRow.Sum), 1)]
+    [InlineData(nameof(TokenRow.Steps), nameof(TokenRow.Pair), 2)]
+    public void RegressorScoresTheSameInOnnxRuntime(string features, string label, int ensembleSize)
+    {
+        var ml = new MLContext(seed: 1);
+        var data = Rows(ml, 60, seed: 5);
+        using var model = ml.Transforms.Rnn.SequenceRegressor(new SequenceRegressor.Options
+        {
+            FeatureColumnName = features, FeaturesPerStep = features == nameof(TokenRow.Steps) ? 2 : 1, LabelColumnName = label,
+            EmbeddingSize = 4, HiddenSize = 5, MaxEpochs = 2, Seed = 1, EnsembleSize = ensembleSize, Bidirectional = ensembleSize == 2,
+            Pooling = ensembleSize == 2 ? SequencePooling.Mean : SequencePooling.LastState,
+        }).Fit(data);
+        var all = Only(ml, data, features);
+        string path = Convert(ml, model, all, "regressor-" + label);
+        // Rows of no steps too (raw session); ApplyOnnxModel on rows with steps.
+        AssertClose(Floats(model.Transform(all), "Score"), RunInBatches(path, all, features, "Score.output"));
+        var nonEmpty = Only(ml, Rows(ml, 60, seed: 5, empty: false), features);
+        var onnx = ml.Transforms.ApplyOnnxModel(path).Fit(nonEmpty).Transform(nonEmpty);
+        AssertClose(Floats(model.Transform(nonEmpty), "Score"), Floats(onnx, "Score"));
     }
 
     [Fact]

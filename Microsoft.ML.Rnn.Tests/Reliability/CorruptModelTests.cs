@@ -31,8 +31,10 @@ public sealed class CorruptModelTests(ITestOutputHelper output)
 
     private void Fuzz(int seed, int cases)
     {
-        var components = new[] { "classifier", "tagger", "encoder" };
-        var originals = components.Select(c => File.ReadAllBytes(VersionToleranceTests.FixturePath(c))).ToArray();
+        var components = new[] { "classifier", "tagger", "encoder", "regressor" };
+        var originals = components.Select(c => File.ReadAllBytes(c == "regressor"
+            ? VersionToleranceTests.FixturePath(c, VersionToleranceTests.CurrentFormatTag)   // the regressor's first format
+            : VersionToleranceTests.FixturePath(c))).ToArray();
         var outcomes = new Dictionary<string, int>();
         var overBound = new List<string>();
         long maxAllocated = 0;

@@ -90,6 +90,28 @@ internal static class ReliabilityData
             EarlyStoppingPatience = null, EnsembleSize = 2,   // two networks: the ensemble's format is fuzzed and shared too, at little cost
         }).Fit(data);
 
+    /// <summary>
+    /// A small regressor on <see cref="Steps"/> (GRU, H = 5, two networks): the label is the sum of every row's first
+    /// values, through a vector label of one value (the vector form, fuzzed too).
+    /// </summary>
+    public static SequenceRegressorTransformer Regressor(MLContext ml, IDataView steps)
+    {
+        var data = ml.Data.LoadFromEnumerable(ml.Data.CreateEnumerable<StepRow>(steps, reuseRowObject: false)
+            .Select(r => new ValueRow { Features = r.Features, Value = [r.Features.Where((_, i) => i % 2 == 0).Sum()] }));
+        return ml.Transforms.Rnn.SequenceRegressor(new SequenceRegressor.Options
+        {
+            FeatureColumnName = "Features", LabelColumnName = "Value", FeaturesPerStep = 2, HiddenSize = 5, Cell = RnnCellKind.Gru(),
+            MaxEpochs = 2, BatchSize = 8, Seed = 7, EnsembleSize = 2,
+        }).Fit(data);
+    }
+
+    /// <summary>Steps with a vector label of one value.</summary>
+    public sealed class ValueRow
+    {
+        public float[] Features { get; set; } = [];
+        [VectorType(1)] public float[] Value { get; set; } = [];
+    }
+
     /// <summary>A small CRF tagger on <see cref="Tokens"/> (bidirectional LSTM, E = 4, H = 5).</summary>
     public static LstmTaggerTransformer Tagger(MLContext ml, IDataView data, int? maxSequenceLength = null)
         => ml.Transforms.Rnn.LstmTagger(new LstmTagger.Options

@@ -42,9 +42,13 @@ public sealed class VersionToleranceTests
 
     private static string GoldenPath(string tag) => Path.Combine(AppContext.BaseDirectory, "Reliability", "Fixtures", $"golden-{tag}.json");
 
-    /// <summary>The components of a fixture set (the first set has no text classifier).</summary>
-    private static string[] Components(string tag) =>
-        tag == FormatTag ? ["classifier", "tagger", "encoder"] : ["classifier", "tagger", "encoder", "text-classifier"];
+    /// <summary>The components of a fixture set (the first set has no text classifier, only the current one a regressor).</summary>
+    private static string[] Components(string tag) => tag switch
+    {
+        FormatTag => ["classifier", "tagger", "encoder"],
+        CurrentFormatTag => ["classifier", "tagger", "encoder", "text-classifier", "regressor"],
+        _ => ["classifier", "tagger", "encoder", "text-classifier"],
+    };
 
     /// <summary>Scoring inputs of the fixtures: Single steps with an empty row, tokens with a missing key (0, out of vocabulary).</summary>
     internal static IDataView StepInputs(MLContext ml) => ml.Data.LoadFromEnumerable(
@@ -63,10 +67,10 @@ public sealed class VersionToleranceTests
 
     /// <summary>
     /// Outputs compared with the golden file: classifier Score, tagger PredictedLabel and Score, encoder Encoding, and
-    /// (when given) the text classifier's Score.
+    /// (when given) the text classifier's and the regressor's Score.
     /// </summary>
     internal static Dictionary<string, float[][]> Predict(MLContext ml, ITransformer classifier, ITransformer tagger, ITransformer encoder,
-        ITransformer? textClassifier = null)
+        ITransformer? textClassifier = null, ITransformer? regressor = null)
     {
         float[][] Read(IDataView data, string column) => ColumnValues.Read(data, column)
             .Select(v => v is object[] a ? a.Select(ToFloat).ToArray() : new[] { ToFloat(v) }).ToArray();
@@ -80,6 +84,8 @@ public sealed class VersionToleranceTests
         };
         if (textClassifier is not null)
             outputs["text-classifier.Score"] = Read(textClassifier.Transform(TextInputs(ml)), "Score");
+        if (regressor is not null)
+            outputs["regressor.Score"] = Read(regressor.Transform(StepInputs(ml)), "Score");
         return outputs;
     }
 
@@ -125,13 +131,15 @@ public sealed class VersionToleranceTests
         using var tagger = ReliabilityData.Tagger(ml, tokens);
         using var encoder = ReliabilityData.Encoder(ml, steps);
         using var textClassifier = ReliabilityData.TextClassifier(ml, texts);
+        using var regressor = ReliabilityData.Regressor(ml, steps);
         string tag = CurrentFormatTag;
         ml.Model.Save(classifier, steps.Schema, Path.Combine(folder, $"classifier-{tag}.zip"));
         ml.Model.Save(tagger, tokens.Schema, Path.Combine(folder, $"tagger-{tag}.zip"));
         ml.Model.Save(encoder, steps.Schema, Path.Combine(folder, $"encoder-{tag}.zip"));
         ml.Model.Save(textClassifier, texts.Schema, Path.Combine(folder, $"text-classifier-{tag}.zip"));
+        ml.Model.Save(regressor, steps.Schema, Path.Combine(folder, $"regressor-{tag}.zip"));
         File.WriteAllText(Path.Combine(folder, $"golden-{tag}.json"),
-            JsonSerializer.Serialize(Predict(ml, classifier, tagger, encoder, textClassifier), new JsonSerializerOptions { WriteIndented = true }));
+            JsonSerializer.Serialize(Predict(ml, classifier, tagger, encoder, textClassifier, regressor), new JsonSerializerOptions { WriteIndented = true }));
     }
 
     [Theory]
@@ -151,7 +159,8 @@ public sealed class VersionToleranceTests
         var tagger = ml.Model.LoadUntrusted(FixturePath("tagger", tag), out _);
         var encoder = ml.Model.LoadUntrusted(FixturePath("encoder", tag), out _); // the checked loader accepts valid files
         var textClassifier = tag == FormatTag ? null : ml.Model.Load(FixturePath("text-classifier", tag), out _);
-        var actual = Predict(ml, classifier, tagger, encoder, textClassifier);
+        var regressor = tag == CurrentFormatTag ? ml.Model.LoadUntrusted(FixturePath("regressor", tag), out _) : null;
+        var actual = Predict(ml, classifier, tagger, encoder, textClassifier, regressor);
         Assert.Equal(golden.Keys.Order(), actual.Keys.Order());
         foreach (var (key, rows) in golden)
         {
@@ -163,7 +172,7 @@ public sealed class VersionToleranceTests
                     Assert.True(Math.Abs(rows[i][j] - actual[key][i][j]) <= Tolerances.Float32Score, $"{key}, row {i}, value {j}: golden {rows[i][j]}, got {actual[key][i][j]}");
             }
         }
-        foreach (var model in new[] { classifier, tagger, encoder, textClassifier })
+        foreach (var model in new[] { classifier, tagger, encoder, textClassifier, regressor })
             (model as IDisposable)?.Dispose();
     }
 

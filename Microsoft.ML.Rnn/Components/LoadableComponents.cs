@@ -18,3 +18,7 @@ using Microsoft.ML.Rnn;
     BiGruEncoderTransformer.UserName, BiGruEncoderTransformer.LoaderSignature)]
 [assembly: LoadableClass(typeof(IRowMapper), typeof(BiGruEncoderTransformer), null, typeof(SignatureLoadRowMapper),
     BiGruEncoderTransformer.UserName, BiGruEncoderTransformer.LoaderSignature)]
+[assembly: LoadableClass(typeof(SequenceRegressorTransformer), null, typeof(SignatureLoadModel),
+    SequenceRegressorTransformer.UserName, SequenceRegressorTransformer.LoaderSignature)]
+[assembly: LoadableClass(typeof(IRowMapper), typeof(SequenceRegressorTransformer), null, typeof(SignatureLoadRowMapper),
+    SequenceRegressorTransformer.UserName, SequenceRegressorTransformer.LoaderSignature)]

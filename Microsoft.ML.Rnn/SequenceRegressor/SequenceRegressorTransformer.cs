@@ -1,0 +1,175 @@
+using Microsoft.ML.Data;
+using Microsoft.ML.Rnn.Ensembles;
+using Microsoft.ML.Rnn.Features;
+using Microsoft.ML.Rnn.Networks;
+using Microsoft.ML.Rnn.Onnx;
+using Microsoft.ML.Rnn.Persistence;
+using Microsoft.ML.Rnn.Scoring;
+using Microsoft.ML.Runtime;
+using TorchSharp;
+
+namespace Microsoft.ML.Rnn;
+
+/// <summary>
+/// A fitted <see cref="SequenceRegressor"/>: adds <c>Score</c>, the predicted value (Single) or values (a vector of the
+/// label's size), in the label's units; with several networks (an ensemble), their mean. Transform scores
+/// <c>BatchSize</c> rows per network call; PredictionEngines (one per thread) may run concurrently.
+/// Owns a native network: dispose it when done.
+/// </summary>
+public sealed class SequenceRegressorTransformer : RnnTransformerBase, ISequenceScorer<float[]>
+{
+    internal const string UserName = "RNN Sequence Regressor";
+    internal const string LoaderSignature = "RnnSeqRegressor";
+    internal const string ScoreColumnName = "Score";
+    private const string NetworkStream = "Network";
+
+    private readonly float[] _means, _scales;
+    private readonly SequencePooling _pooling;
+
+    internal SequenceRegressorTransformer(IHostEnvironment env, FeatureEncoding features, bool isVector, float[] means, float[] scales,
+        int batchSize, SequenceRegressorEnsemble network, torch.Device device, FusedKernelPolicy? fusedKernels = null)
+        : base(env, nameof(SequenceRegressorTransformer), features, batchSize, network, network.Members[0].Encoder, NetworkStream, device, fusedKernels)
+    {
+        IsVector = isVector;
+        _means = means;
+        _scales = scales;
+        EnsembleSize = network.Members.Count;
+        _pooling = network.Pooling;
+    }
+
+    /// <summary>A loaded regressor (see <see cref="RnnTransformerBase"/>'s loading constructor).</summary>
+    private SequenceRegressorTransformer(IHostEnvironment env, FeatureEncoding features, Header header, LoadedNetwork<SequenceRegressorEnsemble> network)
+        : base(env, nameof(SequenceRegressorTransformer), features, header.BatchSize, () =>
+        {
+            var ensemble = network.Read();
+            return (ensemble, ensemble.Members[0].Encoder);
+        }, network.Onnx, NetworkStream)
+    {
+        IsVector = header.IsVector;
+        _means = header.Means;
+        _scales = header.Scales;
+        EnsembleSize = header.Networks;
+        _pooling = header.Pooling;
+    }
+
+    /// <summary>True for a vector label (a vector <c>Score</c>), false for a Single one.</summary>
+    public bool IsVector { get; }
+
+    /// <summary>Values predicted per row (the label's size; 1 for a Single label).</summary>
+    public int OutputSize => _means.Length;
+
+    /// <summary>Networks whose mean prediction the model scores (1 unless trained as an ensemble).</summary>
+    public int EnsembleSize { get; }
+
+    /// <summary>The trained networks (owned by this transformer).</summary>
+    internal SequenceRegressorEnsemble Network => (SequenceRegressorEnsemble)NetworkModule;
+
+    // Format: the component's own history starts at 0x00010008, the first format whose shared blocks carry their own
+    // versions (FormatBlocks); this number changes only with what is this component's own.
+    private static VersionInfo GetVersionInfo()
+        => ModelPersistence.CreateVersionInfo("RNNSQREG", verWrittenCur: FormatBlocks.SelfVersionedSince, verReadableCur: FormatBlocks.SelfVersionedSince,
+            verWeCanReadBack: FormatBlocks.SelfVersionedSince, LoaderSignature, typeof(SequenceRegressorTransformer).Assembly);
+
+    private protected override VersionInfo Version => GetVersionInfo();
+
+    /// <summary>The header between the feature column and the encoder (see <see cref="RnnTransformerBase.SaveModel"/>).</summary>
+    private sealed record Header(bool IsVector, float[] Means, float[] Scales, int BatchSize, SequencePooling Pooling, int Networks);
+
+    private protected override void SaveHeader(ModelSaveContext ctx)
+    {
+        // *** Binary format ***
+        // byte: label kind (0 Single, 1 vector)
+        // floats: per output, the training targets' mean (SavedFields.WriteSingles)
+        // floats: per output, their standard deviation (the scale the network's outputs are multiplied by)
+        // int: batch size
+        // int: pooling (SequencePooling)
+        // ensemble header: networks in the ensemble (EnsembleHeader)
+        // then the encoder description (every network's) and the binary stream "Network": SequenceRegressorEnsemble weights
+        ctx.Writer.Write((byte)(IsVector ? 1 : 0));
+        SavedFields.WriteSingles(ctx, _means);
+        SavedFields.WriteSingles(ctx, _scales);
+        ctx.Writer.Write(BatchSize);
+        ctx.Writer.Write((int)_pooling);
+        EnsembleHeader.Write(ctx, EnsembleSize);
+    }
+
+    private static SequenceRegressorTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
+        => Load(env, ctx, GetVersionInfo(), UserName, NetworkStream,
+            readHeader: () =>
+            {
+                byte labelKind = ctx.Reader.ReadByte();
+                var means = SavedFields.ReadSingles(ctx);
+                var scales = SavedFields.ReadSingles(ctx);
+                int batchSize = ctx.Reader.ReadInt32();
+                int pooling = ctx.Reader.ReadInt32();
+                int? networks = EnsembleHeader.Read(ctx, UserName);
+                if (labelKind > 1 || means.Length < 1 || scales.Length != means.Length || (labelKind == 0 && means.Length != 1)
+                    || means.Any(m => !float.IsFinite(m)) || scales.Any(s => !(s > 0) || !float.IsFinite(s))
+                    || batchSize < 1 || batchSize > 1 << 24 || networks is not > 0 || !Enum.IsDefined((SequencePooling)pooling))
+                    throw new FormatException($"{UserName}: corrupt model header.");
+                return new Header(labelKind == 1, means, scales, batchSize, (SequencePooling)pooling, networks.Value);
+            },
+            minimumParameters: (header, encoder) => header.Networks * EncoderOptionsPersistence.MinimumParameters(encoder, headOutputs: header.Means.Length),
+            build: (header, encoder) => SequenceRegressorEnsemble.Create(encoder, header.Networks, header.Means.Length, header.Pooling),
+            create: (features, header, network) => new SequenceRegressorTransformer(env, features, header, network));
+
+    private static IRowMapper Create(IHostEnvironment env, ModelLoadContext ctx, DataViewSchema inputSchema)
+        => Create(env, ctx).MakeRowMapper(inputSchema);
+
+    private protected override IDataView ScoreBatched(IDataView input) => new BatchedScoringView<float[]>(input, this, Host);
+
+    private protected override IRowMapper MapRows(DataViewSchema schema) => new SequenceRowMapper<float[]>(Host, schema, this, this, SaveModel);
+
+    private protected override DataViewSchema.DetachedColumn[] OutputColumns()
+        => [new DataViewSchema.DetachedColumn(ScoreColumnName,
+            IsVector ? new VectorDataViewType(NumberDataViewType.Single, OutputSize) : NumberDataViewType.Single)];
+
+    /// <summary>The predictions (N, K) in the label's units: the members' mean, times the scale, plus the mean.</summary>
+    private protected override string WriteOnnxResult(OnnxGraphWriter g, Func<SequenceEncoder, (string Outputs, string Final)> encode)
+    {
+        var members = Network.Members.Select(member =>
+        {
+            string pooled = OnnxEncoderExport.Pool(g, encode(member.Encoder), member.Pooling);
+            return g.Apply("Gemm", "standardised", n => n.AddAttribute("transB", 1L), pooled, g.Parameter(member, "output.weight"), g.Parameter(member, "output.bias"));
+        }).ToArray();
+        string mean = members.Length == 1 ? members[0]
+            : g.Apply("Div", "members_mean", g.Apply("Sum", "members_sum", members), g.Float(members.Length, "members"));
+        string scaled = g.Apply("Mul", "scaled", mean, g.Weights(_scales, [OutputSize], "label_scale"));
+        return g.Apply("Add", "prediction", scaled, g.Weights(_means, [OutputSize], "label_mean"));
+    }
+
+    private protected override void WriteOnnxOutputs(OnnxGraphWriter g, Func<SequenceEncoder, (string Outputs, string Final)> encode, string[] outputs)
+        => g.Node("Identity", [WriteOnnxResult(g, encode)], [outputs[0]]);
+
+    /// <summary>The predictions (K) of each row in the label's units, one network call for all rows.</summary>
+    float[][] ISequenceScorer<float[]>.Score(SequenceRows rows)
+    {
+        ThrowIfDisposed();
+        return ScoreThroughOnnxRuntime(rows) ?? Inference.Run(() =>
+        {
+            var batch = rows.MakeBatch(Enumerable.Range(0, rows.Count).ToArray());
+            var standardised = Network.Forward(batch.To(Inference.Device)).cpu().data<float>().ToArray();
+            var result = new float[rows.Count][];
+            for (int i = 0; i < result.Length; i++)
+            {
+                result[i] = new float[OutputSize];
+                for (int j = 0; j < OutputSize; j++)
+                    result[i][j] = standardised[i * OutputSize + j] * _scales[j] + _means[j];
+            }
+            return result;
+        });
+    }
+
+    Delegate ISequenceScorer<float[]>.MakeGetter(int output, Func<float[]> current)
+    {
+        if (!IsVector)
+            return (ValueGetter<float>)((ref float dst) => dst = current()[0]);
+        return (ValueGetter<VBuffer<float>>)((ref VBuffer<float> dst) =>
+        {
+            var values = current();
+            var editor = VBufferEditor.Create(ref dst, values.Length);
+            values.CopyTo(editor.Values);
+            dst = editor.Commit();
+        });
+    }
+}
