@@ -116,9 +116,10 @@ public sealed class OnnxExportTests : IDisposable
     }
 
     [Theory]
-    [InlineData(nameof(TokenRow.Tokens), nameof(TokenRow.Sum), 1)]
-    [InlineData(nameof(TokenRow.Steps), nameof(TokenRow.Pair), 2)]
-    public void RegressorScoresTheSameInOnnxRuntime(string features, string label, int ensembleSize)
+    [InlineData(nameof(TokenRow.Tokens), nameof(TokenRow.Sum), 1, RowScaling.None)]
+    [InlineData(nameof(TokenRow.Steps), nameof(TokenRow.Pair), 2, RowScaling.None)]
+    [InlineData(nameof(TokenRow.Steps), nameof(TokenRow.Sum), 1, RowScaling.MeanAbsolute)]
+    public void RegressorScoresTheSameInOnnxRuntime(string features, string label, int ensembleSize, RowScaling scaling)
     {
         var ml = new MLContext(seed: 1);
         var data = Rows(ml, 60, seed: 5);
@@ -127,9 +128,10 @@ public sealed class OnnxExportTests : IDisposable
             FeatureColumnName = features, FeaturesPerStep = features == nameof(TokenRow.Steps) ? 2 : 1, LabelColumnName = label,
             EmbeddingSize = 4, HiddenSize = 5, MaxEpochs = 2, Seed = 1, EnsembleSize = ensembleSize, Bidirectional = ensembleSize == 2,
             Pooling = ensembleSize == 2 ? SequencePooling.Mean : SequencePooling.LastState,
+            Scaling = scaling, TargetFeatureIndex = scaling == RowScaling.None ? 0 : 1,
         }).Fit(data);
         var all = Only(ml, data, features);
-        string path = Convert(ml, model, all, "regressor-" + label);
+        string path = Convert(ml, model, all, $"regressor-{label}-{scaling}");
         // Rows of no steps too (raw session); ApplyOnnxModel on rows with steps.
         AssertClose(Floats(model.Transform(all), "Score"), RunInBatches(path, all, features, "Score.output"));
         var nonEmpty = Only(ml, Rows(ml, 60, seed: 5, empty: false), features);

@@ -99,21 +99,24 @@ public sealed class OnnxRuntimeScoringTests : IDisposable
             "encoder");
     }
 
-    [Fact]
-    public void RegressorScoresTheSameThroughBothEnginesAndAfterLoading()
+    [Theory]
+    [InlineData(RowScaling.None)]
+    [InlineData(RowScaling.MeanAbsolute)]
+    public void RegressorScoresTheSameThroughBothEnginesAndAfterLoading(RowScaling scaling)
     {
         var ml = new MLContext(seed: 1);
         var data = OnnxExportTests.Rows(ml, 60, seed: 6);   // 0 to 9 steps of 2 features, a vector label of 2
         using var model = ml.Transforms.Rnn.SequenceRegressor(new SequenceRegressor.Options
         {
             FeatureColumnName = "Steps", FeaturesPerStep = 2, LabelColumnName = "Pair", HiddenSize = 5, MaxEpochs = 2, Seed = 1, EnsembleSize = 2,
+            Scaling = scaling, TargetFeatureIndex = 1,
         }).Fit(data);
         var input = OnnxExportTests.Only(ml, data, "Steps");
         var torch = Scores(model, RnnScoringEngine.TorchSharp, input, "Score");
         AssertClose(torch, Scores(model, RnnScoringEngine.OnnxRuntime, input, "Score"), "regressor");
 
         // The zip carries the graph: loaded, it scores through ONNX Runtime as the fitted model did.
-        string path = Path.Combine(_directory, "regressor.zip");
+        string path = Path.Combine(_directory, $"regressor-{scaling}.zip");
         ml.Model.Save(model, input.Schema, path);
         using var loaded = (SequenceRegressorTransformer)ml.Model.Load(path, out _);
         AssertClose(torch, Scores(loaded, RnnScoringEngine.OnnxRuntime, input, "Score"), "loaded regressor");

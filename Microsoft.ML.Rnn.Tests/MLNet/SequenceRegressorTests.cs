@@ -115,6 +115,49 @@ public sealed class SequenceRegressorTests : IDisposable
             Assert.Equal(predicted[i], loader["Score"][i], Tolerances.Within(Tolerances.Float32Score));
     }
 
+    private sealed class LevelRow
+    {
+        [VectorType(12)] public float[] Steps { get; set; } = [];
+        public float Next { get; set; }
+        public float Level { get; set; }
+    }
+
+    /// <summary>Windows of a wave around a level (level · (1 + 0.3 sin)), levels drawn from [<paramref name="low"/>, <paramref name="high"/>].</summary>
+    private static LevelRow[] Levels(int count, int seed, double low, double high)
+    {
+        var random = new Random(seed);
+        return Enumerable.Range(0, count).Select(_ =>
+        {
+            double phase = random.NextDouble() * 2 * Math.PI, level = low + random.NextDouble() * (high - low);
+            float At(int k) => (float)(level * (1 + 0.3 * Math.Sin(phase + 0.5 * k)));
+            return new LevelRow { Steps = Enumerable.Range(0, 12).Select(At).ToArray(), Next = At(12), Level = (float)level };
+        }).ToArray();
+    }
+
+    [Fact]
+    public void RowScalingForecastsLevelsTheTrainingWindowsNeverReached()
+    {
+        var ml = new MLContext(seed: 1);
+        var train = ml.Data.LoadFromEnumerable(Levels(400, seed: 8, 1, 3));
+        var far = Levels(100, seed: 9, 20, 30);
+        double MeanAbsoluteError(RowScaling scaling)
+        {
+            using var model = ml.Transforms.Rnn.SequenceRegressor(new SequenceRegressor.Options
+            {
+                FeatureColumnName = nameof(LevelRow.Steps), LabelColumnName = nameof(LevelRow.Next), HiddenSize = 16, MaxEpochs = 30,
+                BatchSize = 16, EnsembleSize = 1, Seed = 3, Scaling = scaling,
+            }).Fit(train);
+            var predicted = model.Transform(ml.Data.LoadFromEnumerable(far)).GetColumn<float>("Score").ToArray();
+            return far.Select((r, i) => Math.Abs(predicted[i] - r.Next)).Average();
+        }
+        double scaled = MeanAbsoluteError(RowScaling.MeanAbsolute), unscaled = MeanAbsoluteError(RowScaling.None);
+        double level = far.Average(r => r.Level);
+        // Scaled, a window at level 25 looks like one at level 2: the wave's next value within a few percent of the level;
+        // unscaled, the network has never seen such inputs or targets.
+        Assert.True(scaled < 0.05 * level, $"scaled MAE {scaled:F3} at mean level {level:F1}");
+        Assert.True(unscaled > 5 * scaled, $"unscaled MAE {unscaled:F3}, scaled {scaled:F3}");
+    }
+
     [Fact]
     public void PredictionEnginesAgreeWithBatchedTransformAndHuberTrains()
     {
@@ -166,6 +209,18 @@ public sealed class SequenceRegressorTests : IDisposable
         var ensemble = SumOptions();
         ensemble.EnsembleSize = 0;
         Assert.Throws<ArgumentOutOfRangeException>(() => ml.Transforms.Rnn.SequenceRegressor(ensemble));
+        var target = SumOptions();
+        target.Scaling = RowScaling.MeanAbsolute;
+        target.TargetFeatureIndex = 1;
+        var outside = Assert.Throws<ArgumentOutOfRangeException>(() => ml.Transforms.Rnn.SequenceRegressor(target));
+        Assert.Equal("TargetFeatureIndex", outside.ParamName);
+        Assert.StartsWith("SequenceRegressor: TargetFeatureIndex must be in [0, FeaturesPerStep = 1), got 1.", outside.Message);
+        var keys = ml.Transforms.Conversion.MapValueToKey("Keys", "Words").Fit(ml.Data.LoadFromEnumerable(new[] { new { Words = new[] { "a", "b" }, Label = 1f }, new { Words = new[] { "b" }, Label = 2f } }));
+        var keyData = keys.Transform(ml.Data.LoadFromEnumerable(new[] { new { Words = new[] { "a", "b" }, Label = 1f }, new { Words = new[] { "b" }, Label = 2f } }));
+        var scaledKeys = Assert.Throws<ArgumentException>(() => ml.Transforms.Rnn.SequenceRegressor(new SequenceRegressor.Options
+            { FeatureColumnName = "Keys", Scaling = RowScaling.MeanAbsolute, MaxEpochs = 1, EnsembleSize = 1 }).Fit(keyData));
+        Assert.Equal("Scaling", scaledKeys.ParamName);
+        Assert.StartsWith("SequenceRegressor: Scaling = MeanAbsolute scales Single steps, but feature column 'Keys' holds keys; use Scaling = None.", scaledKeys.Message);
 
         // Validation data's label of another shape.
         var (windows, _) = Windows(ml, 40, seed: 7);

@@ -91,8 +91,8 @@ internal static class ReliabilityData
         }).Fit(data);
 
     /// <summary>
-    /// A small regressor on <see cref="Steps"/> (GRU, H = 5, two networks): the label is the sum of every row's first
-    /// values, through a vector label of one value (the vector form, fuzzed too).
+    /// A small regressor on <see cref="Steps"/> (GRU, H = 5, two networks, rows scaled by the second feature): the label
+    /// is the sum of every row's first values, through a vector label of one value (the vector form, fuzzed too).
     /// </summary>
     public static SequenceRegressorTransformer Regressor(MLContext ml, IDataView steps)
     {
@@ -101,7 +101,7 @@ internal static class ReliabilityData
         return ml.Transforms.Rnn.SequenceRegressor(new SequenceRegressor.Options
         {
             FeatureColumnName = "Features", LabelColumnName = "Value", FeaturesPerStep = 2, HiddenSize = 5, Cell = RnnCellKind.Gru(),
-            MaxEpochs = 2, BatchSize = 8, Seed = 7, EnsembleSize = 2,
+            MaxEpochs = 2, BatchSize = 8, Seed = 7, EnsembleSize = 2, Scaling = RowScaling.MeanAbsolute, TargetFeatureIndex = 1,
         }).Fit(data);
     }
 

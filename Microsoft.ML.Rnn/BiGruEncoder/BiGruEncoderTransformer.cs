@@ -104,11 +104,11 @@ public sealed class BiGruEncoderTransformer : RnnTransformerBase, ISequenceScore
     };
 
     /// <summary>The pooled encodings (N, D).</summary>
-    private protected override string WriteOnnxResult(OnnxGraphWriter g, Func<SequenceEncoder, (string Outputs, string Final)> encode)
-        => OnnxEncoderExport.Pool(g, encode(Encoder), Pooling);
+    private protected override string WriteOnnxResult(OnnxGraphWriter g, OnnxEncoderInput input)
+        => OnnxEncoderExport.Pool(g, input.Encode(Encoder), Pooling);
 
-    private protected override void WriteOnnxOutputs(OnnxGraphWriter g, Func<SequenceEncoder, (string Outputs, string Final)> encode, string[] outputs)
-        => g.Node("Identity", [WriteOnnxResult(g, encode)], [outputs[0]]);
+    private protected override void WriteOnnxOutputs(OnnxGraphWriter g, OnnxEncoderInput input, string[] outputs)
+        => g.Node("Identity", [WriteOnnxResult(g, input)], [outputs[0]]);
 
     /// <summary>Pooled encodings of every row, one network call for all rows.</summary>
     float[][] ISequenceScorer<float[]>.Score(SequenceRows rows)

@@ -9,7 +9,7 @@ namespace Microsoft.ML.Rnn;
 
 /// <summary>
 /// Base of the recurrent estimators (<see cref="RnnSequenceClassifier"/>, <see cref="LstmTagger"/>,
-/// <see cref="BiGruEncoder"/>). It owns <c>Fit</c>: the feature column (keys, text tokens with their vocabulary, or Single steps), the validation data,
+/// <see cref="BiGruEncoder"/>, <see cref="SequenceRegressor"/>). It owns <c>Fit</c>: the feature column (keys, text tokens with their vocabulary, or Single steps), the validation data,
 /// seeding, the device, the encoder, and the training run (validation split, progress, cancellation, early stopping
 /// with the best weights kept); and the feature check of <see cref="GetOutputSchema"/>. A component supplies what is
 /// different: what it trains for (label, network, loss, metric), its output columns and its transformer.

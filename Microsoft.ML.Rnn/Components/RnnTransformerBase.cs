@@ -208,17 +208,17 @@ public abstract class RnnTransformerBase : RowToRowTransformerBase, ITransformer
     private protected abstract IRowMapper MapRows(DataViewSchema schema);
 
     /// <summary>
-    /// Writes the component's outputs as ONNX: <paramref name="encode"/> writes what an encoder (<see cref="Encoder"/>,
-    /// or one of the same shape) computes from the input (every step's outputs (L, N, D*H) and the final outputs
-    /// (N, D*H)); <paramref name="outputs"/> are the values of <see cref="OutputColumns"/>, in order, that the nodes must write.
+    /// Writes the component's outputs as ONNX: <paramref name="input"/> is the component's input value, and its
+    /// <see cref="OnnxEncoderInput.Encode"/> writes what an encoder (<see cref="Encoder"/>, or one of the same shape)
+    /// computes from it (every step's outputs (L, N, D*H) and the final outputs (N, D*H)); <paramref name="outputs"/> are the values of <see cref="OutputColumns"/>, in order, that the nodes must write.
     /// </summary>
-    private protected abstract void WriteOnnxOutputs(OnnxGraphWriter g, Func<SequenceEncoder, (string Outputs, string Final)> encode, string[] outputs);
+    private protected abstract void WriteOnnxOutputs(OnnxGraphWriter g, OnnxEncoderInput input, string[] outputs);
 
     /// <summary>
     /// Writes what the component's network returns for each row, (N, K): the result <see cref="ScoreThroughOnnxRuntime"/>
     /// reads. Throws <see cref="NotSupportedException"/> when the component has no such graph.
     /// </summary>
-    private protected abstract string WriteOnnxResult(OnnxGraphWriter g, Func<SequenceEncoder, (string Outputs, string Final)> encode);
+    private protected abstract string WriteOnnxResult(OnnxGraphWriter g, OnnxEncoderInput input);
 
     /// <summary>ML.NET's ONNX export (<c>mlContext.Model.ConvertToOnnx</c>): the encoder and the component's outputs.</summary>
     void ISequenceScorer.SaveAsOnnx(OnnxContext ctx)
@@ -228,7 +228,7 @@ public abstract class RnnTransformerBase : RowToRowTransformerBase, ITransformer
         string input = ctx.GetVariableName(Features.Name);
         var outputs = OutputColumns().Select(c => ctx.AddIntermediateVariable(c.Type, c.Name)).ToArray();
         var g = new OnnxGraphWriter(new MLNetOnnxTarget(ctx), _name);
-        WriteOnnxOutputs(g, encoder => OnnxEncoderExport.Write(g, encoder, Features, input, _name), outputs);
+        WriteOnnxOutputs(g, new OnnxEncoderInput(input, (encoder, steps) => OnnxEncoderExport.Write(g, encoder, Features, steps, _name)), outputs);
     }
 
     /// <summary>

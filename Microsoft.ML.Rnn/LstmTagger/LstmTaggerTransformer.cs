@@ -134,12 +134,12 @@ public sealed class LstmTaggerTransformer : RnnTransformerBase, ISequenceScorer<
     /// The emissions of every step, flattened per row (N, L*T): the logarithm of the networks' mean tag probabilities
     /// (one network's logits). CRF decoding has no such graph (see <see cref="WriteOnnxOutputs"/>).
     /// </summary>
-    private protected override string WriteOnnxResult(OnnxGraphWriter g, Func<SequenceEncoder, (string Outputs, string Final)> encode)
-        => g.Apply("Flatten", "emissions_flat", n => n.AddAttribute("axis", 1L), Emissions(g, encode));
+    private protected override string WriteOnnxResult(OnnxGraphWriter g, OnnxEncoderInput input)
+        => g.Apply("Flatten", "emissions_flat", n => n.AddAttribute("axis", 1L), Emissions(g, input));
 
-    private protected override void WriteOnnxOutputs(OnnxGraphWriter g, Func<SequenceEncoder, (string Outputs, string Final)> encode, string[] outputs)
+    private protected override void WriteOnnxOutputs(OnnxGraphWriter g, OnnxEncoderInput input, string[] outputs)
     {
-        string emissions = Emissions(g, encode);
+        string emissions = Emissions(g, input);
         // PredictedLabel: the best tag per step as a 1-based key; Score: every step's tag probabilities, row-major.
         string best = g.Apply("ArgMax", "best", n => { n.AddAttribute("axis", 2L); n.AddAttribute("keepdims", 0L); }, emissions);
         g.Node("Cast", [g.Apply("Add", "key", best, g.Long(1, "one"))], [outputs[0]]).AddAttribute("to", typeof(uint));
@@ -151,7 +151,7 @@ public sealed class LstmTaggerTransformer : RnnTransformerBase, ISequenceScorer<
     /// (N, L, T) emissions: each network's from every step's outputs, then batch-major; an ensemble's are the logarithm
     /// of the networks' mean probabilities, as <see cref="SequenceTaggerEnsemble"/> computes them.
     /// </summary>
-    private string Emissions(OnnxGraphWriter g, Func<SequenceEncoder, (string Outputs, string Final)> encode)
+    private string Emissions(OnnxGraphWriter g, OnnxEncoderInput input)
     {
         if (UsesCrf)
         {
@@ -160,7 +160,7 @@ public sealed class LstmTaggerTransformer : RnnTransformerBase, ISequenceScorer<
                 "context cannot write; a tagger trained with UseCrf = false exports.");
         }
         var members = Network.Members.Select(member => g.Transpose(
-            g.Linear(encode(member.Encoder).Outputs, OnnxGraphWriter.ParameterOf(member, "output.weight"), OnnxGraphWriter.ParameterOf(member, "output.bias"), "emissions"),
+            g.Linear(input.Encode(member.Encoder).Outputs, OnnxGraphWriter.ParameterOf(member, "output.weight"), OnnxGraphWriter.ParameterOf(member, "output.bias"), "emissions"),
             [1, 0, 2], "emissions_by_row")).ToArray();
         return g.LogMeanProbabilities(members, axis: 2);
     }

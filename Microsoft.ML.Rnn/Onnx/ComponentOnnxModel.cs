@@ -27,7 +27,7 @@ internal static class ComponentOnnxModel
     /// part that has no ONNX form.
     /// </summary>
     public static byte[] Build(string component, FeatureEncoding features,
-        Func<OnnxGraphWriter, Func<SequenceEncoder, (string Outputs, string Final)>, string> writeResult)
+        Func<OnnxGraphWriter, OnnxEncoderInput, string> writeResult)
     {
         var model = new OnnxModelBuilder();
         var g = new OnnxGraphWriter(model, component);
@@ -37,7 +37,7 @@ internal static class ComponentOnnxModel
         string? characters = features.Vocabulary?.ReadsCharacters == true
             ? model.Input(Characters, typeof(long), "N", "L", TokenVocabulary.MaxCharactersPerToken.ToString())
             : null;
-        string result = writeResult(g, encoder => OnnxEncoderExport.WriteFromRowValues(g, encoder, features, values, characters, component));
+        string result = writeResult(g, new OnnxEncoderInput(values, (encoder, steps) => OnnxEncoderExport.WriteFromRowValues(g, encoder, features, steps, characters, component)));
         model.Output(result, Result, typeof(float), "N", "K");
         return model.ToBytes(component);
     }

@@ -151,20 +151,20 @@ public sealed class RnnSequenceClassifierTransformer : RnnTransformerBase, ISequ
     }
 
     /// <summary>The logits (N, C) the network returns: one member's, or the logarithm of the members' mean probabilities.</summary>
-    private protected override string WriteOnnxResult(OnnxGraphWriter g, Func<SequenceEncoder, (string Outputs, string Final)> encode)
+    private protected override string WriteOnnxResult(OnnxGraphWriter g, OnnxEncoderInput input)
     {
         var members = Network.Members.Select(member =>
         {
-            string pooled = OnnxEncoderExport.Pool(g, encode(member.Encoder), member.Pooling);
+            string pooled = OnnxEncoderExport.Pool(g, input.Encode(member.Encoder), member.Pooling);
             return g.Apply("Gemm", "logits", n => n.AddAttribute("transB", 1L), pooled, g.Parameter(member, "output.weight"), g.Parameter(member, "output.bias"));
         }).ToArray();
         // An ensemble's logits: the logarithm of the members' mean probabilities, as SequenceClassifierEnsemble computes them.
         return g.LogMeanProbabilities(members, axis: 1);
     }
 
-    private protected override void WriteOnnxOutputs(OnnxGraphWriter g, Func<SequenceEncoder, (string Outputs, string Final)> encode, string[] outputs)
+    private protected override void WriteOnnxOutputs(OnnxGraphWriter g, OnnxEncoderInput input, string[] outputs)
     {
-        string logits = WriteOnnxResult(g, encode);
+        string logits = WriteOnnxResult(g, input);
         if (IsBinary)
         {
             // Score: the margin logit(true) - logit(false), as (N, 1); Probability: its sigmoid; PredictedLabel: margin > 0.

@@ -10,10 +10,10 @@ namespace Microsoft.ML.Rnn;
 /// <summary>
 /// Trains a sequence regressor (encoder, pooling, dropout, linear layer) on a Single or vector label. The targets are
 /// standardised per output with the training rows' mean and standard deviation (kept with the model), so that one
-/// learning rate and one Huber δ suit every scale; validated on the mean squared error in the label's own units.
+/// learning rate and one Huber δ suit every scale; validated on the mean squared error in the label's own units. With
+/// <see cref="RowScaling.MeanAbsolute"/> each row is first divided by its own scales (<see cref="RowScales"/>).
 /// </summary>
-internal sealed class RegressionObjective(string component, string labelColumnName, SequencePooling pooling, float dropout,
-    int ensembleSize, RegressionLoss loss) : TrainingObjective
+internal sealed class RegressionObjective(string component, SequenceRegressor.Options options) : TrainingObjective
 {
     private SequenceDataSet<float[][]>? _train, _validation;
     private SequenceRegressorEnsemble? _network;
@@ -29,6 +29,10 @@ internal sealed class RegressionObjective(string component, string labelColumnNa
 
     public override void Read(IHost host, IDataView input, SequenceColumn features, IDataView? validationData, SequenceColumn? validationFeatures)
     {
+        string labelColumnName = options.LabelColumnName;
+        if (options.Scaling != RowScaling.None && features.Kind != SequenceItemKind.Singles)
+            throw new ArgumentException($"{component}: Scaling = {options.Scaling} scales Single steps, but feature column '{features.Name}' " +
+                $"holds {(features.Kind == SequenceItemKind.Keys ? "keys" : "text tokens")}; use Scaling = None.", nameof(options.Scaling));
         Label = ValueLabelColumn.Bind(input.Schema, labelColumnName, nameof(input));
         var validationLabel = validationData is null ? null : ValueLabelColumn.Bind(validationData.Schema, labelColumnName, nameof(validationData));
         if (validationLabel is not null)
@@ -37,7 +41,21 @@ internal sealed class RegressionObjective(string component, string labelColumnNa
         if (_train.Rows.Count < 2)
             throw new InvalidOperationException($"{component}: the training data has {_train.Rows.Count} row(s) with a finite label in column '{labelColumnName}'; at least two are needed.");
         _validation = validationLabel?.ReadValues(host, validationData!, validationFeatures!, component);
+        if (options.Scaling == RowScaling.MeanAbsolute)
+        {
+            ScaleRows(_train);
+            if (_validation is not null) ScaleRows(_validation);
+        }
         (Means, Scales) = Standardisation(_train.Targets, Label.Size);
+    }
+
+    /// <summary>Divides each row's features by their row scales and its targets by the target feature's.</summary>
+    private void ScaleRows(SequenceDataSet<float[][]> set)
+    {
+        var scales = RowScales.DivideInPlace(set.Rows);
+        for (int r = 0; r < scales.Length; r++)
+            for (int j = 0; j < Label.Size; j++)
+                set.Targets[r][j] /= scales[r][options.TargetFeatureIndex];
     }
 
     /// <summary>Mean and standard deviation of each output over <paramref name="targets"/>, in double.</summary>
@@ -56,7 +74,7 @@ internal sealed class RegressionObjective(string component, string labelColumnNa
     }
 
     public override torch.nn.Module CreateNetwork(SequenceEncoder encoder)
-        => _network = SequenceRegressorEnsemble.Create(encoder, ensembleSize, Label.Size, pooling, dropout);
+        => _network = SequenceRegressorEnsemble.Create(encoder, options.EnsembleSize, Label.Size, options.Pooling, options.Dropout);
 
     public override void Train(TrainingSetup setup, torch.Device device)
     {
@@ -71,13 +89,13 @@ internal sealed class RegressionObjective(string component, string labelColumnNa
                 {
                     var predicted = network.Forward(set.Rows.MakeBatch(rows).To(device));
                     var standardised = (Targets(set, rows) - mean) / scale;
-                    return loss == RegressionLoss.Huber
+                    return options.Loss == RegressionLoss.Huber
                         ? torch.nn.functional.huber_loss(predicted, standardised)
                         : torch.nn.functional.mse_loss(predicted, standardised);
                 },
                 (set, rows) =>
                 {
-                    // Squared error in the label's units, summed over the rows' values.
+                    // Squared error in the label's units (of the scaled rows, with Scaling), summed over the rows' values.
                     var predicted = network.Forward(set.Rows.MakeBatch(rows).To(device)) * scale + mean;
                     double sum = (predicted - Targets(set, rows)).square().sum().cpu().item<float>();
                     return (sum, (long)rows.Length * Label.Size);

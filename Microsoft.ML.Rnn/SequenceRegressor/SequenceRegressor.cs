@@ -38,6 +38,14 @@ public sealed class SequenceRegressor : RnnEstimatorBase<SequenceRegressorTransf
         /// <summary>The training loss (on the standardised label); mean squared error by default.</summary>
         public RegressionLoss Loss = RegressionLoss.MeanSquaredError;
 
+        /// <summary>How each row is scaled before the network reads it (Single steps only): <see cref="RowScaling.MeanAbsolute"/>
+        /// for windows of a series whose level changes; none by default.</summary>
+        public RowScaling Scaling = RowScaling.None;
+
+        /// <summary>With <see cref="Scaling"/>, the feature of a step (0-based, below <see cref="RnnOptionsBase.FeaturesPerStep"/>)
+        /// whose row scale also scales the label: the series being forecast.</summary>
+        public int TargetFeatureIndex;
+
         /// <summary>
         /// Networks trained, each with its own seed, whose mean prediction is the model's (a deep ensemble;
         /// <see cref="SequenceRegressorEnsemble"/>); side by side where cores are free. 1 trains a single network.
@@ -54,19 +62,25 @@ public sealed class SequenceRegressor : RnnEstimatorBase<SequenceRegressorTransf
         if (!Enum.IsDefined(options.Loss))
             throw new ArgumentOutOfRangeException(nameof(options.Loss), options.Loss,
                 $"{ComponentName}: unknown Loss {options.Loss}; expected one of {string.Join(", ", Enum.GetNames<RegressionLoss>())}.");
+        if (!Enum.IsDefined(options.Scaling))
+            throw new ArgumentOutOfRangeException(nameof(options.Scaling), options.Scaling,
+                $"{ComponentName}: unknown Scaling {options.Scaling}; expected one of {string.Join(", ", Enum.GetNames<RowScaling>())}.");
+        if (options.TargetFeatureIndex < 0 || options.TargetFeatureIndex >= options.FeaturesPerStep)
+            throw new ArgumentOutOfRangeException(nameof(options.TargetFeatureIndex), options.TargetFeatureIndex,
+                $"{ComponentName}: TargetFeatureIndex must be in [0, FeaturesPerStep = {options.FeaturesPerStep}), got {options.TargetFeatureIndex}.");
         RnnOptionsValidation.CheckEnsembleSize(options.EnsembleSize, ComponentName);
         _options = options;
     }
 
     private protected override TrainingObjective CreateObjective()
-        => new RegressionObjective(ComponentName, _options.LabelColumnName, _options.Pooling, _options.Dropout, _options.EnsembleSize, _options.Loss);
+        => new RegressionObjective(ComponentName, _options);
 
     private protected override SequenceRegressorTransformer CreateTransformer(FeatureEncoding features, TrainingObjective trained,
         torch.nn.Module network, torch.Device device)
     {
         var objective = (RegressionObjective)trained;
         return new SequenceRegressorTransformer(Env, features, objective.Label.IsVector, objective.Means, objective.Scales,
-            _options.BatchSize, (SequenceRegressorEnsemble)network, device, _options.FusedKernels);
+            _options.Scaling, _options.TargetFeatureIndex, _options.BatchSize, (SequenceRegressorEnsemble)network, device, _options.FusedKernels);
     }
 
     /// <summary>Score: Single for a Single label, a vector of the label's size for a vector label.</summary>

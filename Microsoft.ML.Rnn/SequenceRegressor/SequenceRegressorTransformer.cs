@@ -27,12 +27,14 @@ public sealed class SequenceRegressorTransformer : RnnTransformerBase, ISequence
     private readonly SequencePooling _pooling;
 
     internal SequenceRegressorTransformer(IHostEnvironment env, FeatureEncoding features, bool isVector, float[] means, float[] scales,
-        int batchSize, SequenceRegressorEnsemble network, torch.Device device, FusedKernelPolicy? fusedKernels = null)
+        RowScaling scaling, int targetFeature, int batchSize, SequenceRegressorEnsemble network, torch.Device device, FusedKernelPolicy? fusedKernels = null)
         : base(env, nameof(SequenceRegressorTransformer), features, batchSize, network, network.Members[0].Encoder, NetworkStream, device, fusedKernels)
     {
         IsVector = isVector;
         _means = means;
         _scales = scales;
+        Scaling = scaling;
+        TargetFeatureIndex = targetFeature;
         EnsembleSize = network.Members.Count;
         _pooling = network.Pooling;
     }
@@ -48,6 +50,8 @@ public sealed class SequenceRegressorTransformer : RnnTransformerBase, ISequence
         IsVector = header.IsVector;
         _means = header.Means;
         _scales = header.Scales;
+        Scaling = header.Scaling;
+        TargetFeatureIndex = header.TargetFeature;
         EnsembleSize = header.Networks;
         _pooling = header.Pooling;
     }
@@ -57,6 +61,12 @@ public sealed class SequenceRegressorTransformer : RnnTransformerBase, ISequence
 
     /// <summary>Values predicted per row (the label's size; 1 for a Single label).</summary>
     public int OutputSize => _means.Length;
+
+    /// <summary>How each row is scaled before the network reads it.</summary>
+    public RowScaling Scaling { get; }
+
+    /// <summary>With <see cref="Scaling"/>, the feature whose row scale scales the prediction.</summary>
+    public int TargetFeatureIndex { get; }
 
     /// <summary>Networks whose mean prediction the model scores (1 unless trained as an ensemble).</summary>
     public int EnsembleSize { get; }
@@ -73,7 +83,8 @@ public sealed class SequenceRegressorTransformer : RnnTransformerBase, ISequence
     private protected override VersionInfo Version => GetVersionInfo();
 
     /// <summary>The header between the feature column and the encoder (see <see cref="RnnTransformerBase.SaveModel"/>).</summary>
-    private sealed record Header(bool IsVector, float[] Means, float[] Scales, int BatchSize, SequencePooling Pooling, int Networks);
+    private sealed record Header(bool IsVector, float[] Means, float[] Scales, RowScaling Scaling, int TargetFeature, int BatchSize,
+        SequencePooling Pooling, int Networks);
 
     private protected override void SaveHeader(ModelSaveContext ctx)
     {
@@ -81,6 +92,7 @@ public sealed class SequenceRegressorTransformer : RnnTransformerBase, ISequence
         // byte: label kind (0 Single, 1 vector)
         // floats: per output, the training targets' mean (SavedFields.WriteSingles)
         // floats: per output, their standard deviation (the scale the network's outputs are multiplied by)
+        // byte: row scaling (RowScaling); int: the target feature's index
         // int: batch size
         // int: pooling (SequencePooling)
         // ensemble header: networks in the ensemble (EnsembleHeader)
@@ -88,6 +100,8 @@ public sealed class SequenceRegressorTransformer : RnnTransformerBase, ISequence
         ctx.Writer.Write((byte)(IsVector ? 1 : 0));
         SavedFields.WriteSingles(ctx, _means);
         SavedFields.WriteSingles(ctx, _scales);
+        ctx.Writer.Write((byte)Scaling);
+        ctx.Writer.Write(TargetFeatureIndex);
         ctx.Writer.Write(BatchSize);
         ctx.Writer.Write((int)_pooling);
         EnsembleHeader.Write(ctx, EnsembleSize);
@@ -100,18 +114,25 @@ public sealed class SequenceRegressorTransformer : RnnTransformerBase, ISequence
                 byte labelKind = ctx.Reader.ReadByte();
                 var means = SavedFields.ReadSingles(ctx);
                 var scales = SavedFields.ReadSingles(ctx);
+                byte scaling = ctx.Reader.ReadByte();
+                int targetFeature = ctx.Reader.ReadInt32();
                 int batchSize = ctx.Reader.ReadInt32();
                 int pooling = ctx.Reader.ReadInt32();
                 int? networks = EnsembleHeader.Read(ctx, UserName);
                 if (labelKind > 1 || means.Length < 1 || scales.Length != means.Length || (labelKind == 0 && means.Length != 1)
                     || means.Any(m => !float.IsFinite(m)) || scales.Any(s => !(s > 0) || !float.IsFinite(s))
+                    || !Enum.IsDefined((RowScaling)scaling) || targetFeature < 0
                     || batchSize < 1 || batchSize > 1 << 24 || networks is not > 0 || !Enum.IsDefined((SequencePooling)pooling))
                     throw new FormatException($"{UserName}: corrupt model header.");
-                return new Header(labelKind == 1, means, scales, batchSize, (SequencePooling)pooling, networks.Value);
+                return new Header(labelKind == 1, means, scales, (RowScaling)scaling, targetFeature, batchSize, (SequencePooling)pooling, networks.Value);
             },
             minimumParameters: (header, encoder) => header.Networks * EncoderOptionsPersistence.MinimumParameters(encoder, headOutputs: header.Means.Length),
             build: (header, encoder) => SequenceRegressorEnsemble.Create(encoder, header.Networks, header.Means.Length, header.Pooling),
-            create: (features, header, network) => new SequenceRegressorTransformer(env, features, header, network));
+            create: (features, header, network) =>
+                header.TargetFeature < features.FeaturesPerStep && (header.Scaling == RowScaling.None || features.Kind == SequenceItemKind.Singles)
+                    ? new SequenceRegressorTransformer(env, features, header, network)
+                    : throw new FormatException($"{UserName}: corrupt model header: row scaling of feature {header.TargetFeature} " +
+                        $"of a {features.Kind} column of {features.FeaturesPerStep} feature(s) per step."));
 
     private static IRowMapper Create(IHostEnvironment env, ModelLoadContext ctx, DataViewSchema inputSchema)
         => Create(env, ctx).MakeRowMapper(inputSchema);
@@ -124,22 +145,41 @@ public sealed class SequenceRegressorTransformer : RnnTransformerBase, ISequence
         => [new DataViewSchema.DetachedColumn(ScoreColumnName,
             IsVector ? new VectorDataViewType(NumberDataViewType.Single, OutputSize) : NumberDataViewType.Single)];
 
-    /// <summary>The predictions (N, K) in the label's units: the members' mean, times the scale, plus the mean.</summary>
-    private protected override string WriteOnnxResult(OnnxGraphWriter g, Func<SequenceEncoder, (string Outputs, string Final)> encode)
+    /// <summary>The predictions (N, K) in the label's units: the members' mean, times the scale, plus the mean (and, with
+    /// row scaling, times the row's target scale).</summary>
+    private protected override string WriteOnnxResult(OnnxGraphWriter g, OnnxEncoderInput input)
     {
+        var (steps, rowScale) = Scaling == RowScaling.MeanAbsolute ? WriteOnnxRowScaling(g, input.Input) : (null, null);
         var members = Network.Members.Select(member =>
         {
-            string pooled = OnnxEncoderExport.Pool(g, encode(member.Encoder), member.Pooling);
+            string pooled = OnnxEncoderExport.Pool(g, input.Encode(member.Encoder, steps), member.Pooling);
             return g.Apply("Gemm", "standardised", n => n.AddAttribute("transB", 1L), pooled, g.Parameter(member, "output.weight"), g.Parameter(member, "output.bias"));
         }).ToArray();
         string mean = members.Length == 1 ? members[0]
             : g.Apply("Div", "members_mean", g.Apply("Sum", "members_sum", members), g.Float(members.Length, "members"));
         string scaled = g.Apply("Mul", "scaled", mean, g.Weights(_scales, [OutputSize], "label_scale"));
-        return g.Apply("Add", "prediction", scaled, g.Weights(_means, [OutputSize], "label_mean"));
+        string prediction = g.Apply("Add", "prediction", scaled, g.Weights(_means, [OutputSize], "label_mean"));
+        return rowScale is null ? prediction : g.Apply("Mul", "rescaled", prediction, rowScale);
     }
 
-    private protected override void WriteOnnxOutputs(OnnxGraphWriter g, Func<SequenceEncoder, (string Outputs, string Final)> encode, string[] outputs)
-        => g.Node("Identity", [WriteOnnxResult(g, encode)], [outputs[0]]);
+    /// <summary>
+    /// <see cref="RowScales"/> in ONNX: the Single steps (N, L·F) divided feature by feature by their mean absolute value
+    /// over the row's steps (1 where that is 0, or NaN for a row of no steps), and the target feature's scale (N, 1).
+    /// </summary>
+    private (string Steps, string TargetScale) WriteOnnxRowScaling(OnnxGraphWriter g, string input)
+    {
+        int features = Features.FeaturesPerStep;
+        string steps = g.Reshape(input, [0, -1, features], "scaling_steps");
+        string mean = g.Reduce("ReduceMean", g.Apply("Abs", "scaling_abs", steps), 1, keepDimensions: true, "scaling_mean");
+        string unusable = g.Apply("Or", "scaling_unusable", g.Apply("IsNaN", "scaling_nan", mean), g.Apply("Equal", "scaling_zero", mean, g.Float(0f, "zero")));
+        string scale = g.Apply("Where", "row_scale", unusable, g.Float(1f, "one"), mean);                         // (N, 1, F)
+        string scaled = g.Apply("Reshape", "scaled_steps", g.Apply("Div", "scaled_steps3", steps, scale), g.Apply("Shape", "input_shape", input));
+        string target = g.Apply("Gather", "target_scale3", n => n.AddAttribute("axis", 2L), scale, g.Longs([TargetFeatureIndex], "target_feature"));
+        return (scaled, g.Reshape(target, [-1, 1], "target_scale"));                                             // (N, 1)
+    }
+
+    private protected override void WriteOnnxOutputs(OnnxGraphWriter g, OnnxEncoderInput input, string[] outputs)
+        => g.Node("Identity", [WriteOnnxResult(g, input)], [outputs[0]]);
 
     /// <summary>The predictions (K) of each row in the label's units, one network call for all rows.</summary>
     float[][] ISequenceScorer<float[]>.Score(SequenceRows rows)
@@ -147,14 +187,16 @@ public sealed class SequenceRegressorTransformer : RnnTransformerBase, ISequence
         ThrowIfDisposed();
         return ScoreThroughOnnxRuntime(rows) ?? Inference.Run(() =>
         {
+            var rowScales = Scaling == RowScaling.MeanAbsolute ? RowScales.DivideInPlace(rows) : null;
             var batch = rows.MakeBatch(Enumerable.Range(0, rows.Count).ToArray());
             var standardised = Network.Forward(batch.To(Inference.Device)).cpu().data<float>().ToArray();
             var result = new float[rows.Count][];
             for (int i = 0; i < result.Length; i++)
             {
+                float rowScale = rowScales?[i][TargetFeatureIndex] ?? 1f;
                 result[i] = new float[OutputSize];
                 for (int j = 0; j < OutputSize; j++)
-                    result[i][j] = standardised[i * OutputSize + j] * _scales[j] + _means[j];
+                    result[i][j] = (standardised[i * OutputSize + j] * _scales[j] + _means[j]) * rowScale;
             }
             return result;
         });
