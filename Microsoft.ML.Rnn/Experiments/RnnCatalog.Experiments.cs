@@ -14,6 +14,15 @@ public sealed partial class RnnCatalog
         RnnExperimentSettings? settings = null)
         => new(Environment, options ?? new RnnSequenceClassifier.Options(), settings);
 
+    /// <summary>
+    /// An AutoML-style experiment over <see cref="Rnn.SequenceRegressor"/> options (see <see cref="SequenceRegressionExperiment"/>);
+    /// for windows of a series, call <c>Execute(train, validation)</c> with time-ordered validation windows.
+    /// </summary>
+    /// <param name="options">Base options; the first trial uses them unchanged. Null: defaults.</param>
+    /// <param name="settings">Budget, evaluation and scheduler; null: defaults.</param>
+    public SequenceRegressionExperiment CreateSequenceRegressionExperiment(SequenceRegressor.Options? options = null, RnnExperimentSettings? settings = null)
+        => new(Environment, options ?? new SequenceRegressor.Options(), settings);
+
     /// <summary>An AutoML-style experiment over <see cref="Rnn.LstmTagger"/> options (see <see cref="SequenceTaggingExperiment"/>).</summary>
     /// <param name="options">Base options; the first trial uses them unchanged. Null: defaults.</param>
     /// <param name="scheme">Tag scheme, needed for span F1.</param>
