@@ -119,6 +119,7 @@ public sealed class OnnxExportTests : IDisposable
     [InlineData(nameof(TokenRow.Tokens), nameof(TokenRow.Sum), 1, RowScaling.None)]
     [InlineData(nameof(TokenRow.Steps), nameof(TokenRow.Pair), 2, RowScaling.None)]
     [InlineData(nameof(TokenRow.Steps), nameof(TokenRow.Sum), 1, RowScaling.MeanAbsolute)]
+    [InlineData(nameof(TokenRow.Steps), nameof(TokenRow.Pair), 2, RowScaling.Standardize)]
     public void RegressorScoresTheSameInOnnxRuntime(string features, string label, int ensembleSize, RowScaling scaling)
     {
         var ml = new MLContext(seed: 1);

@@ -102,6 +102,7 @@ public sealed class OnnxRuntimeScoringTests : IDisposable
     [Theory]
     [InlineData(RowScaling.None)]
     [InlineData(RowScaling.MeanAbsolute)]
+    [InlineData(RowScaling.Standardize)]
     public void RegressorScoresTheSameThroughBothEnginesAndAfterLoading(RowScaling scaling)
     {
         var ml = new MLContext(seed: 1);

@@ -11,7 +11,7 @@ namespace Microsoft.ML.Rnn;
 /// Trains a sequence regressor (encoder, pooling, dropout, linear layer) on a Single or vector label. The targets are
 /// standardised per output with the training rows' mean and standard deviation (kept with the model), so that one
 /// learning rate and one Huber δ suit every scale; validated on the mean squared error in the label's own units. With
-/// <see cref="RowScaling.MeanAbsolute"/> each row is first divided by its own scales (<see cref="RowScales"/>).
+/// row scaling each row is first scaled by its own statistics (<see cref="RowScales"/>).
 /// </summary>
 internal sealed class RegressionObjective(string component, SequenceRegressor.Options options) : TrainingObjective
 {
@@ -41,7 +41,7 @@ internal sealed class RegressionObjective(string component, SequenceRegressor.Op
         if (_train.Rows.Count < 2)
             throw new InvalidOperationException($"{component}: the training data has {_train.Rows.Count} row(s) with a finite label in column '{labelColumnName}'; at least two are needed.");
         _validation = validationLabel?.ReadValues(host, validationData!, validationFeatures!, component);
-        if (options.Scaling == RowScaling.MeanAbsolute)
+        if (options.Scaling != RowScaling.None)
         {
             ScaleRows(_train);
             if (_validation is not null) ScaleRows(_validation);
@@ -49,13 +49,13 @@ internal sealed class RegressionObjective(string component, SequenceRegressor.Op
         (Means, Scales) = Standardisation(_train.Targets, Label.Size);
     }
 
-    /// <summary>Divides each row's features by their row scales and its targets by the target feature's.</summary>
+    /// <summary>Scales each row's features by their row scales and its targets by the target feature's.</summary>
     private void ScaleRows(SequenceDataSet<float[][]> set)
     {
-        var scales = RowScales.DivideInPlace(set.Rows);
+        var scales = RowScales.ApplyInPlace(set.Rows, options.Scaling);
         for (int r = 0; r < scales.Length; r++)
             for (int j = 0; j < Label.Size; j++)
-                set.Targets[r][j] /= scales[r][options.TargetFeatureIndex];
+                set.Targets[r][j] = scales[r].Apply(set.Targets[r][j], options.TargetFeatureIndex);
     }
 
     /// <summary>Mean and standard deviation of each output over <paramref name="targets"/>, in double.</summary>

@@ -14,4 +14,13 @@ public enum RowScaling
     /// still forecasts well. A row whose values are all 0 (or that has no steps) keeps scale 1.
     /// </summary>
     MeanAbsolute,
+
+    /// <summary>
+    /// Each row's Single features standardised feature by feature with their mean and standard deviation over the row's
+    /// steps, the label with those of the target feature; predictions are mapped back (reversible instance
+    /// normalisation, Kim et al. 2022). Unlike <see cref="MeanAbsolute"/> it removes the level too, so a series whose
+    /// variations are small next to its level (CO2 at 350 ppm moving by a few ppm a year) keeps them visible. A row
+    /// with no steps keeps mean 0, and a constant one standard deviation 1.
+    /// </summary>
+    Standardize,
 }

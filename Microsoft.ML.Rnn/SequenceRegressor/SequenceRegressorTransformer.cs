@@ -149,7 +149,7 @@ public sealed class SequenceRegressorTransformer : RnnTransformerBase, ISequence
     /// row scaling, times the row's target scale).</summary>
     private protected override string WriteOnnxResult(OnnxGraphWriter g, OnnxEncoderInput input)
     {
-        var (steps, rowScale) = Scaling == RowScaling.MeanAbsolute ? WriteOnnxRowScaling(g, input.Input) : (null, null);
+        var (steps, rowShift, rowScale) = Scaling == RowScaling.None ? (null, null, null) : WriteOnnxRowScaling(g, input.Input);
         var members = Network.Members.Select(member =>
         {
             string pooled = OnnxEncoderExport.Pool(g, input.Encode(member.Encoder, steps), member.Pooling);
@@ -159,23 +159,40 @@ public sealed class SequenceRegressorTransformer : RnnTransformerBase, ISequence
             : g.Apply("Div", "members_mean", g.Apply("Sum", "members_sum", members), g.Float(members.Length, "members"));
         string scaled = g.Apply("Mul", "scaled", mean, g.Weights(_scales, [OutputSize], "label_scale"));
         string prediction = g.Apply("Add", "prediction", scaled, g.Weights(_means, [OutputSize], "label_mean"));
-        return rowScale is null ? prediction : g.Apply("Mul", "rescaled", prediction, rowScale);
+        if (rowScale is null) return prediction;
+        string rescaled = g.Apply("Mul", "rescaled", prediction, rowScale);
+        return rowShift is null ? rescaled : g.Apply("Add", "restored", rescaled, rowShift);
     }
 
     /// <summary>
-    /// <see cref="RowScales"/> in ONNX: the Single steps (N, L·F) divided feature by feature by their mean absolute value
-    /// over the row's steps (1 where that is 0, or NaN for a row of no steps), and the target feature's scale (N, 1).
+    /// <see cref="RowScales"/> in ONNX: the Single steps (N, L·F) shifted and scaled feature by feature over the row's
+    /// steps, and the target feature's shift (null for <see cref="RowScaling.MeanAbsolute"/>) and scale, each (N, 1). A
+    /// scale of 0 (or NaN, a row of no steps) becomes 1; a shift of NaN becomes 0.
     /// </summary>
-    private (string Steps, string TargetScale) WriteOnnxRowScaling(OnnxGraphWriter g, string input)
+    private (string Steps, string? TargetShift, string TargetScale) WriteOnnxRowScaling(OnnxGraphWriter g, string input)
     {
         int features = Features.FeaturesPerStep;
         string steps = g.Reshape(input, [0, -1, features], "scaling_steps");
-        string mean = g.Reduce("ReduceMean", g.Apply("Abs", "scaling_abs", steps), 1, keepDimensions: true, "scaling_mean");
-        string unusable = g.Apply("Or", "scaling_unusable", g.Apply("IsNaN", "scaling_nan", mean), g.Apply("Equal", "scaling_zero", mean, g.Float(0f, "zero")));
-        string scale = g.Apply("Where", "row_scale", unusable, g.Float(1f, "one"), mean);                         // (N, 1, F)
-        string scaled = g.Apply("Reshape", "scaled_steps", g.Apply("Div", "scaled_steps3", steps, scale), g.Apply("Shape", "input_shape", input));
-        string target = g.Apply("Gather", "target_scale3", n => n.AddAttribute("axis", 2L), scale, g.Longs([TargetFeatureIndex], "target_feature"));
-        return (scaled, g.Reshape(target, [-1, 1], "target_scale"));                                             // (N, 1)
+        string? shift = null;
+        string centred = steps;
+        string spread;
+        if (Scaling == RowScaling.Standardize)
+        {
+            string mean = g.Reduce("ReduceMean", steps, 1, keepDimensions: true, "scaling_mean");
+            shift = g.Apply("Where", "row_shift", g.Apply("IsNaN", "scaling_mean_nan", mean), g.Float(0f, "zero"), mean);      // (N, 1, F)
+            centred = g.Apply("Sub", "scaling_centred", steps, shift);
+            spread = g.Apply("Sqrt", "scaling_std", g.Reduce("ReduceMean", g.Apply("Mul", "scaling_squares", centred, centred), 1, keepDimensions: true, "scaling_variance"));
+        }
+        else
+        {
+            spread = g.Reduce("ReduceMean", g.Apply("Abs", "scaling_abs", steps), 1, keepDimensions: true, "scaling_mean_abs");
+        }
+        string unusable = g.Apply("Or", "scaling_unusable", g.Apply("IsNaN", "scaling_nan", spread), g.Apply("Equal", "scaling_zero", spread, g.Float(0f, "zero")));
+        string scale = g.Apply("Where", "row_scale", unusable, g.Float(1f, "one"), spread);                                   // (N, 1, F)
+        string scaled = g.Apply("Reshape", "scaled_steps", g.Apply("Div", "scaled_steps3", centred, scale), g.Apply("Shape", "input_shape", input));
+        string target = g.Longs([TargetFeatureIndex], "target_feature");
+        string Pick(string value, string hint) => g.Reshape(g.Apply("Gather", hint + "3", n => n.AddAttribute("axis", 2L), value, target), [-1, 1], hint);
+        return (scaled, shift is null ? null : Pick(shift, "target_shift"), Pick(scale, "target_scale"));
     }
 
     private protected override void WriteOnnxOutputs(OnnxGraphWriter g, OnnxEncoderInput input, string[] outputs)
@@ -187,16 +204,18 @@ public sealed class SequenceRegressorTransformer : RnnTransformerBase, ISequence
         ThrowIfDisposed();
         return ScoreThroughOnnxRuntime(rows) ?? Inference.Run(() =>
         {
-            var rowScales = Scaling == RowScaling.MeanAbsolute ? RowScales.DivideInPlace(rows) : null;
+            var rowScales = Scaling == RowScaling.None ? null : RowScales.ApplyInPlace(rows, Scaling);
             var batch = rows.MakeBatch(Enumerable.Range(0, rows.Count).ToArray());
             var standardised = Network.Forward(batch.To(Inference.Device)).cpu().data<float>().ToArray();
             var result = new float[rows.Count][];
             for (int i = 0; i < result.Length; i++)
             {
-                float rowScale = rowScales?[i][TargetFeatureIndex] ?? 1f;
                 result[i] = new float[OutputSize];
                 for (int j = 0; j < OutputSize; j++)
-                    result[i][j] = (standardised[i * OutputSize + j] * _scales[j] + _means[j]) * rowScale;
+                {
+                    float value = standardised[i * OutputSize + j] * _scales[j] + _means[j];
+                    result[i][j] = rowScales is null ? value : rowScales[i].Restore(value, TargetFeatureIndex);
+                }
             }
             return result;
         });
