@@ -63,6 +63,28 @@ public sealed class SeriesWindowsTests
         Assert.Equal("testFraction", Assert.Throws<ArgumentOutOfRangeException>(() => SeriesWindows.SplitByTime(train, 100, 1.0)).ParamName);
     }
 
+    private sealed class Reading
+    {
+        public float Temperature { get; set; }
+        public float Load { get; set; }
+        public double Other { get; set; }
+    }
+
+    [Fact]
+    public void WindowsAreCutFromAnIDataViewsColumnsInRowOrder()
+    {
+        var ml = new MLContext(seed: 1);
+        var data = ml.Data.LoadFromEnumerable(Enumerable.Range(0, 6).Select(i => new Reading { Temperature = i, Load = i == 2 ? float.NaN : 10 + i }));
+        var windows = SeriesWindows.Create(data, ["Temperature", "Load"], "Load", pastSteps: 2, horizon: 2);
+        var fromArrays = SeriesWindows.Create([[0, 1, 2, 3, 4, 5], [10, 11, float.NaN, 13, 14, 15]], 1, 2, 2);
+        Assert.Equal(fromArrays.Select(w => (w.Origin, w.Past, w.Next)), windows.Select(w => (w.Origin, w.Past, w.Next)));
+        Assert.Equal("target", Assert.Throws<ArgumentException>(() => SeriesWindows.Create(data, ["Temperature"], "Load", 2, 2)).ParamName);
+        var missing = Assert.Throws<ArgumentException>(() => SeriesWindows.Create(data, ["Load", "Wind"], "Load", 2, 2));
+        Assert.StartsWith("SeriesWindows: the data has no column 'Wind'.", missing.Message);
+        var type = Assert.Throws<ArgumentException>(() => SeriesWindows.Create(data, ["Load", "Other"], "Load", 2, 2));
+        Assert.StartsWith("SeriesWindows: column 'Other' is Double; expected Single", type.Message);
+    }
+
     [Fact]
     public void WindowsLoadAsKnownSizeColumns()
     {

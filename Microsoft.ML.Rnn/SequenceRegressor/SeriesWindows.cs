@@ -74,6 +74,28 @@ public static class SeriesWindows
     }
 
     /// <summary>
+    /// As <see cref="Create(IReadOnlyList{float[]}, int, int, int)"/> from the Single columns <paramref name="columns"/> of
+    /// <paramref name="series"/>, whose rows are in time order (NaN: missing); <paramref name="target"/> is one of them.
+    /// </summary>
+    public static SeriesWindow[] Create(IDataView series, IReadOnlyList<string> columns, string target, int pastSteps, int horizon)
+    {
+        ArgumentNullException.ThrowIfNull(series);
+        ArgumentNullException.ThrowIfNull(columns);
+        int index = columns.ToList().IndexOf(target);
+        if (index < 0)
+            throw new ArgumentException($"SeriesWindows: the target '{target}' is not one of the columns ({string.Join(", ", columns)}).", nameof(target));
+        var values = columns.Select(name =>
+        {
+            var column = series.Schema.GetColumnOrNull(name)
+                ?? throw new ArgumentException($"SeriesWindows: the data has no column '{name}'.", nameof(columns));
+            if (column.Type != NumberDataViewType.Single)
+                throw new ArgumentException($"SeriesWindows: column '{name}' is {column.Type}; expected Single (convert it first, e.g. with ConvertType).", nameof(columns));
+            return series.GetColumn<float>(column).ToArray();
+        }).ToArray();
+        return Create(values, index, pastSteps, horizon);
+    }
+
+    /// <summary>
     /// The windows of a series of <paramref name="seriesLength"/> values split by time at n_train = floor((1 −
     /// <paramref name="testFraction"/>) n): training windows forecast values before n_train only, test windows from
     /// n_train on (one per origin, a rolling origin); a window whose horizon straddles the cut is in neither.
