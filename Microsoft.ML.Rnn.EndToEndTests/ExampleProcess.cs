@@ -16,6 +16,9 @@ internal static class ExampleProcess
     /// <summary>examples/EchoRnn, built with the tests.</summary>
     public static string EchoRnn => Metadata("EchoRnnPath");
 
+    /// <summary>examples/SeriesForecast, built with the tests.</summary>
+    public static string SeriesForecast => Metadata("SeriesForecastPath");
+
     /// <summary>examples/ProductionApp, built with the tests.</summary>
     public static string ProductionApp => Metadata("ProductionAppPath");
 
