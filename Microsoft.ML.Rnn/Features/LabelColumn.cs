@@ -81,7 +81,8 @@ internal sealed record LabelColumn(DataViewSchema.Column Column, bool IsBinary, 
     public static SchemaShape KeyValuesOf(SchemaShape.Column label)
         => new(label.Annotations.Where(a => a.Name == AnnotationUtils.Kinds.KeyValues).ToArray());
 
-    private static SchemaShape.Column Find(SchemaShape inputSchema, string name)
+    /// <summary>The label <paramref name="name"/> in an estimator's input schema shape; ML.NET's schema error when it is absent.</summary>
+    public static SchemaShape.Column Find(SchemaShape inputSchema, string name)
         => inputSchema.TryFindColumn(name, out var label) ? label : throw Contracts.ExceptSchemaMismatch(nameof(inputSchema), "label", name);
 
     /// <summary>Reads the sequences and 0-based class indices of the rows with a label; missing keys (0) are skipped and counted.</summary>

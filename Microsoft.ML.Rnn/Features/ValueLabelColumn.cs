@@ -31,8 +31,7 @@ internal sealed record ValueLabelColumn(DataViewSchema.Column Column, int Size, 
     /// <summary>Checks the label in an estimator's input schema shape; returns it.</summary>
     public static SchemaShape.Column CheckShape(SchemaShape inputSchema, string name)
     {
-        if (!inputSchema.TryFindColumn(name, out var label))
-            throw Contracts.ExceptSchemaMismatch(nameof(inputSchema), "label", name);
+        var label = LabelColumn.Find(inputSchema, name);
         if (label.ItemType != NumberDataViewType.Single || label.Kind == SchemaShape.Column.VectorKind.VariableVector)
             throw Contracts.ExceptSchemaMismatch(nameof(inputSchema), "label", name, ExpectedType, label.GetTypeString());
         return label;

@@ -84,9 +84,12 @@ internal sealed class OnnxGraphWriter(IOnnxGraphTarget target, string prefix)
     {
         if (logits.Length == 1) return logits[0];
         var probabilities = logits.Select(l => Apply("Softmax", "member_probabilities", n => n.AddAttribute("axis", axis), l)).ToArray();
-        string mean = Apply("Div", "mean_probabilities", Apply("Sum", "sum_probabilities", probabilities), Float(logits.Length, "members"));
-        return Apply("Log", "log_mean_probabilities", mean);
+        return Apply("Log", "log_mean_probabilities", Mean(probabilities, "mean_probabilities"));
     }
+
+    /// <summary>The elementwise mean of <paramref name="values"/> (one value as it is): an ensemble's members averaged.</summary>
+    public string Mean(string[] values, string hint)
+        => values.Length == 1 ? values[0] : Apply("Div", hint, Apply("Sum", hint + "_sum", values), Float(values.Length, "members"));
 
     /// <summary><paramref name="op"/> (<c>ReduceMean</c>, <c>ReduceMax</c>, <c>ReduceSum</c>) of <paramref name="input"/> over <paramref name="axis"/>.</summary>
     public string Reduce(string op, string input, long axis, bool keepDimensions, string hint) => Apply(op, hint, node =>

@@ -155,8 +155,7 @@ public sealed class SequenceRegressorTransformer : RnnTransformerBase, ISequence
             string pooled = OnnxEncoderExport.Pool(g, input.Encode(member.Encoder, steps), member.Pooling);
             return g.Apply("Gemm", "standardised", n => n.AddAttribute("transB", 1L), pooled, g.Parameter(member, "output.weight"), g.Parameter(member, "output.bias"));
         }).ToArray();
-        string mean = members.Length == 1 ? members[0]
-            : g.Apply("Div", "members_mean", g.Apply("Sum", "members_sum", members), g.Float(members.Length, "members"));
+        string mean = g.Mean(members, "members_mean");
         string scaled = g.Apply("Mul", "scaled", mean, g.Weights(_scales, [OutputSize], "label_scale"));
         string prediction = g.Apply("Add", "prediction", scaled, g.Weights(_means, [OutputSize], "label_mean"));
         if (rowScale is null) return prediction;
