@@ -76,6 +76,12 @@ public sealed class OnnxExportTests : IDisposable
             {
                 "lstm" => RnnCellKind.Lstm(),
                 "lstm-peepholes" => RnnCellKind.Lstm(new Microsoft.ML.Rnn.LstmCellOptions { UsePeepholes = true, ForgetBias = 1 }),
+                // Bounds small enough that the trained cells do clip (their states reach about 0.1-0.5 on these rows).
+                "lstm-clip" => RnnCellKind.Lstm(new Microsoft.ML.Rnn.LstmCellOptions { CellClip = 0.05 }),
+                "lstm-proj" => RnnCellKind.Lstm(new Microsoft.ML.Rnn.LstmCellOptions { NumProj = 3, ProjClip = 0.05 }),
+                "lstm-all" => RnnCellKind.Lstm(new Microsoft.ML.Rnn.LstmCellOptions { UsePeepholes = true, ForgetBias = 1, CellClip = 0.05, NumProj = 4 }),
+                "cifg" => RnnCellKind.CoupledInputForgetLstm(),
+                "layernorm" => RnnCellKind.LayerNormLstm(),
                 "gru" => RnnCellKind.Gru(),
                 "gru-tf" => RnnCellKind.Gru(GruResetGate.BeforeRecurrentMatmul),
                 "rnn-relu" => RnnCellKind.SimpleRnn(SimpleRnnActivation.Relu),
@@ -94,7 +100,54 @@ public sealed class OnnxExportTests : IDisposable
         "lstm", "lstm bidirectional", "gru bidirectional mean", "gru-tf max", "rnn-relu bidirectional", "rnn",
         "lstm two-layers bidirectional", "gru two-layers bidirectional per-direction", "lstm-peepholes bidirectional", "lstm steps",
         "gru bidirectional ensemble",
+        // Cells and options ONNX has no operator for: a Scan over the cell's step.
+        "cifg bidirectional", "layernorm two-layers", "lstm-clip bidirectional mean", "lstm-proj two-layers bidirectional per-direction",
+        "lstm-all steps max", "layernorm bidirectional ensemble",
     };
+
+    /// <summary>Cells ONNX has an operator for, written as a Scan over their step instead (<see cref="Onnx.OnnxEncoderExport.AlwaysScan"/>).</summary>
+    public static TheoryData<string> ScanOfOperatorCases => new()
+    {
+        "lstm bidirectional", "lstm-peepholes two-layers", "gru bidirectional", "gru-tf two-layers bidirectional per-direction", "rnn-relu", "rnn steps",
+    };
+
+    [Theory]
+    [MemberData(nameof(ScanOfOperatorCases))]
+    public void TheStepOfEveryCellWithAnOperatorScoresAsTheOperator(string configuration)
+    {
+        var ml = new MLContext(seed: 1);
+        var data = Rows(ml, 60, seed: 2);
+        var options = ClassifierOptions(configuration);
+        using var model = ml.Transforms.Rnn.SequenceClassifier(options).Fit(data);
+        var input = Only(ml, data, options.FeatureColumnName);
+        string operatorPath = Convert(ml, model, input, "operator");
+        string scanPath;
+        Onnx.OnnxEncoderExport.AlwaysScan = true;
+        try
+        {
+            scanPath = Convert(ml, model, input, "scan");
+        }
+        finally
+        {
+            Onnx.OnnxEncoderExport.AlwaysScan = false;
+        }
+        string op = configuration.StartsWith("lstm", StringComparison.Ordinal) ? "LSTM" : configuration.StartsWith("gru", StringComparison.Ordinal) ? "GRU" : "RNN";
+        Assert.True(HasOperator(operatorPath, op) && !HasOperator(operatorPath, "Scan"), $"{configuration}: the {op} operator, no Scan");
+        Assert.True(HasOperator(scanPath, "Scan") && !HasOperator(scanPath, op), $"{configuration}: a Scan, no {op} operator");
+        var expected = Floats(model.Transform(input), "Score");
+        AssertClose(expected, RunInBatches(scanPath, input, options.FeatureColumnName, "Score.output"));
+        AssertClose(expected, RunInBatches(operatorPath, input, options.FeatureColumnName, "Score.output"));
+    }
+
+    /// <summary>
+    /// True when the model file holds a node of operator <paramref name="op"/>: a NodeProto's op_type is field 4, written
+    /// as the tag byte 0x22, the name's length and its bytes (nodes inside a Scan's body included).
+    /// </summary>
+    internal static bool HasOperator(string path, string op)
+    {
+        byte[] pattern = [0x22, (byte)op.Length, .. System.Text.Encoding.ASCII.GetBytes(op)];
+        return File.ReadAllBytes(path).AsSpan().IndexOf(pattern) >= 0;
+    }
 
     [Theory]
     [MemberData(nameof(ClassifierCases))]
@@ -308,15 +361,6 @@ public sealed class OnnxExportTests : IDisposable
             var error = Assert.Throws<NotSupportedException>(() => ml.Model.ConvertToOnnx(crf, tokens, stream));
             Assert.Contains("feature column 'Tokens': CRF decoding (Viterbi) is not exported to ONNX: over sequences of any length it needs a Loop node", error.Message);
         }
-        using (var layerNorm = ml.Transforms.Rnn.SequenceClassifier(new RnnSequenceClassifier.Options
-               {
-                   FeatureColumnName = nameof(TokenRow.Tokens), LabelColumnName = nameof(TokenRow.Class), HiddenSize = 4, MaxEpochs = 1,
-                   Cell = RnnCellKind.LayerNormLstm(),
-               }).Fit(data))
-        {
-            var error = Assert.Throws<NotSupportedException>(() => ml.Model.ConvertToOnnx(layerNorm, tokens, stream));
-            Assert.Contains("feature column 'Tokens': the cell LayerNormLstmCell has no ONNX operator", error.Message);
-        }
     }
 
     /// <summary>
@@ -326,7 +370,7 @@ public sealed class OnnxExportTests : IDisposable
     internal static IDataView Only(MLContext ml, IDataView data, string column)
         => ml.Data.Cache(ml.Transforms.SelectColumns(column).Fit(data).Transform(data));
 
-    private string Convert(MLContext ml, ITransformer model, IDataView input, string name)
+    internal string Convert(MLContext ml, ITransformer model, IDataView input, string name)
     {
         string path = Path.Combine(_directory, name + ".onnx");
         using (var stream = File.Create(path))
@@ -338,7 +382,7 @@ public sealed class OnnxExportTests : IDisposable
     /// Scores the rows through a raw ONNX Runtime session, rows of one length in one batch (rows of no steps too); returns
     /// each row's output in row order.
     /// </summary>
-    private static List<float[]> RunInBatches(string path, IDataView input, string column, string output)
+    internal static List<float[]> RunInBatches(string path, IDataView input, string column, string output)
     {
         using var session = new InferenceSession(path);
         var rows = ColumnValues.Read(input, column).Cast<object[]>().ToList();
@@ -396,7 +440,7 @@ public sealed class OnnxExportTests : IDisposable
     }
 
     /// <summary>Every row within <see cref="Tolerance"/>.</summary>
-    private static void AssertClose(List<float[]> expected, IReadOnlyList<float[]> actual)
+    internal static void AssertClose(List<float[]> expected, IReadOnlyList<float[]> actual)
     {
         Assert.Equal(expected.Count, actual.Count);
         for (int i = 0; i < expected.Count; i++)

@@ -38,6 +38,8 @@ internal interface IOnnxNode
 
     void AddAttribute(string name, bool value);
 
+    void AddAttribute(string name, float value);
+
     void AddAttribute(string name, string value);
 
     void AddAttribute(string name, IEnumerable<long> values);
@@ -46,6 +48,9 @@ internal interface IOnnxNode
 
     /// <summary>A tensor element type (the <c>to</c> of <c>Cast</c>).</summary>
     void AddAttribute(string name, Type type);
+
+    /// <summary>A graph: the body of a <c>Scan</c> or <c>Loop</c>.</summary>
+    void AddAttribute(string name, OnnxSubgraph graph);
 }
 
 /// <summary>ML.NET's ONNX export context (<c>mlContext.Model.ConvertToOnnx</c>) as a target.</summary>
@@ -72,6 +77,8 @@ internal sealed class MLNetOnnxTarget(OnnxContext context) : IOnnxGraphTarget
 
         public void AddAttribute(string name, bool value) => node.AddAttribute(name, value);
 
+        public void AddAttribute(string name, float value) => node.AddAttribute(name, (double)value);   // written as ONNX's float
+
         public void AddAttribute(string name, string value) => node.AddAttribute(name, value);
 
         public void AddAttribute(string name, IEnumerable<long> values) => node.AddAttribute(name, values);
@@ -79,5 +86,7 @@ internal sealed class MLNetOnnxTarget(OnnxContext context) : IOnnxGraphTarget
         public void AddAttribute(string name, IEnumerable<string> values) => node.AddAttribute(name, values);
 
         public void AddAttribute(string name, Type type) => node.AddAttribute(name, type);
+
+        public void AddAttribute(string name, OnnxSubgraph graph) => ConverterGraphAttribute.Add(node, OnnxProto.GraphAttribute(name, graph));
     }
 }

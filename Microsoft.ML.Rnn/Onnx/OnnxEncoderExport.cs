@@ -8,7 +8,8 @@ namespace Microsoft.ML.Rnn.Onnx;
 
 /// <summary>
 /// Writes a <see cref="SequenceEncoder"/> as ONNX: the embedding (or the Single steps), each layer as ONNX's own
-/// <c>LSTM</c>, <c>GRU</c> or <c>RNN</c> operator (both directions of a layer in one node), and the pooled vector.
+/// <c>LSTM</c>, <c>GRU</c> or <c>RNN</c> operator (both directions of a layer in one node) where it computes what the
+/// cell computes, otherwise as a <c>Scan</c> over the cell's step (<see cref="OnnxCellScan"/>), and the pooled vector.
 /// </summary>
 /// <remarks>
 /// One row of an ML.NET column is one whole sequence, so every sequence of an exported batch has all its L steps
@@ -19,6 +20,14 @@ namespace Microsoft.ML.Rnn.Onnx;
 /// </remarks>
 internal static class OnnxEncoderExport
 {
+    private static readonly AsyncLocal<bool> ScanOnly = new();
+
+    /// <summary>
+    /// Writes every layer as a <c>Scan</c>, even where ONNX's operator applies: for tests of the cells' ONNX steps
+    /// against the operators, and for the benchmark that measures the two forms.
+    /// </summary>
+    internal static bool AlwaysScan { get => ScanOnly.Value; set => ScanOnly.Value = value; }
+
     /// <summary>What the encoder computes for <paramref name="input"/>: every step's outputs (L, N, D*H) and the final outputs (N, D*H).</summary>
     public static (string Outputs, string Final) Write(OnnxGraphWriter g, SequenceEncoder encoder, FeatureEncoding features, string input, string component)
         => Layers(g, encoder, LayerInputs(g, encoder, features, input, component), component, features.Name);
@@ -123,24 +132,17 @@ internal static class OnnxEncoderExport
         string component, string column)
     {
         using var scope = NewDisposeScope();
-        var ops = cells.Select(cell => Describe(cell, component, column)).ToArray();
+        var described = cells.Select(Describe).ToArray();
+        if (AlwaysScan || described.Any(o => o is null))
+            return ScanLayer(g, cells, x, direction, name, component, column);
+        var ops = described.Select(o => o!).ToArray();
         var op = ops[0];
         Tensor Stacked(Func<RecurrentOperator, Tensor> part) => stack(ops.Select(part).ToArray());
-        // ONNX Runtime's GRU ends the process on a sequence of no steps (its LSTM and RNN return zeros): it reads one
-        // zero step instead, whose outputs are cut off and whose final state is zeroed below.
-        bool guardEmpty = op.Type == "GRU";
-        string steps = "", empty = "", read = x;
-        if (guardEmpty)
-        {
-            steps = g.Apply("Slice", name + ".steps", g.Apply("Shape", name + ".shape", x), g.Longs([0], name + ".steps.start"), g.Longs([1], name + ".steps.end"));
-            empty = g.Apply("Equal", name + ".no_steps", steps, g.Long(0, name + ".zero_steps"));
-            string added = g.Apply("Cast", name + ".added_step", n => n.AddAttribute("to", typeof(long)), empty);
-            read = g.Apply("Pad", name + ".at_least_one_step", x, g.Apply("Concat", name + ".pads", n => n.AddAttribute("axis", 0L),
-                g.Longs([0, 0, 0], name + ".pads.start"), added, g.Longs([0, 0], name + ".pads.end")));
-        }
+        // ONNX Runtime's GRU ends the process on a sequence of no steps (its LSTM and RNN return zeros).
+        var guard = op.Type == "GRU" ? NoStepsGuard.Write(g, x, name) : null;
         var inputs = new List<string>
         {
-            read,
+            guard?.Input ?? x,
             g.Weight(Stacked(o => o.W), name + ".W"),
             g.Weight(Stacked(o => o.R), name + ".R"),
             g.Weight(Stacked(o => o.B), name + ".B"),
@@ -152,17 +154,56 @@ internal static class OnnxEncoderExport
         node.AddAttribute("hidden_size", op.HiddenSize);
         node.AddAttribute("direction", direction);
         op.Attributes?.Invoke(node, cells.Length);
-        if (guardEmpty)
-        {
-            y = g.Apply("Slice", name + ".Y_read", y, g.Longs([0], name + ".Y_read.start"), steps, g.Longs([0], name + ".Y_read.axis"));
-            yh = g.Apply("Where", name + ".Y_h_read", empty, g.Float(0f, name + ".zero_state"), yh);
-        }
+        if (guard is not null)
+            (y, yh) = guard.Restore(g, y, yh, name);
 
         // (L, D, N, H) -> (L, N, D*H) and (D, N, H) -> (N, D*H), sized without -1 so that a row of no steps reshapes too.
         long width = op.HiddenSize * cells.Length;
         string outputs = g.Reshape(g.Transpose(y, [0, 2, 1, 3], name + ".by_row"), [0, 0, width], name + ".outputs");
         string final = g.Reshape(g.Transpose(yh, [1, 0, 2], name + ".final_by_row"), [0, width], name + ".final");
         return (outputs, final);
+    }
+
+    /// <summary>
+    /// A layer as one <c>Scan</c> per direction (<see cref="OnnxCellScan"/>), the directions side by side. ONNX Runtime's
+    /// Scan fails on a sequence of no steps, so the layer is guarded as the GRU is.
+    /// </summary>
+    private static (string Outputs, string Final) ScanLayer(OnnxGraphWriter g, RnnCell[] cells, string x, string direction, string name,
+        string component, string column)
+    {
+        var guard = NoStepsGuard.Write(g, x, name);
+        if (cells.Length == 1)
+        {
+            var (outputs, final) = OnnxCellScan.Write(g, cells[0], guard.Input, reverse: direction == "reverse", name, component, column);
+            return guard.Restore(g, outputs, final, name);
+        }
+        var (forward, forwardFinal) = OnnxCellScan.Write(g, cells[0], guard.Input, reverse: false, name + ".forward", component, column);
+        var (backward, backwardFinal) = OnnxCellScan.Write(g, cells[1], guard.Input, reverse: true, name + ".backward", component, column);
+        return guard.Restore(g, g.Apply("Concat", name + ".outputs", n => n.AddAttribute("axis", 2L), forward, backward),
+            g.Apply("Concat", name + ".final", n => n.AddAttribute("axis", 1L), forwardFinal, backwardFinal), name);
+    }
+
+    /// <summary>
+    /// A layer that reads one zero step when its input (L, N, I) has none, because ONNX Runtime fails on a sequence of
+    /// no steps in its GRU (ending the process) and its Scan; <see cref="Restore"/> then cuts that step's outputs off
+    /// and zeroes the final outputs, so a row of no steps scores as in the component.
+    /// </summary>
+    private sealed record NoStepsGuard(string Steps, string Empty, string Input)
+    {
+        public static NoStepsGuard Write(OnnxGraphWriter g, string x, string name)
+        {
+            string steps = g.Apply("Slice", name + ".steps", g.Apply("Shape", name + ".shape", x), g.Longs([0], name + ".steps.start"), g.Longs([1], name + ".steps.end"));
+            string empty = g.Apply("Equal", name + ".no_steps", steps, g.Long(0, name + ".zero_steps"));
+            string added = g.Apply("Cast", name + ".added_step", n => n.AddAttribute("to", typeof(long)), empty);
+            string read = g.Apply("Pad", name + ".at_least_one_step", x, g.Apply("Concat", name + ".pads", n => n.AddAttribute("axis", 0L),
+                g.Longs([0, 0, 0], name + ".pads.start"), added, g.Longs([0, 0], name + ".pads.end")));
+            return new NoStepsGuard(steps, empty, read);
+        }
+
+        /// <summary>The first <see cref="Steps"/> of <paramref name="outputs"/> (steps first) and <paramref name="final"/>, zero without steps.</summary>
+        public (string Outputs, string Final) Restore(OnnxGraphWriter g, string outputs, string final, string name)
+            => (g.Apply("Slice", name + ".outputs_read", outputs, g.Longs([0], name + ".outputs_read.start"), Steps, g.Longs([0], name + ".outputs_read.axis")),
+                g.Apply("Where", name + ".final_read", Empty, g.Float(0f, name + ".zero_final"), final));
     }
 
     /// <summary>An ONNX recurrent operator's weights for one direction: W (G*H, I), R (G*H, H), B (2*G*H), P (3*H) or null, in ONNX's gate order.</summary>
@@ -172,7 +213,12 @@ internal static class OnnxEncoderExport
     /// <summary>The cell's gate blocks in the order an ONNX operator wants them (<paramref name="onnxGates"/>, in the cell's letters).</summary>
     private static int[] GateOrder(GatedRnnCell cell, string onnxGates) => onnxGates.Select(gate => cell.Gates.IndexOf(gate)).ToArray();
 
-    private static RecurrentOperator Describe(RnnCell cell, string component, string column)
+    /// <summary>
+    /// The ONNX operator that computes what <paramref name="cell"/> computes, or null when there is none (a cell of another
+    /// kind; an LSTM with <c>CellClip</c>, which ONNX's LSTM applies to the gates' inputs rather than the cell state, or
+    /// with a projection, which it lacks): such a layer is a <c>Scan</c> over the cell's step.
+    /// </summary>
+    private static RecurrentOperator? Describe(RnnCell cell)
     {
         switch (cell)
         {
@@ -180,11 +226,7 @@ internal static class OnnxEncoderExport
             {
                 var o = lstm.Options;
                 if (o.CellClip is not null || o.NumProj is not null)
-                {
-                    throw new NotSupportedException($"{component}: feature column '{column}': an LSTM with " +
-                        $"{(o.CellClip is not null ? "CellClip" : "NumProj")} has no ONNX form (ONNX's LSTM clips the gates' inputs, not the cell state, " +
-                        "and has no projection); train without it to export.");
-                }
+                    return null;
                 int[] order = GateOrder(lstm, "iofg");                                              // ONNX: i o f c
                 var bih = Reorder(lstm.BiasIh!, 4, order);
                 if (o.ForgetBias != 0)
@@ -215,9 +257,7 @@ internal static class OnnxEncoderExport
                     (node, directions) => node.AddAttribute("activations", Enumerable.Repeat(activation, directions).ToArray()));
             }
             default:
-                throw new NotSupportedException($"{component}: feature column '{column}': the cell {cell.GetType().Name} has no ONNX " +
-                    "operator (ONNX has LSTM, GRU and simple RNN cells only; any other cell needs a Loop or Scan node with a subgraph, " +
-                    "which ML.NET's ONNX export context cannot write); train with RnnCellKind.Lstm, Gru or SimpleRnn to export.");
+                return null;
         }
     }
 

@@ -77,6 +77,13 @@ public abstract class GatedRnnCell : RnnCell
         return _kernel.Forward(inputs, initialState);
     }
 
+    /// <summary>
+    /// The gate blocks of one step in ONNX (<see cref="IOnnxStepCell"/>): <c>x W_ih^T + b_ih + h W_hh^T + b_hh</c>
+    /// cut into <see cref="GatesPerUnit"/> values (N, H), in <see cref="Gates"/> order.
+    /// </summary>
+    private protected string[] OnnxGateBlocks(OnnxStep step, string input, string recurrent)
+        => step.Split(step.Apply("Add", step.Linear(input, WeightIh, BiasIh, "input"), step.Linear(recurrent, WeightHh, BiasHh, "recurrent")), GatesPerUnit);
+
     /// <summary>Keeps the weights in libtorch's native <paramref name="kind"/> module (PyTorch's initialisation), which makes the cell fusable.</summary>
     private protected void UseFusedKernel(FusedKernelKind kind, Device? device, ScalarType? dtype)
     {

@@ -18,7 +18,7 @@ namespace Microsoft.ML.Rnn.Core;
 /// The AfterRecurrentMatmul variant keeps them inside a native nn.GRU and is fusable; the BeforeRecurrentMatmul
 /// variant owns managed parameters with the same layout and initialisation.
 /// </remarks>
-public sealed class GruCell : GatedRnnCell
+public sealed class GruCell : GatedRnnCell, IOnnxStepCell
 {
     /// <summary>The gates in row order (<see cref="GatedRnnCell.Gates"/>).</summary>
     public const string GateLayout = "rzn";
@@ -89,5 +89,38 @@ public sealed class GruCell : GatedRnnCell
     /// <inheritdoc/>
     public override string FuseBlocker => CanFuse ? ""
         : "the reset gate is applied before the recurrent matmul (TensorFlow 1.x GRUCell), which no fused kernel computes; use GruResetGate.AfterRecurrentMatmul";
+
+    /// <summary>The step with either reset gate, as <see cref="StepPrepared"/> computes it; state (h).</summary>
+    public (string Output, string[] State) WriteOnnxStep(OnnxStep step, string input, IReadOnlyList<string> state)
+    {
+        long hs = HiddenSize;
+        string h = state[0];
+        var gi = step.Split(step.Linear(input, WeightIh, BiasIh, "input"), 3);
+        string r, z, cand;
+        using (var wHh = WeightHh.detach())
+        using (var bHh = BiasHh!.detach())
+        {
+            if (ResetGate == GruResetGate.AfterRecurrentMatmul)
+            {
+                var gh = step.Split(step.Linear(h, wHh, bHh, "recurrent"), 3);
+                r = step.Apply("Sigmoid", step.Apply("Add", gi[0], gh[0]));
+                z = step.Apply("Sigmoid", step.Apply("Add", gi[1], gh[1]));
+                cand = step.Apply("Tanh", step.Apply("Add", gi[2], step.Apply("Mul", r, gh[2])));
+            }
+            else
+            {
+                using var wRz = wHh.narrow(0, 0, 2 * hs);
+                using var bRz = bHh.narrow(0, 0, 2 * hs);
+                using var wN = wHh.narrow(0, 2 * hs, hs);
+                using var bN = bHh.narrow(0, 2 * hs, hs);
+                var gh = step.Split(step.Linear(h, wRz, bRz, "recurrent"), 2);
+                r = step.Apply("Sigmoid", step.Apply("Add", gi[0], gh[0]));
+                z = step.Apply("Sigmoid", step.Apply("Add", gi[1], gh[1]));
+                cand = step.Apply("Tanh", step.Apply("Add", gi[2], step.Linear(step.Apply("Mul", r, h), wN, bN, "candidate")));
+            }
+        }
+        string next = step.Apply("Add", cand, step.Apply("Mul", z, step.Apply("Sub", h, cand)));    // (1 - z) * n + z * h
+        return (next, [next]);
+    }
 
 }

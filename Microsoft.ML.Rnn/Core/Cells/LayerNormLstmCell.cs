@@ -23,7 +23,7 @@ namespace Microsoft.ML.Rnn.Core;
 /// TF's defaults are forget_bias 1.0 (kept here) and epsilon 1e-12 (here 1e-5, PyTorch's LayerNorm default, which
 /// avoids dividing by ~0 when a row is constant).
 /// </remarks>
-public sealed class LayerNormLstmCell : GatedRnnCell
+public sealed class LayerNormLstmCell : GatedRnnCell, IOnnxStepCell
 {
     /// <summary>The gates in row order (<see cref="GatedRnnCell.Gates"/>).</summary>
     public const string GateLayout = "ifgo";
@@ -111,4 +111,24 @@ public sealed class LayerNormLstmCell : GatedRnnCell
 
     /// <inheritdoc/>
     public override string FuseBlocker => "no fused kernel normalises the gates";
+
+    /// <summary>The step as <see cref="StepPrepared"/> computes it, each gate normalised on its own; state (c, h).</summary>
+    public (string Output, string[] State) WriteOnnxStep(OnnxStep step, string input, IReadOnlyList<string> state)
+    {
+        var blocks = OnnxGateBlocks(step, input, state[1]);
+        var gates = new string[4];
+        for (int k = 0; k < 4; k++)
+        {
+            using var gain = gate_norm_weight[k];
+            using var shift = gate_norm_bias[k];
+            gates[k] = step.LayerNorm(blocks[k], gain, shift, Epsilon, $"gate_norm{k}");
+        }
+        string i = step.Apply("Sigmoid", gates[0]);
+        string f = step.Apply("Sigmoid", ForgetBias == 0 ? gates[1] : step.Apply("Add", gates[1], step.Constant((float)ForgetBias, "forget_bias")));
+        string g = step.Apply("Tanh", gates[2]);
+        string o = step.Apply("Sigmoid", gates[3]);
+        string next = step.LayerNorm(step.Apply("Add", step.Apply("Mul", f, state[0]), step.Apply("Mul", i, g)), cell_norm_weight, cell_norm_bias, Epsilon, "cell_norm");
+        string h = step.Apply("Mul", o, step.Apply("Tanh", next));
+        return (h, [next, h]);
+    }
 }

@@ -24,7 +24,7 @@ namespace Microsoft.ML.Rnn.Core;
 /// the parameters live inside a native nn.LSTM and the cell is fusable; otherwise they are managed Parameters with
 /// the same layout and PyTorch's initialisation uniform(-1/sqrt(H), 1/sqrt(H)).
 /// </remarks>
-public sealed class LstmCell : GatedRnnCell
+public sealed class LstmCell : GatedRnnCell, IOnnxStepCell
 {
     /// <summary>The gates in row order (<see cref="GatedRnnCell.Gates"/>).</summary>
     public const string GateLayout = "ifgo";
@@ -185,6 +185,34 @@ public sealed class LstmCell : GatedRnnCell
 
     /// <inheritdoc/>
     public override string FuseBlocker => Blocker(Options) ?? "";
+
+    /// <summary>The step with every option, as <see cref="OptionalFeatures"/> computes it; state (c, h).</summary>
+    public (string Output, string[] State) WriteOnnxStep(OnnxStep step, string input, IReadOnlyList<string> state)
+    {
+        string c = state[0];
+        var gates = OnnxGateBlocks(step, input, state[1]);
+        string i = gates[0], f = gates[1], g = gates[2], o = gates[3];
+        if (weight_ci is not null)
+        {
+            i = step.Apply("Add", i, step.Apply("Mul", step.Weight(weight_ci, "peephole_input"), c));
+            f = step.Apply("Add", f, step.Apply("Mul", step.Weight(weight_cf!, "peephole_forget"), c));
+        }
+        if (Options.ForgetBias != 0)
+            f = step.Apply("Add", f, step.Constant((float)Options.ForgetBias, "forget_bias"));
+        string next = step.Apply("Add", step.Apply("Mul", step.Apply("Sigmoid", f), c), step.Apply("Mul", step.Apply("Sigmoid", i), step.Apply("Tanh", g)));
+        if (Options.CellClip is { } cellClip)
+            next = step.Clip(next, cellClip, "cell_clip");
+        if (weight_co is not null)
+            o = step.Apply("Add", o, step.Apply("Mul", step.Weight(weight_co, "peephole_output"), next));
+        string m = step.Apply("Mul", step.Apply("Sigmoid", o), step.Apply("Tanh", next));
+        if (weight_proj is not null)
+        {
+            m = step.Linear(m, weight_proj, null, "projection");
+            if (Options.ProjClip is { } projClip)
+                m = step.Clip(m, projClip, "projection_clip");
+        }
+        return (m, [next, m]);
+    }
 
     /// <inheritdoc/>
     public override Tensor ForwardFusedOutputs(SequenceBatch inputs, IReadOnlyList<Tensor> initialState)
