@@ -345,24 +345,6 @@ public sealed class OnnxExportTests : IDisposable
         }
     }
 
-    [Fact]
-    public void WhatHasNoOnnxFormFailsNamingThePart()
-    {
-        var ml = new MLContext(seed: 1);
-        var data = Rows(ml, 30, seed: 6);
-        var tokens = Only(ml, data, nameof(TokenRow.Tokens));
-        using var stream = new MemoryStream();
-
-        using (var crf = ml.Transforms.Rnn.LstmTagger(new LstmTagger.Options
-               {
-                   FeatureColumnName = nameof(TokenRow.Tokens), LabelColumnName = nameof(TokenRow.Tags), HiddenSize = 4, UseCrf = true, MaxEpochs = 1,
-               }).Fit(data))
-        {
-            var error = Assert.Throws<NotSupportedException>(() => ml.Model.ConvertToOnnx(crf, tokens, stream));
-            Assert.Contains("feature column 'Tokens': CRF decoding (Viterbi) is not exported to ONNX: over sequences of any length it needs a Loop node", error.Message);
-        }
-    }
-
     /// <summary>
     /// <paramref name="data"/> with only <paramref name="column"/>: the exported graph's inputs are the columns at the root
     /// of the pipeline ML.NET's converter walks back to, which a cache is.

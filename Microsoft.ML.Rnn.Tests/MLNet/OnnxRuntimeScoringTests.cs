@@ -230,17 +230,18 @@ public sealed class OnnxRuntimeScoringTests : IDisposable
         Assert.Equal(Scores(classifier, RnnScoringEngine.OnnxRuntime, input, "Score"), auto);
         Assert.Single(messages, m => m.Contains("RnnSequenceClassifierTransformer: scoring with ONNX Runtime: ScoringEngine is Auto."));
 
-        // A CRF tagger has no ONNX form (Viterbi decoding): Auto keeps TorchSharp and says why; OnnxRuntime fails saying so.
-        using var tagger = ml.Transforms.Rnn.LstmTagger(new LstmTagger.Options
-        {
-            FeatureColumnName = "Tokens", LabelColumnName = "Tags", EmbeddingSize = 4, HiddenSize = 4, MaxEpochs = 1, Seed = 1, EnsembleSize = 1,
-            UseCrf = true,
-        }).Fit(data);
-        tagger.ScoringEngine = RnnScoringEngine.Auto;
-        OnnxExportTests.Keys(tagger.Transform(input), "PredictedLabel");
-        Assert.Contains(messages, m => m.Contains("LstmTaggerTransformer: scoring with TorchSharp (libtorch): the model has no ONNX form: LstmTaggerTransformer: feature column 'Tokens': CRF decoding (Viterbi) is not exported"));
-        tagger.ScoringEngine = RnnScoringEngine.OnnxRuntime;
-        var error = Assert.Throws<InvalidOperationException>(() => OnnxExportTests.Keys(tagger.Transform(input), "PredictedLabel"));
-        Assert.StartsWith("LstmTaggerTransformer: ScoringEngine is OnnxRuntime, but the model has no ONNX form:", error.Message);
+        // A cell of your own that does not describe its step in ONNX has no ONNX form: Auto keeps TorchSharp and says why;
+        // OnnxRuntime fails saying so.
+        RnnCellKind.Register("test-auto-tanh-sum", (i, h, _) => new Core.TanhSumCell(i, h));
+        var options = OnnxExportTests.ClassifierOptions("rnn");
+        options.Cell = RnnCellKind.Custom("test-auto-tanh-sum");
+        using var custom = ml.Transforms.Rnn.SequenceClassifier(options).Fit(data);
+        custom.ScoringEngine = RnnScoringEngine.Auto;
+        OnnxExportTests.Floats(custom.Transform(input), "Score");
+        Assert.Contains(messages, m => m.Contains("RnnSequenceClassifierTransformer: scoring with TorchSharp (libtorch): the model has no ONNX form: " +
+            "RnnSequenceClassifierTransformer: feature column 'Tokens': the cell TanhSumCell does not describe its step"));
+        custom.ScoringEngine = RnnScoringEngine.OnnxRuntime;
+        var error = Assert.Throws<InvalidOperationException>(() => OnnxExportTests.Floats(custom.Transform(input), "Score"));
+        Assert.StartsWith("RnnSequenceClassifierTransformer: ScoringEngine is OnnxRuntime, but the model has no ONNX form:", error.Message);
     }
 }

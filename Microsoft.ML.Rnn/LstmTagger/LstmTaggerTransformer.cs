@@ -131,38 +131,51 @@ public sealed class LstmTaggerTransformer : RnnTransformerBase, ISequenceScorer<
     };
 
     /// <summary>
-    /// The emissions of every step, flattened per row (N, L*T): the logarithm of the networks' mean tag probabilities
-    /// (one network's logits). CRF decoding has no such graph (see <see cref="WriteOnnxOutputs"/>).
+    /// The emissions of every step, flattened per row (N, L*T), as the component reads them (<see cref="TagsOf"/>); with
+    /// a CRF, followed by the Viterbi path's tags (N, L) as floats (exact: tags are below 2^24).
     /// </summary>
     private protected override string WriteOnnxResult(OnnxGraphWriter g, OnnxEncoderInput input)
-        => g.Apply("Flatten", "emissions_flat", n => n.AddAttribute("axis", 1L), Emissions(g, input));
+    {
+        string emissions = Emissions(g, input);
+        string flat = g.Apply("Flatten", "emissions_flat", n => n.AddAttribute("axis", 1L), emissions);
+        if (!UsesCrf) return flat;
+        string tags = g.Apply("Cast", "tags_as_floats", n => n.AddAttribute("to", typeof(float)), BestTags(g, emissions));
+        return g.Apply("Concat", "emissions_and_tags", n => n.AddAttribute("axis", 1L), flat, tags);
+    }
 
     private protected override void WriteOnnxOutputs(OnnxGraphWriter g, OnnxEncoderInput input, string[] outputs)
     {
         string emissions = Emissions(g, input);
         // PredictedLabel: the best tag per step as a 1-based key; Score: every step's tag probabilities, row-major.
-        string best = g.Apply("ArgMax", "best", n => { n.AddAttribute("axis", 2L); n.AddAttribute("keepdims", 0L); }, emissions);
-        g.Node("Cast", [g.Apply("Add", "key", best, g.Long(1, "one"))], [outputs[0]]).AddAttribute("to", typeof(uint));
+        g.Node("Cast", [g.Apply("Add", "key", BestTags(g, emissions), g.Long(1, "one"))], [outputs[0]]).AddAttribute("to", typeof(uint));
         string probabilities = g.Apply("Softmax", "probabilities", n => n.AddAttribute("axis", 2L), emissions);
         g.Node("Reshape", [probabilities, g.Longs([0, -1], "flat")], [outputs[1]]);
     }
 
     /// <summary>
     /// (N, L, T) emissions: each network's from every step's outputs, then batch-major; an ensemble's are the logarithm
-    /// of the networks' mean probabilities, as <see cref="SequenceTaggerEnsemble"/> computes them.
+    /// of the networks' mean probabilities, or with a CRF their mean, as <see cref="SequenceTaggerEnsemble"/> computes them.
     /// </summary>
     private string Emissions(OnnxGraphWriter g, OnnxEncoderInput input)
     {
-        if (UsesCrf)
-        {
-            throw new NotSupportedException($"{nameof(LstmTaggerTransformer)}: feature column '{FeatureColumnName}': CRF decoding (Viterbi) " +
-                "is not exported to ONNX: over sequences of any length it needs a Loop node with a subgraph, which ML.NET's ONNX export " +
-                "context cannot write; a tagger trained with UseCrf = false exports.");
-        }
         var members = Network.Members.Select(member => g.Transpose(
             g.Linear(input.Encode(member.Encoder).Outputs, OnnxGraphWriter.ParameterOf(member, "output.weight"), OnnxGraphWriter.ParameterOf(member, "output.bias"), "emissions"),
             [1, 0, 2], "emissions_by_row")).ToArray();
-        return g.LogMeanProbabilities(members, axis: 2);
+        return UsesCrf ? g.Mean(members, "mean_emissions") : g.LogMeanProbabilities(members, axis: 2);
+    }
+
+    /// <summary>
+    /// (N, L) int64 tags from <paramref name="emissions"/>: the best per step, or with a CRF the Viterbi path under the
+    /// networks' mean transition, start and end scores (<see cref="SequenceTaggerEnsemble.Decode"/>).
+    /// </summary>
+    private string BestTags(OnnxGraphWriter g, string emissions)
+    {
+        if (!UsesCrf)
+            return g.Apply("ArgMax", "best", n => { n.AddAttribute("axis", 2L); n.AddAttribute("keepdims", 0L); }, emissions);
+        using var scope = torch.NewDisposeScope();
+        var crfs = Network.Members.Select(m => m.Crf!).ToArray();
+        torch.Tensor Mean(Func<LinearChainCrf, torch.Tensor> scores) => torch.stack(crfs.Select(c => scores(c).detach()).ToArray()).mean([0]);
+        return OnnxViterbi.Write(g, emissions, Mean(c => c.Transitions), Mean(c => c.StartScores), Mean(c => c.EndScores), "viterbi");
     }
 
     /// <summary>Tags and per-step probabilities of every row, one network call for all rows.</summary>
@@ -190,15 +203,18 @@ public sealed class LstmTaggerTransformer : RnnTransformerBase, ISequenceScorer<
         });
     }
 
-    /// <summary>A row's tags (the best per step) and per-step probabilities from its (L*T) emissions.</summary>
-    private TagResult TagsOf(float[] emissions, int length)
+    /// <summary>
+    /// A row's tags and per-step probabilities from its result in the component's own graph: (L*T) emissions, then with
+    /// a CRF the (L) Viterbi tags; without one the best tag per step.
+    /// </summary>
+    private TagResult TagsOf(float[] result, int length)
     {
         var tags = new int[length];
         var probabilities = new float[length * TagCount];
         for (int t = 0; t < length; t++)
         {
-            var step = emissions.AsSpan(t * TagCount, TagCount);
-            tags[t] = ClassProbabilities.ArgMax(step);
+            var step = result.AsSpan(t * TagCount, TagCount);
+            tags[t] = UsesCrf ? (int)result[length * TagCount + t] : ClassProbabilities.ArgMax(step);
             ClassProbabilities.Softmax(step, probabilities.AsSpan(t * TagCount, TagCount));
         }
         return new TagResult(tags, probabilities);

@@ -1,0 +1,73 @@
+using static TorchSharp.torch;
+
+namespace Microsoft.ML.Rnn.Onnx;
+
+/// <summary>
+/// Viterbi decoding of a linear-chain CRF in ONNX, as <see cref="Networks.LinearChainCrf"/> decodes: two <c>Scan</c>s,
+/// one forward over the steps keeping each tag's best score and the best previous tag (the back pointers), one backward
+/// over the back pointers from the best last tag.
+/// </summary>
+/// <remarks>
+/// The forward scan runs over every step, the first included: at the first step the "transition" is the start score
+/// (from any previous tag, so its back pointer is unused), at the others the transition matrix — so a row of one step
+/// needs no scan of zero iterations, which ONNX Runtime's Scan fails on. A row of no steps reads one zero step and
+/// keeps none of its tags. Ties go to the lowest tag (ONNX's ArgMax, libtorch's max on these sizes).
+/// </remarks>
+internal static class OnnxViterbi
+{
+    /// <summary>The best tag sequence (N, L) int64 of <paramref name="emissions"/> (N, L, T) under the given scores.</summary>
+    public static string Write(OnnxGraphWriter g, string emissions, Tensor transitions, Tensor startScores, Tensor endScores, string name)
+    {
+        long tags = transitions.shape[0];
+        string timeMajor = g.Transpose(emissions, [1, 0, 2], name + ".emissions_by_step");                      // (L, N, T)
+        string steps = g.Apply("Slice", name + ".steps", g.Apply("Shape", name + ".shape", timeMajor), g.Longs([0], name + ".steps.start"), g.Longs([1], name + ".steps.end"));
+        string none = g.Apply("Equal", name + ".no_steps", steps, g.Long(0, name + ".zero_steps"));
+        string padded = g.Apply("Pad", name + ".at_least_one_step", timeMajor, g.Apply("Concat", name + ".pads", n => n.AddAttribute("axis", 0L),
+            g.Longs([0, 0, 0], name + ".pads.start"), g.Apply("Cast", name + ".added_step", n => n.AddAttribute("to", typeof(long)), none), g.Longs([0, 0], name + ".pads.end")));
+        string scanned = g.Apply("Add", name + ".scanned_steps", steps, g.Apply("Cast", name + ".added", n => n.AddAttribute("to", typeof(long)), none));
+        string first = g.Apply("Equal", name + ".first", g.Apply("Range", name + ".step_index", g.Long(0, name + ".range.start"),
+            g.Reshape(scanned, [], name + ".range.end"), g.Long(1, name + ".range.delta")), g.Long(0, name + ".range.zero"));   // (L) true at step 0
+
+        // Forward: score (N, T) from zero; back pointers (L, N, T).
+        string zeros = g.Apply("ConstantOfShape", name + ".score.initial", g.Apply("Concat", name + ".score.shape", n => n.AddAttribute("axis", 0L),
+            g.Apply("Slice", name + ".batch", g.Apply("Shape", name + ".batch.shape", timeMajor), g.Longs([1], name + ".batch.start"), g.Longs([2], name + ".batch.end")),
+            g.Longs([tags], name + ".tags")));
+        using var startRows = startScores.detach().expand(tags, tags);   // from any tag i to tag j: start[j]
+        string startMatrix = g.Weight(startRows, name + ".start"), transitionMatrix = g.Weight(transitions, name + ".transitions");
+        var forward = new OnnxSubgraphBuilder(g.Target);
+        var f = new OnnxGraphWriter(forward, g.Name(name + ".forward"));
+        string score = forward.Input(f.Name("score"), typeof(float));
+        string isFirst = forward.Input(f.Name("is_first"), typeof(bool));
+        string emission = forward.Input(f.Name("emission"), typeof(float));
+        string moves = f.Apply("Add", "moves", f.Reshape(score, [0, tags, 1], "score_by_previous"),
+            f.Apply("Where", "transition", isFirst, startMatrix, transitionMatrix));                               // (N, T previous, T next)
+        string best = f.Apply("ReduceMax", "best", n => { n.AddAttribute("axes", new[] { 1L }); n.AddAttribute("keepdims", 0L); }, moves);
+        string pointer = f.Apply("ArgMax", "pointer", n => { n.AddAttribute("axis", 1L); n.AddAttribute("keepdims", 0L); }, moves);
+        forward.Output(f.Apply("Add", "next_score", best, emission), f.Name("score.next"), typeof(float));
+        forward.Output(pointer, f.Name("pointers"), typeof(long));
+        string finalScore = g.NewValue(name + ".final_score"), pointers = g.NewValue(name + ".pointers");
+        var forwardScan = g.Node("Scan", [zeros, first, padded], [finalScore, pointers]);
+        forwardScan.AddAttribute("body", forward.ToGraph(g.Name(name + ".forward")));
+        forwardScan.AddAttribute("num_scan_inputs", 2L);
+
+        // Backward: from the best last tag, each step's tag, then the tag its pointer names.
+        string last = g.Apply("ArgMax", name + ".last_tag", n => { n.AddAttribute("axis", 1L); n.AddAttribute("keepdims", 0L); },
+            g.Apply("Add", name + ".ended", finalScore, g.Weight(endScores, name + ".end")));
+        var backward = new OnnxSubgraphBuilder(g.Target);
+        var b = new OnnxGraphWriter(backward, g.Name(name + ".backward"));
+        string tag = backward.Input(b.Name("tag"), typeof(long));
+        string stepPointers = backward.Input(b.Name("step_pointers"), typeof(long));
+        string previous = b.Apply("GatherElements", "previous", n => n.AddAttribute("axis", 1L), stepPointers, b.Reshape(tag, [-1, 1], "tag_column"));
+        backward.Output(b.Reshape(previous, [-1], "previous_tag"), b.Name("tag.next"), typeof(long));
+        backward.Output(tag, b.Name("tags"), typeof(long));
+        string firstTag = g.NewValue(name + ".first_tag"), path = g.NewValue(name + ".path");
+        var backwardScan = g.Node("Scan", [last, pointers], [firstTag, path]);
+        backwardScan.AddAttribute("body", backward.ToGraph(g.Name(name + ".backward")));
+        backwardScan.AddAttribute("num_scan_inputs", 1L);
+        backwardScan.AddAttribute("scan_input_directions", [1L]);
+        backwardScan.AddAttribute("scan_output_directions", [1L]);
+
+        string kept = g.Apply("Slice", name + ".path_read", path, g.Longs([0], name + ".path_read.start"), steps, g.Longs([0], name + ".path_read.axis"));
+        return g.Transpose(kept, [1, 0], name + ".tags");                                                          // (N, L)
+    }
+}
