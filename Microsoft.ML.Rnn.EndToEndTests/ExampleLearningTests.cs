@@ -73,7 +73,8 @@ public sealed class ExampleLearningTests
     /// next-step objective on the fortune texts as characters, saved, and scored from the zip by another process that
     /// registers the same name. It must learn: its validation next-step loss ends well below the entropy of the
     /// character frequencies, which a cell that ignores its input cannot go below (measured 2.35 vs 3.06 nats in 3
-    /// epochs on 600 rows). The boundary detectors are read through the scan unroller in both processes.
+    /// epochs on 600 rows). The boundary detectors are read through the scan unroller in both processes. The cell
+    /// describes its step in ONNX, so the zip scores through ONNX Runtime as through libtorch and the model converts.
     /// </summary>
     [TestMethod]
     public void TheHmLstmCellTrainsInAComponentAndScoresFromItsZipInAnotherProcess()
@@ -90,6 +91,11 @@ public sealed class ExampleLearningTests
             double loss = double.Parse(match.Groups["loss"].Value, CultureInfo.InvariantCulture);
             double unigram = double.Parse(match.Groups["unigram"].Value, CultureInfo.InvariantCulture);
             Assert.IsTrue(loss < unigram - 0.35, $"next-step loss {loss} nats vs unigram entropy {unigram}");
+            // The cell's ONNX step (its boundary detector a step function at inference) scores as its libtorch step.
+            var onnx = Regex.Match(output, @"ONNX Runtime scores the sample encodings within (?<difference>[0-9.E+-]+) of TorchSharp");
+            Assert.IsTrue(onnx.Success, $"no ONNX line in:\n{output}");
+            Assert.IsTrue(double.Parse(onnx.Groups["difference"].Value, CultureInfo.InvariantCulture) <= 2e-5, onnx.Value);
+            Assert.IsTrue(new FileInfo(Path.Combine(directory, "hm.onnx")).Length > 0, "no hm.onnx");
 
             var (scoreExit, scoreOutput, scoreError) = ExampleProcess.Run(ExampleProcess.HmLstm, directory,
                 "--score", "hm.zip", "--encodings", "loaded.txt");

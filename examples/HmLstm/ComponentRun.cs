@@ -50,7 +50,30 @@ internal static class ComponentRun
         Console.WriteLine($"model written to {Path.GetFullPath(modelPath)}");
         WriteEncodings(ml, model, test, encodingsPath);
         Boundaries(ml, model, test);
+        Onnx(ml, model, test, Path.ChangeExtension(modelPath, ".onnx"));
         (model as IDisposable)?.Dispose();
+    }
+
+    /// <summary>
+    /// The cell describes its step in ONNX (<see cref="IOnnxStepCell"/>), so the model converts and the zip scores through
+    /// ONNX Runtime: the sample encodings through both engines, and the pipeline converted by ML.NET's converter.
+    /// </summary>
+    private static void Onnx(MLContext ml, ITransformer model, IDataView data, string onnxPath)
+    {
+        var encoder = ((IEnumerable<ITransformer>)model).OfType<BiGruEncoderTransformer>().Single();
+        float[][] Encodings(RnnScoringEngine engine)
+        {
+            encoder.ScoringEngine = engine;
+            return ml.Data.CreateEnumerable<EncodingRow>(model.Transform(data), reuseRowObject: false).Select(r => r.Encoding).ToArray();
+        }
+        var torchSharp = Encodings(RnnScoringEngine.TorchSharp);
+        var onnxRuntime = Encodings(RnnScoringEngine.OnnxRuntime);
+        encoder.ScoringEngine = RnnScoringEngine.Auto;
+        double largest = torchSharp.Zip(onnxRuntime).Max(rows => rows.First.Zip(rows.Second).Max(v => Math.Abs(v.First - v.Second)));
+        Console.WriteLine($"ONNX Runtime scores the sample encodings within {largest.ToString("E1", CultureInfo.InvariantCulture)} of TorchSharp");
+        using (var stream = File.Create(onnxPath))
+            ml.Model.ConvertToOnnx(model, data, stream);
+        Console.WriteLine($"converted to ONNX: {Path.GetFullPath(onnxPath)}");
     }
 
     /// <summary>Another process: loads the zip (the cell registered by name first) and scores the same rows.</summary>

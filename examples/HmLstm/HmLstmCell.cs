@@ -10,7 +10,7 @@ namespace HmLstm;
 /// top-down connection, which is why the model has its own multi-layer cell.
 /// </summary>
 /// <remarks>State: (c, h, z) of layer 1, then of layer 2, ...; output: the concatenated h of all layers (N, L·H).</remarks>
-public sealed class HmLstmCell : RnnCell
+public sealed class HmLstmCell : RnnCell, IOnnxStepCell
 {
     private readonly ModuleList<HmLstmLayerCell> layers = new();
     private readonly long _input;
@@ -68,5 +68,23 @@ public sealed class HmLstmCell : RnnCell
             zBelow = layerState[2];
         }
         return (cat(outputs, 1), newState);
+    }
+
+    /// <summary><see cref="Step"/> in ONNX operators, layer by layer as there: what lets a model of this cell convert to ONNX.</summary>
+    public (string Output, string[] State) WriteOnnxStep(OnnxStep step, string input, IReadOnlyList<string> state)
+    {
+        var newState = new string[state.Count];
+        var outputs = new string[layers.Count];
+        string below = input, zBelow = step.Constant(1f, "first_layer_boundary");   // the input is a boundary at every step
+        for (int l = 0; l < layers.Count; l++)
+        {
+            string? hAbovePrevious = l + 1 < layers.Count ? state[3 * (l + 1) + 1] : null;
+            var (h, layerState) = layers[l].WriteOnnxStep(step, below, zBelow, hAbovePrevious, [state[3 * l], state[3 * l + 1], state[3 * l + 2]]);
+            layerState.CopyTo(newState, 3 * l);
+            outputs[l] = h;
+            below = h;
+            zBelow = layerState[2];
+        }
+        return (step.Apply("Concat", outputs, ("axis", 1L)), newState);
     }
 }

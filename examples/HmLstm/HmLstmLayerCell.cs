@@ -78,4 +78,33 @@ public sealed class HmLstmLayerCell : RnnCell
         var hNew = copy * h + (1 - copy) * (o * cNew.tanh());
         return (hNew, [cNew, hNew, zNew]);
     }
+
+    /// <summary>
+    /// <see cref="Step"/> at inference in ONNX operators (for <see cref="HmLstmCell"/>'s <see cref="IOnnxStepCell"/>): the
+    /// boundary is the rounded hard sigmoid — the straight-through estimator's forward value, a step function.
+    /// </summary>
+    /// <param name="hAbove">The layer above's previous hidden state, or null for the top layer.</param>
+    public (string Output, string[] State) WriteOnnxStep(OnnxStep step, string hBelow, string zBelow, string? hAbove, IReadOnlyList<string> state)
+    {
+        var (c, h, z) = (state[0], state[1], state[2]);
+        string s = step.Apply("Add", step.Linear(h, recurrent.weight!, bias, "recurrent"),
+            step.Apply("Mul", zBelow, step.Linear(hBelow, bottomUp.weight!, null, "bottom_up")));
+        if (topDown is not null)
+            s = step.Apply("Add", s, step.Apply("Mul", z, step.Linear(hAbove!, topDown.weight!, null, "top_down")));
+        var parts = step.Apply("Split", [s], 5, ("axis", 1L), ("split", new[] { _hidden, _hidden, _hidden, _hidden, 1L }));
+        string f = step.Apply("Sigmoid", parts[0]), i = step.Apply("Sigmoid", parts[1]), o = step.Apply("Sigmoid", parts[2]), g = step.Apply("Tanh", parts[3]);
+        string half = step.Constant(0.5f, "half"), one = step.Constant(1f, "one");
+        string zSoft = step.Apply("Clip", step.Apply("Add", step.Apply("Mul", parts[4], step.Constant((float)Slope / 2, "half_slope")), half),
+            step.Constant(0f, "zero"), one);
+        string zNew = step.Apply("Round", zSoft);
+
+        string notZ = step.Apply("Sub", one, z);
+        string update = step.Apply("Mul", notZ, zBelow);
+        string copy = step.Apply("Mul", notZ, step.Apply("Sub", one, zBelow));
+        string ig = step.Apply("Mul", i, g);
+        string cNew = step.Apply("Add", step.Apply("Add", step.Apply("Mul", z, ig), step.Apply("Mul", update, step.Apply("Add", step.Apply("Mul", f, c), ig))),
+            step.Apply("Mul", copy, c));
+        string hNew = step.Apply("Add", step.Apply("Mul", copy, h), step.Apply("Mul", step.Apply("Sub", one, copy), step.Apply("Mul", o, step.Apply("Tanh", cNew))));
+        return (hNew, [cNew, hNew, zNew]);
+    }
 }
