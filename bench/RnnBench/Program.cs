@@ -6,6 +6,7 @@
 // Figure 12 scores a loaded zip through each scoring engine (TorchSharp, ONNX Runtime in-process) against a raw ONNX Runtime session.
 // Figure 13 times the default ensemble's Fit with its networks side by side against one after the other.
 // Figure 14 fits the defaults as the README and DigitsRows write them on the real data, next to SDCA and LightGbm.
+// Figure 15 scores a layer ONNX has an operator for as that operator against the same layer as a Scan over its step.
 // Figure 1 also runs bench/python/bench_torch.py (Debian's python3-torch) in the same run for the C#/PyTorch rows.
 // Timings never decide a test; "met" only reports whether a ratio reaches its goal on this run.
 using System.Diagnostics;
@@ -19,7 +20,7 @@ var settings = quick ? BenchSettings.QuickRun : BenchSettings.Full;
 int figuresAt = Array.IndexOf(args, "--figures");
 var figures = figuresAt >= 0 && figuresAt + 1 < args.Length
     ? args[figuresAt + 1].Split(',').Select(int.Parse).ToHashSet()
-    : Enumerable.Range(1, quick ? 13 : 14).ToHashSet();   // figure 14 fits the defaults on real data for minutes: full runs only
+    : Enumerable.Range(1, 15).Where(f => !quick || f != 14).ToHashSet();   // figure 14 fits the defaults on real data for minutes: full runs only
 string root = FindRepositoryRoot();
 var records = new List<BenchRecord>();
 var total = Stopwatch.StartNew();
@@ -64,6 +65,15 @@ if (figures.Contains(12))
     engines.Latency(BenchSettings.Config4 with { L = 8, InputSize = 8, HiddenSize = 64, Directions = 2 });   // the digits model's shape
     engines.Latency(BenchSettings.Config4 with { L = 8, InputSize = 8, HiddenSize = 64, Directions = 2 }, ensembleSize: 5);   // the default ensemble
     foreach (var c in settings.FixedConfigs.Where(c => c.N > 1)) engines.Throughput(c);
+}
+if (figures.Contains(15))
+{
+    var scan = new OnnxScanBenchmarks(settings, records);
+    scan.Compare(BenchSettings.Config1);
+    scan.Compare(BenchSettings.DefaultCell);
+    scan.Compare(BenchSettings.Config4);
+    scan.Compare(BenchSettings.Config4 with { Gru = true });
+    scan.Compare(BenchSettings.Config4 with { L = 8, InputSize = 8, HiddenSize = 64, Directions = 2, Gru = true });   // the digits model's shape
 }
 if (figures.Contains(14))
 {
