@@ -60,11 +60,39 @@ public class CustomCellDocTests
         GradientCheck.AssertGradientsMatch(() => (DynamicUnroller.Unroll(cell, inputs, lengths).Outputs * weights).sum(),
             cell.parameters().Cast<Tensor>().Append(inputs).ToList());
     }
+
+    /// <summary>Its ONNX step: a classifier of it converts and scores through ONNX Runtime as through libtorch.</summary>
+    [Fact]
+    public void ItsOnnxStepScoresAsItsStepInAClassifier()
+    {
+        RnnCellKind.Register("doc-minimal-gated", (input, hidden, _) => new MinimalGatedCell(input, hidden));
+        var ml = new MLContext(seed: 1);
+        var data = MLNet.OnnxExportTests.Rows(ml, 60, seed: 2);
+        var options = MLNet.OnnxExportTests.ClassifierOptions("rnn bidirectional");
+        options.Cell = RnnCellKind.Custom("doc-minimal-gated");
+        using var model = ml.Transforms.Rnn.SequenceClassifier(options).Fit(data);
+        var input = MLNet.OnnxExportTests.Only(ml, data, options.FeatureColumnName);
+        model.ScoringEngine = RnnScoringEngine.TorchSharp;
+        var expected = MLNet.OnnxExportTests.Floats(model.Transform(input), "Score");
+        string path = Path.Combine(Path.GetTempPath(), $"doc-minimal-gated-{Guid.NewGuid():N}.onnx");
+        try
+        {
+            using (var stream = File.Create(path))
+                ml.Model.ConvertToOnnx(model, input, stream);
+            MLNet.OnnxExportTests.AssertClose(expected, MLNet.OnnxExportTests.RunInBatches(path, input, options.FeatureColumnName, "Score.output"));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+        model.ScoringEngine = RnnScoringEngine.OnnxRuntime;
+        MLNet.OnnxExportTests.AssertClose(expected, MLNet.OnnxExportTests.Floats(model.Transform(input), "Score"));
+    }
 }
 
 // snippet: custom-cell
 /// <summary>Minimal gated unit (Zhou et al., 2016): h' = (1 - f) h + f tanh(W_c x + U_c (f h) + b_c), f = σ(W_f x + U_f h + b_f).</summary>
-public sealed class MinimalGatedCell : RnnCell
+public sealed partial class MinimalGatedCell : RnnCell
 {
     private readonly Linear inputGate, inputCandidate, recurrentGate, recurrentCandidate;
     private readonly long hiddenSize;
@@ -91,6 +119,25 @@ public sealed class MinimalGatedCell : RnnCell
         var candidate = tanh(inputCandidate.forward(input) + recurrentCandidate.forward(f * h));
         var next = (1 - f) * h + f * candidate;
         return (next, [next]);                                                   // output = new state
+    }
+}
+// end snippet
+
+// snippet: onnx-step-cell
+/// <summary>The same cell's step in ONNX operators: what lets a model of it convert to ONNX and score through ONNX Runtime.</summary>
+public sealed partial class MinimalGatedCell : IOnnxStepCell
+{
+    public (string Output, string[] State) WriteOnnxStep(OnnxStep step, string input, IReadOnlyList<string> state)
+    {
+        string h = state[0];                                                     // (N, H), as in Step
+        string f = step.Apply("Sigmoid", step.Apply("Add",
+            step.Linear(input, inputGate.weight!, inputGate.bias, "input_gate"),  // x W^T + b, the weights as constants
+            step.Linear(h, recurrentGate.weight!, null, "recurrent_gate")));
+        string candidate = step.Apply("Tanh", step.Apply("Add",
+            step.Linear(input, inputCandidate.weight!, inputCandidate.bias, "input_candidate"),
+            step.Linear(step.Apply("Mul", f, h), recurrentCandidate.weight!, null, "recurrent_candidate")));
+        string next = step.Apply("Add", h, step.Apply("Mul", f, step.Apply("Sub", candidate, h)));   // (1 - f) h + f candidate
+        return (next, [next]);
     }
 }
 // end snippet
