@@ -1,7 +1,6 @@
 using Microsoft.ML.Rnn.Core;
 using Microsoft.ML.Rnn.Features;
 using Microsoft.ML.Rnn.Networks;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Microsoft.ML.Rnn.Onnx;
@@ -14,9 +13,10 @@ namespace Microsoft.ML.Rnn.Onnx;
 /// <remarks>
 /// One row of an ML.NET column is one whole sequence, so every sequence of an exported batch has all its L steps
 /// (ONNX Runtime batches rows of one length; <c>ApplyOnnxModel</c> scores a row at a time) and no <c>sequence_lens</c>
-/// is given. Weights are permuted from libtorch's gate order (LSTM i, f, g, o; GRU r, z, n) to ONNX's (LSTM i, o, f, c;
-/// GRU z, r, h). What ONNX's operators cannot compute the same way fails with <see cref="NotSupportedException"/>
-/// naming the column, the part and why, rather than writing a model that scores differently.
+/// is given. Each cell says which operator computes it, with its weights in ONNX's gate order
+/// (<see cref="GatedRnnCell.OnnxOperator"/>), and writes its own step for the <c>Scan</c> (<see cref="IOnnxStepCell"/>);
+/// a cell that does neither fails with <see cref="NotSupportedException"/> naming the column and the cell, rather than
+/// writing a model that scores differently.
 /// </remarks>
 internal static class OnnxEncoderExport
 {
@@ -132,12 +132,12 @@ internal static class OnnxEncoderExport
         string component, string column)
     {
         using var scope = NewDisposeScope();
-        var described = cells.Select(Describe).ToArray();
+        var described = cells.Select(cell => (cell as GatedRnnCell)?.OnnxOperator()).ToArray();
         if (AlwaysScan || described.Any(o => o is null))
             return ScanLayer(g, cells, x, direction, name, component, column);
         var ops = described.Select(o => o!).ToArray();
         var op = ops[0];
-        Tensor Stacked(Func<RecurrentOperator, Tensor> part) => stack(ops.Select(part).ToArray());
+        Tensor Stacked(Func<OnnxRecurrentOperator, Tensor> part) => stack(ops.Select(part).ToArray());
         // ONNX Runtime's GRU ends the process on a sequence of no steps (its LSTM and RNN return zeros).
         var guard = op.Type == "GRU" ? NoStepsGuard.Write(g, x, name) : null;
         var inputs = new List<string>
@@ -153,7 +153,10 @@ internal static class OnnxEncoderExport
         var node = g.Node(op.Type, inputs, [y, yh]);
         node.AddAttribute("hidden_size", op.HiddenSize);
         node.AddAttribute("direction", direction);
-        op.Attributes?.Invoke(node, cells.Length);
+        if (op.LinearBeforeReset is { } linearBeforeReset)
+            node.AddAttribute("linear_before_reset", linearBeforeReset);
+        if (op.Activation is { } activation)
+            node.AddAttribute("activations", Enumerable.Repeat(activation, cells.Length).ToArray());
         if (guard is not null)
             (y, yh) = guard.Restore(g, y, yh, name);
 
@@ -204,67 +207,5 @@ internal static class OnnxEncoderExport
         public (string Outputs, string Final) Restore(OnnxGraphWriter g, string outputs, string final, string name)
             => (g.Apply("Slice", name + ".outputs_read", outputs, g.Longs([0], name + ".outputs_read.start"), Steps, g.Longs([0], name + ".outputs_read.axis")),
                 g.Apply("Where", name + ".final_read", Empty, g.Float(0f, name + ".zero_final"), final));
-    }
-
-    /// <summary>An ONNX recurrent operator's weights for one direction: W (G*H, I), R (G*H, H), B (2*G*H), P (3*H) or null, in ONNX's gate order.</summary>
-    private sealed record RecurrentOperator(string Type, long HiddenSize, Tensor W, Tensor R, Tensor B, Tensor? P,
-        Action<IOnnxNode, int>? Attributes);
-
-    /// <summary>The cell's gate blocks in the order an ONNX operator wants them (<paramref name="onnxGates"/>, in the cell's letters).</summary>
-    private static int[] GateOrder(GatedRnnCell cell, string onnxGates) => onnxGates.Select(gate => cell.Gates.IndexOf(gate)).ToArray();
-
-    /// <summary>
-    /// The ONNX operator that computes what <paramref name="cell"/> computes, or null when there is none (a cell of another
-    /// kind; an LSTM with <c>CellClip</c>, which ONNX's LSTM applies to the gates' inputs rather than the cell state, or
-    /// with a projection, which it lacks): such a layer is a <c>Scan</c> over the cell's step.
-    /// </summary>
-    private static RecurrentOperator? Describe(RnnCell cell)
-    {
-        switch (cell)
-        {
-            case LstmCell lstm:
-            {
-                var o = lstm.Options;
-                if (o.CellClip is not null || o.NumProj is not null)
-                    return null;
-                int[] order = GateOrder(lstm, "iofg");                                              // ONNX: i o f c
-                var bih = Reorder(lstm.BiasIh!, 4, order);
-                if (o.ForgetBias != 0)
-                {
-                    using var forgetBias = o.ForgetBias.ToScalar();
-                    bih = bih.clone();
-                    bih.narrow(0, 2 * lstm.HiddenSize, lstm.HiddenSize).add_(forgetBias);         // the forget block is third in ONNX
-                }
-                var peepholes = o.UsePeepholes
-                    ? cat([lstm.PeepholeInput!.detach(), lstm.PeepholeOutput!.detach(), lstm.PeepholeForget!.detach()])   // ONNX order i, o, f
-                    : null;
-                return new RecurrentOperator("LSTM", lstm.HiddenSize, Reorder(lstm.WeightIh, 4, order), Reorder(lstm.WeightHh, 4, order),
-                    cat([bih, Reorder(lstm.BiasHh!, 4, order)]), peepholes, null);
-            }
-            case GruCell gru:
-            {
-                int[] order = GateOrder(gru, "zrn");                                                // ONNX: z r h
-                long resetAfter = gru.ResetGate == GruResetGate.AfterRecurrentMatmul ? 1 : 0;
-                return new RecurrentOperator("GRU", gru.HiddenSize, Reorder(gru.WeightIh, 3, order), Reorder(gru.WeightHh, 3, order),
-                    cat([Reorder(gru.BiasIh!, 3, order), Reorder(gru.BiasHh!, 3, order)]), null,
-                    (node, _) => node.AddAttribute("linear_before_reset", resetAfter));
-            }
-            case SimpleRnnCell rnn:
-            {
-                string activation = rnn.Activation == SimpleRnnActivation.Relu ? "Relu" : "Tanh";
-                return new RecurrentOperator("RNN", rnn.OutputSize, rnn.WeightIh.detach(), rnn.WeightHh.detach(),
-                    cat([rnn.BiasIh!.detach(), rnn.BiasHh!.detach()]), null,
-                    (node, directions) => node.AddAttribute("activations", Enumerable.Repeat(activation, directions).ToArray()));
-            }
-            default:
-                return null;
-        }
-    }
-
-    /// <summary>The (G*H, ...) blocks of <paramref name="weight"/> in <paramref name="order"/>.</summary>
-    private static Tensor Reorder(Tensor weight, int gates, int[] order)
-    {
-        var blocks = weight.detach().chunk(gates, 0);
-        return cat(order.Select(i => blocks[i]).ToArray());
     }
 }

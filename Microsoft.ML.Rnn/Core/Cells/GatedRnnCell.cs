@@ -84,6 +84,22 @@ public abstract class GatedRnnCell : RnnCell
     private protected string[] OnnxGateBlocks(OnnxStep step, string input, string recurrent)
         => step.Split(step.Apply("Add", step.Linear(input, WeightIh, BiasIh, "input"), step.Linear(recurrent, WeightHh, BiasHh, "recurrent")), GatesPerUnit);
 
+    /// <summary>
+    /// ONNX's recurrent operator that computes what this cell computes, or null when it has none (the layer is then a
+    /// <c>Scan</c> over the cell's step, <see cref="IOnnxStepCell"/>).
+    /// </summary>
+    internal virtual OnnxRecurrentOperator? OnnxOperator() => null;
+
+    /// <summary>
+    /// <paramref name="weight"/>'s gate blocks (G·H, ...) in the order an ONNX operator wants them,
+    /// <paramref name="onnxGates"/> in this cell's letters (<see cref="Gates"/>).
+    /// </summary>
+    private protected Tensor OnnxGateOrder(Tensor weight, string onnxGates)
+    {
+        var blocks = weight.detach().chunk(GatesPerUnit, 0);
+        return cat(onnxGates.Select(gate => blocks[Gates.IndexOf(gate)]).ToArray());
+    }
+
     /// <summary>Keeps the weights in libtorch's native <paramref name="kind"/> module (PyTorch's initialisation), which makes the cell fusable.</summary>
     private protected void UseFusedKernel(FusedKernelKind kind, Device? device, ScalarType? dtype)
     {

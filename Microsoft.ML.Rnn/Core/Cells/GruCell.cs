@@ -90,6 +90,15 @@ public sealed class GruCell : GatedRnnCell, IOnnxStepCell
     public override string FuseBlocker => CanFuse ? ""
         : "the reset gate is applied before the recurrent matmul (TensorFlow 1.x GRUCell), which no fused kernel computes; use GruResetGate.AfterRecurrentMatmul";
 
+    /// <summary>ONNX's <c>GRU</c> (gates z, r, h), either reset gate: <c>linear_before_reset</c> 1 is the reset-after variant.</summary>
+    internal override OnnxRecurrentOperator OnnxOperator()
+    {
+        const string onnxGates = "zrn";
+        return new OnnxRecurrentOperator("GRU", HiddenSize, OnnxGateOrder(WeightIh, onnxGates), OnnxGateOrder(WeightHh, onnxGates),
+            cat([OnnxGateOrder(BiasIh!, onnxGates), OnnxGateOrder(BiasHh!, onnxGates)]), null,
+            LinearBeforeReset: ResetGate == GruResetGate.AfterRecurrentMatmul ? 1 : 0);
+    }
+
     /// <summary>The step with either reset gate, as <see cref="StepPrepared"/> computes it; state (h).</summary>
     public (string Output, string[] State) WriteOnnxStep(OnnxStep step, string input, IReadOnlyList<string> state)
     {

@@ -186,6 +186,26 @@ public sealed class LstmCell : GatedRnnCell, IOnnxStepCell
     /// <inheritdoc/>
     public override string FuseBlocker => Blocker(Options) ?? "";
 
+    /// <summary>
+    /// ONNX's <c>LSTM</c> (gates i, o, f, c; the forget bias folded into the input bias; peepholes i, o, f as its P),
+    /// or null with <c>CellClip</c> (ONNX's clip bounds the gates' inputs, not the cell state) or a projection (it has none).
+    /// </summary>
+    internal override OnnxRecurrentOperator? OnnxOperator()
+    {
+        if (Options.CellClip is not null || Options.NumProj is not null)
+            return null;
+        const string onnxGates = "iofg";
+        var inputBias = OnnxGateOrder(BiasIh!, onnxGates);
+        if (Options.ForgetBias != 0)
+        {
+            using var forgetBias = Options.ForgetBias.ToScalar();
+            inputBias.narrow(0, 2 * HiddenSize, HiddenSize).add_(forgetBias);   // the forget block is third in ONNX (a copy: cat made it)
+        }
+        var peepholes = weight_ci is null ? null : cat([weight_ci.detach(), weight_co!.detach(), weight_cf!.detach()]);
+        return new OnnxRecurrentOperator("LSTM", HiddenSize, OnnxGateOrder(WeightIh, onnxGates), OnnxGateOrder(WeightHh, onnxGates),
+            cat([inputBias, OnnxGateOrder(BiasHh!, onnxGates)]), peepholes);
+    }
+
     /// <summary>The step with every option, as <see cref="OptionalFeatures"/> computes it; state (c, h).</summary>
     public (string Output, string[] State) WriteOnnxStep(OnnxStep step, string input, IReadOnlyList<string> state)
     {

@@ -58,6 +58,11 @@ public sealed class SimpleRnnCell : GatedRnnCell, IOnnxStepCell
     /// <inheritdoc/>
     public override string FuseBlocker => "";
 
+    /// <summary>ONNX's <c>RNN</c> with the cell's activation.</summary>
+    internal override OnnxRecurrentOperator OnnxOperator()
+        => new("RNN", HiddenSize, WeightIh.detach(), WeightHh.detach(), cat([BiasIh!.detach(), BiasHh!.detach()]), null,
+            Activation: Activation == SimpleRnnActivation.Relu ? "Relu" : "Tanh");
+
     /// <summary>The step: <c>act(x W_ih^T + b_ih + h W_hh^T + b_hh)</c>; state (h).</summary>
     public (string Output, string[] State) WriteOnnxStep(OnnxStep step, string input, IReadOnlyList<string> state)
     {
