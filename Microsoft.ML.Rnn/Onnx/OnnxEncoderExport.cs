@@ -185,27 +185,4 @@ internal static class OnnxEncoderExport
         return guard.Restore(g, g.Apply("Concat", name + ".outputs", n => n.AddAttribute("axis", 2L), forward, backward),
             g.Apply("Concat", name + ".final", n => n.AddAttribute("axis", 1L), forwardFinal, backwardFinal), name);
     }
-
-    /// <summary>
-    /// A layer that reads one zero step when its input (L, N, I) has none, because ONNX Runtime fails on a sequence of
-    /// no steps in its GRU (ending the process) and its Scan; <see cref="Restore"/> then cuts that step's outputs off
-    /// and zeroes the final outputs, so a row of no steps scores as in the component.
-    /// </summary>
-    private sealed record NoStepsGuard(string Steps, string Empty, string Input)
-    {
-        public static NoStepsGuard Write(OnnxGraphWriter g, string x, string name)
-        {
-            string steps = g.Apply("Slice", name + ".steps", g.Apply("Shape", name + ".shape", x), g.Longs([0], name + ".steps.start"), g.Longs([1], name + ".steps.end"));
-            string empty = g.Apply("Equal", name + ".no_steps", steps, g.Long(0, name + ".zero_steps"));
-            string added = g.Apply("Cast", name + ".added_step", n => n.AddAttribute("to", typeof(long)), empty);
-            string read = g.Apply("Pad", name + ".at_least_one_step", x, g.Apply("Concat", name + ".pads", n => n.AddAttribute("axis", 0L),
-                g.Longs([0, 0, 0], name + ".pads.start"), added, g.Longs([0, 0], name + ".pads.end")));
-            return new NoStepsGuard(steps, empty, read);
-        }
-
-        /// <summary>The first <see cref="Steps"/> of <paramref name="outputs"/> (steps first) and <paramref name="final"/>, zero without steps.</summary>
-        public (string Outputs, string Final) Restore(OnnxGraphWriter g, string outputs, string final, string name)
-            => (g.Apply("Slice", name + ".outputs_read", outputs, g.Longs([0], name + ".outputs_read.start"), Steps, g.Longs([0], name + ".outputs_read.axis")),
-                g.Apply("Where", name + ".final_read", Empty, g.Float(0f, name + ".zero_final"), final));
-    }
 }

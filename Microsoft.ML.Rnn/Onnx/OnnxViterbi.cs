@@ -20,13 +20,10 @@ internal static class OnnxViterbi
     {
         long tags = transitions.shape[0];
         string timeMajor = g.Transpose(emissions, [1, 0, 2], name + ".emissions_by_step");                      // (L, N, T)
-        string steps = g.Apply("Slice", name + ".steps", g.Apply("Shape", name + ".shape", timeMajor), g.Longs([0], name + ".steps.start"), g.Longs([1], name + ".steps.end"));
-        string none = g.Apply("Equal", name + ".no_steps", steps, g.Long(0, name + ".zero_steps"));
-        string padded = g.Apply("Pad", name + ".at_least_one_step", timeMajor, g.Apply("Concat", name + ".pads", n => n.AddAttribute("axis", 0L),
-            g.Longs([0, 0, 0], name + ".pads.start"), g.Apply("Cast", name + ".added_step", n => n.AddAttribute("to", typeof(long)), none), g.Longs([0, 0], name + ".pads.end")));
-        string scanned = g.Apply("Add", name + ".scanned_steps", steps, g.Apply("Cast", name + ".added", n => n.AddAttribute("to", typeof(long)), none));
+        var guard = NoStepsGuard.Write(g, timeMajor, name);
+        string padded = guard.Input;
         string first = g.Apply("Equal", name + ".first", g.Apply("Range", name + ".step_index", g.Long(0, name + ".range.start"),
-            g.Reshape(scanned, [], name + ".range.end"), g.Long(1, name + ".range.delta")), g.Long(0, name + ".range.zero"));   // (L) true at step 0
+            g.Reshape(guard.InputSteps(g, name), [], name + ".range.end"), g.Long(1, name + ".range.delta")), g.Long(0, name + ".range.zero"));   // (L) true at step 0
 
         // Forward: score (N, T) from zero; back pointers (L, N, T).
         string zeros = g.Apply("ConstantOfShape", name + ".score.initial", g.Apply("Concat", name + ".score.shape", n => n.AddAttribute("axis", 0L),
@@ -67,7 +64,6 @@ internal static class OnnxViterbi
         backwardScan.AddAttribute("scan_input_directions", [1L]);
         backwardScan.AddAttribute("scan_output_directions", [1L]);
 
-        string kept = g.Apply("Slice", name + ".path_read", path, g.Longs([0], name + ".path_read.start"), steps, g.Longs([0], name + ".path_read.axis"));
-        return g.Transpose(kept, [1, 0], name + ".tags");                                                          // (N, L)
+        return g.Transpose(guard.Cut(g, path, name), [1, 0], name + ".tags");                                                          // (N, L)
     }
 }
