@@ -6,8 +6,10 @@
 // is found above the working folder). Prints one table and draws, per series, the test part with the one-step-ahead
 // forecasts and the first origin's whole horizon (forecast-<series>.png). The settings were chosen with --validate.
 // Usage: dotnet run -c Release --project examples/SeriesForecast [-- --series co2,elec,unemp,infl --epochs N --ensemble K --validate
-//          --multivariate --random-validation --scaling Standardize|MeanAbsolute]
-//   --validate forecasts the training part's last fifth instead, from its first four fifths: how the settings were chosen;
+//          [--earlier-cut] --multivariate --random-validation --scaling Standardize|MeanAbsolute --difference|--levels]
+//   --validate forecasts the training part's last fifth instead, from its first four fifths: how the settings were chosen
+//   (with --earlier-cut, the fifth before that); --difference reads every series as its changes over a season, --levels
+//   as its values (by default the orders are read as changes, the others as values: chosen on both validation cuts);
 //   --multivariate reads all 12 macro series for unemp and infl (by default each reads its own past only: better on the
 //   training part's last fifth, docs/components/sequence-regressor.md); --random-validation stops
 //   early on a random tenth of the training windows instead of their last tenth in time.
@@ -26,19 +28,25 @@ int epochs = int.Parse(Argument("--epochs") ?? "100", CultureInfo.InvariantCultu
 int ensemble = int.Parse(Argument("--ensemble") ?? "5", CultureInfo.InvariantCulture);
 var scaling = Enum.Parse<RowScaling>(Argument("--scaling") ?? nameof(RowScaling.Standardize));
 bool validate = args.Contains("--validate"), multivariate = args.Contains("--multivariate"), randomValidation = args.Contains("--random-validation");
+// --difference / --levels: every series read as its changes over a season, or as its values (by default, each as the
+// task table says: the orders as changes, chosen on two validation cuts).
+bool? difference = args.Contains("--difference") ? true : args.Contains("--levels") ? false : null;
+// --earlier-cut: with --validate, the cut before (the last fifth of the training part's first four fifths), a second
+// validation that does not overlap the first one's forecasts.
+bool earlierCut = args.Contains("--earlier-cut");
 
 string Data(string file) => Path.Combine(AppContext.BaseDirectory, "Data", file);
 float[] Column(string file, int column) => File.ReadLines(Data(file)).Skip(1)
     .Select(line => line.Split(',')[column]).Select(v => v.Length == 0 ? float.NaN : float.Parse(v, CultureInfo.InvariantCulture)).ToArray();
 float[][] Macro() => Enumerable.Range(2, 12).Select(c => Column("us-macro-quarterly.csv", c)).ToArray();   // realgdp .. realint
 
-// name, columns, target column, season m, horizon H, past steps
-var tasks = new (string Name, float[][] Columns, int Target, int Season, int Horizon, int Past)[]
+// name, columns, target column, season m, horizon H, past steps, read as changes over a season
+var tasks = new (string Name, float[][] Columns, int Target, int Season, int Horizon, int Past, bool Changes)[]
 {
-    ("co2", [Column("co2-weekly.csv", 1)], 0, 52, 52, 104),
-    ("elec", [Column("elec-equip-monthly.csv", 1)], 0, 12, 12, 24),
-    ("unemp", Macro(), 8, 1, 4, 8),
-    ("infl", Macro(), 10, 1, 4, 8),
+    ("co2", [Column("co2-weekly.csv", 1)], 0, 52, 52, 104, false),
+    ("elec", [Column("elec-equip-monthly.csv", 1)], 0, 12, 12, 24, true),
+    ("unemp", Macro(), 8, 1, 4, 8, false),
+    ("infl", Macro(), 10, 1, 4, 8, false),
 }.Where(t => chosen.Contains(t.Name))
  .Select(t => !multivariate ? t with { Columns = [t.Columns[t.Target]], Target = 0 } : t).ToArray();
 
@@ -50,10 +58,25 @@ foreach (var task in tasks)
     int n = columns[0].Length;
     if (validate)
         columns = columns.Select(c => c[..SeriesWindows.TrainingLength(n)]).ToArray();   // the training part only
+    if (validate && earlierCut)
+        columns = columns.Select(c => c[..SeriesWindows.TrainingLength(c.Length)]).ToArray();
     n = columns[0].Length;
     int trainingLength = SeriesWindows.TrainingLength(n);
     var target = columns[task.Target];
     var (train, test) = SeriesWindows.SplitByTime(SeriesWindows.Create(columns, task.Target, task.Past, task.Horizon), n);
+    // Changes: the network reads and forecasts each column's change over a season (y_t - y_t-m), and the forecast
+    // adds it to the value a season before (the seasonal naive forecast when the change is 0). The windows keep their
+    // origins, so training and test windows are the same ones; those whose past reaches before the first change are dropped.
+    var (fitTrain, fitTest) = (train, test);
+    bool changes = difference ?? task.Changes;
+    if (changes)
+    {
+        var seasonalChanges = columns.Select(c => c.Select((v, t) => t < task.Season ? 0f : v - c[t - task.Season]).ToArray()).ToArray();
+        var windows = SeriesWindows.Create(seasonalChanges, task.Target, task.Past, task.Horizon).Where(w => w.Origin - task.Past >= task.Season).ToArray();
+        (fitTrain, fitTest) = SeriesWindows.SplitByTime(windows, n);
+        if (!fitTest.Select(w => w.Origin).SequenceEqual(test.Select(w => w.Origin)))
+            throw new InvalidOperationException($"{task.Name}: the windows of changes are not the test windows.");
+    }
     double scale = ForecastMetrics.SeasonalNaiveScale(target.AsSpan(0, trainingLength), task.Season);
     var actual = test.Select(w => w.Next).ToArray();
     // Errors only where the file had a value (docs/forecasting.md); co2's missing weeks are all in its training part.
@@ -62,22 +85,24 @@ foreach (var task in tasks)
     var ml = new MLContext(seed: 1);
     // Early stopping on the last tenth of the training windows in time (a random tenth would hold windows that overlap
     // the ones trained on), unless asked otherwise.
-    int held = randomValidation ? 0 : Math.Max(1, train.Length / 10);
-    var fitWindows = train[..(train.Length - held)];
+    int held = randomValidation ? 0 : Math.Max(1, fitTrain.Length / 10);
+    var fitWindows = fitTrain[..(fitTrain.Length - held)];
     var progress = new TrainingProgress($"{task.Name}", "val mse");
     var clock = Stopwatch.StartNew();
     using var model = ml.Transforms.Rnn.SequenceRegressor(new SequenceRegressor.Options
     {
         FeatureColumnName = "Past", LabelColumnName = "Next", FeaturesPerStep = columns.Length, TargetFeatureIndex = task.Target,
         Scaling = scaling, MaxEpochs = epochs, EnsembleSize = ensemble, Seed = 1, Progress = progress,
-    }).Fit(SeriesWindows.ToDataView(ml, fitWindows), held == 0 ? null : SeriesWindows.ToDataView(ml, train[^held..]));
+    }).Fit(SeriesWindows.ToDataView(ml, fitWindows), held == 0 ? null : SeriesWindows.ToDataView(ml, fitTrain[^held..]));
     progress.Done();
     var fitTime = clock.Elapsed;
-    var forecasts = model.Transform(SeriesWindows.ToDataView(ml, test)).GetColumn<VBuffer<float>>("Score").Select(v => v.DenseValues().ToArray()).ToArray();
+    var forecasts = model.Transform(SeriesWindows.ToDataView(ml, fitTest)).GetColumn<VBuffer<float>>("Score").Select(v => v.DenseValues().ToArray()).ToArray();
+    if (changes)
+        forecasts = forecasts.Select((changes, i) => Integrate(changes, target, test[i].Origin, task.Season)).ToArray();
     var rnn = ForecastMetrics.Evaluate(forecasts, actual, scale);
 
     table.Add([task.Name, "seasonal naive", Format(naive), ""]);
-    table.Add([task.Name, $"SequenceRegressor ({ensemble} BiGRUs, {epochs} epochs, {scaling})", Format(rnn), $"{fitTime.TotalSeconds:F0} s"]);
+    table.Add([task.Name, $"SequenceRegressor ({ensemble} BiGRUs, {epochs} epochs, {scaling}{(changes ? ", seasonal changes" : "")})", Format(rnn), $"{fitTime.TotalSeconds:F0} s"]);
     if (!validate && record?.TryGetValue(task.Name, out var recorded) == true)
         foreach (var (method, mae, rmse, mase) in recorded)
             table.Add([task.Name, $"{method} (recorded)", $"{mae,7:F3} {rmse,7:F3} {mase,6:F3}", ""]);
@@ -87,9 +112,18 @@ foreach (var task in tasks)
 }
 
 Console.WriteLine();
-Console.WriteLine($"{"series",-6} {"method",-58} {"MAE",7} {"RMSE",7} {"MASE",6}  fit");
+Console.WriteLine($"{"series",-6} {"method",-72} {"MAE",7} {"RMSE",7} {"MASE",6}  fit");
 foreach (var row in table)
-    Console.WriteLine($"{row[0],-6} {row[1],-58} {row[2]}  {row[3]}");
+    Console.WriteLine($"{row[0],-6} {row[1],-72} {row[2]}  {row[3]}");
+
+// Values from forecast changes over a season: y_o+h = (the value a season before, observed or itself forecast) + change.
+static float[] Integrate(float[] changes, float[] series, int origin, int season)
+{
+    var values = new float[changes.Length];
+    for (int h = 0; h < changes.Length; h++)
+        values[h] = (h < season ? series[origin + h - season] : values[h - season]) + changes[h];
+    return values;
+}
 
 static string Format(ForecastMetrics m) => $"{m.MeanAbsoluteError,7:F3} {m.RootMeanSquaredError,7:F3} {m.MeanAbsoluteScaledError,6:F3}";
 
