@@ -92,6 +92,7 @@ public sealed class OnnxExportTests : IDisposable
             BidirectionalStacking = words.Contains("per-direction") ? BidirectionalStacking.PerDirection : BidirectionalStacking.LayerByLayer,
             Pooling = words.Contains("mean") ? SequencePooling.Mean : words.Contains("max") ? SequencePooling.Max : SequencePooling.LastState,
             EnsembleSize = words.Contains("ensemble") ? 3 : 1,
+            Dropout = words.Contains("dropout") ? 0.3f : 0,
         };
     }
 
@@ -103,6 +104,8 @@ public sealed class OnnxExportTests : IDisposable
         // Cells and options ONNX has no operator for: a Scan over the cell's step.
         "cifg bidirectional", "layernorm two-layers", "lstm-clip bidirectional mean", "lstm-proj two-layers bidirectional per-direction",
         "lstm-all steps max", "layernorm bidirectional ensemble",
+        // Dropout between layers wraps the lower layers' cells: the identity at inference.
+        "gru two-layers bidirectional dropout", "cifg two-layers dropout",
     };
 
     /// <summary>Cells ONNX has an operator for, written as a Scan over their step instead (<see cref="Onnx.OnnxEncoderExport.AlwaysScan"/>).</summary>

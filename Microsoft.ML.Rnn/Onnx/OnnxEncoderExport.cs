@@ -132,6 +132,7 @@ internal static class OnnxEncoderExport
         string component, string column)
     {
         using var scope = NewDisposeScope();
+        cells = cells.Select(AtInference).ToArray();
         var described = cells.Select(cell => (cell as GatedRnnCell)?.OnnxOperator()).ToArray();
         if (AlwaysScan || described.Any(o => o is null))
             return ScanLayer(g, cells, x, direction, name, component, column);
@@ -166,6 +167,9 @@ internal static class OnnxEncoderExport
         string final = g.Reshape(g.Transpose(yh, [1, 0, 2], name + ".final_by_row"), [0, width], name + ".final");
         return (outputs, final);
     }
+
+    /// <summary>The cell as it computes at inference: dropout between layers (<see cref="DropoutCell"/>) is the identity there.</summary>
+    private static RnnCell AtInference(RnnCell cell) => cell is DropoutCell dropout ? AtInference(dropout.Inner) : cell;
 
     /// <summary>
     /// A layer as one <c>Scan</c> per direction (<see cref="OnnxCellScan"/>), the directions side by side. ONNX Runtime's
