@@ -93,6 +93,7 @@ public sealed class OnnxExportTests : IDisposable
             Pooling = words.Contains("mean") ? SequencePooling.Mean : words.Contains("max") ? SequencePooling.Max : SequencePooling.LastState,
             EnsembleSize = words.Contains("ensemble") ? 3 : 1,
             Dropout = words.Contains("dropout") ? 0.3f : 0,
+            MaxSequenceLength = words.Contains("max-steps") ? 4 : null,
         };
     }
 
@@ -106,6 +107,8 @@ public sealed class OnnxExportTests : IDisposable
         "lstm-all steps max", "layernorm bidirectional ensemble",
         // Dropout between layers wraps the lower layers' cells: the identity at inference.
         "gru two-layers bidirectional dropout", "cifg two-layers dropout",
+        // Rows longer than MaxSequenceLength keep their first steps, in the graph as in the component.
+        "gru bidirectional max-steps", "lstm steps max-steps",
     };
 
     /// <summary>Cells ONNX has an operator for, written as a Scan over their step instead (<see cref="Onnx.OnnxEncoderExport.AlwaysScan"/>).</summary>

@@ -228,6 +228,11 @@ public abstract class RnnTransformerBase : RowToRowTransformerBase, ITransformer
         string input = ctx.GetVariableName(Features.Name);
         var outputs = OutputColumns().Select(c => ctx.AddIntermediateVariable(c.Type, c.Name)).ToArray();
         var g = new OnnxGraphWriter(new MLNetOnnxTarget(ctx), _name);
+        if (Features.MaxSteps is int maxSteps)   // longer rows keep their first MaxSequenceLength steps, as the component reads them
+        {
+            long width = Features.Kind == SequenceItemKind.Singles ? Features.FeaturesPerStep : 1;
+            input = g.Apply("Slice", "kept_steps", input, g.Longs([0], "kept_steps.start"), g.Longs([maxSteps * width], "kept_steps.end"), g.Longs([1], "kept_steps.axis"));
+        }
         WriteOnnxOutputs(g, new OnnxEncoderInput(input, (encoder, steps) => OnnxEncoderExport.Write(g, encoder, Features, steps, _name)), outputs);
     }
 
