@@ -8,7 +8,8 @@ namespace Microsoft.ML.Rnn.Onnx;
 /// state and the last output; the scan output is every step's output.
 /// </summary>
 /// <remarks>
-/// Body inputs: the state values (N, S_k), the last output (N, H_out), the step's input (N, H_in); body outputs: the new
+/// The cell's <see cref="IOnnxStepCell.WriteOnnxPrepare"/> runs on the whole sequence before the Scan. Body inputs: the
+/// state values (N, S_k), the last output (N, H_out), the step's slice of the prepared inputs (N, P); body outputs: the new
 /// state, the step's output as the new last output, and the step's output again as the scan output. The last output
 /// starts at zero, so a row of no steps has zero final outputs, as in the component. Backward, the scan reads the steps
 /// last to first and writes its outputs back in time order (<c>scan_input_directions</c>, <c>scan_output_directions</c>),
@@ -32,12 +33,14 @@ internal static class OnnxCellScan
             => g.Apply("ConstantOfShape", hint, g.Apply("Concat", hint + ".shape", n => n.AddAttribute("axis", 0L), batch, g.Longs([width], hint + ".width")));
         var initial = cell.StateSizes.Select((size, k) => Zeros(size, $"{name}.state{k}.initial")).Append(Zeros(cell.OutputSize, name + ".last.initial")).ToArray();
 
+        // What does not depend on the state, for every step at once (the input projection), then the Scan over its steps.
+        string prepared = stepCell.WriteOnnxPrepare(new OnnxStep(new StepNodes(new OnnxGraphWriter(g.Target, g.Name(name)))), x);
         var body = new OnnxSubgraphBuilder(g.Target);
         var bodyWriter = new OnnxGraphWriter(body, g.Name(name));
         var state = cell.StateSizes.Select((_, k) => body.Input(bodyWriter.Name($"state{k}"), typeof(float))).ToArray();
         body.Input(bodyWriter.Name("last"), typeof(float));
-        string input = body.Input(bodyWriter.Name("x_t"), typeof(float));
-        var (output, next) = stepCell.WriteOnnxStep(new OnnxStep(new StepNodes(bodyWriter)), input, state);
+        string input = body.Input(bodyWriter.Name("prepared_t"), typeof(float));
+        var (output, next) = stepCell.WriteOnnxStepPrepared(new OnnxStep(new StepNodes(bodyWriter)), input, state);
         if (next is null || next.Length != state.Length)
         {
             throw new InvalidOperationException($"{component}: feature column '{column}': {cell.GetType().Name}.{nameof(IOnnxStepCell.WriteOnnxStep)} " +
@@ -49,7 +52,7 @@ internal static class OnnxCellScan
 
         var finalState = state.Select((_, k) => g.NewValue($"{name}.state{k}.final")).ToArray();
         string final = g.NewValue(name + ".final"), outputs = g.NewValue(name + ".outputs");
-        var scan = g.Node("Scan", [.. initial, x], [.. finalState, final, outputs]);
+        var scan = g.Node("Scan", [.. initial, prepared], [.. finalState, final, outputs]);
         scan.AddAttribute("body", body.ToGraph(g.Name(name + ".step")));
         scan.AddAttribute("num_scan_inputs", 1L);
         if (reverse)

@@ -21,7 +21,7 @@ namespace Microsoft.ML.Rnn.Core;
 /// (gates j, f, o; i = 1 - f; forget_bias 1.0 by default, optional peepholes/projection): since
 /// 1 - sigmoid(a) = sigmoid(-a), its weights map to these by negating its f rows (and its forget_bias) into the i rows.
 /// </remarks>
-public sealed class CoupledInputForgetLstmCell : GatedRnnCell, IOnnxStepCell
+public sealed class CoupledInputForgetLstmCell : GatedRnnCell
 {
     /// <summary>The gates in row order (<see cref="GatedRnnCell.Gates"/>).</summary>
     public const string GateLayout = "igo";
@@ -72,10 +72,10 @@ public sealed class CoupledInputForgetLstmCell : GatedRnnCell, IOnnxStepCell
     public override string FuseBlocker => "no fused kernel couples the input and forget gates";
 
     /// <summary>The step as <see cref="StepPrepared"/> computes it; state (c, h).</summary>
-    public (string Output, string[] State) WriteOnnxStep(OnnxStep step, string input, IReadOnlyList<string> state)
+    public override (string Output, string[] State) WriteOnnxStepPrepared(OnnxStep step, string prepared, IReadOnlyList<string> state)
     {
         string c = state[0];
-        var gates = OnnxGateBlocks(step, input, state[1]);
+        var gates = OnnxGateBlocks(step, prepared, state[1]);
         string i = step.Apply("Sigmoid", gates[0]);
         string next = step.Apply("Add", c, step.Apply("Mul", i, step.Apply("Sub", step.Apply("Tanh", gates[1]), c)));
         string h = step.Apply("Mul", step.Apply("Sigmoid", gates[2]), step.Apply("Tanh", next));

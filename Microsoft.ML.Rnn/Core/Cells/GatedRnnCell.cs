@@ -11,7 +11,7 @@ namespace Microsoft.ML.Rnn.Core;
 /// (<see cref="RecurrentInitializer"/>), the loader's size check (<see cref="RnnCellKind.GatesPerUnit"/>) and the
 /// fused path need is read here, whatever the cell.
 /// </summary>
-public abstract class GatedRnnCell : RnnCell
+public abstract class GatedRnnCell : RnnCell, IOnnxStepCell
 {
     private FusedKernel? _kernel;
     // Field names equal the registered names so that Module.to() rebinds them after moving the parameters (it looks
@@ -77,12 +77,22 @@ public abstract class GatedRnnCell : RnnCell
         return _kernel.Forward(inputs, initialState);
     }
 
+    /// <inheritdoc/>
+    public (string Output, string[] State) WriteOnnxStep(OnnxStep step, string input, IReadOnlyList<string> state)
+        => WriteOnnxStepPrepared(step, WriteOnnxPrepare(step, input), state);
+
+    /// <summary>The input projection of every step at once, <c>x W_ih^T + b_ih</c>: (L, N, G·H).</summary>
+    public string WriteOnnxPrepare(OnnxStep sequence, string inputs) => sequence.Linear(inputs, WeightIh, BiasIh, "input");
+
+    /// <inheritdoc/>
+    public abstract (string Output, string[] State) WriteOnnxStepPrepared(OnnxStep step, string prepared, IReadOnlyList<string> state);
+
     /// <summary>
-    /// The gate blocks of one step in ONNX (<see cref="IOnnxStepCell"/>): <c>x W_ih^T + b_ih + h W_hh^T + b_hh</c>
-    /// cut into <see cref="GatesPerUnit"/> values (N, H), in <see cref="Gates"/> order.
+    /// The gate blocks of one step in ONNX: the step's input projection <paramref name="prepared"/> plus
+    /// <c>h W_hh^T + b_hh</c>, cut into <see cref="GatesPerUnit"/> values (N, H), in <see cref="Gates"/> order.
     /// </summary>
-    private protected string[] OnnxGateBlocks(OnnxStep step, string input, string recurrent)
-        => step.Split(step.Apply("Add", step.Linear(input, WeightIh, BiasIh, "input"), step.Linear(recurrent, WeightHh, BiasHh, "recurrent")), GatesPerUnit);
+    private protected string[] OnnxGateBlocks(OnnxStep step, string prepared, string recurrent)
+        => step.Split(step.Apply("Add", prepared, step.Linear(recurrent, WeightHh, BiasHh, "recurrent")), GatesPerUnit);
 
     /// <summary>
     /// ONNX's recurrent operator that computes what this cell computes, or null when it has none (the layer is then a

@@ -18,7 +18,7 @@ namespace Microsoft.ML.Rnn.Core;
 /// The AfterRecurrentMatmul variant keeps them inside a native nn.GRU and is fusable; the BeforeRecurrentMatmul
 /// variant owns managed parameters with the same layout and initialisation.
 /// </remarks>
-public sealed class GruCell : GatedRnnCell, IOnnxStepCell
+public sealed class GruCell : GatedRnnCell
 {
     /// <summary>The gates in row order (<see cref="GatedRnnCell.Gates"/>).</summary>
     public const string GateLayout = "rzn";
@@ -100,11 +100,11 @@ public sealed class GruCell : GatedRnnCell, IOnnxStepCell
     }
 
     /// <summary>The step with either reset gate, as <see cref="StepPrepared"/> computes it; state (h).</summary>
-    public (string Output, string[] State) WriteOnnxStep(OnnxStep step, string input, IReadOnlyList<string> state)
+    public override (string Output, string[] State) WriteOnnxStepPrepared(OnnxStep step, string prepared, IReadOnlyList<string> state)
     {
         long hs = HiddenSize;
         string h = state[0];
-        var gi = step.Split(step.Linear(input, WeightIh, BiasIh, "input"), 3);
+        var gi = step.Split(prepared, 3);
         string r, z, cand;
         using (var wHh = WeightHh.detach())
         using (var bHh = BiasHh!.detach())

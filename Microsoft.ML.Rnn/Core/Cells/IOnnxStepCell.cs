@@ -20,4 +20,18 @@ public interface IOnnxStepCell
     /// <param name="state">One value (N, S_k) per entry of <see cref="RnnCell.StateSizes"/>, in that order.</param>
     /// <returns>The output (N, H_out) and the new state, one value per entry of <see cref="RnnCell.StateSizes"/>.</returns>
     (string Output, string[] State) WriteOnnxStep(OnnxStep step, string input, IReadOnlyList<string> state);
+
+    /// <summary>
+    /// The part of every step that does not depend on the state, for the whole sequence at once and outside the
+    /// <c>Scan</c> (typically the input projection: one large matrix product instead of one per step), as
+    /// <see cref="RnnCell.PrepareInputs"/> is for the step loop. Override it and <see cref="WriteOnnxStepPrepared"/>
+    /// together, or neither; by default the inputs pass through and the step is <see cref="WriteOnnxStep"/>.
+    /// </summary>
+    /// <param name="sequence">Adds nodes outside the <c>Scan</c>.</param>
+    /// <param name="inputs">(L, N, H_in) every step's input.</param>
+    /// <returns>(L, N, P) for any P of the cell's choosing.</returns>
+    string WriteOnnxPrepare(OnnxStep sequence, string inputs) => inputs;
+
+    /// <summary>One step from its slice (N, P) of <see cref="WriteOnnxPrepare"/>'s result, computing what <see cref="WriteOnnxStep"/> computes.</summary>
+    (string Output, string[] State) WriteOnnxStepPrepared(OnnxStep step, string prepared, IReadOnlyList<string> state) => WriteOnnxStep(step, prepared, state);
 }

@@ -23,7 +23,7 @@ namespace Microsoft.ML.Rnn.Core;
 /// TF's defaults are forget_bias 1.0 (kept here) and epsilon 1e-12 (here 1e-5, PyTorch's LayerNorm default, which
 /// avoids dividing by ~0 when a row is constant).
 /// </remarks>
-public sealed class LayerNormLstmCell : GatedRnnCell, IOnnxStepCell
+public sealed class LayerNormLstmCell : GatedRnnCell
 {
     /// <summary>The gates in row order (<see cref="GatedRnnCell.Gates"/>).</summary>
     public const string GateLayout = "ifgo";
@@ -113,9 +113,9 @@ public sealed class LayerNormLstmCell : GatedRnnCell, IOnnxStepCell
     public override string FuseBlocker => "no fused kernel normalises the gates";
 
     /// <summary>The step as <see cref="StepPrepared"/> computes it, each gate normalised on its own; state (c, h).</summary>
-    public (string Output, string[] State) WriteOnnxStep(OnnxStep step, string input, IReadOnlyList<string> state)
+    public override (string Output, string[] State) WriteOnnxStepPrepared(OnnxStep step, string prepared, IReadOnlyList<string> state)
     {
-        var blocks = OnnxGateBlocks(step, input, state[1]);
+        var blocks = OnnxGateBlocks(step, prepared, state[1]);
         var gates = new string[4];
         for (int k = 0; k < 4; k++)
         {

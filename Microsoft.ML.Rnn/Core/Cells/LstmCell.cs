@@ -24,7 +24,7 @@ namespace Microsoft.ML.Rnn.Core;
 /// the parameters live inside a native nn.LSTM and the cell is fusable; otherwise they are managed Parameters with
 /// the same layout and PyTorch's initialisation uniform(-1/sqrt(H), 1/sqrt(H)).
 /// </remarks>
-public sealed class LstmCell : GatedRnnCell, IOnnxStepCell
+public sealed class LstmCell : GatedRnnCell
 {
     /// <summary>The gates in row order (<see cref="GatedRnnCell.Gates"/>).</summary>
     public const string GateLayout = "ifgo";
@@ -207,10 +207,10 @@ public sealed class LstmCell : GatedRnnCell, IOnnxStepCell
     }
 
     /// <summary>The step with every option, as <see cref="OptionalFeatures"/> computes it; state (c, h).</summary>
-    public (string Output, string[] State) WriteOnnxStep(OnnxStep step, string input, IReadOnlyList<string> state)
+    public override (string Output, string[] State) WriteOnnxStepPrepared(OnnxStep step, string prepared, IReadOnlyList<string> state)
     {
         string c = state[0];
-        var gates = OnnxGateBlocks(step, input, state[1]);
+        var gates = OnnxGateBlocks(step, prepared, state[1]);
         string i = gates[0], f = gates[1], g = gates[2], o = gates[3];
         if (weight_ci is not null)
         {

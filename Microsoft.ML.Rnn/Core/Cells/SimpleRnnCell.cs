@@ -7,7 +7,7 @@ namespace Microsoft.ML.Rnn.Core;
 /// Always fusable (libtorch nn.RNN), which owns the parameters.
 /// </summary>
 /// <remarks>Parameters (PyTorch layout): weight_ih (H, H_in), weight_hh (H, H), bias_ih (H), bias_hh (H).</remarks>
-public sealed class SimpleRnnCell : GatedRnnCell, IOnnxStepCell
+public sealed class SimpleRnnCell : GatedRnnCell
 {
     /// <summary>The gates in row order (<see cref="GatedRnnCell.Gates"/>).</summary>
     public const string GateLayout = "h";
@@ -64,9 +64,9 @@ public sealed class SimpleRnnCell : GatedRnnCell, IOnnxStepCell
             Activation: Activation == SimpleRnnActivation.Relu ? "Relu" : "Tanh");
 
     /// <summary>The step: <c>act(x W_ih^T + b_ih + h W_hh^T + b_hh)</c>; state (h).</summary>
-    public (string Output, string[] State) WriteOnnxStep(OnnxStep step, string input, IReadOnlyList<string> state)
+    public override (string Output, string[] State) WriteOnnxStepPrepared(OnnxStep step, string prepared, IReadOnlyList<string> state)
     {
-        string h = step.Apply(Activation == SimpleRnnActivation.Tanh ? "Tanh" : "Relu", OnnxGateBlocks(step, input, state[0])[0]);
+        string h = step.Apply(Activation == SimpleRnnActivation.Tanh ? "Tanh" : "Relu", OnnxGateBlocks(step, prepared, state[0])[0]);
         return (h, [h]);
     }
 
