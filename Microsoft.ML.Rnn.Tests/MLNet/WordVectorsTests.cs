@@ -87,6 +87,12 @@ public sealed class WordVectorsTests : IDisposable
         foreach (var (word, vector) in Expected)
             Assert.Equal(vector, rows[Array.IndexOf(vocabulary, word)]);
 
+        // The frozen rows are the embedding the ONNX graph reads too: ONNX Runtime scores as libtorch does.
+        frozen.ScoringEngine = RnnScoringEngine.TorchSharp;
+        var encodings = OnnxExportTests.Floats(frozen.Transform(data), "Encoding");
+        frozen.ScoringEngine = RnnScoringEngine.OnnxRuntime;
+        OnnxExportTests.AssertClose(encodings, OnnxExportTests.Floats(frozen.Transform(data), "Encoding"));
+
         // Words absent from the file start from the seeded random rows: small, distinct, and another seed draws others.
         using var otherSeed = ml.Transforms.Rnn.BiGruEncoder(Options(VectorsPath, seed: 2, freeze: true, learningRate: 0.05f)).Fit(data);
         var otherRows = EmbeddingRows(otherSeed);
