@@ -28,10 +28,8 @@ internal static class OnnxCellScan
         }
 
         // Zero initial state and last output, (N, S) each.
-        string batch = g.Apply("Slice", name + ".batch", g.Apply("Shape", name + ".shape", x), g.Longs([1], name + ".batch.start"), g.Longs([2], name + ".batch.end"));
-        string Zeros(long width, string hint)
-            => g.Apply("ConstantOfShape", hint, g.Apply("Concat", hint + ".shape", n => n.AddAttribute("axis", 0L), batch, g.Longs([width], hint + ".width")));
-        var initial = cell.StateSizes.Select((size, k) => Zeros(size, $"{name}.state{k}.initial")).Append(Zeros(cell.OutputSize, name + ".last.initial")).ToArray();
+        var initial = cell.StateSizes.Select((size, k) => g.BatchZeros(x, size, $"{name}.state{k}.initial"))
+            .Append(g.BatchZeros(x, cell.OutputSize, name + ".last.initial")).ToArray();
 
         // What does not depend on the state, for every step at once (the input projection), then the Scan over its steps.
         string prepared = stepCell.WriteOnnxPrepare(new OnnxStep(new StepNodes(new OnnxGraphWriter(g.Target, g.Name(name)))), x);

@@ -113,6 +113,13 @@ internal sealed class OnnxGraphWriter(IOnnxGraphTarget target, string prefix)
         return Apply("Sum", hint, Apply("MatMul", hint + ".product", input, Weight(transposed, hint + ".weight")), Weight(bias, hint + ".bias"));
     }
 
+    /// <summary>Zeros (N, <paramref name="width"/>) for the batch of <paramref name="timeMajor"/> (L, N, ...): a Scan's initial state.</summary>
+    public string BatchZeros(string timeMajor, long width, string hint)
+    {
+        string batch = Apply("Slice", hint + ".batch", Apply("Shape", hint + ".input_shape", timeMajor), Longs([1], hint + ".batch.start"), Longs([2], hint + ".batch.end"));
+        return Apply("ConstantOfShape", hint, Apply("Concat", hint + ".shape", node => node.AddAttribute("axis", 0L), batch, Longs([width], hint + ".width")));
+    }
+
     /// <summary><paramref name="input"/> with its axes permuted.</summary>
     public string Transpose(string input, long[] permutation, string hint)
         => Apply("Transpose", hint, node => node.AddAttribute("perm", permutation), input);

@@ -21,14 +21,11 @@ internal static class OnnxViterbi
         long tags = transitions.shape[0];
         string timeMajor = g.Transpose(emissions, [1, 0, 2], name + ".emissions_by_step");                      // (L, N, T)
         var guard = NoStepsGuard.Write(g, timeMajor, name);
-        string padded = guard.Input;
         string first = g.Apply("Equal", name + ".first", g.Apply("Range", name + ".step_index", g.Long(0, name + ".range.start"),
             g.Reshape(guard.InputSteps(g, name), [], name + ".range.end"), g.Long(1, name + ".range.delta")), g.Long(0, name + ".range.zero"));   // (L) true at step 0
 
         // Forward: score (N, T) from zero; back pointers (L, N, T).
-        string zeros = g.Apply("ConstantOfShape", name + ".score.initial", g.Apply("Concat", name + ".score.shape", n => n.AddAttribute("axis", 0L),
-            g.Apply("Slice", name + ".batch", g.Apply("Shape", name + ".batch.shape", timeMajor), g.Longs([1], name + ".batch.start"), g.Longs([2], name + ".batch.end")),
-            g.Longs([tags], name + ".tags")));
+        string zeros = g.BatchZeros(timeMajor, tags, name + ".score.initial");
         using var startRows = startScores.detach().expand(tags, tags);   // from any tag i to tag j: start[j]
         string startMatrix = g.Weight(startRows, name + ".start"), transitionMatrix = g.Weight(transitions, name + ".transitions");
         var forward = new OnnxSubgraphBuilder(g.Target);
@@ -43,7 +40,7 @@ internal static class OnnxViterbi
         forward.Output(f.Apply("Add", "next_score", best, emission), f.Name("score.next"), typeof(float));
         forward.Output(pointer, f.Name("pointers"), typeof(long));
         string finalScore = g.NewValue(name + ".final_score"), pointers = g.NewValue(name + ".pointers");
-        var forwardScan = g.Node("Scan", [zeros, first, padded], [finalScore, pointers]);
+        var forwardScan = g.Node("Scan", [zeros, first, guard.Input], [finalScore, pointers]);
         forwardScan.AddAttribute("body", forward.ToGraph(g.Name(name + ".forward")));
         forwardScan.AddAttribute("num_scan_inputs", 2L);
 
