@@ -10,8 +10,8 @@ namespace Microsoft.ML.Rnn.Core;
 /// <remarks>
 /// Attribute values may be <see cref="long"/>, <see cref="int"/>, <see cref="float"/>, <see cref="double"/>,
 /// <see cref="string"/>, or arrays of <see cref="long"/> or <see cref="string"/>. The step runs inside a <c>Scan</c>
-/// body: an operator whose form changed after opset 12 (<c>Squeeze</c>, <c>Split</c>'s sizes input, ...) must be
-/// used in its opset-12 form.
+/// body (what <see cref="IOnnxStepCell.WriteOnnxPrepare"/> writes, around it): an operator whose form changed after
+/// opset 12 (<c>Squeeze</c>, <c>Split</c>'s sizes input, ...) must be used in its opset-12 form.
 /// </remarks>
 public sealed class OnnxStep
 {
@@ -48,7 +48,7 @@ public sealed class OnnxStep
     /// <summary>An int64 constant vector (shapes, axes, split sizes).</summary>
     public string Constant(long[] values, string name) => _nodes.Constant(values, name);
 
-    /// <summary><c>x W^T + b</c> for <paramref name="x"/> (N, K), <paramref name="weight"/> (M, K) and an optional <paramref name="bias"/> (M).</summary>
+    /// <summary><c>x W^T + b</c> for <paramref name="x"/> (..., K), <paramref name="weight"/> (M, K) and an optional <paramref name="bias"/> (M).</summary>
     public string Linear(string x, Tensor weight, Tensor? bias, string name)
     {
         using var transposed = weight.detach().t();
@@ -78,7 +78,7 @@ public sealed class OnnxStep
     }
 }
 
-/// <summary>Where an <see cref="OnnxStep"/> writes: the body of the <c>Scan</c> the package's ONNX writer builds.</summary>
+/// <summary>Where an <see cref="OnnxStep"/> writes: the body of the <c>Scan</c> the package's ONNX writer builds, or the graph around it.</summary>
 internal interface IOnnxStepNodes
 {
     /// <summary>Adds a node of the default ONNX domain; returns its <paramref name="outputs"/> new output names.</summary>
