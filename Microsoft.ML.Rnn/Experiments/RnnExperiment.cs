@@ -43,6 +43,19 @@ public abstract partial class RnnExperiment
     /// <summary>Checks the input schema and returns the metric to maximise for <paramref name="requested"/>.</summary>
     internal abstract RnnExperimentMetric ResolveMetric(DataViewSchema schema, RnnExperimentMetric requested);
 
+    /// <summary>
+    /// <paramref name="requested"/> when it is one of <paramref name="allowed"/>, the first of them for Auto; any other
+    /// fails naming the label (<paramref name="label"/>, e.g. "a key label") and the metrics that apply.
+    /// </summary>
+    private protected RnnExperimentMetric ChooseMetric(RnnExperimentMetric requested, string label, params RnnExperimentMetric[] allowed)
+    {
+        if (requested == RnnExperimentMetric.Auto) return allowed[0];
+        if (!allowed.Contains(requested))
+            throw new ArgumentException($"{GetType().Name}: metric {requested} does not apply to {label}; use {string.Join(" or ", allowed)}.",
+                nameof(RnnExperimentSettings.Metric));
+        return requested;
+    }
+
     /// <summary>Values of parameters the task handles itself (not fields of <see cref="BaseOptions"/>), or null when the name is not one.</summary>
     internal virtual object? TaskBaseValue(string name) => null;
 

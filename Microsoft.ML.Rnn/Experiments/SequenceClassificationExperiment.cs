@@ -26,14 +26,9 @@ public sealed class SequenceClassificationExperiment : RnnExperiment
     internal override RnnExperimentMetric ResolveMetric(DataViewSchema schema, RnnExperimentMetric requested)
     {
         var label = LabelColumn.BindClasses(schema, Options.LabelColumnName, "data", "SequenceClassificationExperiment");
-        var allowed = label.IsBinary
-            ? new[] { RnnExperimentMetric.AreaUnderRocCurve, RnnExperimentMetric.Accuracy }
-            : new[] { RnnExperimentMetric.MacroAccuracy, RnnExperimentMetric.MicroAccuracy };
-        if (requested == RnnExperimentMetric.Auto) return allowed[0];
-        if (!allowed.Contains(requested))
-            throw new ArgumentException($"SequenceClassificationExperiment: metric {requested} does not apply to a {(label.IsBinary ? "Boolean" : "key")} label; " +
-                                        $"use {string.Join(" or ", allowed)}.", nameof(RnnExperimentSettings.Metric));
-        return requested;
+        return label.IsBinary
+            ? ChooseMetric(requested, "a Boolean label", RnnExperimentMetric.AreaUnderRocCurve, RnnExperimentMetric.Accuracy)
+            : ChooseMetric(requested, "a key label", RnnExperimentMetric.MacroAccuracy, RnnExperimentMetric.MicroAccuracy);
     }
 
     internal override ITransformer Fit(IHostEnvironment env, RnnOptionsBase options, IReadOnlyDictionary<string, object> values, IDataView train,

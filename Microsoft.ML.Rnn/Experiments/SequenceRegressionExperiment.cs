@@ -29,14 +29,9 @@ public sealed class SequenceRegressionExperiment : RnnExperiment
     internal override RnnExperimentMetric ResolveMetric(DataViewSchema schema, RnnExperimentMetric requested)
     {
         var label = ValueLabelColumn.Bind(schema, Options.LabelColumnName, "data");
-        var allowed = label.IsVector
-            ? new[] { RnnExperimentMetric.NegativeRootMeanSquaredError }
-            : new[] { RnnExperimentMetric.RSquared, RnnExperimentMetric.NegativeRootMeanSquaredError };
-        if (requested == RnnExperimentMetric.Auto) return allowed[0];
-        if (!allowed.Contains(requested))
-            throw new ArgumentException($"SequenceRegressionExperiment: metric {requested} does not apply to a {(label.IsVector ? "vector" : "Single")} label; " +
-                                        $"use {string.Join(" or ", allowed)}.", nameof(RnnExperimentSettings.Metric));
-        return requested;
+        return label.IsVector
+            ? ChooseMetric(requested, "a vector label", RnnExperimentMetric.NegativeRootMeanSquaredError)
+            : ChooseMetric(requested, "a Single label", RnnExperimentMetric.RSquared, RnnExperimentMetric.NegativeRootMeanSquaredError);
     }
 
     internal override ITransformer Fit(IHostEnvironment env, RnnOptionsBase options, IReadOnlyDictionary<string, object> values, IDataView train,
