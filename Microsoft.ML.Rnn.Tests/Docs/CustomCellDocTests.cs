@@ -74,11 +74,9 @@ public class CustomCellDocTests
         var input = MLNet.OnnxExportTests.Only(ml, data, options.FeatureColumnName);
         model.ScoringEngine = RnnScoringEngine.TorchSharp;
         var expected = MLNet.OnnxExportTests.Floats(model.Transform(input), "Score");
-        string path = Path.Combine(Path.GetTempPath(), $"doc-minimal-gated-{Guid.NewGuid():N}.onnx");
+        string path = MLNet.OnnxExportTests.Convert(ml, model, input, Path.GetTempPath(), $"doc-minimal-gated-{Guid.NewGuid():N}");
         try
         {
-            using (var stream = File.Create(path))
-                ml.Model.ConvertToOnnx(model, input, stream);
             MLNet.OnnxExportTests.AssertClose(expected, MLNet.OnnxExportTests.RunInBatches(path, input, options.FeatureColumnName, "Score.output"));
         }
         finally

@@ -13,12 +13,8 @@ namespace Microsoft.ML.Rnn.Tests.MLNet;
 /// and the one place that writes graph attributes into ML.NET's converter fails with a message when the converter's
 /// node is not what it expects.
 /// </summary>
-public sealed class OnnxCellOfYourOwnTests : IDisposable
+public sealed class OnnxCellOfYourOwnTests
 {
-    private readonly string _directory = Directory.CreateTempSubdirectory("rnn-onnx-cell-").FullName;
-
-    public void Dispose() => Directory.Delete(_directory, recursive: true);
-
     /// <summary>A cell of two states whose ONNX step returns one: a mistake conversion must name.</summary>
     private sealed class ForgetfulCell : RnnCell, IOnnxStepCell
     {

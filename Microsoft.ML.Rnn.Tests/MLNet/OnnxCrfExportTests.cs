@@ -84,9 +84,7 @@ public sealed class OnnxCrfExportTests : IDisposable
         int differing = tags.Zip(scores).Count(r => !r.First.SequenceEqual(PerStepBest(r.Second)));
         Assert.True(differing > 10, $"the Viterbi path differs from the best tag per step on only {differing} rows");
 
-        string path = Path.Combine(_directory, $"crf-{ensembleSize}-{maxSteps}.onnx");
-        using (var stream = File.Create(path))
-            ml.Model.ConvertToOnnx(tagger, input, stream);
+        string path = OnnxExportTests.Convert(ml, tagger, input, _directory, $"crf-{ensembleSize}-{maxSteps}");
         Assert.True(OnnxExportTests.HasOperator(path, "Scan"));
         var (onnxTags, onnxScores) = RunInBatches(path, input);
         Assert.Equal(tags, onnxTags);

@@ -358,9 +358,12 @@ public sealed class OnnxExportTests : IDisposable
     internal static IDataView Only(MLContext ml, IDataView data, string column)
         => ml.Data.Cache(ml.Transforms.SelectColumns(column).Fit(data).Transform(data));
 
-    internal string Convert(MLContext ml, ITransformer model, IDataView input, string name)
+    private string Convert(MLContext ml, ITransformer model, IDataView input, string name) => Convert(ml, model, input, _directory, name);
+
+    /// <summary>Converts <paramref name="model"/> with ML.NET's <c>ConvertToOnnx</c> into <paramref name="directory"/>; returns the file.</summary>
+    internal static string Convert(MLContext ml, ITransformer model, IDataView input, string directory, string name)
     {
-        string path = Path.Combine(_directory, name + ".onnx");
+        string path = Path.Combine(directory, name + ".onnx");
         using (var stream = File.Create(path))
             ml.Model.ConvertToOnnx(model, input, stream);
         return path;

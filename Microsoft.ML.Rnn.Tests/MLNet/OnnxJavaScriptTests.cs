@@ -37,7 +37,7 @@ public sealed class OnnxJavaScriptTests : IDisposable
         using (var classifier = ml.Transforms.Rnn.SequenceClassifier(options).Fit(data))
         {
             var input = OnnxExportTests.Only(ml, data, options.FeatureColumnName);
-            string path = Convert(ml, classifier, input, "classifier");
+            string path = OnnxExportTests.Convert(ml, classifier, input, _directory, "classifier");
             var rows = ColumnValues.Read(input, options.FeatureColumnName).Cast<object[]>().ToList();
             var scores = OnnxExportTests.Floats(classifier.Transform(input), "Score");
             var labels = OnnxExportTests.Keys(classifier.Transform(input), "PredictedLabel");
@@ -63,7 +63,7 @@ public sealed class OnnxJavaScriptTests : IDisposable
                }).Fit(keyed))
         {
             var input = OnnxExportTests.Only(ml, text, nameof(Sentence.Words));
-            string path = Convert(ml, tagger, input, "tagger");
+            string path = OnnxExportTests.Convert(ml, tagger, input, _directory, "tagger");
             var scored = tagger.Transform(input);
             var scores = OnnxExportTests.Floats(scored, "Score");
             var tags = OnnxExportTests.Keys(scored, "PredictedLabel");
@@ -77,14 +77,6 @@ public sealed class OnnxJavaScriptTests : IDisposable
                 Assert.Equal(members.SelectMany(i => tags[i]).Select(k => (double)k), outputs["PredictedLabel.output"]);
             }
         }
-    }
-
-    private string Convert(MLContext ml, ITransformer model, IDataView input, string name)
-    {
-        string path = Path.Combine(_directory, name + ".onnx");
-        using (var stream = File.Create(path))
-            ml.Model.ConvertToOnnx(model, input, stream);
-        return path;
     }
 
     private static void AssertClose(IEnumerable<float> expected, double[] actual, string what)
