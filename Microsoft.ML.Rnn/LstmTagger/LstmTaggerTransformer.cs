@@ -173,9 +173,8 @@ public sealed class LstmTaggerTransformer : RnnTransformerBase, ISequenceScorer<
         if (!UsesCrf)
             return g.Apply("ArgMax", "best", n => { n.AddAttribute("axis", 2L); n.AddAttribute("keepdims", 0L); }, emissions);
         using var scope = torch.NewDisposeScope();
-        var crfs = Network.Members.Select(m => m.Crf!).ToArray();
-        torch.Tensor Mean(Func<LinearChainCrf, torch.Tensor> scores) => torch.stack(crfs.Select(c => scores(c).detach()).ToArray()).mean([0]);
-        return OnnxViterbi.Write(g, emissions, Mean(c => c.Transitions), Mean(c => c.StartScores), Mean(c => c.EndScores), "viterbi");
+        var (transitions, start, end) = Network.MeanCrfScores();
+        return OnnxViterbi.Write(g, emissions, transitions, start, end, "viterbi");
     }
 
     /// <summary>Tags and per-step probabilities of every row, one network call for all rows.</summary>

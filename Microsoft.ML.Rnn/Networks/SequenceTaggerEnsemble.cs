@@ -56,9 +56,19 @@ public sealed class SequenceTaggerEnsemble : NetworkEnsemble<SequenceTaggerNetwo
             return emissions.argmax(2).masked_fill(valid.logical_not(), KeptScalars.Zero).cpu().MoveToOuterDisposeScope();
         }
         if (Members.Count == 1) return Members[0].Crf!.Decode(emissions, lengths).Tags.MoveToOuterDisposeScope();
+        var (transitions, start, end) = MeanCrfScores();
+        return LinearChainCrf.Viterbi(emissions, lengths, transitions, start, end).Tags.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// The members' mean transition, start and end scores, under which the ensemble decodes (new tensors without
+    /// gradients, in the caller's dispose scope). Only for an ensemble with a CRF.
+    /// </summary>
+    internal (Tensor Transitions, Tensor StartScores, Tensor EndScores) MeanCrfScores()
+    {
+        using var noGrad = no_grad();
         var crfs = Members.Select(m => m.Crf!).ToArray();
         Tensor Mean(Func<LinearChainCrf, Tensor> scores) => stack(crfs.Select(scores).ToArray()).mean([0]);
-        return LinearChainCrf.Viterbi(emissions, lengths, Mean(c => c.Transitions), Mean(c => c.StartScores), Mean(c => c.EndScores))
-            .Tags.MoveToOuterDisposeScope();
+        return (Mean(c => c.Transitions), Mean(c => c.StartScores), Mean(c => c.EndScores));
     }
 }
