@@ -256,18 +256,18 @@ public sealed class LstmTaggerTests : IDisposable
         var keys = ml.Data.LoadFromEnumerable(new[] { "a", "b", "c", "d" }.Select(t => new { Tags = t }));
         var tagKeys = ml.Transforms.Conversion.MapValueToKey("Tags", keyData: keys).Fit(text).Transform(text);
         var rows = SequenceRows.ReadAll(tagKeys, "Tags", 1, columnRole: "label");
-        using var inverse = TaggingObjective.TagWeights(TagWeighting.InverseFrequency, rows, 4, null)!;
+        using var inverse = TaggingObjective.TagWeights(ClassWeighting.InverseFrequency, rows, 4, null)!;
         Assert.Equal(new[] { 12f / 32, 12f / 12, 12f / 4, 1f }, inverse.data<float>().ToArray());
-        using var root = TaggingObjective.TagWeights(TagWeighting.InverseSquareRootFrequency, rows, 4, null)!;
+        using var root = TaggingObjective.TagWeights(ClassWeighting.InverseSquareRootFrequency, rows, 4, null)!;
         Assert.Equal(new[] { MathF.Sqrt(12f / 32), 1f, MathF.Sqrt(3f), 1f }, root.data<float>().ToArray(), Tolerances.Within(1e-6f));
-        Assert.Null(TaggingObjective.TagWeights(TagWeighting.None, rows, 4, null));
+        Assert.Null(TaggingObjective.TagWeights(ClassWeighting.None, rows, 4, null));
 
         // Fit computes them from its training tags (logged) and trains with them.
         var messages = new List<string>();
         ml.Log += (_, m) => { lock (messages) messages.Add(m.Message); };
         var steps = RisingSteps(1, seed: 1, fixedSteps: 4); // START, then three UP/DOWN tags
         var stepOptions = StepOptions();
-        stepOptions.TagWeighting = TagWeighting.InverseFrequency;
+        stepOptions.TagWeighting = ClassWeighting.InverseFrequency;
         stepOptions.MaxEpochs = 1;
         stepOptions.ValidationFraction = 0;
         using (ml.Transforms.Rnn.LstmTagger(stepOptions).Fit(TagKeys(ml, ml.Data.LoadFromEnumerable(steps)))) { }
@@ -280,7 +280,7 @@ public sealed class LstmTaggerTests : IDisposable
         Assert.Contains(messages, m => m.Contains($"LstmTagger: tag weights (InverseFrequency) {string.Join(", ", expectedWeights.Select(F))}."));
 
         var options = Small(crf: true);
-        options.TagWeighting = TagWeighting.InverseFrequency;
+        options.TagWeighting = ClassWeighting.InverseFrequency;
         var e = Assert.Throws<ArgumentException>(() => ml.Transforms.Rnn.LstmTagger(options));
         Assert.Equal("TagWeighting", e.ParamName);
         Assert.StartsWith("LstmTagger: TagWeighting InverseFrequency weights the per-token loss and cannot be used with UseCrf.", e.Message);
@@ -294,13 +294,13 @@ public sealed class LstmTaggerTests : IDisposable
         var ml = new MLContext(seed: 1);
         var plain = new LstmTagger.Options();
         Assert.Null(plain.TagWeighting);
-        Assert.Equal(TagWeighting.InverseSquareRootFrequency, plain.ResolvedTagWeighting);
+        Assert.Equal(ClassWeighting.InverseSquareRootFrequency, plain.ResolvedTagWeighting);
         Assert.Equal(TaggerValidationMetric.MacroF1, plain.ValidationMetric);
         var crf = new LstmTagger.Options { UseCrf = true };
-        Assert.Equal(TagWeighting.None, crf.ResolvedTagWeighting);
+        Assert.Equal(ClassWeighting.None, crf.ResolvedTagWeighting);
         ml.Transforms.Rnn.LstmTagger(crf);   // no conflict: the default adapts to the CRF
-        Assert.Equal(TagWeighting.InverseFrequency, new LstmTagger.Options { TagWeighting = TagWeighting.InverseFrequency }.ResolvedTagWeighting);
-        Assert.Equal(TagWeighting.None, new LstmTagger.Options { TagWeighting = TagWeighting.None }.ResolvedTagWeighting);
+        Assert.Equal(ClassWeighting.InverseFrequency, new LstmTagger.Options { TagWeighting = ClassWeighting.InverseFrequency }.ResolvedTagWeighting);
+        Assert.Equal(ClassWeighting.None, new LstmTagger.Options { TagWeighting = ClassWeighting.None }.ResolvedTagWeighting);
     }
 
     [Fact]

@@ -28,11 +28,11 @@ public sealed class LstmTagger : RnnEstimatorBase<LstmTaggerTransformer>
         /// <summary>
         /// Weights of the tags in the per-token loss, from their training frequencies (like scikit-learn's
         /// class_weight="balanced" or Keras' class_weight): rare tags (e.g. QUESTION among mostly O) count more. Not with
-        /// <see cref="UseCrf"/>. Null (default): <see cref="TagWeighting.InverseSquareRootFrequency"/> without a CRF,
-        /// <see cref="TagWeighting.None"/> with one — unweighted, the tagger measured never predicting rare tags
+        /// <see cref="UseCrf"/>. Null (default): <see cref="ClassWeighting.InverseSquareRootFrequency"/> without a CRF,
+        /// <see cref="ClassWeighting.None"/> with one — unweighted, the tagger measured never predicting rare tags
         /// (docs/components/lstm-tagger.md).
         /// </summary>
-        public TagWeighting? TagWeighting;
+        public ClassWeighting? TagWeighting;
 
         /// <summary>Validation metric reported to <see cref="RnnOptionsBase.Progress"/> and used for early stopping (the
         /// best epoch's weights are kept); default macro-F1, which watches the rare tags too.</summary>
@@ -48,8 +48,8 @@ public sealed class LstmTagger : RnnEstimatorBase<LstmTaggerTransformer>
         public int EnsembleSize = RnnSequenceClassifier.DefaultEnsembleSize;
 
         /// <summary>The weighting in force: <see cref="TagWeighting"/>, or its default.</summary>
-        internal TagWeighting ResolvedTagWeighting
-            => TagWeighting ?? (UseCrf ? Microsoft.ML.Rnn.TagWeighting.None : Microsoft.ML.Rnn.TagWeighting.InverseSquareRootFrequency);
+        internal ClassWeighting ResolvedTagWeighting
+            => TagWeighting ?? (UseCrf ? ClassWeighting.None : ClassWeighting.InverseSquareRootFrequency);
     }
 
     private readonly Options _options;
@@ -61,7 +61,7 @@ public sealed class LstmTagger : RnnEstimatorBase<LstmTaggerTransformer>
         if (!Enum.IsDefined(options.ValidationMetric))
             throw new ArgumentOutOfRangeException(nameof(options.ValidationMetric), options.ValidationMetric, $"{ComponentName}: unknown ValidationMetric {options.ValidationMetric}.");
         RnnOptionsValidation.CheckEnsembleSize(options.EnsembleSize, ComponentName);
-        if (options.UseCrf && options.TagWeighting is { } explicitWeighting && explicitWeighting != Microsoft.ML.Rnn.TagWeighting.None)
+        if (options.UseCrf && options.TagWeighting is { } explicitWeighting && explicitWeighting != ClassWeighting.None)
             throw new ArgumentException($"{ComponentName}: TagWeighting {options.TagWeighting} weights the per-token loss and cannot be used with UseCrf.", nameof(options.TagWeighting));
         _options = options;
     }

@@ -111,13 +111,10 @@ internal sealed class TaggingObjective(LstmTagger.Options options) : TrainingObj
             .Select(k => TagMetrics.From(_correct[k], _predicted[k], _gold[k])));
     }
 
-    /// <summary>
-    /// (T) weights (n / (T · count_k))^p over the n training tokens, p = 1 (inverse frequency) or 0.5 (its square root);
-    /// tags absent from the training data get weight 1. Null for <see cref="TagWeighting.None"/>.
-    /// </summary>
-    public static torch.Tensor? TagWeights(TagWeighting weighting, SequenceRows tags, int tagCount, IChannel? ch)
+    /// <summary>The (T) loss weights of <paramref name="weighting"/> from the training tokens' tag counts; null for <see cref="ClassWeighting.None"/>.</summary>
+    public static torch.Tensor? TagWeights(ClassWeighting weighting, SequenceRows tags, int tagCount, IChannel? ch)
     {
-        if (weighting == TagWeighting.None) return null;
+        if (weighting == ClassWeighting.None) return null;
         var counts = new long[tagCount];
         using (torch.NewDisposeScope())
         {
@@ -129,11 +126,7 @@ internal sealed class TaggingObjective(LstmTagger.Options options) : TrainingObj
                 for (long t = 0; t < lens[r]; t++)
                     counts[ids[r * width + t]]++;
         }
-        long n = counts.Sum();
-        double power = weighting == TagWeighting.InverseFrequency ? 1 : 0.5;
-        var weights = counts.Select(c => c == 0 ? 1f : (float)Math.Pow((double)n / (tagCount * c), power)).ToArray();
-        ch?.Info($"{LstmTagger.ComponentName}: tag weights ({weighting}) {string.Join(", ", weights.Select(w => w.ToString("G4", System.Globalization.CultureInfo.InvariantCulture)))}.");
-        return torch.tensor(weights);
+        return torch.tensor(ClassWeights.From(weighting, counts, ch, $"{LstmTagger.ComponentName}: tag weights")!);
     }
 
     /// <summary>Reads every row's tokens and 0-based tags, which must be as many as the tokens.</summary>

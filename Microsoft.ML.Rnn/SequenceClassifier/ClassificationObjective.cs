@@ -9,11 +9,14 @@ namespace Microsoft.ML.Rnn;
 
 /// <summary>
 /// Trains a sequence classifier (encoder, pooling, dropout, linear layer) on a key or Boolean label with cross-entropy,
-/// validated on accuracy: <see cref="RnnSequenceClassifier"/>, and <see cref="BiGruEncoder"/>'s supervised objective.
+/// weighted per class by <paramref name="weighting"/>, validated on accuracy, or on macro accuracy (the mean of the
+/// classes' recalls) when the classes are weighted: <see cref="RnnSequenceClassifier"/>, and <see cref="BiGruEncoder"/>'s
+/// supervised objective.
 /// With an ensemble, each member is a run of its own (<see cref="SequenceClassifierEnsemble"/>), side by side where
 /// cores are free (<see cref="EnsembleTraining"/>).
 /// </summary>
-internal sealed class ClassificationObjective(string component, string labelColumnName, SequencePooling pooling, float dropout, int ensembleSize)
+internal sealed class ClassificationObjective(string component, string labelColumnName, SequencePooling pooling, float dropout, int ensembleSize,
+    ClassWeighting weighting = ClassWeighting.None)
     : TrainingObjective
 {
     private SequenceDataSet<long[]>? _train, _validation;
@@ -40,17 +43,53 @@ internal sealed class ClassificationObjective(string component, string labelColu
         => _network = SequenceClassifierEnsemble.Create(encoder, ensembleSize, Label.ClassCount, pooling, dropout);
 
     public override void Train(TrainingSetup setup, torch.Device device)
-        => EnsembleTraining.TrainMembers(setup, _network!.Members, device, (member, network) =>
-            SequenceTrainingDriver.Train(member with { MetricName = "accuracy", HigherIsBetter = true },
+    {
+        int classCount = (int)Label.ClassCount;
+        float[]? classWeights;
+        using (var ch = setup.Host.Start("Class weights"))
+            classWeights = ClassWeights.From(weighting, Counts(_train!.Targets, classCount), ch, $"{component}: class weights");
+        using var weights = classWeights is null ? null : torch.tensor(classWeights, device: device);
+        bool macro = weights is not null;
+        EnsembleTraining.TrainMembers(setup, _network!.Members, device, (member, network) =>
+            SequenceTrainingDriver.Train(member with { MetricName = macro ? "macro accuracy" : "accuracy", HigherIsBetter = true },
                 _train!, _validation,
                 (set, rows) =>
                 {
                     var targets = torch.tensor(rows.Select(r => set.Targets[r]).ToArray(), device: device);
-                    return torch.nn.functional.cross_entropy(network.Forward(set.Rows.MakeBatch(rows).To(device)), targets);
+                    return torch.nn.functional.cross_entropy(network.Forward(set.Rows.MakeBatch(rows).To(device)), targets, weights);
                 },
                 (set, rows) =>
                 {
-                    var predicted = network.Forward(set.Rows.MakeBatch(rows).To(device)).argmax(1).cpu().data<long>().ToArray();
+                    var predicted = Predict(network, set, rows, device);
                     return (rows.Where((r, k) => predicted[k] == set.Targets[r]).LongCount(), rows.Length);
+                },
+                !macro ? null : (set, batches) =>
+                {
+                    var (correct, seen) = (new long[classCount], new long[classCount]);
+                    foreach (var rows in batches)
+                    {
+                        var predicted = Predict(network, set, rows, device);
+                        for (int k = 0; k < rows.Length; k++)
+                        {
+                            long target = set.Targets[rows[k]];
+                            seen[target]++;
+                            if (predicted[k] == target) correct[target]++;
+                        }
+                    }
+                    return Enumerable.Range(0, classCount).Where(c => seen[c] > 0).Average(c => (double)correct[c] / seen[c]);
                 }));
+    }
+
+    private static long[] Predict(SequenceClassifierNetwork network, SequenceDataSet<long[]> set, int[] rows, torch.Device device)
+    {
+        using var scope = torch.NewDisposeScope();
+        return network.Forward(set.Rows.MakeBatch(rows).To(device)).argmax(1).cpu().data<long>().ToArray();
+    }
+
+    private static long[] Counts(long[] targets, int classCount)
+    {
+        var counts = new long[classCount];
+        foreach (long target in targets) counts[target]++;
+        return counts;
+    }
 }

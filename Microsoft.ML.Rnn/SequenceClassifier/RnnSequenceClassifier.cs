@@ -43,6 +43,14 @@ public sealed class RnnSequenceClassifier : RnnEstimatorBase<RnnSequenceClassifi
         /// (<see cref="RnnOptionsBase.NumberOfThreads"/>), and scoring this many times one network's; 1 trains a single network.
         /// </summary>
         public int EnsembleSize = DefaultEnsembleSize;
+
+        /// <summary>
+        /// Weights of the classes in the loss, from their training frequencies (like scikit-learn's
+        /// class_weight="balanced" or Keras' class_weight): rare classes count more, which raises macro accuracy (the
+        /// mean of the classes' recalls) at some cost in micro accuracy when classes are unevenly frequent. With a
+        /// weighting, early stopping watches macro accuracy. Default <see cref="ClassWeighting.None"/>.
+        /// </summary>
+        public ClassWeighting ClassWeighting = ClassWeighting.None;
     }
 
     /// <summary>The default <see cref="Options.EnsembleSize"/> of the classifier and the tagger (docs/components/common-options.md, "Defaults").</summary>
@@ -54,12 +62,15 @@ public sealed class RnnSequenceClassifier : RnnEstimatorBase<RnnSequenceClassifi
     {
         if (!Enum.IsDefined(options.Pooling))
             throw new ArgumentOutOfRangeException(nameof(options.Pooling), options.Pooling, $"{ComponentName}: unknown Pooling {options.Pooling}.");
+        if (!Enum.IsDefined(options.ClassWeighting))
+            throw new ArgumentOutOfRangeException(nameof(options.ClassWeighting), options.ClassWeighting, $"{ComponentName}: unknown ClassWeighting {options.ClassWeighting}.");
         RnnOptionsValidation.CheckEnsembleSize(options.EnsembleSize, ComponentName);
         _options = options;
     }
 
     private protected override TrainingObjective CreateObjective()
-        => new ClassificationObjective(ComponentName, _options.LabelColumnName, _options.Pooling, _options.Dropout, _options.EnsembleSize);
+        => new ClassificationObjective(ComponentName, _options.LabelColumnName, _options.Pooling, _options.Dropout, _options.EnsembleSize,
+            _options.ClassWeighting);
 
     private protected override RnnSequenceClassifierTransformer CreateTransformer(FeatureEncoding features, TrainingObjective trained,
         torch.nn.Module network, torch.Device device)

@@ -37,7 +37,7 @@ foreach (var (task, pick, tags) in new (string, Func<Sentence, string[]>, string
             // 0.47 for PERIOD 0.763 -> 0.705. Case: the same weights cost C F1 (0.73 -> 0.49), so that task keeps none.
             // Also measured for punctuation: no weights but ValidationMetric = MacroF1 (early stopping on it) gives macro-F1
             // 0.443 (COMMA 0.257, QUESTION 0.178, PERIOD 0.726); weights and MacroF1 together 0.456.
-            TagWeighting = task == "punct" ? TagWeighting.InverseFrequency : TagWeighting.None,
+            TagWeighting = task == "punct" ? ClassWeighting.InverseFrequency : ClassWeighting.None,
             ValidationMetric = TaggerValidationMetric.TokenAccuracy,
             EmbeddingSize = 64, HiddenSize = 96, Bidirectional = true, MaxEpochs = 12, BatchSize = 32, LearningRate = 0.005f,
             EarlyStoppingPatience = 3, Seed = 1, Progress = progress,
