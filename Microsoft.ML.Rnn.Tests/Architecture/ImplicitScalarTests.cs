@@ -39,4 +39,64 @@ public class ImplicitScalarTests
         }
         Assert.True(offenders.Count == 0, "Implicit TorchSharp.Scalar conversions (use a kept scalar):\n" + string.Join("\n", offenders));
     }
+
+    /// <summary>
+    /// TorchSharp's own methods convert too: <c>a + b</c> and <c>add(b)</c> call <c>add(b, 1)</c>, <c>add_(s)</c>
+    /// calls <c>add_(s, 1)</c>, and its Adam's step converts each coefficient (the classifier's ensemble failed in
+    /// <c>addcdiv_</c> and <c>mul_</c> while its networks trained side by side). The library calls no TorchSharp method
+    /// that converts implicitly, directly or through the TorchSharp methods it calls.
+    /// </summary>
+    [Fact]
+    public void TheLibraryCallsNoTorchSharpMethodThatCreatesTemporaryScalars()
+    {
+        var resolver = new DefaultAssemblyResolver();
+        resolver.AddSearchDirectory(Path.GetDirectoryName(typeof(TorchSharp.torch).Assembly.Location)!);
+        using var assembly = AssemblyDefinition.ReadAssembly(typeof(RnnCell).Assembly.Location,
+            new ReaderParameters { ReadSymbols = true, AssemblyResolver = resolver });
+        var converts = new Dictionary<string, bool>();
+        bool Converts(MethodDefinition method, int depth)
+        {
+            if (converts.TryGetValue(method.FullName, out bool known)) return known;
+            converts[method.FullName] = false; // a cycle adds nothing
+            bool result = method.HasBody && method.Body.Instructions.Any(i => i.OpCode.Code is Code.Call or Code.Callvirt or Code.Newobj
+                && i.Operand is MethodReference called && called.DeclaringType.Scope.Name.StartsWith("TorchSharp", StringComparison.Ordinal)
+                && (IsImplicitScalar(called) || depth < 4 && Resolve(called) is { } inner && Converts(inner, depth + 1)));
+            return converts[method.FullName] = result;
+        }
+
+        var offenders = new SortedSet<string>();
+        foreach (var type in assembly.MainModule.GetTypes())
+        foreach (var method in type.Methods.Where(m => m.HasBody))
+        {
+            foreach (var instruction in method.Body.Instructions)
+            {
+                if (instruction.OpCode.Code is Code.Call or Code.Callvirt or Code.Newobj
+                    && instruction.Operand is MethodReference called
+                    && called.DeclaringType.Scope.Name.StartsWith("TorchSharp", StringComparison.Ordinal)
+                    && Resolve(called) is { } target && Converts(target, 0))
+                {
+                    offenders.Add($"{Where(method, instruction)} calls {called.DeclaringType.Name}.{called.Name}");
+                }
+            }
+        }
+        Assert.True(offenders.Count == 0, "TorchSharp methods that convert a number to a Scalar implicitly (pass every scalar, e.g. alpha, as a kept one):\n"
+            + string.Join("\n", offenders));
+    }
+
+    private static bool IsImplicitScalar(MethodReference called)
+        => called.DeclaringType.FullName == "TorchSharp.Scalar" && called.Name == "op_Implicit";
+
+    private static MethodDefinition? Resolve(MethodReference called)
+    {
+        try { return called.Resolve(); }
+        catch (AssemblyResolutionException) { return null; }
+    }
+
+    private static string Where(MethodDefinition method, Instruction instruction)
+    {
+        var point = method.DebugInformation.GetSequencePoint(instruction)
+                    ?? method.Body.Instructions.Reverse().Select(i => method.DebugInformation.GetSequencePoint(i))
+                        .FirstOrDefault(p => p is not null && p.Offset <= instruction.Offset);
+        return $"{method.DeclaringType.FullName}.{method.Name}" + (point is null ? "" : $" ({Path.GetFileName(point.Document.Url)}:{point.StartLine})");
+    }
 }

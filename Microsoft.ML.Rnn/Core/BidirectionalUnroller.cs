@@ -51,8 +51,8 @@ public static class BidirectionalUnroller
         Tensor? merged = mergeMode switch
         {
             MergeMode.Concat => cat([fw.Outputs, bwOutputs], 2),
-            MergeMode.Sum => fw.Outputs + bwOutputs,
-            MergeMode.Average => (fw.Outputs + bwOutputs) * 0.5,
+            MergeMode.Sum => fw.Outputs.Plus(bwOutputs),
+            MergeMode.Average => fw.Outputs.Plus(bwOutputs).mul(KeptScalars.Half),
             MergeMode.Multiply => fw.Outputs * bwOutputs,
             MergeMode.None => null,
             _ => throw new ArgumentOutOfRangeException(nameof(mergeMode), mergeMode,

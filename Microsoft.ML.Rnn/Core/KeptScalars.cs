@@ -13,6 +13,17 @@ internal static class KeptScalars
     public static readonly Scalar Zero = 0L.ToScalar();
     public static readonly Scalar One = 1L.ToScalar();
     public static readonly Scalar NegativeInfinity = double.NegativeInfinity.ToScalar();
+    public static readonly Scalar Half = 0.5.ToScalar();
+    public static readonly Scalar Two = 2L.ToScalar();
+
+    /// <summary>
+    /// a + b. TorchSharp's operator + and <c>add(b)</c> call <c>add(b, 1)</c>, converting the 1 implicitly inside
+    /// TorchSharp; this passes a kept one (Architecture/ImplicitScalarTests checks TorchSharp's methods too).
+    /// </summary>
+    public static torch.Tensor Plus(this torch.Tensor a, torch.Tensor b) => a.add(b, One);
+
+    /// <summary>a + b for a scalar b, with a kept alpha (TorchSharp's <c>add(b)</c> converts its 1 implicitly).</summary>
+    public static torch.Tensor Plus(this torch.Tensor a, Scalar b) => a.add(b, One);
 
     /// <summary>The target written at padding steps, which cross_entropy's ignore_index skips.</summary>
     public const long IgnoredTargetIndex = -100;

@@ -20,6 +20,6 @@ internal static class LengthMask
     public static Tensor Time(long steps, Device device)
     {
         using var stop = steps.ToScalar();
-        return arange(stop, dtype: ScalarType.Int64, device: device);
+        return arange(KeptScalars.Zero, stop, KeptScalars.One, dtype: ScalarType.Int64, device: device);
     }
 }

@@ -75,7 +75,7 @@ public sealed class CharacterEncoder : nn.Module<Tensor, Tensor>
         var padded = nn.functional.pad(embedded, [0, 0, 1, 1]);                                   // (P, W + 2, E)
         var windows = cat([padded.narrow(1, 0, w), padded.narrow(1, 1, w), padded.narrow(1, 2, w)], 2);
         var outside = zeros_like(padding, dtype: features.dtype).masked_fill(padding, KeptScalars.NegativeInfinity);
-        var pooled = filters.call(windows).add(outside).amax([1]);                              // (P, F)
+        var pooled = filters.call(windows).Plus(outside).amax([1]);                              // (P, F)
         return features.index_copy(0, present, pooled.tanh()).reshape(n, l, Features).MoveToOuterDisposeScope();
     }
 }

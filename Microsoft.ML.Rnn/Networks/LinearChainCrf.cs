@@ -80,22 +80,22 @@ public sealed class LinearChainCrf : nn.Module
         if (l > 1)
         {
             var pairs = transitions.index(safeTags[.., ..^1], safeTags[.., 1..]);       // (N, L-1)
-            gold = gold + (pairs * maskF[.., 1..]).sum(1);
+            gold = gold.Plus((pairs * maskF[.., 1..]).sum(1));
         }
         var first = safeTags[.., 0];
         var last = safeTags.gather(1, lens.sub(KeptScalars.One).clamp_min(KeptScalars.Zero).unsqueeze(1)).squeeze(1);
-        gold = gold + (start_scores.index_select(0, first) + end_scores.index_select(0, last)) * nonEmpty;
+        gold = gold.Plus(start_scores.index_select(0, first).Plus(end_scores.index_select(0, last)) * nonEmpty);
 
         // Partition function: alpha_t[j] = logsumexp_i(alpha_{t-1}[i] + transitions[i, j]) + emissions[t, j].
         var steps = emissions.unbind(1);
-        var alpha = start_scores.unsqueeze(0) + steps[0];                                // (N, T)
+        var alpha = start_scores.unsqueeze(0).Plus(steps[0]);                                // (N, T)
         var maskSteps = mask.unbind(1);
         for (int t = 1; t < l; t++)
         {
-            var next = (alpha.unsqueeze(2) + transitions.unsqueeze(0)).logsumexp(1) + steps[t];
+            var next = alpha.unsqueeze(2).Plus(transitions.unsqueeze(0)).logsumexp(1).Plus(steps[t]);
             alpha = where(maskSteps[t].unsqueeze(1), next, alpha);
         }
-        var logZ = (alpha + end_scores.unsqueeze(0)).logsumexp(1) * nonEmpty;
+        var logZ = alpha.Plus(end_scores.unsqueeze(0)).logsumexp(1) * nonEmpty;
         return (logZ - gold).MoveToOuterDisposeScope();
     }
 
@@ -128,15 +128,15 @@ public sealed class LinearChainCrf : nn.Module
         var maskSteps = mask.unbind(1);
         var steps = emissions.unbind(1);
 
-        var score = startScores.unsqueeze(0) + steps[0];                                // (N, T)
+        var score = startScores.unsqueeze(0).Plus(steps[0]);                                // (N, T)
         var backPointers = new Tensor[l];
         for (int t = 1; t < l; t++)
         {
-            var (best, argBest) = (score.unsqueeze(2) + transitions.unsqueeze(0)).max(1); // over previous tag
-            score = where(maskSteps[t].unsqueeze(1), best + steps[t], score);
+            var (best, argBest) = score.unsqueeze(2).Plus(transitions.unsqueeze(0)).max(1); // over previous tag
+            score = where(maskSteps[t].unsqueeze(1), best.Plus(steps[t]), score);
             backPointers[t] = argBest;
         }
-        var (finalScore, lastTag) = (score + endScores.unsqueeze(0)).max(1);
+        var (finalScore, lastTag) = score.Plus(endScores.unsqueeze(0)).max(1);
         var nonEmpty = lens.gt(KeptScalars.Zero);
         finalScore = finalScore.masked_fill(nonEmpty.logical_not(), KeptScalars.Zero);
 

@@ -72,7 +72,7 @@ public sealed class SequenceEncoderNetwork : nn.Module
         {
             // Targets past the length are zeroed first, so padding values (even NaN) cannot reach the gradient.
             var targets = input[.., 1..].to(device).masked_fill(valid.logical_not().unsqueeze(2), KeptScalars.Zero);
-            var squared = (predictions - targets).square().mean([2]);                      // (N, L-1)
+            var squared = (predictions - targets).pow(KeptScalars.Two).mean([2]);                      // (N, L-1)
             loss = squared.masked_fill(valid.logical_not(), KeptScalars.Zero).sum() / valid.sum().clamp_min(KeptScalars.One).to_type(predictions.dtype);
         }
         return loss.MoveToOuterDisposeScope();

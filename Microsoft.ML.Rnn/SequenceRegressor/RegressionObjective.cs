@@ -1,3 +1,4 @@
+using Microsoft.ML.Rnn.Core;
 using Microsoft.ML.Rnn.Ensembles;
 using Microsoft.ML.Rnn.Features;
 using Microsoft.ML.Rnn.Networks;
@@ -96,8 +97,8 @@ internal sealed class RegressionObjective(string component, SequenceRegressor.Op
                 (set, rows) =>
                 {
                     // Squared error in the label's units (of the scaled rows, with Scaling), summed over the rows' values.
-                    var predicted = network.Forward(set.Rows.MakeBatch(rows).To(device)) * scale + mean;
-                    double sum = (predicted - Targets(set, rows)).square().sum().cpu().item<float>();
+                    var predicted = (network.Forward(set.Rows.MakeBatch(rows).To(device)) * scale).Plus(mean);
+                    double sum = (predicted - Targets(set, rows)).pow(KeptScalars.Two).sum().cpu().item<float>();
                     return (sum, (long)rows.Length * Label.Size);
                 }));
     }

@@ -153,7 +153,7 @@ internal static class SequenceTrainingDriver
         var trainLengths = trainIndices.Select(i => train.Rows.Lengths[i]).ToArray();
         var batcher = LengthBucketBatcher.ForTraining(trainLengths, options.BatchSize, segmentSeed);
         var parameters = setup.Network.parameters().Where(p => p.requires_grad).ToArray();
-        using var optimizer = optim.Adam(parameters, lr: options.LearningRate);
+        using var optimizer = new KeptScalarAdam(parameters, options.LearningRate);
         checkpoint?.Restore(setup.Network, optimizer);
         var loop = new SequenceTrainingLoop(setup.Network, optimizer, new SequenceTrainingLoopOptions
         {

@@ -52,7 +52,7 @@ public sealed class CoupledInputForgetLstmCell : GatedRnnCell
     /// <summary>The input projection of every step at once: <c>W_ih x_t + b_ih + b_hh</c>, (N, L, 3H).</summary>
     public override Tensor PrepareInputs(Tensor inputs)
     {
-        using var bias = bias_ih! + bias_hh!;
+        using var bias = bias_ih!.Plus(bias_hh!);
         return F.linear(inputs, weight_ih!, bias);
     }
 
@@ -63,7 +63,7 @@ public sealed class CoupledInputForgetLstmCell : GatedRnnCell
         var c = state[0];
         var gates = F.linear(state[1], weight_hh!, prepared).chunk(3, 1);
         var i = sigmoid(gates[0]);
-        var next = c + i * (tanh(gates[1]) - c); // (1 - i) * c + i * tanh(g)
+        var next = c.Plus(i * (tanh(gates[1]) - c)); // (1 - i) * c + i * tanh(g)
         var h = sigmoid(gates[2]) * tanh(next);
         return (h.MoveToOuterDisposeScope(), [next.MoveToOuterDisposeScope(), h]);
     }

@@ -70,19 +70,19 @@ public sealed class GruCell : GatedRnnCell
         if (ResetGate == GruResetGate.AfterRecurrentMatmul)
         {
             var gh = F.linear(h, wHh, bHh).chunk(3, 1);
-            r = sigmoid(gi[0] + gh[0]);
-            z = sigmoid(gi[1] + gh[1]);
-            cand = tanh(gi[2] + r * gh[2]);
+            r = sigmoid(gi[0].Plus(gh[0]));
+            z = sigmoid(gi[1].Plus(gh[1]));
+            cand = tanh(gi[2].Plus(r * gh[2]));
         }
         else
         {
             var ghRz = F.linear(h, wHh.narrow(0, 0, 2 * hs), bHh.narrow(0, 0, 2 * hs)).chunk(2, 1);
-            r = sigmoid(gi[0] + ghRz[0]);
-            z = sigmoid(gi[1] + ghRz[1]);
-            cand = tanh(gi[2] + F.linear(r * h, wHh.narrow(0, 2 * hs, hs), bHh.narrow(0, 2 * hs, hs)));
+            r = sigmoid(gi[0].Plus(ghRz[0]));
+            z = sigmoid(gi[1].Plus(ghRz[1]));
+            cand = tanh(gi[2].Plus(F.linear(r * h, wHh.narrow(0, 2 * hs, hs), bHh.narrow(0, 2 * hs, hs))));
         }
         // (1 - z) * n + z * h, written with one fewer temporary.
-        var next = (cand + z * (h - cand)).MoveToOuterDisposeScope();
+        var next = cand.Plus(z * (h - cand)).MoveToOuterDisposeScope();
         return (next, [next]);
     }
 

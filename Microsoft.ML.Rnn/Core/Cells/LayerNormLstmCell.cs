@@ -1,3 +1,4 @@
+using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
@@ -99,12 +100,13 @@ public sealed class LayerNormLstmCell : GatedRnnCell
         using var scope = NewDisposeScope();
         long hs = HiddenSize, n = prepared.shape[0];
         var pre = F.linear(state[1], weight_hh!, prepared).view(n, 4, hs);
-        var gates = (F.layer_norm(pre, [hs], eps: Epsilon) * gate_norm_weight + gate_norm_bias).unbind(1);
+        var gates = (F.layer_norm(pre, [hs], eps: Epsilon) * gate_norm_weight).Plus(gate_norm_bias).unbind(1);
         var i = sigmoid(gates[0]);
-        var f = sigmoid(ForgetBias == 0 ? gates[1] : gates[1] + ForgetBias);
+        using var forgetBias = ForgetBias.ToScalar();
+        var f = sigmoid(ForgetBias == 0 ? gates[1] : gates[1].Plus(forgetBias));
         var g = tanh(gates[2]);
         var o = sigmoid(gates[3]);
-        var next = F.layer_norm(f * state[0] + i * g, [hs], cell_norm_weight, cell_norm_bias, Epsilon);
+        var next = F.layer_norm((f * state[0]).Plus(i * g), [hs], cell_norm_weight, cell_norm_bias, Epsilon);
         var h = o * tanh(next);
         return (h.MoveToOuterDisposeScope(), [next.MoveToOuterDisposeScope(), h]);
     }

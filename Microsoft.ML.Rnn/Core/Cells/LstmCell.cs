@@ -123,7 +123,7 @@ public sealed class LstmCell : GatedRnnCell
     /// <summary>The input projection of every step at once: <c>W_ih x_t + b_ih + b_hh</c>, (N, L, 4H).</summary>
     public override Tensor PrepareInputs(Tensor inputs)
     {
-        using var bias = BiasIh! + BiasHh!;
+        using var bias = BiasIh!.Plus(BiasHh!);
         return F.linear(inputs, WeightIh, bias);
     }
 
@@ -157,19 +157,22 @@ public sealed class LstmCell : GatedRnnCell
         Tensor i = gates[0], f = gates[1], g = gates[2], o = gates[3];
         if (weight_ci is not null)
         {
-            i = i + weight_ci * c;
-            f = f + weight_cf! * c;
+            i = i.Plus(weight_ci * c);
+            f = f.Plus(weight_cf! * c);
         }
         if (Options.ForgetBias != 0)
-            f = f + Options.ForgetBias;
-        var next = sigmoid(f) * c + sigmoid(i) * tanh(g);
+        {
+            using var forgetBias = Options.ForgetBias.ToScalar();
+            f = f.Plus(forgetBias);
+        }
+        var next = (sigmoid(f) * c).Plus(sigmoid(i) * tanh(g));
         if (Options.CellClip is { } cc)
         {
             using Scalar low = (-cc).ToScalar(), high = cc.ToScalar();
             next = next.clamp(low, high);
         }
         if (weight_co is not null)
-            o = o + weight_co * next;
+            o = o.Plus(weight_co * next);
         var m = sigmoid(o) * tanh(next);
         if (weight_proj is not null)
         {
@@ -199,7 +202,7 @@ public sealed class LstmCell : GatedRnnCell
         if (Options.ForgetBias != 0)
         {
             using var forgetBias = Options.ForgetBias.ToScalar();
-            inputBias.narrow(0, 2 * HiddenSize, HiddenSize).add_(forgetBias);   // the forget block is third in ONNX (a copy: cat made it)
+            inputBias.narrow(0, 2 * HiddenSize, HiddenSize).add_(forgetBias, KeptScalars.One);   // the forget block is third in ONNX (a copy: cat made it)
         }
         var peepholes = weight_ci is null ? null : cat([weight_ci.detach(), weight_co!.detach(), weight_cf!.detach()]);
         return new OnnxRecurrentOperator("LSTM", HiddenSize, OnnxGateOrder(WeightIh, onnxGates), OnnxGateOrder(WeightHh, onnxGates),

@@ -43,7 +43,7 @@ public sealed class SimpleRnnCell : GatedRnnCell
     /// <summary>The input projection of every step at once: <c>W_ih x_t + b_ih + b_hh</c>, (N, L, H).</summary>
     public override Tensor PrepareInputs(Tensor inputs)
     {
-        using var bias = BiasIh! + BiasHh!;
+        using var bias = BiasIh!.Plus(BiasHh!);
         return nn.functional.linear(inputs, WeightIh, bias);
     }
 

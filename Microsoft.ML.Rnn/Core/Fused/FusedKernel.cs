@@ -242,8 +242,8 @@ internal sealed class FusedKernel
         var previousOutputs = cat([entering[1].unsqueeze(1), outputs.narrow(1, 0, steps - 1)], 1);
         // PyTorch's gate order is i, f, g, o: the cell state needs the first three only.
         long needed = 3 * HiddenSize;
-        var gates = (nn.functional.linear(inputs.narrow(1, 0, steps), WeightIh.narrow(0, 0, needed), BiasIh.narrow(0, 0, needed))
-            + nn.functional.linear(previousOutputs, WeightHh.narrow(0, 0, needed), BiasHh.narrow(0, 0, needed))).chunk(3, 2);
+        var gates = nn.functional.linear(inputs.narrow(1, 0, steps), WeightIh.narrow(0, 0, needed), BiasIh.narrow(0, 0, needed))
+            .Plus(nn.functional.linear(previousOutputs, WeightHh.narrow(0, 0, needed), BiasHh.narrow(0, 0, needed))).chunk(3, 2);
         var forget = gates[1].sigmoid();
         var update = gates[0].sigmoid() * gates[2].tanh();
         var cell = entering[0];
@@ -299,7 +299,7 @@ internal sealed class FusedKernel
                 var (outputs, final) = RunNativeAsBefore(inputs, initialState);
                 if (FusedKernelChecks.AnyInjectedFault
                     && FusedKernelChecks.HasInjectedFault(new FusedKernelShape(Kind, InputSize, HiddenSize, inputs.dtype, inputs.device_type)))
-                    outputs = outputs.add(KeptScalars.One);
+                    outputs = outputs.Plus(KeptScalars.One);
                 return (outputs, final);
         }
     }

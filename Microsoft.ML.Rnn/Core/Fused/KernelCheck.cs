@@ -87,7 +87,7 @@ internal static class KernelCheck
         var stateWeights = kernel.StateCount.Times(() => Uniform(random, [n, kernel.HiddenSize], inputs.device));
         Tensor Loss((Tensor Outputs, Tensor[] Final) r)
             => r.Final.Select((f, k) => (f * stateWeights[k].to(f.dtype)).sum())
-                .Aggregate((r.Outputs * outputWeights.to(r.Outputs.dtype)).sum(), (a, b) => a + b);
+                .Aggregate((r.Outputs * outputWeights.to(r.Outputs.dtype)).sum(), (a, b) => a.Plus(b));
 
         var referenceLeaves = weights.Select(w => w.requires_grad_()).Append(inputs.requires_grad_()).Concat(initial.Select(s => s.requires_grad_())).ToArray();
         var full = Enumerable.Repeat(steps, (int)n).ToArray();

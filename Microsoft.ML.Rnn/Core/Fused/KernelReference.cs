@@ -50,23 +50,23 @@ internal static class KernelReference
         {
             case FusedKernelKind.Lstm:
                 {
-                    var gates = (input + recurrent).chunk(4, 1);
-                    var c = gates[1].sigmoid() * state[0] + gates[0].sigmoid() * gates[2].tanh();
+                    var gates = input.Plus(recurrent).chunk(4, 1);
+                    var c = (gates[1].sigmoid() * state[0]).Plus(gates[0].sigmoid() * gates[2].tanh());
                     return [c, gates[3].sigmoid() * c.tanh()];
                 }
             case FusedKernelKind.Gru:
                 {
                     var gi = input.chunk(3, 1);
                     var gh = recurrent.chunk(3, 1);
-                    var r = (gi[0] + gh[0]).sigmoid();
-                    var z = (gi[1] + gh[1]).sigmoid();
-                    var candidate = (gi[2] + r * gh[2]).tanh();
-                    return [candidate + z * (h - candidate)];
+                    var r = gi[0].Plus(gh[0]).sigmoid();
+                    var z = gi[1].Plus(gh[1]).sigmoid();
+                    var candidate = gi[2].Plus(r * gh[2]).tanh();
+                    return [candidate.Plus(z * (h - candidate))];
                 }
             case FusedKernelKind.RnnTanh:
-                return [(input + recurrent).tanh()];
+                return [input.Plus(recurrent).tanh()];
             case FusedKernelKind.RnnRelu:
-                return [(input + recurrent).relu()];
+                return [input.Plus(recurrent).relu()];
             default:
                 throw new ArgumentOutOfRangeException(nameof(kind), kind, "KernelReference: unknown kernel kind.");
         }

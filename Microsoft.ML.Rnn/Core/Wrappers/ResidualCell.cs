@@ -41,7 +41,7 @@ public sealed class ResidualCell : RnnCell
     public override (Tensor Output, Tensor[] State) Step(Tensor input, IReadOnlyList<Tensor> state)
     {
         var (output, next) = inner.Step(input, state);
-        return (output + input, next);
+        return (output.Plus(input), next);
     }
 
     /// <inheritdoc/>
@@ -63,11 +63,11 @@ public sealed class ResidualCell : RnnCell
     {
         var (outputs, final) = inner.ForwardFused(inputs, initialState);
         var x = inputs.Data;
-        if (inputs.Lengths is not { } lengths) return (outputs + x, final);
+        if (inputs.Lengths is not { } lengths) return (outputs.Plus(x), final);
         // Outputs past a sequence's length must stay zero, so padded inputs are not added there.
         using var scope = NewDisposeScope();
         var valid = LengthMask.Valid(lengths, inputs.Steps, x.device).unsqueeze(2);
-        var summed = outputs + where(valid, x, zeros_like(x));
+        var summed = outputs.Plus(where(valid, x, zeros_like(x)));
         return (summed.MoveToOuterDisposeScope(), final);
     }
 }
