@@ -25,15 +25,9 @@ public class ImplicitScalarTests
             foreach (var instruction in method.Body.Instructions)
             {
                 if (instruction.OpCode.Code is Code.Call or Code.Callvirt
-                    && instruction.Operand is MethodReference called
-                    && called.DeclaringType.FullName == "TorchSharp.Scalar"
-                    && called.Name == "op_Implicit")
+                    && instruction.Operand is MethodReference called && IsImplicitScalar(called))
                 {
-                    var point = method.DebugInformation.GetSequencePoint(instruction)
-                                ?? method.Body.Instructions.Reverse().Select(i => method.DebugInformation.GetSequencePoint(i))
-                                    .FirstOrDefault(p => p is not null && p.Offset <= instruction.Offset);
-                    offenders.Add($"{type.FullName}.{method.Name}" +
-                                  (point is null ? "" : $" ({Path.GetFileName(point.Document.Url)}:{point.StartLine})"));
+                    offenders.Add(Where(method, instruction));
                 }
             }
         }

@@ -38,18 +38,15 @@ IDataView Balanced(IDataView data)
 }
 
 var label = ml.Transforms.Conversion.MapValueToKey("Label", "Topic");
+var ngrams = label.Append(ml.Transforms.Text.FeaturizeText("Features", "Text")).AppendCacheCheckpoint(ml);
 var ngramPipelines = new Dictionary<string, IEstimator<ITransformer>>
 {
-    ["n-grams + SDCA"] = label.Append(ml.Transforms.Text.FeaturizeText("Features", "Text")).AppendCacheCheckpoint(ml)
-        .Append(ml.MulticlassClassification.Trainers.SdcaMaximumEntropy()),
-    ["n-grams + LightGbm"] = label.Append(ml.Transforms.Text.FeaturizeText("Features", "Text")).AppendCacheCheckpoint(ml)
-        .Append(ml.MulticlassClassification.Trainers.LightGbm()),
+    ["n-grams + SDCA"] = ngrams.Append(ml.MulticlassClassification.Trainers.SdcaMaximumEntropy()),
+    ["n-grams + LightGbm"] = ngrams.Append(ml.MulticlassClassification.Trainers.LightGbm()),
     // Tuned as the classifier's ClassWeighting is: each row weighted n / (T · count of its topic), scikit-learn's
     // "balanced", which trades micro accuracy for macro accuracy.
-    ["n-grams + SDCA balanced"] = label.Append(ml.Transforms.Text.FeaturizeText("Features", "Text")).AppendCacheCheckpoint(ml)
-        .Append(ml.MulticlassClassification.Trainers.SdcaMaximumEntropy(exampleWeightColumnName: "Weight")),
-    ["n-grams + LightGbm balanced"] = label.Append(ml.Transforms.Text.FeaturizeText("Features", "Text")).AppendCacheCheckpoint(ml)
-        .Append(ml.MulticlassClassification.Trainers.LightGbm(exampleWeightColumnName: "Weight")),
+    ["n-grams + SDCA balanced"] = ngrams.Append(ml.MulticlassClassification.Trainers.SdcaMaximumEntropy(exampleWeightColumnName: "Weight")),
+    ["n-grams + LightGbm balanced"] = ngrams.Append(ml.MulticlassClassification.Trainers.LightGbm(exampleWeightColumnName: "Weight")),
 };
 // The encoder's words: normalized text split into words (read with their characters).
 var words = label.Append(ml.Transforms.Text.NormalizeText("Normalized", "Text")).Append(ml.Transforms.Text.TokenizeIntoWords("Words", "Normalized"));
@@ -59,15 +56,16 @@ IEstimator<ITransformer> NextToNGrams(IEstimator<ITransformer> encoder) => words
     .Append(ml.Transforms.Concatenate("Features", "Encoding", "NGrams"))
     .AppendCacheCheckpoint(ml)
     .Append(ml.MulticlassClassification.Trainers.SdcaMaximumEntropy());
+// The README classifier's words: the raw text split into words.
+var rawWords = label.Append(ml.Transforms.Text.TokenizeIntoWords("Features", "Text"));
 var rnnPipelines = new Dictionary<string, IEstimator<ITransformer>>
 {
     // The README's text classifier.
-    ["SequenceClassifier (README)"] = label.Append(ml.Transforms.Text.TokenizeIntoWords("Features", "Text"))
-        .Append(ml.Transforms.Rnn.SequenceClassifier(hiddenSize: 32, maxEpochs: 5)),
-    ["SequenceClassifier balanced"] = label.Append(ml.Transforms.Text.TokenizeIntoWords("Features", "Text"))
-        .Append(ml.Transforms.Rnn.SequenceClassifier(new RnnSequenceClassifier.Options { HiddenSize = 32, MaxEpochs = 5, ClassWeighting = ClassWeighting.InverseFrequency })),
-    ["SequenceClassifier sqrt-balanced"] = label.Append(ml.Transforms.Text.TokenizeIntoWords("Features", "Text"))
-        .Append(ml.Transforms.Rnn.SequenceClassifier(new RnnSequenceClassifier.Options { HiddenSize = 32, MaxEpochs = 5, ClassWeighting = ClassWeighting.InverseSquareRootFrequency })),
+    ["SequenceClassifier (README)"] = rawWords.Append(ml.Transforms.Rnn.SequenceClassifier(hiddenSize: 32, maxEpochs: 5)),
+    ["SequenceClassifier balanced"] = rawWords.Append(ml.Transforms.Rnn.SequenceClassifier(
+        new RnnSequenceClassifier.Options { HiddenSize = 32, MaxEpochs = 5, ClassWeighting = ClassWeighting.InverseFrequency })),
+    ["SequenceClassifier sqrt-balanced"] = rawWords.Append(ml.Transforms.Rnn.SequenceClassifier(
+        new RnnSequenceClassifier.Options { HiddenSize = 32, MaxEpochs = 5, ClassWeighting = ClassWeighting.InverseSquareRootFrequency })),
     // The encoder trained on the topic: SDCA then trains on encodings of the very rows the encoder learnt the topics
     // from, far more telling than those of new rows (the stacking leak).
     ["BiGruEncoder on the label + n-grams + SDCA"] = NextToNGrams(ml.Transforms.Rnn.BiGruEncoder("Encoding", "Words", hiddenSize: 32, maxEpochs: 4)),
