@@ -28,7 +28,8 @@ public class GettingStartedTests
             var test = ml.Data.LoadFromTextFile<Fortune>("data/fortune-topics-test.tsv", hasHeader: true, allowQuoting: false);
             var pipeline = ml.Transforms.Conversion.MapValueToKey("Label", "Topic")
                 .Append(ml.Transforms.Text.TokenizeIntoWords("Features", "Text"))            // words, read with their characters
-                .Append(ml.Transforms.Rnn.SequenceClassifier(hiddenSize: 32, maxEpochs: 5)); // embedding + BiGRU
+                .Append(ml.Transforms.Rnn.SequenceClassifier(hiddenSize: 32, maxEpochs: 5,   // BiGRU + a tf-idf word bag,
+                    classWeighting: ClassWeighting.InverseFrequency));                     // rare topics weighted up
             var model = pipeline.Fit(train);
             var metrics = ml.MulticlassClassification.Evaluate(model.Transform(test));
             Console.WriteLine($"accuracy {metrics.MicroAccuracy:F3}");

@@ -5,8 +5,9 @@ namespace Microsoft.ML.Rnn.Tests.MLNet;
 /// <summary>
 /// "Anywhere ONNX Runtime runs", beyond .NET: a converted classifier (an ensemble of bidirectional GRUs over keys) and a
 /// converted tagger (text words with their characters — ONNX Runtime's contrib Tokenizer —, layer-normalised LSTMs as
-/// Scans, CRF decoding as Scans) score in ONNX Runtime for Node.js and in ONNX Runtime Web under headless Chromium as
-/// the component does: the same tags, scores within 2e-5.
+/// Scans, CRF decoding as Scans) and a converted text classifier with its word bag (the Tokenizer's word expression)
+/// score in ONNX Runtime for Node.js and in ONNX Runtime Web under headless Chromium as the component does: the same
+/// tags, scores within 2e-5.
 /// </summary>
 public sealed class OnnxJavaScriptTests : IDisposable
 {
@@ -26,6 +27,12 @@ public sealed class OnnxJavaScriptTests : IDisposable
     {
         public string[] Words { get; set; } = [];
         public string[] Tags { get; set; } = [];
+    }
+
+    private sealed class LongSentence
+    {
+        public string[] Words { get; set; } = [];
+        public bool Label { get; set; }
     }
 
     private void ScoreInJavaScript(string runtime)
@@ -75,6 +82,29 @@ public sealed class OnnxJavaScriptTests : IDisposable
                 var outputs = JavaScriptOnnxRuntime.Score(runtime, path, new Dictionary<string, JavaScriptOnnxRuntime.Input> { [nameof(Sentence.Words)] = words }, _directory);
                 AssertClose(members.SelectMany(i => scores[i]), outputs["Score.output"], $"tagger, rows of {length}");
                 Assert.Equal(members.SelectMany(i => tags[i]).Select(k => (double)k), outputs["PredictedLabel.output"]);
+            }
+        }
+
+        // A binary text classifier with its word bag (the default): words with punctuation, capitals and letters beyond ASCII.
+        sentences.Add(new Sentence { Words = ["Naïve,", "CAFÉ", "Zürich's", "(3.14)"], Tags = ["L", "L", "L", "L"] });
+        var labelled = ml.Data.LoadFromEnumerable(sentences.Select(s => new LongSentence { Words = s.Words, Label = s.Words.Length > 12 }));
+        using (var bagClassifier = ml.Transforms.Rnn.SequenceClassifier(new RnnSequenceClassifier.Options
+               {
+                   FeatureColumnName = nameof(LongSentence.Words), EmbeddingSize = 4, HiddenSize = 4, CharacterFeatures = 3, MaxEpochs = 1,
+                   Seed = 3, EnsembleSize = 1,
+               }).Fit(labelled))
+        {
+            Assert.NotNull(bagClassifier.Network.Members[0].Words);
+            var input = OnnxExportTests.Only(ml, labelled, nameof(LongSentence.Words));
+            string path = OnnxExportTests.Convert(ml, bagClassifier, input, _directory, "bag-classifier");
+            var scores = OnnxExportTests.Floats(bagClassifier.Transform(input), "Score");
+            foreach (int length in new[] { 4, sentences.Max(s => s.Words.Length) })
+            {
+                var members = Enumerable.Range(0, sentences.Count).Where(i => sentences[i].Words.Length == length).ToArray();
+                Assert.NotEmpty(members);
+                var words = new JavaScriptOnnxRuntime.Input("string", [members.Length, length], members.SelectMany(i => sentences[i].Words.Cast<object>()).ToArray());
+                var outputs = JavaScriptOnnxRuntime.Score(runtime, path, new Dictionary<string, JavaScriptOnnxRuntime.Input> { [nameof(LongSentence.Words)] = words }, _directory);
+                AssertClose(members.SelectMany(i => scores[i]), outputs["Score.output"], $"text classifier with a word bag, rows of {length}");
             }
         }
     }

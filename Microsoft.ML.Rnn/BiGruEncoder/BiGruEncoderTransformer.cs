@@ -88,7 +88,7 @@ public sealed class BiGruEncoderTransformer : RnnTransformerBase, ISequenceScore
                 return new Header(output, (SequencePooling)pooling, batchSize);
             },
             minimumParameters: (_, encoder) => EncoderOptionsPersistence.MinimumParameters(encoder),
-            build: (_, encoder) => encoder,
+            build: (_, encoder, _) => encoder,
             create: (features, header, network) => new BiGruEncoderTransformer(env, features, header, network));
 
     private static IRowMapper Create(IHostEnvironment env, ModelLoadContext ctx, DataViewSchema inputSchema)

@@ -53,7 +53,7 @@ public abstract class RnnEstimatorBase<TTransformer> : IEstimator<TTransformer> 
         var host = Env.Register(Component);
         var o = _options;
         var features = FeatureEncoding.WithTrainingVocabulary(host, input,
-            SequenceColumn.Bind(input.Schema, o.FeatureColumnName, o.FeaturesPerStep).WithMaxSteps(o.MaxSequenceLength), o, Component);
+            SequenceColumn.Bind(input.Schema, o.FeatureColumnName, o.FeaturesPerStep).WithMaxSteps(o.MaxSequenceLength), o, Component, ReadsWordBag);
         var encoding = FeatureEncoding.Of(features);
         // Bound before any rows are read, so that a mismatched validation set fails fast.
         var validationFeatures = validationData is null ? null : encoding.Bind(validationData.Schema, nameof(validationData));
@@ -92,6 +92,9 @@ public abstract class RnnEstimatorBase<TTransformer> : IEstimator<TTransformer> 
             columns[column.Name] = column;
         return new SchemaShape(columns.Values);
     }
+
+    /// <summary>True when the network reads each row's bag of words next to its tokens (a classifier's <see cref="WordBagPath"/>).</summary>
+    private protected virtual bool ReadsWordBag => false;
 
     /// <summary>What this component trains for (a new instance per <c>Fit</c>).</summary>
     private protected abstract TrainingObjective CreateObjective();

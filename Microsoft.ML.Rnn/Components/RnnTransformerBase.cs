@@ -233,7 +233,9 @@ public abstract class RnnTransformerBase : RowToRowTransformerBase, ITransformer
             long width = Features.Kind == SequenceItemKind.Singles ? Features.FeaturesPerStep : 1;
             input = g.Apply("Slice", "kept_steps", input, g.Longs([0], "kept_steps.start"), g.Longs([maxSteps * width], "kept_steps.end"), g.Longs([1], "kept_steps.axis"));
         }
-        WriteOnnxOutputs(g, new OnnxEncoderInput(input, (encoder, steps) => OnnxEncoderExport.Write(g, encoder, Features, steps, _name)), outputs);
+        var bag = Features.Vocabulary?.Bag;
+        WriteOnnxOutputs(g, new OnnxEncoderInput(input, (encoder, steps) => OnnxEncoderExport.Write(g, encoder, Features, steps, _name),
+            bag is null ? null : () => OnnxWordBagExport.Ids(g, bag, input)), outputs);
     }
 
     /// <summary>
@@ -357,12 +359,12 @@ public abstract class RnnTransformerBase : RowToRowTransformerBase, ITransformer
     /// (<paramref name="readHeader"/> reads it from the same context and checks its values), the encoder description,
     /// the network's weights (after checking the stream holds at least <paramref name="minimumParameters"/> beyond the
     /// encoder's) and the component's ONNX graph when the zip has one; <paramref name="create"/> then makes the
-    /// transformer from them and from how to read the network into the one <paramref name="build"/> makes, and whether
+    /// transformer from them and from how to read the network into the one <paramref name="build"/> makes (around the encoder, for the feature column), and whether
     /// reading it can wait (the zip's graph will be scored by ONNX Runtime: no libtorch call until TorchSharp is needed).
     /// </summary>
     private protected static TTransformer Load<THeader, TNetwork, TTransformer>(IHostEnvironment env, ModelLoadContext ctx,
         VersionInfo version, string userName, string networkStream, Func<THeader> readHeader,
-        Func<THeader, SequenceEncoderOptions, double> minimumParameters, Func<THeader, SequenceEncoder, TNetwork> build,
+        Func<THeader, SequenceEncoderOptions, double> minimumParameters, Func<THeader, SequenceEncoder, FeatureEncoding, TNetwork> build,
         Func<FeatureEncoding, THeader, LoadedNetwork<TNetwork>, TTransformer> create)
         where TNetwork : torch.nn.Module
     {
@@ -380,13 +382,13 @@ public abstract class RnnTransformerBase : RowToRowTransformerBase, ITransformer
             if (onnx.RowSession is null)
             {
                 // Read now, while the zip is read (the transformer builds it in its constructor).
-                read = () => NetworkWeights.LoadModule(ctx, networkStream, build(header, new SequenceEncoder(encoderOptions)), userName, weightsVersion);
+                read = () => NetworkWeights.LoadModule(ctx, networkStream, build(header, new SequenceEncoder(encoderOptions), features), userName, weightsVersion);
             }
             else
             {
                 // Kept for when TorchSharp is needed.
                 byte[] weights = NetworkWeights.ReadWeights(ctx, networkStream, userName);
-                read = () => NetworkWeights.LoadModule(weights, weightsVersion, networkStream, build(header, new SequenceEncoder(encoderOptions)), userName);
+                read = () => NetworkWeights.LoadModule(weights, weightsVersion, networkStream, build(header, new SequenceEncoder(encoderOptions), features), userName);
             }
             return create(features, header, new LoadedNetwork<TNetwork>(read, encoderOptions, onnx));
         });

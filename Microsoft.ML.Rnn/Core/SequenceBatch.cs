@@ -38,6 +38,12 @@ public sealed class SequenceBatch
     /// </summary>
     public Tensor? Characters { get; private init; }
 
+    /// <summary>
+    /// For token text read with a word bag: each row's distinct bag word ids (N, B) int64 and how often each occurs
+    /// (N, B) float32, 0 at padding (read by a classifier's <c>WordBagPath</c>); null otherwise.
+    /// </summary>
+    public (Tensor Ids, Tensor Counts)? WordBag { get; private init; }
+
     /// <summary>N: sequences in the batch.</summary>
     public long BatchSize => Data.shape[0];
 
@@ -103,7 +109,7 @@ public sealed class SequenceBatch
         ArgumentNullException.ThrowIfNull(data);
         if (data.dim() < 2 || data.shape[0] != BatchSize || data.shape[1] != Steps)
             throw new ArgumentException($"SequenceBatch: expected data of shape ({BatchSize}, {Steps}, ...), got {FormatShape(data.shape)}.", nameof(data));
-        return new SequenceBatch(data, Lengths, _lengths, MinLength, MaxLength) { Characters = Characters };
+        return new SequenceBatch(data, Lengths, _lengths, MinLength, MaxLength) { Characters = Characters, WordBag = WordBag };
     }
 
     /// <summary>This batch of token ids with their tokens' (N, L, W) int64 character ids (see <see cref="Characters"/>).</summary>
@@ -115,15 +121,30 @@ public sealed class SequenceBatch
             throw new ArgumentException(
                 $"SequenceBatch: expected character ids of shape ({BatchSize}, {Steps}, W) int64, got {FormatShape(characters.shape)} {characters.dtype}.", nameof(characters));
         }
-        return new SequenceBatch(Data, Lengths, _lengths, MinLength, MaxLength) { Characters = characters };
+        return new SequenceBatch(Data, Lengths, _lengths, MinLength, MaxLength) { Characters = characters, WordBag = WordBag };
     }
 
-    /// <summary>The batch with its data (and characters) on <paramref name="device"/> (the lengths stay on the CPU).</summary>
+    /// <summary>This batch with each row's bag of words (see <see cref="WordBag"/>): ids (N, B) int64 and counts (N, B) float32.</summary>
+    public SequenceBatch WithWordBag(Tensor ids, Tensor counts)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        ArgumentNullException.ThrowIfNull(counts);
+        if (ids.dim() != 2 || ids.shape[0] != BatchSize || ids.dtype != ScalarType.Int64
+            || counts.dtype != ScalarType.Float32 || !counts.shape.SequenceEqual(ids.shape))
+        {
+            throw new ArgumentException($"SequenceBatch: expected word bag ids ({BatchSize}, B) int64 and counts of the same shape float32, got " +
+                $"{FormatShape(ids.shape)} {ids.dtype} and {FormatShape(counts.shape)} {counts.dtype}.", nameof(ids));
+        }
+        return new SequenceBatch(Data, Lengths, _lengths, MinLength, MaxLength) { Characters = Characters, WordBag = (ids, counts) };
+    }
+
+    /// <summary>The batch with its data (characters, word bag) on <paramref name="device"/> (the lengths stay on the CPU).</summary>
     public SequenceBatch To(Device device)
     {
         if (Data.device_type == device.type && (device.type == DeviceType.CPU || Data.device_index == device.index)) return this;
         var moved = WithData(Data.to(device));
-        return Characters is null ? moved : moved.WithCharacters(Characters.to(device));
+        if (Characters is not null) moved = moved.WithCharacters(Characters.to(device));
+        return WordBag is not { } bag ? moved : moved.WithWordBag(bag.Ids.to(device), bag.Counts.to(device));
     }
 
     /// <summary>(N) int64 lengths on the CPU, made when <see cref="AllFull"/>.</summary>

@@ -23,8 +23,12 @@ internal sealed record FeatureEncoding(string Name, SequenceItemKind Kind, ulong
     /// <summary>First version of this block that reads text tokens (kind 2, with the vocabulary).</summary>
     public const uint TokensVersion = 0x00010006;
 
-    /// <summary>The version of this block written now.</summary>
-    public const uint BlockVersion = TokensVersion;
+    /// <summary>First version of this block that reads a classifier's word bag (written only by models that have one, so
+    /// that older packages still read the others).</summary>
+    public const uint WordBagVersion = 0x00010009;
+
+    /// <summary>The newest version of this block.</summary>
+    public const uint BlockVersion = WordBagVersion;
 
     /// <summary>The encoding of a bound training column (with its <see cref="SequenceColumn.MaxSteps"/> and vocabulary).</summary>
     public static FeatureEncoding Of(SequenceColumn column)
@@ -35,7 +39,8 @@ internal sealed record FeatureEncoding(string Name, SequenceItemKind Kind, ulong
     /// (words seen at least <see cref="RnnOptionsBase.MinimumWordCount"/> times, every character); other kinds are
     /// returned as they are.
     /// </summary>
-    public static SequenceColumn WithTrainingVocabulary(IHost host, IDataView data, SequenceColumn column, RnnOptionsBase o, string component)
+    public static SequenceColumn WithTrainingVocabulary(IHost host, IDataView data, SequenceColumn column, RnnOptionsBase o, string component,
+        bool wordBag = false)
     {
         if (column.Kind != SequenceItemKind.Tokens) return column;
         // The tokens are counted as the cursor reads them, not collected: the training text is never held whole.
@@ -54,10 +59,11 @@ internal sealed record FeatureEncoding(string Name, SequenceItemKind Kind, ulong
                 }
             }
         }
-        var vocabulary = TokenVocabulary.Build(Tokens(), o.MinimumWordCount, readCharacters: o.CharacterFeatures > 0);
+        var vocabulary = TokenVocabulary.Build(Tokens(), o.MinimumWordCount, readCharacters: o.CharacterFeatures > 0, wordBag);
         using var ch = host.Start("Vocabulary");
         ch.Info($"{component}: feature column '{column.Name}': {count} tokens, {vocabulary.Words.Count} words seen at least " +
-                $"{o.MinimumWordCount} time(s) (the others read as the unknown word), {(vocabulary.Characters is { } characters ? $"{characters.Length} characters" : "no characters read")}.");
+                $"{o.MinimumWordCount} time(s) (the others read as the unknown word), {(vocabulary.Characters is { } characters ? $"{characters.Length} characters" : "no characters read")}" +
+                (vocabulary.Bag is { } bag ? $", {bag.Words.Count} words in the word bag." : "."));
         return column.WithVocabulary(vocabulary);
     }
 
@@ -128,8 +134,9 @@ internal sealed record FeatureEncoding(string Name, SequenceItemKind Kind, ulong
         // long: feature key count (0 for Single and token input)
         // int: longest sequence kept, 0 for no limit (since block version 0x00010002)
         // for text tokens: strings: the known words in id order; int: character count (-1: words only), then each
-        //                 character as UInt16
-        FormatBlocks.Write(ctx, BlockVersion);
+        //                 character as UInt16; since block version 0x00010009 (written only with a word bag): strings:
+        //                 the word bag's words in id order
+        FormatBlocks.Write(ctx, Vocabulary?.Bag is null ? TokensVersion : WordBagVersion);
         ctx.SaveNonEmptyString(Name);
         ctx.Writer.Write(FeaturesPerStep);
         ctx.Writer.Write((byte)Kind);
@@ -141,6 +148,8 @@ internal sealed record FeatureEncoding(string Name, SequenceItemKind Kind, ulong
         ctx.Writer.Write(vocabulary.Characters?.Length ?? -1);
         foreach (char c in vocabulary.Characters ?? "")
             ctx.Writer.Write((ushort)c);
+        if (vocabulary.Bag is { } bag)
+            SavedFields.WriteStrings(ctx, bag.Words);
     }
 
     /// <summary>Reads what <see cref="Write"/> wrote; throws <see cref="FormatException"/> on corrupt values.</summary>
@@ -163,10 +172,10 @@ internal sealed record FeatureEncoding(string Name, SequenceItemKind Kind, ulong
                 $"{featuresPerStep}, kind {kind}, key count {keyCount}, longest sequence {maxSteps}).");
         }
         return new FeatureEncoding(name, (SequenceItemKind)kind, (ulong)keyCount, featuresPerStep, maxSteps == 0 ? null : maxSteps,
-            kind == 2 ? ReadVocabulary(ctx, component) : null);
+            kind == 2 ? ReadVocabulary(ctx, component, readsBag: version >= WordBagVersion) : null);
     }
 
-    private static TokenVocabulary ReadVocabulary(ModelLoadContext ctx, string component)
+    private static TokenVocabulary ReadVocabulary(ModelLoadContext ctx, string component, bool readsBag)
     {
         var words = SavedFields.ReadStrings(ctx);
         int characters = ctx.Reader.ReadInt32();
@@ -175,9 +184,10 @@ internal sealed record FeatureEncoding(string Name, SequenceItemKind Kind, ulong
         var text = new char[Math.Max(characters, 0)];
         for (int i = 0; i < text.Length; i++)
             text[i] = (char)ctx.Reader.ReadUInt16();
+        var bagWords = readsBag ? SavedFields.ReadStrings(ctx) : null;
         try
         {
-            return new TokenVocabulary(words!, characters < 0 ? null : new string(text));
+            return new TokenVocabulary(words!, characters < 0 ? null : new string(text), bagWords is null ? null : new WordBagVocabulary(bagWords!));
         }
         catch (ArgumentException e)
         {

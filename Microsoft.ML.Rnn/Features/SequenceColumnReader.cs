@@ -138,21 +138,24 @@ internal sealed class SequenceColumnReader
     /// <summary>
     /// Reads the current row of a token column through its vocabulary: one word id per step (the unknown word's id for
     /// a word the model does not know, including an empty token) and each token's character ids (null when the
-    /// vocabulary reads words only).
+    /// vocabulary reads words only), and the ids of the bag words in its tokens, in order (null without a bag).
     /// </summary>
-    public int[] ReadTokens(out int[][]? characters)
+    public int[] ReadTokens(out int[][]? characters, out int[]? bag)
     {
         var vocabulary = _column.Vocabulary
             ?? throw new InvalidOperationException($"Token column '{_column.Name}' is read before its vocabulary is known.");
         var tokens = ReadTokenText();
         var words = new int[tokens.Length];
         characters = vocabulary.ReadsCharacters ? new int[tokens.Length][] : null;
+        var bagIds = vocabulary.Bag is null ? null : new List<int>(tokens.Length);
         for (int t = 0; t < tokens.Length; t++)
         {
             var token = tokens[t].Span;
             words[t] = vocabulary.WordId(token);
             if (characters is not null) characters[t] = vocabulary.CharacterIds(token);
+            if (bagIds is not null) vocabulary.Bag!.AddIds(token, bagIds);
         }
+        bag = bagIds?.ToArray();
         return words;
     }
 

@@ -14,6 +14,7 @@ internal sealed class SequenceRows
     private readonly List<float[]> _singles = new();
     private readonly List<int[]> _keys = new();
     private readonly List<int[][]> _characters = new();
+    private readonly List<int[]> _bags = new();
     private readonly List<int> _lengths = new();
 
     /// <summary>Creates an empty set of sequences of <paramref name="column"/>.</summary>
@@ -42,6 +43,9 @@ internal sealed class SequenceRows
         ? _keys[row]
         : throw new InvalidOperationException($"Column '{Column.Name}' holds Single values, not keys.");
 
+    /// <summary>Row <paramref name="row"/>'s bag word ids, one per occurrence (token columns read with a word bag).</summary>
+    public int[] WordBagIds(int row) => _bags[row];
+
     /// <summary>Reads the sequence of the reader's current row and appends it.</summary>
     public void AddCurrent(SequenceColumnReader reader)
     {
@@ -60,8 +64,9 @@ internal sealed class SequenceRows
             }
             else
             {
-                keys = reader.ReadTokens(out var characters);
+                keys = reader.ReadTokens(out var characters, out var bag);
                 if (characters is not null) _characters.Add(characters);
+                if (bag is not null) _bags.Add(bag);
             }
             _keys.Add(keys);
             _lengths.Add(keys.Length);
@@ -126,7 +131,45 @@ internal sealed class SequenceRows
             var data = new long[(long)n * maxSteps];
             WriteIds(rows, maxSteps, data);
             var batch = SequenceBatch.FromValidLengths(torch.tensor(data, new long[] { n, maxSteps }, ScalarType.Int64), lengths);
-            return Column.Vocabulary?.ReadsCharacters == true ? batch.WithCharacters(CharacterBatch(rows, maxSteps)) : batch;
+            if (Column.Vocabulary?.ReadsCharacters == true) batch = batch.WithCharacters(CharacterBatch(rows, maxSteps));
+            return Column.Vocabulary?.Bag is null ? batch : WithWordBag(batch, rows);
+        }
+    }
+
+    /// <summary><paramref name="batch"/> with the (N, B) distinct bag word ids of <paramref name="rows"/> and their counts (0-padded).</summary>
+    private SequenceBatch WithWordBag(SequenceBatch batch, IReadOnlyList<int> rows)
+    {
+        var counted = rows.Select(r => _bags[r].CountBy(id => id).ToArray()).ToArray();
+        int width = Math.Max(1, counted.Select(c => c.Length).DefaultIfEmpty(0).Max());
+        var ids = new long[rows.Count * width];
+        var counts = new float[rows.Count * width];
+        for (int i = 0; i < counted.Length; i++)
+        {
+            for (int b = 0; b < counted[i].Length; b++)
+            {
+                ids[i * width + b] = counted[i][b].Key;
+                counts[i * width + b] = counted[i][b].Value;
+            }
+        }
+        long[] shape = [rows.Count, width];
+        return batch.WithWordBag(torch.tensor(ids, shape, ScalarType.Int64), torch.tensor(counts, shape, ScalarType.Float32));
+    }
+
+    /// <summary>The most bag words in a row of <paramref name="rows"/>, at least 1 (the width of <see cref="WriteWordBag"/>).</summary>
+    public int WordBagWidth(IReadOnlyList<int> rows) => Math.Max(1, rows.Select(r => _bags[r].Length).DefaultIfEmpty(0).Max());
+
+    /// <summary>
+    /// Writes the bag word ids of <paramref name="rows"/>, one per occurrence, into <paramref name="destination"/>
+    /// (N, <paramref name="width"/>), -1 past a row's words: the input of a component's ONNX graph.
+    /// </summary>
+    public void WriteWordBag(IReadOnlyList<int> rows, int width, Span<long> destination)
+    {
+        destination.Fill(-1);
+        for (int i = 0; i < rows.Count; i++)
+        {
+            var bag = _bags[rows[i]];
+            for (int b = 0; b < bag.Length; b++)
+                destination[i * width + b] = bag[b];
         }
     }
 

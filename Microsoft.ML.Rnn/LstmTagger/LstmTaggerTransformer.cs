@@ -111,7 +111,7 @@ public sealed class LstmTaggerTransformer : RnnTransformerBase, ISequenceScorer<
             },
             minimumParameters: (header, encoder) => Math.Max(1, header.Networks) * (EncoderOptionsPersistence.MinimumParameters(encoder, headOutputs: header.TagCount)
                 + (header.UsesCrf ? (double)header.TagCount * header.TagCount : 0)),
-            build: (header, encoder) => header.Networks == 0
+            build: (header, encoder, _) => header.Networks == 0
                 ? (torch.nn.Module)new SequenceTaggerNetwork(encoder, header.TagCount, header.UsesCrf)
                 : SequenceTaggerEnsemble.Create(encoder, header.Networks, header.TagCount, header.UsesCrf),
             create: (features, header, network) => new LstmTaggerTransformer(env, features, header, network));

@@ -17,11 +17,13 @@ public abstract class PooledSequenceNetwork : nn.Module
     private protected readonly SequenceEncoder encoder;
     private protected readonly Dropout dropout;
     private protected readonly Linear output;
+    private protected readonly WordBagPath? words;
 #pragma warning restore IDE1006
     private readonly double _dropoutProbability;
 
     /// <summary>Creates the network around <paramref name="encoder"/>; <paramref name="name"/> names it in messages.</summary>
-    private protected PooledSequenceNetwork(string name, SequenceEncoder encoder, long outputs, SequencePooling pooling, double dropoutProbability)
+    private protected PooledSequenceNetwork(string name, SequenceEncoder encoder, long outputs, SequencePooling pooling, double dropoutProbability,
+        WordBagPath? words = null)
         : base(name)
     {
         ArgumentNullException.ThrowIfNull(encoder);
@@ -32,11 +34,15 @@ public abstract class PooledSequenceNetwork : nn.Module
         _dropoutProbability = dropoutProbability;
         output = nn.Linear(encoder.OutputSize, outputs);
         Pooling = pooling;
+        this.words = words;
         RegisterComponents();
     }
 
     /// <summary>The recurrent encoder.</summary>
     public SequenceEncoder Encoder => encoder;
+
+    /// <summary>The linear path over each row's bag of tokens whose outputs join the recurrent ones, or null.</summary>
+    public WordBagPath? Words => words;
 
     /// <summary>How per-step outputs are reduced before the output layer.</summary>
     public SequencePooling Pooling { get; }
@@ -48,6 +54,13 @@ public abstract class PooledSequenceNetwork : nn.Module
         var pooled = SequenceEncoder.Pool(encoder.Encode(input, path), Pooling);
         // Dropout is the identity when scoring (or at probability 0): skip the call, one of few per scored row.
         var features = training && _dropoutProbability > 0 ? dropout.call(pooled) : pooled;
-        return output.call(features).MoveToOuterDisposeScope();
+        var outputs = output.call(features);
+        if (words is not null)
+        {
+            var (ids, counts) = input.WordBag ?? throw new ArgumentException(
+                $"{GetType().Name}: this network reads each row's bag of words too; pass a batch with SequenceBatch.WithWordBag.", nameof(input));
+            outputs = outputs.Plus(words.Forward(ids, counts));
+        }
+        return outputs.MoveToOuterDisposeScope();
     }
 }

@@ -21,8 +21,8 @@ public sealed class SequenceClassifierEnsemble : NetworkEnsemble<SequenceClassif
     /// encoder of the same options, drawn next from libtorch's generator (so a seeded generator gives the same ensemble).
     /// </summary>
     public static SequenceClassifierEnsemble Create(SequenceEncoder encoder, int size, long classCount, SequencePooling pooling,
-        double dropoutProbability = 0)
-        => new(NewMembers(encoder, size, e => new SequenceClassifierNetwork(e, classCount, pooling, dropoutProbability)));
+        double dropoutProbability = 0, Func<WordBagPath>? words = null)
+        => new(NewMembers(encoder, size, e => new SequenceClassifierNetwork(e, classCount, pooling, dropoutProbability, words?.Invoke())));
 
     /// <summary>C: number of classes.</summary>
     public long ClassCount => Members[0].ClassCount;

@@ -15,11 +15,12 @@ public sealed class SequenceClassifierNetwork : PooledSequenceNetwork
     /// <param name="classCount">C, at least 2.</param>
     /// <param name="pooling">How per-step outputs are reduced.</param>
     /// <param name="dropoutProbability">Dropout before the output layer, in [0, 1).</param>
+    /// <param name="words">A linear path over the bag of tokens whose logits join the recurrent ones, or null.</param>
     public SequenceClassifierNetwork(SequenceEncoder encoder, long classCount, SequencePooling pooling = SequencePooling.LastState,
-        double dropoutProbability = 0)
+        double dropoutProbability = 0, WordBagPath? words = null)
         : base(nameof(SequenceClassifierNetwork), encoder, classCount >= 2 ? classCount
             : throw new ArgumentOutOfRangeException(nameof(classCount), classCount, "SequenceClassifierNetwork: at least 2 classes are needed."),
-            pooling, dropoutProbability)
+            pooling, dropoutProbability, words)
     {
         ClassCount = classCount;
     }

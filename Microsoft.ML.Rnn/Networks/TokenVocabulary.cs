@@ -23,8 +23,9 @@ public sealed class TokenVocabulary
     private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _wordIds;
     private readonly Dictionary<char, int> _characterIds;
 
-    /// <summary>A vocabulary of <paramref name="words"/> (distinct) and <paramref name="characters"/> (distinct; null: words only).</summary>
-    public TokenVocabulary(IReadOnlyList<string> words, string? characters)
+    /// <summary>A vocabulary of <paramref name="words"/> (distinct) and <paramref name="characters"/> (distinct; null: words
+    /// only), and the words of a <see cref="WordBagPath"/> when the network has one.</summary>
+    public TokenVocabulary(IReadOnlyList<string> words, string? characters, WordBagVocabulary? bag = null)
     {
         ArgumentNullException.ThrowIfNull(words);
         if (words.Count > MaxWords)
@@ -43,6 +44,7 @@ public sealed class TokenVocabulary
         }
         Words = words.ToArray();
         Characters = characters;
+        Bag = bag;
         _wordIds = ids.GetAlternateLookup<ReadOnlySpan<char>>();
     }
 
@@ -51,6 +53,9 @@ public sealed class TokenVocabulary
 
     /// <summary>The known characters, in id order (id = index + 2); null when the network reads words only.</summary>
     public string? Characters { get; }
+
+    /// <summary>The words of the network's <see cref="WordBagPath"/>, or null when it has none.</summary>
+    public WordBagVocabulary? Bag { get; }
 
     /// <summary>True when tokens are read with their character ids.</summary>
     public bool ReadsCharacters => Characters is not null;
@@ -68,9 +73,10 @@ public sealed class TokenVocabulary
     /// The vocabulary of <paramref name="tokens"/> (training text): every word seen at least
     /// <paramref name="minimumWordCount"/> times, most frequent first (ties in first-seen order), and every character
     /// seen, in first-seen order (none unless <paramref name="readCharacters"/>). Words seen fewer times read as the
-    /// unknown word, which is how its embedding learns.
+    /// unknown word, which is how its embedding learns. With <paramref name="wordBag"/>, also the words of a
+    /// <see cref="WordBagPath"/> (<see cref="WordBagVocabulary.Build"/>).
     /// </summary>
-    public static TokenVocabulary Build(IEnumerable<string> tokens, int minimumWordCount, bool readCharacters = true)
+    public static TokenVocabulary Build(IEnumerable<string> tokens, int minimumWordCount, bool readCharacters = true, bool wordBag = false)
     {
         ArgumentNullException.ThrowIfNull(tokens);
         ArgumentOutOfRangeException.ThrowIfLessThan(minimumWordCount, 1);
@@ -89,7 +95,8 @@ public sealed class TokenVocabulary
         var words = counts.Where(p => p.Value.Count >= minimumWordCount)
             .OrderByDescending(p => p.Value.Count).ThenBy(p => p.Value.First)
             .Select(p => p.Key).ToArray();
-        return new TokenVocabulary(words, readCharacters ? new string(characters.ToArray()) : null);
+        return new TokenVocabulary(words, readCharacters ? new string(characters.ToArray()) : null,
+            wordBag ? WordBagVocabulary.Build(counts.OrderBy(p => p.Value.First).Select(p => p.Key)) : null);
     }
 
     /// <summary>The id of <paramref name="token"/>: its index in <see cref="Words"/>, or <see cref="UnknownWord"/>.</summary>

@@ -18,6 +18,9 @@ internal static class ComponentOnnxModel
     /// <summary>Input of a network that reads characters: character ids (N, L, 20) int64, 0 padding.</summary>
     public const string Characters = "characters";
 
+    /// <summary>Input of a classifier with a word bag: (N, M) bag word ids int64, one per occurrence, -1 past a row's words.</summary>
+    public const string WordBag = "word_bag";
+
     /// <summary>Output: (N, K) float32, one row of the component's result per input row.</summary>
     public const string Result = "result";
 
@@ -37,7 +40,10 @@ internal static class ComponentOnnxModel
         string? characters = features.Vocabulary?.ReadsCharacters == true
             ? model.Input(Characters, typeof(long), "N", "L", TokenVocabulary.MaxCharactersPerToken.ToString())
             : null;
-        string result = writeResult(g, new OnnxEncoderInput(values, (encoder, steps) => OnnxEncoderExport.WriteFromRowValues(g, encoder, features, steps, characters, component)));
+        string? bag = features.Vocabulary?.Bag is null ? null : model.Input(WordBag, typeof(long), "N", "M");
+        string result = writeResult(g, new OnnxEncoderInput(values,
+            (encoder, steps) => OnnxEncoderExport.WriteFromRowValues(g, encoder, features, steps, characters, component),
+            bag is null ? null : () => bag));
         model.Output(result, Result, typeof(float), "N", "K");
         return model.ToBytes(component);
     }
@@ -51,10 +57,17 @@ internal static class ComponentOnnxModel
         int n = members.Length;
         if (features.Kind == SequenceItemKind.Singles)
             return [new(Values, [n, (long)steps * features.FeaturesPerStep], Floats: span => rows.WriteSingles(members, steps, span))];
-        var ids = new OnnxInput(Values, [n, steps], Longs: span => rows.WriteIds(members, steps, span));
-        if (features.Vocabulary?.ReadsCharacters != true)
-            return [ids];
-        const int width = TokenVocabulary.MaxCharactersPerToken;
-        return [ids, new(Characters, [n, steps, width], Longs: span => rows.WriteCharacters(members, steps, width, span))];
+        var inputs = new List<OnnxInput> { new(Values, [n, steps], Longs: span => rows.WriteIds(members, steps, span)) };
+        if (features.Vocabulary?.ReadsCharacters == true)
+        {
+            const int width = TokenVocabulary.MaxCharactersPerToken;
+            inputs.Add(new(Characters, [n, steps, width], Longs: span => rows.WriteCharacters(members, steps, width, span)));
+        }
+        if (features.Vocabulary?.Bag is not null)
+        {
+            int words = rows.WordBagWidth(members);
+            inputs.Add(new(WordBag, [n, words], Longs: span => rows.WriteWordBag(members, words, span)));
+        }
+        return inputs.ToArray();
     }
 }

@@ -40,7 +40,16 @@ internal sealed class ClassificationObjective(string component, string labelColu
     }
 
     public override torch.nn.Module CreateNetwork(SequenceEncoder encoder)
-        => _network = SequenceClassifierEnsemble.Create(encoder, ensembleSize, Label.ClassCount, pooling, dropout);
+    {
+        // With a word bag each member gets its own path over the same idf (from the training rows).
+        Func<WordBagPath>? words = null;
+        if (_train!.Rows.Column.Vocabulary?.Bag is { } bag)
+        {
+            var idf = WordBagPath.SmoothIdf(Enumerable.Range(0, _train.Rows.Count).Select(_train.Rows.WordBagIds), bag.Words.Count);
+            words = () => new WordBagPath(idf, Label.ClassCount);
+        }
+        return _network = SequenceClassifierEnsemble.Create(encoder, ensembleSize, Label.ClassCount, pooling, dropout, words);
+    }
 
     public override void Train(TrainingSetup setup, torch.Device device)
     {

@@ -13,9 +13,10 @@ public sealed partial class RnnCatalog
     /// <param name="maxEpochs">Maximum training epochs, at least 1.</param>
     /// <param name="batchSize">Rows per mini-batch, at least 1.</param>
     /// <param name="learningRate">Adam learning rate, greater than 0.</param>
+    /// <param name="classWeighting">Weights of the classes in the loss, from their training frequencies (<see cref="RnnSequenceClassifier.Options.ClassWeighting"/>).</param>
     public RnnSequenceClassifier SequenceClassifier(string labelColumnName = "Label", string featureColumnName = "Features",
         int featuresPerStep = 1, int hiddenSize = 64, RnnCellType cellType = RnnCellType.Gru, int maxEpochs = 10,
-        int batchSize = 32, float learningRate = 0.01f)
+        int batchSize = 32, float learningRate = 0.01f, ClassWeighting classWeighting = ClassWeighting.None)
         => SequenceClassifier(new RnnSequenceClassifier.Options
         {
             LabelColumnName = labelColumnName,
@@ -27,6 +28,7 @@ public sealed partial class RnnCatalog
             MaxEpochs = maxEpochs,
             BatchSize = batchSize,
             LearningRate = learningRate,
+            ClassWeighting = classWeighting,
         });
 
     /// <summary>A recurrent sequence classifier configured by <paramref name="options"/>.</summary>

@@ -119,9 +119,14 @@ public sealed class RnnSequenceClassifierTransformer : RnnTransformerBase, ISequ
                 return new Header(labelKind == 1, classCount, labelNames, batchSize, (SequencePooling)pooling, networks.Value);
             },
             minimumParameters: (header, encoder) => Math.Max(1, header.Networks) * EncoderOptionsPersistence.MinimumParameters(encoder, headOutputs: header.ClassCount),
-            build: (header, encoder) => header.Networks == 0
-                ? (torch.nn.Module)new SequenceClassifierNetwork(encoder, header.ClassCount, header.Pooling)
-                : SequenceClassifierEnsemble.Create(encoder, header.Networks, header.ClassCount, header.Pooling),
+            build: (header, encoder, features) =>
+            {
+                // A word bag is the vocabulary's; its idf and weights are read with the network's.
+                Func<WordBagPath>? words = features.Vocabulary?.Bag is { } bag ? () => new WordBagPath(new float[bag.Words.Count], header.ClassCount) : null;
+                return header.Networks == 0
+                    ? (torch.nn.Module)new SequenceClassifierNetwork(encoder, header.ClassCount, header.Pooling, words: words?.Invoke())
+                    : SequenceClassifierEnsemble.Create(encoder, header.Networks, header.ClassCount, header.Pooling, words: words);
+            },
             create: (features, header, network) => new RnnSequenceClassifierTransformer(env, features, header, network));
 
     private static IRowMapper Create(IHostEnvironment env, ModelLoadContext ctx, DataViewSchema inputSchema)
@@ -156,7 +161,8 @@ public sealed class RnnSequenceClassifierTransformer : RnnTransformerBase, ISequ
         var members = Network.Members.Select(member =>
         {
             string pooled = OnnxEncoderExport.Pool(g, input.Encode(member.Encoder), member.Pooling);
-            return g.Apply("Gemm", "logits", n => n.AddAttribute("transB", 1L), pooled, g.Parameter(member, "output.weight"), g.Parameter(member, "output.bias"));
+            string logits = g.Apply("Gemm", "logits", n => n.AddAttribute("transB", 1L), pooled, g.Parameter(member, "output.weight"), g.Parameter(member, "output.bias"));
+            return member.Words is null ? logits : g.Apply("Add", "wide_and_deep", logits, OnnxWordBagExport.Logits(g, member.Words, input.WordBag));
         }).ToArray();
         // An ensemble's logits: the logarithm of the members' mean probabilities, as SequenceClassifierEnsemble computes them.
         return g.LogMeanProbabilities(members, axis: 1);

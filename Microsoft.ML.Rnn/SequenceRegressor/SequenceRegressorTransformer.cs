@@ -127,7 +127,7 @@ public sealed class SequenceRegressorTransformer : RnnTransformerBase, ISequence
                 return new Header(labelKind == 1, means, scales, (RowScaling)scaling, targetFeature, batchSize, (SequencePooling)pooling, networks.Value);
             },
             minimumParameters: (header, encoder) => header.Networks * EncoderOptionsPersistence.MinimumParameters(encoder, headOutputs: header.Means.Length),
-            build: (header, encoder) => SequenceRegressorEnsemble.Create(encoder, header.Networks, header.Means.Length, header.Pooling),
+            build: (header, encoder, _) => SequenceRegressorEnsemble.Create(encoder, header.Networks, header.Means.Length, header.Pooling),
             create: (features, header, network) =>
                 header.TargetFeature < features.FeaturesPerStep && (header.Scaling == RowScaling.None || features.Kind == SequenceItemKind.Singles)
                     ? new SequenceRegressorTransformer(env, features, header, network)

@@ -64,7 +64,7 @@ internal sealed class DefaultsBenchmarks(BenchSettings settings, List<BenchRecor
             ("LightGbm (n-grams)", label.Append(ml.Transforms.Text.FeaturizeText("Features", "Text")).AppendCacheCheckpoint(ml)
                 .Append(ml.MulticlassClassification.Trainers.LightGbm())),
             ("README text classifier", label.Append(ml.Transforms.Text.TokenizeIntoWords("Features", "Text"))
-                .Append(ml.Transforms.Rnn.SequenceClassifier(hiddenSize: 32, maxEpochs: 5))),
+                .Append(ml.Transforms.Rnn.SequenceClassifier(hiddenSize: 32, maxEpochs: 5, classWeighting: ClassWeighting.InverseFrequency))),
             ("README encoder + n-grams + SDCA", label.Append(ml.Transforms.Text.NormalizeText("Normalized", "Text"))
                 .Append(ml.Transforms.Text.TokenizeIntoWords("Words", "Normalized"))
                 .Append(ml.Transforms.Rnn.BiGruEncoder("Encoding", "Words", labelColumnName: null, hiddenSize: 32, maxEpochs: 4))
