@@ -72,17 +72,7 @@ public sealed class OnnxJavaScriptTests : IDisposable
             var input = OnnxExportTests.Only(ml, text, nameof(Sentence.Words));
             string path = OnnxExportTests.Convert(ml, tagger, input, _directory, "tagger");
             var scored = tagger.Transform(input);
-            var scores = OnnxExportTests.Floats(scored, "Score");
-            var tags = OnnxExportTests.Keys(scored, "PredictedLabel");
-            foreach (int length in new[] { 3, sentences.Max(s => s.Words.Length) })
-            {
-                var members = Enumerable.Range(0, sentences.Count).Where(i => sentences[i].Words.Length == length).ToArray();
-                Assert.NotEmpty(members);
-                var words = new JavaScriptOnnxRuntime.Input("string", [members.Length, length], members.SelectMany(i => sentences[i].Words.Cast<object>()).ToArray());
-                var outputs = JavaScriptOnnxRuntime.Score(runtime, path, new Dictionary<string, JavaScriptOnnxRuntime.Input> { [nameof(Sentence.Words)] = words }, _directory);
-                AssertClose(members.SelectMany(i => scores[i]), outputs["Score.output"], $"tagger, rows of {length}");
-                Assert.Equal(members.SelectMany(i => tags[i]).Select(k => (double)k), outputs["PredictedLabel.output"]);
-            }
+            ScoreWords(runtime, path, sentences, OnnxExportTests.Floats(scored, "Score"), OnnxExportTests.Keys(scored, "PredictedLabel"), 3, "tagger");
         }
 
         // A binary text classifier with its word bag (the default): words with punctuation, capitals and letters beyond ASCII.
@@ -97,15 +87,25 @@ public sealed class OnnxJavaScriptTests : IDisposable
             Assert.NotNull(bagClassifier.Network.Members[0].Words);
             var input = OnnxExportTests.Only(ml, labelled, nameof(LongSentence.Words));
             string path = OnnxExportTests.Convert(ml, bagClassifier, input, _directory, "bag-classifier");
-            var scores = OnnxExportTests.Floats(bagClassifier.Transform(input), "Score");
-            foreach (int length in new[] { 4, sentences.Max(s => s.Words.Length) })
-            {
-                var members = Enumerable.Range(0, sentences.Count).Where(i => sentences[i].Words.Length == length).ToArray();
-                Assert.NotEmpty(members);
-                var words = new JavaScriptOnnxRuntime.Input("string", [members.Length, length], members.SelectMany(i => sentences[i].Words.Cast<object>()).ToArray());
-                var outputs = JavaScriptOnnxRuntime.Score(runtime, path, new Dictionary<string, JavaScriptOnnxRuntime.Input> { [nameof(LongSentence.Words)] = words }, _directory);
-                AssertClose(members.SelectMany(i => scores[i]), outputs["Score.output"], $"text classifier with a word bag, rows of {length}");
-            }
+            ScoreWords(runtime, path, sentences, OnnxExportTests.Floats(bagClassifier.Transform(input), "Score"), null, 4, "text classifier with a word bag");
+        }
+    }
+
+    /// <summary>
+    /// Scores the rows of <paramref name="sentences"/> of <paramref name="length"/> words, then the longest rows, in
+    /// the JavaScript runtime (input "Words"): the same scores, and the same predicted keys when <paramref name="keys"/> are given.
+    /// </summary>
+    private void ScoreWords(string runtime, string path, List<Sentence> sentences, List<float[]> scores, List<uint[]>? keys, int length, string what)
+    {
+        foreach (int rowLength in new[] { length, sentences.Max(s => s.Words.Length) })
+        {
+            var members = Enumerable.Range(0, sentences.Count).Where(i => sentences[i].Words.Length == rowLength).ToArray();
+            Assert.NotEmpty(members);
+            var words = new JavaScriptOnnxRuntime.Input("string", [members.Length, rowLength], members.SelectMany(i => sentences[i].Words.Cast<object>()).ToArray());
+            var outputs = JavaScriptOnnxRuntime.Score(runtime, path, new Dictionary<string, JavaScriptOnnxRuntime.Input> { [nameof(Sentence.Words)] = words }, _directory);
+            AssertClose(members.SelectMany(i => scores[i]), outputs["Score.output"], $"{what}, rows of {rowLength}");
+            if (keys is not null)
+                Assert.Equal(members.SelectMany(i => keys[i]).Select(k => (double)k), outputs["PredictedLabel.output"]);
         }
     }
 
