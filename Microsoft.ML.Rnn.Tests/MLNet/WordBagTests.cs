@@ -76,7 +76,7 @@ public sealed class WordBagTests : IDisposable
 
     /// <summary>
     /// Rows of eight filler words and, somewhere, one of four topic words written as a tokenizer leaves them (case,
-    /// punctuation); the topic word is the label. The bag reads every form as one word, so one epoch learns it.
+    /// punctuation); the topic word is the label. The bag reads every form as one word, so two epochs learn it.
     /// </summary>
     private static TextRow[] Topics(int count, int seed)
     {
@@ -111,8 +111,9 @@ public sealed class WordBagTests : IDisposable
         using var without = ml.Transforms.Rnn.SequenceClassifier(options).Fit(train);
         double bag = ml.MulticlassClassification.Evaluate(withBag.Transform(test)).MicroAccuracy;
         double recurrent = ml.MulticlassClassification.Evaluate(without.Transform(test)).MicroAccuracy;
-        // Measured 1.00 with the bag; the small network without it stays near chance (0.25) in two epochs.
-        Assert.True(bag >= 0.9, $"with the word bag: accuracy {bag:F3}");
+        // Measured 0.948 with the bag and 0.374 without it (chance 0.25): the small network alone has not found the
+        // topic word in two epochs. Both bounds leave at least 0.2.
+        Assert.True(bag >= 0.75, $"with the word bag: accuracy {bag:F3}");
         Assert.True(bag - recurrent >= 0.25, $"with the word bag {bag:F3}, without {recurrent:F3}");
         Assert.NotNull(withBag.Network.Members[0].Words);
         Assert.Null(without.Network.Members[0].Words);
@@ -128,13 +129,14 @@ public sealed class WordBagTests : IDisposable
             EmbeddingSize = 8, CharacterFeatures = 4, HiddenSize = 8, MaxEpochs = 1, EnsembleSize = 2, Seed = 3,
         }).Fit(train);
         // Every case the bag's reading distinguishes: its forms, another form, punctuation only, an empty token, an
-        // unknown word, a row of no tokens, and a row whose only words repeat.
+        // unknown word, a row of no tokens, a row whose only words repeat, and a row of tokens without words.
         var inputs = Load(ml,
         [
             new() { Features = ["Apple.", "APPLE", "apple's", "aPPLE", "river,river"], Label = 1 },
             new() { Features = ["...", "", "zebra", "3.14"], Label = 2 },
             new() { Features = [], Label = 3 },
             new() { Features = ["engine", "engine", "Engine!"], Label = 3 },
+            new() { Features = ["...", "!", ""], Label = 4 },   // tokens, but no word
         ]);
         model.ScoringEngine = RnnScoringEngine.TorchSharp;
         var expected = OnnxExportTests.Floats(model.Transform(inputs), "Score");
