@@ -7,7 +7,8 @@ namespace Microsoft.ML.Rnn.Networks;
 /// <summary>
 /// A <see cref="SequenceEncoder"/>, pooling to (N, D*H), dropout, then a linear layer to K outputs: what the classifier
 /// (K class logits, <see cref="SequenceClassifierNetwork"/>) and the regressor (K values, <see cref="SequenceRegressorNetwork"/>)
-/// share. Its modules are named <c>encoder</c>, <c>dropout</c> and <c>output</c> in state dictionaries.
+/// share. Its modules are named <c>encoder</c>, <c>dropout</c>, <c>output</c> and, with a word bag (the classifier), <c>words</c> in
+/// state dictionaries.
 /// </summary>
 public abstract class PooledSequenceNetwork : nn.Module
 {
