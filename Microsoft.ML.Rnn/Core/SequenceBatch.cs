@@ -109,7 +109,7 @@ public sealed class SequenceBatch
         ArgumentNullException.ThrowIfNull(data);
         if (data.dim() < 2 || data.shape[0] != BatchSize || data.shape[1] != Steps)
             throw new ArgumentException($"SequenceBatch: expected data of shape ({BatchSize}, {Steps}, ...), got {FormatShape(data.shape)}.", nameof(data));
-        return new SequenceBatch(data, Lengths, _lengths, MinLength, MaxLength) { Characters = Characters, WordBag = WordBag };
+        return With(data, Characters, WordBag);
     }
 
     /// <summary>This batch of token ids with their tokens' (N, L, W) int64 character ids (see <see cref="Characters"/>).</summary>
@@ -121,7 +121,7 @@ public sealed class SequenceBatch
             throw new ArgumentException(
                 $"SequenceBatch: expected character ids of shape ({BatchSize}, {Steps}, W) int64, got {FormatShape(characters.shape)} {characters.dtype}.", nameof(characters));
         }
-        return new SequenceBatch(Data, Lengths, _lengths, MinLength, MaxLength) { Characters = characters, WordBag = WordBag };
+        return With(Data, characters, WordBag);
     }
 
     /// <summary>This batch with each row's bag of words (see <see cref="WordBag"/>): ids (N, B) int64 and counts (N, B) float32.</summary>
@@ -135,8 +135,12 @@ public sealed class SequenceBatch
             throw new ArgumentException($"SequenceBatch: expected word bag ids ({BatchSize}, B) int64 and counts of the same shape float32, got " +
                 $"{FormatShape(ids.shape)} {ids.dtype} and {FormatShape(counts.shape)} {counts.dtype}.", nameof(ids));
         }
-        return new SequenceBatch(Data, Lengths, _lengths, MinLength, MaxLength) { Characters = Characters, WordBag = (ids, counts) };
+        return With(Data, Characters, (ids, counts));
     }
+
+    /// <summary>These sequences' lengths with the given data, characters and word bag.</summary>
+    private SequenceBatch With(Tensor data, Tensor? characters, (Tensor Ids, Tensor Counts)? wordBag)
+        => new(data, Lengths, _lengths, MinLength, MaxLength) { Characters = characters, WordBag = wordBag };
 
     /// <summary>The batch with its data (characters, word bag) on <paramref name="device"/> (the lengths stay on the CPU).</summary>
     public SequenceBatch To(Device device)

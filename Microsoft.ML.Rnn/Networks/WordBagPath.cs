@@ -43,9 +43,6 @@ public sealed class WordBagPath : nn.Module
     /// <summary>Multiplies the weights in the logits (see the remarks).</summary>
     public double Scale { get; }
 
-    /// <summary>V: the ids the bag counts.</summary>
-    public long VocabularySize => idf.shape[0];
-
     /// <summary>The (V) inverse document frequencies.</summary>
     public Tensor InverseDocumentFrequencies => idf;
 

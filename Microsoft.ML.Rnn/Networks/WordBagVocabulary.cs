@@ -82,7 +82,7 @@ public sealed partial class WordBagVocabulary
     }
 
     private static string Capitalised(string word)
-        => word.Length == 0 ? word : char.ToUpperInvariant(word[0]) + word[1..];
+        => char.ToUpperInvariant(word[0]) + word[1..];   // words are never empty
 
     [GeneratedRegex(WordExpression, RegexOptions.CultureInvariant)]
     private static partial Regex Word();

@@ -17,7 +17,8 @@ namespace Microsoft.ML.Rnn.Onnx;
 /// </remarks>
 internal static class OnnxTokenExport
 {
-    private const string Padding = "\u0000<pad>";
+    /// <summary>What <see cref="Split"/> writes past a token's last piece.</summary>
+    internal const string Padding = "\u0000<pad>";
 
     /// <summary>(N, L, E) embedded words, followed by their (N, L, F) character features when the encoder reads characters.</summary>
     public static string Embed(OnnxGraphWriter g, SequenceEncoder encoder, FeatureEncoding features, string input, string component)
@@ -44,18 +45,26 @@ internal static class OnnxTokenExport
         return g.Apply("Concat", "with_characters", n => n.AddAttribute("axis", 2L), embedded, CharacterFeatures(g, encoder, characters));
     }
 
+    /// <summary>
+    /// (N, L, P) pieces of every token of <paramref name="input"/> (N, L), <see cref="Padding"/> past a token's last:
+    /// ONNX Runtime's <c>com.microsoft.Tokenizer</c>, splitting as <paramref name="how"/> says (its <c>separators</c> or
+    /// its <c>tokenexp</c>).
+    /// </summary>
+    internal static string Split(OnnxGraphWriter g, string input, string hint, Action<IOnnxNode> how)
+        => g.ApplyIn("com.microsoft", "Tokenizer", hint, node =>
+        {
+            node.AddAttribute("mark", false);
+            node.AddAttribute("mincharnum", 1L);
+            node.AddAttribute("pad_value", Padding);
+            how(node);
+        }, input);
+
     /// <summary>(N, L, 20) character ids of every token, as the component reads them (0 padding, 1 unknown, 2.. the vocabulary's).</summary>
     private static string CharacterIds(OnnxGraphWriter g, TokenVocabulary vocabulary, string input)
     {
         const int max = TokenVocabulary.MaxCharactersPerToken, half = max / 2;
         // (N, L, W) characters, padded, then ids: 0 padding, 1 unknown, 2.. the vocabulary's characters.
-        string split = g.ApplyIn("com.microsoft", "Tokenizer", "characters", node =>
-        {
-            node.AddAttribute("mark", false);
-            node.AddAttribute("mincharnum", 1L);
-            node.AddAttribute("pad_value", Padding);
-            node.AddAttribute("separators", new[] { "" });
-        }, input);
+        string split = Split(g, input, "characters", node => node.AddAttribute("separators", new[] { "" }));
         string ids = g.ApplyIn(null, "LabelEncoder", "character_ids", node =>
         {
             node.AddAttribute("keys_strings", vocabulary.Characters!.Select(c => c.ToString()).Append(Padding));

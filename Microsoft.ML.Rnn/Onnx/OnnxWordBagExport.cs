@@ -15,18 +15,10 @@ namespace Microsoft.ML.Rnn.Onnx;
 /// </remarks>
 internal static class OnnxWordBagExport
 {
-    private const string Padding = "\u0000<pad>";
-
     /// <summary>(N, M) bag word ids of <paramref name="tokens"/> (N, L) strings, one per word occurrence, -1 elsewhere.</summary>
     public static string Ids(OnnxGraphWriter g, WordBagVocabulary bag, string tokens)
     {
-        string pieces = g.ApplyIn("com.microsoft", "Tokenizer", "bag_pieces", node =>
-        {
-            node.AddAttribute("mark", false);
-            node.AddAttribute("mincharnum", 1L);
-            node.AddAttribute("pad_value", Padding);
-            node.AddAttribute("tokenexp", WordBagVocabulary.WordExpression);
-        }, tokens);                                                                                      // (N, L, P)
+        string pieces = OnnxTokenExport.Split(g, tokens, "bag_pieces", node => node.AddAttribute("tokenexp", WordBagVocabulary.WordExpression));
         string ids = g.ApplyIn(null, "LabelEncoder", "bag_ids", node =>
         {
             node.AddAttribute("keys_strings", bag.Forms.Select(f => f.Form));
