@@ -43,13 +43,19 @@ FEATURES = {
 }
 
 
-def main():
+def evaluation_sets():
+    """(name, train texts, train labels, evaluation texts, evaluation labels): the test file, then three 80/20 splits."""
     train_x, train_y = load("fortune-topics-train.tsv")
     test_x, test_y = load("fortune-topics-test.tsv")
     sets = [("test file", train_x, train_y, test_x, test_y)]
     for seed in (1, 2, 3):
         a, b, ya, yb = train_test_split(train_x, train_y, test_size=0.2, random_state=seed)
         sets.append((f"split {seed}", a, ya, b, yb))
+    return sets
+
+
+def main():
+    sets = evaluation_sets()
     print("macro accuracy, logistic regression (C = 1, balanced class weights)")
     print(f"{'features':<20}" + "".join(f"{name:>11}" for name, *_ in sets))
     for feature, make in FEATURES.items():

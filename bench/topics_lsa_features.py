@@ -16,10 +16,9 @@ from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import balanced_accuracy_score
-from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import normalize
 
-from topics_linear_baselines import load
+from topics_linear_baselines import evaluation_sets
 
 
 def ngrams(train, other):
@@ -30,12 +29,7 @@ def ngrams(train, other):
 
 
 def main():
-    train_x, train_y = load("fortune-topics-train.tsv")
-    test_x, test_y = load("fortune-topics-test.tsv")
-    sets = [("test file", train_x, train_y, test_x, test_y)]
-    for seed in (1, 2, 3):
-        a, b, ya, yb = train_test_split(train_x, train_y, test_size=0.2, random_state=seed)
-        sets.append((f"split {seed}", a, ya, b, yb))
+    sets = evaluation_sets()
     print("macro accuracy, logistic regression on n-grams (+ K LSA dimensions, unit length)")
     print(f"{'C':>4} {'K':>4}" + "".join(f"{name:>11}" for name, *_ in sets))
     for c in (10, 100):
