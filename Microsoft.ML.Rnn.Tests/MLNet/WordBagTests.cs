@@ -175,13 +175,12 @@ public sealed class WordBagTests : IDisposable
         }).Fit(train);
         string zip = Path.Combine(_directory, "no-bag.zip");
         ml.Model.Save(model, train.Schema, zip);
-        // The feature column description, at the start of the entry's payload (FpModel, a long at offset 16), keeps the
-        // version older packages read.
+        // The feature column description, the payload's first block, keeps the version older packages read.
         uint? version = null;
         ZipMutation.EditEntries(zip, (name, bytes) =>
         {
-            if (name.EndsWith("Model.key", StringComparison.Ordinal) && ZipMutation.IndexOf(bytes, "RNNSQCLS"u8.ToArray()) >= 0)
-                version = BitConverter.ToUInt32(bytes, checked((int)BitConverter.ToInt64(bytes, 16)));
+            if (ZipMutation.ClassifierPayload(name, bytes) is int payload)
+                version = BitConverter.ToUInt32(bytes, payload);
             return false;
         });
         Assert.Equal(FeatureEncoding.TokensVersion, version);

@@ -217,16 +217,13 @@ public sealed class VersionToleranceTests
     [InlineData(0u, "RNN Sequence Classifier: corrupt model: the feature column description has format version 0x00000000.")]
     public void ABlockOfANewerOrUnknownVersionFailsNamingTheBlock(uint version, string message)
     {
-        // The entry's payload starts at the model header's FpModel (a long at offset 16) with the feature column
-        // description's block version.
         string path = Path.Combine(Path.GetTempPath(), $"rnn-newer-block-{Guid.NewGuid():N}.zip");
         File.Copy(FixturePath("classifier", CurrentFormatTag), path);
         try
         {
             int edited = ZipMutation.EditEntries(path, (name, bytes) =>
             {
-                if (!name.EndsWith("Model.key", StringComparison.Ordinal) || ZipMutation.IndexOf(bytes, "RNNSQCLS"u8.ToArray()) < 0) return false;
-                int payload = checked((int)BitConverter.ToInt64(bytes, 16));
+                if (ZipMutation.ClassifierPayload(name, bytes) is not int payload) return false;
                 Assert.Equal(Microsoft.ML.Rnn.Features.FeatureEncoding.TokensVersion, BitConverter.ToUInt32(bytes, payload));   // the fixture's (a model without a word bag)
                 BitConverter.GetBytes(version).CopyTo(bytes, payload);
                 return true;

@@ -23,6 +23,16 @@ internal static class ZipMutation
     }
 
     /// <summary>
+    /// Where the sequence classifier's model payload starts in a zip entry (the model header's FpModel, a long at offset
+    /// 16): its first block, the feature column description, begins with that block's version. Null for any entry that
+    /// is not the classifier's <c>Model.key</c>.
+    /// </summary>
+    public static int? ClassifierPayload(string name, byte[] content)
+        => name.EndsWith("Model.key", StringComparison.Ordinal) && IndexOf(content, "RNNSQCLS"u8.ToArray()) >= 0
+            ? checked((int)BitConverter.ToInt64(content, 16))
+            : null;
+
+    /// <summary>
     /// Rewrites the zip at <paramref name="path"/>, passing each entry's name and content to <paramref name="edit"/>
     /// (which edits the bytes in place and returns true when it did); returns the number of entries edited.
     /// </summary>

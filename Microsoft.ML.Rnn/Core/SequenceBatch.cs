@@ -146,9 +146,7 @@ public sealed class SequenceBatch
     public SequenceBatch To(Device device)
     {
         if (Data.device_type == device.type && (device.type == DeviceType.CPU || Data.device_index == device.index)) return this;
-        var moved = WithData(Data.to(device));
-        if (Characters is not null) moved = moved.WithCharacters(Characters.to(device));
-        return WordBag is not { } bag ? moved : moved.WithWordBag(bag.Ids.to(device), bag.Counts.to(device));
+        return With(Data.to(device), Characters?.to(device), WordBag is { } bag ? (bag.Ids.to(device), bag.Counts.to(device)) : null);
     }
 
     /// <summary>(N) int64 lengths on the CPU, made when <see cref="AllFull"/>.</summary>

@@ -31,8 +31,9 @@ internal static class OnnxWordBagExport
     /// <summary>(N, C) logits of <paramref name="path"/> over <paramref name="ids"/> (N, M) (see the remarks).</summary>
     public static string Logits(OnnxGraphWriter g, WordBagPath path, string ids)
     {
-        string present = g.Apply("Not", "bag_present", g.Apply("Less", "bag_absent", ids, g.Long(0, "bag_zero")));
-        string safe = g.Apply("Where", "bag_safe_ids", present, ids, g.Long(0, "bag_zero_id"));
+        string zero = g.Long(0, "bag_zero");
+        string present = g.Apply("Not", "bag_present", g.Apply("Less", "bag_absent", ids, zero));
+        string safe = g.Apply("Where", "bag_safe_ids", present, ids, zero);
         string presentF = g.Apply("Cast", "bag_present_f", n => n.AddAttribute("to", typeof(float)), present);
         string idf = g.Apply("Mul", "bag_idf",
             g.Apply("Gather", "bag_idf_all", n => n.AddAttribute("axis", 0L), g.Weight(path.InverseDocumentFrequencies, "bag.idf"), safe), presentF);
