@@ -85,8 +85,12 @@ internal sealed record LabelColumn(DataViewSchema.Column Column, bool IsBinary, 
     public static SchemaShape.Column Find(SchemaShape inputSchema, string name)
         => inputSchema.TryFindColumn(name, out var label) ? label : throw Contracts.ExceptSchemaMismatch(nameof(inputSchema), "label", name);
 
-    /// <summary>Reads the sequences and 0-based class indices of the rows with a label; missing keys (0) are skipped and counted.</summary>
-    public SequenceDataSet<long[]> ReadClasses(IHost host, IDataView data, SequenceColumn features, string component)
+    /// <summary>
+    /// Reads the sequences and 0-based class indices of the rows with a label; missing keys (0) are skipped and counted.
+    /// <paramref name="rowIds"/>, when given, receives each kept row's id in the data.
+    /// </summary>
+    public SequenceDataSet<long[]> ReadClasses(IHost host, IDataView data, SequenceColumn features, string component,
+        List<DataViewRowId>? rowIds = null)
     {
         var rows = new SequenceRows(features);
         var targets = new List<long>();
@@ -97,8 +101,10 @@ internal sealed record LabelColumn(DataViewSchema.Column Column, bool IsBinary, 
             var reader = new SequenceColumnReader(cursor, features, MissingKeyHandling.MapToUnknownIndex);
             ValueGetter<bool>? getBool = IsBinary ? cursor.GetGetter<bool>(column) : null;
             ValueGetter<uint>? getKey = IsBinary ? null : cursor.GetGetter<uint>(column);
+            var getId = rowIds is null ? null : cursor.GetIdGetter();
             bool flag = false;
             uint key = 0;
+            var id = default(DataViewRowId);
             while (cursor.MoveNext())
             {
                 host.CheckAlive();
@@ -117,6 +123,11 @@ internal sealed record LabelColumn(DataViewSchema.Column Column, bool IsBinary, 
                 }
                 rows.AddCurrent(reader);
                 targets.Add(target);
+                if (getId is not null)
+                {
+                    getId(ref id);
+                    rowIds!.Add(id);
+                }
             }
         }
         if (skipped > 0)

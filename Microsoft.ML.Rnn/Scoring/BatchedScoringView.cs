@@ -25,10 +25,14 @@ internal sealed class BatchedScoringView<TResult> : ITransformCanSaveOnnx
     private readonly IHost _host;
     private readonly SequenceColumn _features;
     private readonly ColumnBindings _bindings;
+    private readonly IReadOnlyDictionary<DataViewRowId, TResult>? _known;
     private int _completePasses;
 
-    /// <summary>Binds the feature column (ML.NET schema errors) and builds the output schema.</summary>
-    public BatchedScoringView(IDataView input, ISequenceScorer<TResult> scorer, IHost host)
+    /// <summary>
+    /// Binds the feature column (ML.NET schema errors) and builds the output schema. Rows whose id is in
+    /// <paramref name="known"/> get that result instead of the network's (<see cref="OutOfFoldScores{TResult}"/>).
+    /// </summary>
+    public BatchedScoringView(IDataView input, ISequenceScorer<TResult> scorer, IHost host, IReadOnlyDictionary<DataViewRowId, TResult>? known = null)
     {
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(scorer);
@@ -38,6 +42,7 @@ internal sealed class BatchedScoringView<TResult> : ITransformCanSaveOnnx
         _host = host;
         _features = scorer.BindFeatures(input.Schema);
         _bindings = new ColumnBindings(input.Schema, scorer.GetOutputColumns());
+        _known = known;
     }
 
     public bool CanShuffle => false;
@@ -91,6 +96,7 @@ internal sealed class BatchedScoringView<TResult> : ITransformCanSaveOnnx
         private readonly DataViewRowCursor _input;
         private readonly DataViewRowCursor? _lookAhead;
         private readonly SequenceColumnReader? _reader;
+        private readonly ValueGetter<DataViewRowId>? _lookAheadId;   // with known results
         private readonly Delegate?[] _outputGetters;
         private TResult[] _results = Array.Empty<TResult>();
         private int _index = -1;
@@ -112,6 +118,7 @@ internal sealed class BatchedScoringView<TResult> : ITransformCanSaveOnnx
             {
                 _lookAhead = view._input.GetRowCursor(new[] { view._input.Schema[view._features.Index] });
                 _reader = new SequenceColumnReader(_lookAhead, view._features, view._scorer.MissingKeys);
+                _lookAheadId = view._known is null ? null : _lookAhead.GetIdGetter();
                 for (int i = 0; i < outputs; i++)
                 {
                     if (active[bindings.AddedColumnIndices[i]])
@@ -161,11 +168,25 @@ internal sealed class BatchedScoringView<TResult> : ITransformCanSaveOnnx
         private void FillBatch()
         {
             var rows = new SequenceRows(_view._features);
+            var ids = new List<DataViewRowId>();
             while (rows.Count < _view._scorer.BatchSize && _lookAhead!.MoveNext())
+            {
                 rows.AddCurrent(_reader!);
+                if (_lookAheadId is not null)
+                {
+                    var id = default(DataViewRowId);
+                    _lookAheadId(ref id);
+                    ids.Add(id);
+                }
+            }
             if (rows.Count == 0)
                 throw new InvalidOperationException("The input data view gave fewer rows on a second cursor than on the first; it must be deterministic.");
             _results = _view._scorer.Score(rows);
+            for (int k = 0; k < ids.Count; k++)
+            {
+                if (_view._known!.TryGetValue(ids[k], out var known))
+                    _results[k] = known;
+            }
             _index = 0;
         }
 

@@ -60,10 +60,25 @@ public sealed class RnnSequenceClassifier : RnnEstimatorBase<RnnSequenceClassifi
         /// 14–21 points (docs/components/sequence-classifier.md). Default true; ignored for key and Single input.
         /// </summary>
         public bool WordBag = true;
+
+        /// <summary>
+        /// For stacking — this classifier's <c>Score</c> as features of a trainer after it, next to others (n-grams):
+        /// K ≥ 2 trains K more models (each <see cref="EnsembleSize"/> networks), each on the rows outside one of K
+        /// folds (stratified by class), so training costs K + 1 times as much. When Transform is given the very data
+        /// view that <c>Fit</c> read — as an ML.NET pipeline does when it fits the steps after this one — each of those
+        /// rows is scored by the model that did not learn from it (scikit-learn's cross_val_predict, as in its
+        /// StackingClassifier), so the trainer after it learns from scores that look like those of new rows instead of
+        /// the confident scores of rows the model has learnt. Every other data view, and a saved and loaded model, get
+        /// the model trained on all rows, the only one kept. Default 0: no cross-fitting.
+        /// </summary>
+        public int CrossFitFolds;
     }
 
     /// <summary>The default <see cref="Options.EnsembleSize"/> of the classifier and the tagger (docs/components/common-options.md, "Defaults").</summary>
     public const int DefaultEnsembleSize = 5;
+
+    /// <summary>The largest <see cref="Options.CrossFitFolds"/>.</summary>
+    public const int MaxCrossFitFolds = 20;
 
     private readonly Options _options;
 
@@ -74,6 +89,9 @@ public sealed class RnnSequenceClassifier : RnnEstimatorBase<RnnSequenceClassifi
         if (!Enum.IsDefined(options.ClassWeighting))
             throw new ArgumentOutOfRangeException(nameof(options.ClassWeighting), options.ClassWeighting, $"{ComponentName}: unknown ClassWeighting {options.ClassWeighting}.");
         RnnOptionsValidation.CheckEnsembleSize(options.EnsembleSize, ComponentName);
+        if (options.CrossFitFolds is < 0 or 1 or > MaxCrossFitFolds)
+            throw new ArgumentOutOfRangeException(nameof(options.CrossFitFolds), options.CrossFitFolds,
+                $"{ComponentName}: CrossFitFolds must be 0 (no cross-fitting) or between 2 and {MaxCrossFitFolds}, got {options.CrossFitFolds}.");
         _options = options;
     }
 
@@ -81,14 +99,15 @@ public sealed class RnnSequenceClassifier : RnnEstimatorBase<RnnSequenceClassifi
 
     private protected override TrainingObjective CreateObjective()
         => new ClassificationObjective(ComponentName, _options.LabelColumnName, _options.Pooling, _options.Dropout, _options.EnsembleSize,
-            _options.ClassWeighting);
+            _options.ClassWeighting, _options.CrossFitFolds);
 
     private protected override RnnSequenceClassifierTransformer CreateTransformer(FeatureEncoding features, TrainingObjective trained,
         torch.nn.Module network, torch.Device device)
     {
-        var label = ((ClassificationObjective)trained).Label;
+        var classification = (ClassificationObjective)trained;
+        var label = classification.Label;
         return new RnnSequenceClassifierTransformer(Env, features, label.IsBinary, (int)label.ClassCount, label.Names, _options.BatchSize,
-            (SequenceClassifierEnsemble)network, device, _options.FusedKernels);
+            (SequenceClassifierEnsemble)network, device, _options.FusedKernels, classification.OutOfFold);
     }
 
     /// <summary>Score, PredictedLabel, and Probability for a Boolean label.</summary>

@@ -29,11 +29,14 @@ public sealed class RnnSequenceClassifierTransformer : RnnTransformerBase, ISequ
 
     private readonly KeyValueAnnotation? _labelNames;
     private readonly SequencePooling _pooling;
+    private readonly OutOfFoldScores<float[]>? _outOfFold;   // cross-fitted: the training rows' logits (not saved)
 
     internal RnnSequenceClassifierTransformer(IHostEnvironment env, FeatureEncoding features, bool isBinary,
-        int classCount, KeyValueAnnotation? labelNames, int batchSize, SequenceClassifierEnsemble network, torch.Device device, FusedKernelPolicy? fusedKernels = null)
+        int classCount, KeyValueAnnotation? labelNames, int batchSize, SequenceClassifierEnsemble network, torch.Device device,
+        FusedKernelPolicy? fusedKernels = null, OutOfFoldScores<float[]>? outOfFold = null)
         : base(env, nameof(RnnSequenceClassifierTransformer), features, batchSize, network, network.Members[0].Encoder, NetworkStream, device, fusedKernels)
     {
+        _outOfFold = outOfFold;
         IsBinary = isBinary;
         ClassCount = classCount;
         _labelNames = labelNames;
@@ -132,7 +135,8 @@ public sealed class RnnSequenceClassifierTransformer : RnnTransformerBase, ISequ
     private static IRowMapper Create(IHostEnvironment env, ModelLoadContext ctx, DataViewSchema inputSchema)
         => Create(env, ctx).MakeRowMapper(inputSchema);
 
-    private protected override IDataView ScoreBatched(IDataView input) => new BatchedScoringView<float[]>(input, this, Host);
+    /// <summary>The data a cross-fitted classifier was fitted on gets its rows' out-of-fold scores (<see cref="RnnSequenceClassifier.Options.CrossFitFolds"/>).</summary>
+    private protected override IDataView ScoreBatched(IDataView input) => new BatchedScoringView<float[]>(input, this, Host, _outOfFold?.For(input));
 
     private protected override IRowMapper MapRows(DataViewSchema schema) => new SequenceRowMapper<float[]>(Host, schema, this, this, SaveModel);
 

@@ -109,11 +109,14 @@ internal static class SequenceTrainingDriver
     /// <param name="validationScore">A metric that is not a mean over rows (e.g. macro-F1): given every validation batch
     /// (row indices), returns the epoch's value; run without gradients in eval mode. Takes precedence over
     /// <paramref name="validationMetric"/>.</param>
+    /// <param name="rows">The rows of <paramref name="train"/> to learn from (and to split for validation), sorted; null: all
+    /// (a cross-fitted classifier's networks each leave one fold out).</param>
     public static TrainingSummary Train<TTargets>(TrainingSetup setup, SequenceDataSet<TTargets> train,
         SequenceDataSet<TTargets>? validation,
         Func<SequenceDataSet<TTargets>, int[], Tensor> batchLoss,
         Func<SequenceDataSet<TTargets>, int[], (double Sum, long Count)>? validationMetric = null,
-        Func<SequenceDataSet<TTargets>, IReadOnlyList<int[]>, double>? validationScore = null)
+        Func<SequenceDataSet<TTargets>, IReadOnlyList<int[]>, double>? validationScore = null,
+        int[]? rows = null)
     {
         ArgumentNullException.ThrowIfNull(setup);
         ArgumentNullException.ThrowIfNull(train);
@@ -124,12 +127,14 @@ internal static class SequenceTrainingDriver
         SequenceDataSet<TTargets>? validationSet = validation;
         if (validation is null)
         {
-            (trainIndices, validationIndices) = Split(train.Rows.Count, options.ValidationFraction, setup.Seed);
+            (trainIndices, validationIndices) = Split(rows?.Length ?? train.Rows.Count, options.ValidationFraction, setup.Seed);
+            if (rows is not null)
+                (trainIndices, validationIndices) = (trainIndices.Select(k => rows[k]).ToArray(), validationIndices.Select(k => rows[k]).ToArray());
             if (validationIndices.Length > 0) validationSet = train;
         }
         else
         {
-            trainIndices = Enumerable.Range(0, train.Rows.Count).ToArray();
+            trainIndices = rows ?? Enumerable.Range(0, train.Rows.Count).ToArray();
             validationIndices = Enumerable.Range(0, validation.Rows.Count).ToArray();
         }
         if (trainIndices.Length == 0)
