@@ -64,24 +64,18 @@ public sealed class CrossFittingTests
     {
         // EstimatorChain.Fit hands the classifier's Transform of its own training data to the next estimator: a
         // trainer on the classifier's score alone then learns that the score says nothing about these labels.
-        var ml = new MLContext(seed: 1);
-        var rows = Memorise();
-        var data = ml.Data.LoadFromEnumerable(rows);
-        var stacked = ml.Transforms.Rnn.SequenceClassifier(Options(folds: 4))
-            .Append(ml.Transforms.CopyColumns("Stacked", "Score"))
-            .Append(ml.Transforms.Concatenate("Level2", "Stacked"))
-            .AppendCacheCheckpoint(ml)
-            .Append(ml.BinaryClassification.Trainers.LbfgsLogisticRegression(featureColumnName: "Level2"))
-            .Fit(data);
-        var weights = stacked.LastTransformer.Model.SubModel.Weights;
-        var leaky = ml.Transforms.Rnn.SequenceClassifier(Options(folds: 0))
-            .Append(ml.Transforms.CopyColumns("Stacked", "Score"))
-            .Append(ml.Transforms.Concatenate("Level2", "Stacked"))
-            .AppendCacheCheckpoint(ml)
-            .Append(ml.BinaryClassification.Trainers.LbfgsLogisticRegression(featureColumnName: "Level2"))
-            .Fit(data);
+        float Level2Weight(int folds)
+        {
+            var ml = new MLContext(seed: 1);
+            using var stacked = ml.Transforms.Rnn.SequenceClassifier(Options(folds))
+                .Append(ml.Transforms.Concatenate("Level2", "Score"))
+                .AppendCacheCheckpoint(ml)
+                .Append(ml.BinaryClassification.Trainers.LbfgsLogisticRegression(featureColumnName: "Level2"))
+                .Fit(ml.Data.LoadFromEnumerable(Memorise()));
+            return stacked.LastTransformer.Model.SubModel.Weights[0];
+        }
         // On the leaky scores (the rows the classifier learnt) the margin separates the classes: a large weight.
-        float outOfFoldWeight = weights[0], leakyWeight = leaky.LastTransformer.Model.SubModel.Weights[0];
+        float outOfFoldWeight = Level2Weight(folds: 4), leakyWeight = Level2Weight(folds: 0);
         Assert.True(leakyWeight > 4 * Math.Abs(outOfFoldWeight), $"weight on leaky scores {leakyWeight:F3}, on out-of-fold scores {outOfFoldWeight:F3}");
     }
 
