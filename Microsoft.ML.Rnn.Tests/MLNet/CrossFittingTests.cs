@@ -91,6 +91,22 @@ public sealed class CrossFittingTests
     }
 
     [Fact]
+    public void OutOfFoldScoresFollowTheSeedWhateverTheThreads()
+    {
+        // Two threads train two of the five networks at a time; one thread trains them one after the other.
+        float[] OutOfFold(int threads)
+        {
+            var ml = new MLContext(seed: 1);
+            var data = ml.Data.LoadFromEnumerable(Memorise());
+            var options = Options(folds: 4);
+            options.NumberOfThreads = threads;
+            using var model = ml.Transforms.Rnn.SequenceClassifier(options).Fit(data);
+            return model.Transform(data).GetColumn<float>("Score").ToArray();
+        }
+        Assert.Equal(OutOfFold(threads: 1), OutOfFold(threads: 2));
+    }
+
+    [Fact]
     public void FoldsHoldEveryClassEvenlyAndFollowTheSeed()
     {
         long[] classes = [.. Enumerable.Repeat(0L, 31), .. Enumerable.Repeat(1L, 9), .. Enumerable.Repeat(2L, 2)];
