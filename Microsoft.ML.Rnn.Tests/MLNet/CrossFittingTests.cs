@@ -59,6 +59,34 @@ public sealed class CrossFittingTests
         (loaded as IDisposable)?.Dispose();
     }
 
+    private sealed class TextLabelRow
+    {
+        [KeyType(Rows)] public uint[] Features { get; set; } = [];
+        public string Class { get; set; } = "";
+    }
+
+    [Fact]
+    public void RowsWithoutALabelAreScoredByTheFullModelBetweenTheOthers()
+    {
+        // Every fifth row has no class (an empty text: a missing key): Fit skips it, so it has no out-of-fold score, and
+        // the batches of the fitted view mix network-scored rows with known ones.
+        var ml = new MLContext(seed: 1);
+        var rows = Memorise().Select((r, i) => new TextLabelRow { Features = r.Features, Class = i % 5 == 0 ? "" : r.Label ? "heads" : "tails" }).ToArray();
+        var labels = ml.Transforms.Conversion.MapValueToKey("Label", "Class").Fit(ml.Data.LoadFromEnumerable(rows));
+        var data = labels.Transform(ml.Data.LoadFromEnumerable(rows));
+        Assert.Equal(Enumerable.Range(0, rows.Length).Where(i => i % 5 == 0), data.GetColumn<uint>("Label").Select((key, i) => (key, i)).Where(r => r.key == 0).Select(r => r.i));
+        using var model = ml.Transforms.Rnn.SequenceClassifier(Options(folds: 4)).Fit(data);
+        var fitted = model.Transform(data).GetColumn<float[]>("Score").ToArray();
+        var full = model.Transform(labels.Transform(ml.Data.LoadFromEnumerable(rows))).GetColumn<float[]>("Score").ToArray();
+        // No label: the full model's score, in its place (batched with other rows than in the copy, hence float32
+        // rounding: probabilities within 1e-5, a few dozen ulps).
+        for (int i = 0; i < rows.Length; i += 5)
+            Assert.True(full[i].Zip(fitted[i]).All(p => Math.Abs(p.First - p.Second) < 1e-5), $"row {i}: {full[i][0]} vs {fitted[i][0]}");
+        // Labelled: other models' scores (a few may agree closely where both are sure).
+        int differing = Enumerable.Range(0, rows.Length).Count(i => i % 5 != 0 && Math.Abs(full[i][0] - fitted[i][0]) > 1e-3);
+        Assert.True(differing > rows.Length * 4 / 5 / 2, $"{differing} of {rows.Length * 4 / 5} labelled rows scored differently");
+    }
+
     [Fact]
     public void ThePipelineAfterTheClassifierLearnsFromOutOfFoldScores()
     {

@@ -167,26 +167,32 @@ internal sealed class BatchedScoringView<TResult> : ITransformCanSaveOnnx
 
         private void FillBatch()
         {
+            // Rows with a known result are read past, not scored: the network runs on the others only.
             var rows = new SequenceRows(_view._features);
-            var ids = new List<DataViewRowId>();
-            while (rows.Count < _view._scorer.BatchSize && _lookAhead!.MoveNext())
+            var results = new List<TResult?>();
+            var scored = new List<int>();   // positions in the batch of the rows in `rows`
+            var id = default(DataViewRowId);
+            while (results.Count < _view._scorer.BatchSize && _lookAhead!.MoveNext())
             {
-                rows.AddCurrent(_reader!);
-                if (_lookAheadId is not null)
+                _lookAheadId?.Invoke(ref id);
+                if (_lookAheadId is not null && _view._known!.TryGetValue(id, out var known))
                 {
-                    var id = default(DataViewRowId);
-                    _lookAheadId(ref id);
-                    ids.Add(id);
+                    results.Add(known);
+                    continue;
                 }
+                scored.Add(results.Count);
+                results.Add(default);
+                rows.AddCurrent(_reader!);
             }
-            if (rows.Count == 0)
+            if (results.Count == 0)
                 throw new InvalidOperationException("The input data view gave fewer rows on a second cursor than on the first; it must be deterministic.");
-            _results = _view._scorer.Score(rows);
-            for (int k = 0; k < ids.Count; k++)
+            if (rows.Count > 0)
             {
-                if (_view._known!.TryGetValue(ids[k], out var known))
-                    _results[k] = known;
+                var fromNetwork = _view._scorer.Score(rows);
+                for (int k = 0; k < scored.Count; k++)
+                    results[scored[k]] = fromNetwork[k];
             }
+            _results = results.ToArray()!;
             _index = 0;
         }
 

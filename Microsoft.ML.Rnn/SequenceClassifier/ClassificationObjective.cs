@@ -1,5 +1,4 @@
 using Microsoft.ML.Data;
-using Microsoft.ML.Rnn.Core;
 using Microsoft.ML.Rnn.Ensembles;
 using Microsoft.ML.Rnn.Features;
 using Microsoft.ML.Rnn.Networks;
@@ -129,18 +128,15 @@ internal sealed class ClassificationObjective(string component, string labelColu
     private Dictionary<DataViewRowId, float[]> ScoreFolds(TrainingSetup setup, int[] folds, torch.Device device)
     {
         var logits = new Dictionary<DataViewRowId, float[]>(folds.Length);
-        using var ch = setup.Host.Start("Out-of-fold scores");
-        using var kernelChecks = FusedKernelChecks.Use(setup.Options.FusedKernels ?? FusedKernelChecks.Policy, ch.Warning);
         using var threads = TrainingThreads.Use(setup.Options.NumberOfThreads);
-        using var noGrad = torch.no_grad();
         for (int f = 0; f < _foldNetworks.Length; f++)
         {
+            var inference = new NetworkInference(_foldNetworks[f], device, setup.Host, setup.Options.FusedKernels);
             var rows = Enumerable.Range(0, folds.Length).Where(r => folds[r] == f).ToArray();
             foreach (var batch in rows.Chunk(setup.Options.BatchSize))
             {
                 setup.Host.CheckAlive();
-                using var scope = torch.NewDisposeScope();
-                var scores = _foldNetworks[f].Forward(_train!.Rows.MakeBatch(batch).To(device)).cpu().data<float>().ToArray();
+                var scores = inference.Run(() => _foldNetworks[f].Forward(_train!.Rows.MakeBatch(batch).To(device)).cpu().data<float>().ToArray());
                 int classes = scores.Length / batch.Length;
                 for (int k = 0; k < batch.Length; k++)
                     logits[_rowIds![batch[k]]] = scores.AsSpan(k * classes, classes).ToArray();
